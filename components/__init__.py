@@ -1,0 +1,38 @@
+"""resilient-serverless components: the resilience patterns of serverless systems as defaults.
+
+Heavy modules (pulumi_aws resource classes) load on first use, so importing a helper such as
+``naming`` or ``validation`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .base import ResilientComponent, stack_tags
+    from .grants import Grants
+    from .naming import physical_name
+    from .resilient_function import ResilientFunction, ResilientFunctionArgs
+    from .validation import ConfigError
+
+__all__ = [
+    "ConfigError", "Grants", "ResilientComponent", "ResilientFunction", "ResilientFunctionArgs",
+    "physical_name", "stack_tags",
+]
+
+_WHERE = {
+    "ConfigError": ".validation",
+    "Grants": ".grants",
+    "ResilientComponent": ".base",
+    "stack_tags": ".base",
+    "physical_name": ".naming",
+    "ResilientFunction": ".resilient_function",
+    "ResilientFunctionArgs": ".resilient_function",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,59 @@
+"""Every default of the module, in one place, each with the reason it was chosen.
+
+Components read these names; nothing else in the package hard-codes a default. Each default is
+pinned by a test that checks it reaches the resource inputs (tests/unit/test_defaults.py).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- AWS limits (cited in validation messages) --------------------------------------------
+LAMBDA_TIMEOUT_RANGE: Final = (1, 900)  # seconds
+LAMBDA_MEMORY_RANGE: Final = (128, 10240)  # MB
+LAMBDA_ASYNC_RETRIES_RANGE: Final = (0, 2)
+LAMBDA_EVENT_AGE_RANGE: Final = (60, 21600)  # seconds
+LAMBDA_UNRESERVED_FLOOR: Final = 100  # AWS keeps this much account concurrency unreserved
+LAMBDA_ACCOUNT_CONCURRENCY: Final = 1000  # default account quota; raise via settings
+REST_INTEGRATION_TIMEOUT_MAX_S: Final = 29
+HTTP_INTEGRATION_TIMEOUT_MAX_S: Final = 30
+LOG_RETENTION_DAYS_ALLOWED: Final = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+    2922, 3288, 3653,
+)
+
+# --- ResilientFunction ----------------------------------------------------------------------
+# 10 s: long enough for a few dependency calls with retries, short enough to shed a stuck call
+# well before API Gateway's 29 s and to keep the queue visibility timeout (6x) at one minute.
+FUNCTION_TIMEOUT_S: Final = 10
+# 512 MB: Lambda CPU scales with memory; 512 gives a fast cold start for a boto3 + Powertools
+# handler at a small cost per invocation.
+FUNCTION_MEMORY_MB: Final = 512
+FUNCTION_RUNTIME: Final = "python3.12"
+# arm64 (Graviton): about 20% cheaper per GB-second with the same Powertools layer available.
+FUNCTION_ARCHITECTURE: Final = "arm64"
+# Reserved concurrency: the cheap rejection of excess work. 10 leaves room for a burst while
+# keeping one function from starving the account (1000 by default, 100 of it unreservable).
+FUNCTION_RESERVED_CONCURRENCY: Final = 10
+# Async invocations: AWS defaults to 2 retries and 6 h of event age. A backlog that ages 6 h is
+# the silent backlog we avoid; one retry and one hour bound the work, then the DLQ takes over.
+ASYNC_MAX_RETRIES: Final = 1
+ASYNC_MAX_EVENT_AGE_S: Final = 3600
+# The on-failure DLQ keeps messages the SQS maximum (14 days) so nothing ages out before triage.
+DLQ_RETENTION_S: Final = 1_209_600
+LOG_RETENTION_DAYS: Final = 30
+LOG_LEVEL: Final = "INFO"
+SYSTEM_LOG_LEVEL: Final = "WARN"
+TRACING: Final = True
+# Alarm when p99 duration passes this share of the timeout: calls near the timeout are about to fail.
+DURATION_ALARM_SHARE_OF_TIMEOUT: Final = 0.8
+ALARM_PERIOD_S: Final = 60
+ALARM_EVALUATION_PERIODS: Final = 3
+ALARM_DATAPOINTS_TO_ALARM: Final = 2
+
+# --- Powertools layer (official, published by AWS) ----------------------------------------------
+POWERTOOLS_LAYER_ACCOUNT: Final = {"aws": "017000801446", "aws-cn": "498634801083"}
+POWERTOOLS_LAYER_VERSION: Final = 27
+
+# --- Tags ---------------------------------------------------------------------------------------
+MANAGED_BY_TAG: Final = "resilient-serverless"

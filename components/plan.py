@@ -1,0 +1,184 @@
+"""The offline plan: what a stack would create, the settings that matter for resilience, its
+exports and the findings of the rules. ``build_plan`` makes a stable JSON document;
+``render_plan`` prints it as a tree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .rules import Finding
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .testing.capture import CapturedResource, Graph
+
+__all__ = ["PLAN_SCHEMA", "SETTINGS", "build_plan", "exit_code", "render_plan"]
+
+PLAN_SCHEMA = "resilient-serverless/plan@1"
+Extractor = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _get(d: dict[str, Any], *path: str) -> Any:
+    for key in path:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(key)  # type: ignore[assignment]
+    return d
+
+
+def _function(i: dict[str, Any]) -> dict[str, Any]:
+    reserved = i.get("reservedConcurrentExecutions", -1)
+    return {
+        "timeout_s": i.get("timeout"), "memory_mb": i.get("memorySize"),
+        "reserved_concurrency": "unreserved" if reserved == -1 else reserved,
+        "runtime": i.get("runtime"), "architecture": (i.get("architectures") or [None])[0],
+        "tracing": _get(i, "tracingConfig", "mode"), "log_format": _get(i, "loggingConfig", "logFormat"),
+        "snap_start": _get(i, "snapStart", "applyOn"),
+    }
+
+
+def _queue(i: dict[str, Any]) -> dict[str, Any]:
+    redrive = i.get("redrivePolicy")
+    redrive = json.loads(redrive) if isinstance(redrive, str) else redrive or {}
+    return {
+        "fifo": bool(i.get("fifoQueue")), "visibility_timeout_s": i.get("visibilityTimeoutSeconds"),
+        "retention_s": i.get("messageRetentionSeconds"),
+        "max_receive_count": redrive.get("maxReceiveCount"),
+        "encrypted": bool(i.get("sqsManagedSseEnabled") or i.get("kmsMasterKeyId")),
+    }
+
+
+def _alarm(i: dict[str, Any]) -> dict[str, Any]:
+    stat = i.get("statistic") or i.get("extendedStatistic")
+    return {"metric": f"{i.get('namespace')}/{i.get('metricName')}", "stat": stat,
+            "threshold": i.get("threshold"), "actions": len(i.get("alarmActions") or [])}
+
+
+def _policy(i: dict[str, Any]) -> dict[str, Any]:
+    doc = i.get("policy")
+    doc = json.loads(doc) if isinstance(doc, str) else doc or {}
+    statements = doc.get("Statement", [])
+    actions = sorted({a for s in statements for a in (s.get("Action") if isinstance(s.get("Action"), list)
+                                                       else [s.get("Action")])})
+    return {"actions": ", ".join(actions)}
+
+
+SETTINGS: dict[str, Extractor] = {
+    "aws:lambda/function:Function": _function,
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": lambda i: {
+        "max_retries": i.get("maximumRetryAttempts"), "max_event_age_s": i.get("maximumEventAgeInSeconds"),
+        "on_failure": str(_get(i, "destinationConfig", "onFailure", "destination") or "").split(":")[-1] or None,
+    },
+    "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": lambda i: {
+        "provisioned": i.get("provisionedConcurrentExecutions"), "qualifier": i.get("qualifier")},
+    "aws:lambda/alias:Alias": lambda i: {"alias": i.get("name")},
+    "aws:lambda/permission:Permission": lambda i: {
+        "principal": i.get("principal"), "source_arn": i.get("sourceArn")},
+    "aws:lambda/eventSourceMapping:EventSourceMapping": lambda i: {
+        "batch_size": i.get("batchSize"), "batching_window_s": i.get("maximumBatchingWindowInSeconds"),
+        "max_concurrency": _get(i, "scalingConfig", "maximumConcurrency"),
+        "partial_batch": "ReportBatchItemFailures" in (i.get("functionResponseTypes") or [])},
+    "aws:sqs/queue:Queue": _queue,
+    "aws:cloudwatch/logGroup:LogGroup": lambda i: {"retention_days": i.get("retentionInDays")},
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,
+    "aws:iam/rolePolicy:RolePolicy": _policy,
+    "aws:dynamodb/table:Table": lambda i: {
+        "billing": i.get("billingMode"), "pitr": _get(i, "pointInTimeRecovery", "enabled"),
+        "ttl_attribute": _get(i, "ttl", "attributeName")},
+}
+
+
+def _physical(r: CapturedResource) -> str | None:
+    for key in ("name", "bucket", "dashboardName"):
+        value = r.outputs.get(key)
+        if isinstance(value, str) and value != r.name:
+            return value
+    return None
+
+
+def _node(r: CapturedResource, graph: Graph) -> dict[str, Any]:
+    extractor = SETTINGS.get(r.type)
+    settings = {k: v for k, v in (extractor(r.inputs) if extractor else {}).items() if v is not None}
+    node: dict[str, Any] = {"type": r.type, "name": r.name, "physical_name": _physical(r),
+                            "settings": settings}
+    children = graph.children_of(r)
+    if children:
+        node["children"] = [_node(c, graph) for c in children]
+    return node
+
+
+def build_plan(graph: Graph, findings: list[Finding]) -> dict[str, Any]:
+    """The plan as a JSON-serialisable document (schema ``resilient-serverless/plan@1``)."""
+    live = [f for f in findings if not f.waived]
+    return {
+        "schema": PLAN_SCHEMA,
+        "project": graph.project,
+        "stack": graph.stack,
+        "summary": {
+            "resources": sum(1 for r in graph if r.custom),
+            "components": sum(1 for r in graph if not r.custom),
+            "errors": sum(1 for f in live if f.severity == "error"),
+            "warnings": sum(1 for f in live if f.severity == "warning"),
+            "waived": len(findings) - len(live),
+        },
+        "tree": [_node(r, graph) for r in graph.roots()],
+        "exports": graph.exports,
+        "findings": [f.to_dict() for f in findings],
+    }
+
+
+def exit_code(plan: dict[str, Any]) -> int:
+    """0 when clean (warnings allowed), 1 when a rule of severity error fires."""
+    return 1 if plan["summary"]["errors"] else 0
+
+
+def _label(node: dict[str, Any]) -> str:
+    from rich.markup import escape  # noqa: PLC0415
+
+    kind = node["type"].split(":")[-1]
+    is_component = node["type"].startswith("resilient-serverless:")
+    title = f"[bold cyan]{kind}[/] [bold]{escape(node['name'])}[/]" if is_component \
+        else f"{kind} [bold]{escape(node['name'])}[/]"
+    if node.get("physical_name"):
+        title += f" [dim]{escape(node['physical_name'])}[/]"
+    if node["settings"]:
+        title += "  " + " ".join(f"[green]{k}[/]={escape(str(v))}" for k, v in node["settings"].items())
+    return title
+
+
+def render_plan(plan: dict[str, Any], console: Console) -> None:
+    from rich.table import Table  # noqa: PLC0415
+    from rich.tree import Tree  # noqa: PLC0415
+
+    s = plan["summary"]
+    tree = Tree(f"[bold]{plan['project']}[/] stack [bold]{plan['stack']}[/]: "
+                f"{s['components']} components, {s['resources']} resources")
+
+    def add(parent: Tree, node: dict[str, Any]) -> None:
+        branch = parent.add(_label(node))
+        for child in node.get("children", []):
+            add(branch, child)
+
+    for node in plan["tree"]:
+        add(tree, node)
+    console.print(tree)
+
+    exports = Table(title="exports", show_header=True, header_style="bold")
+    exports.add_column("name")
+    exports.add_column("value", overflow="fold")
+    for key, value in plan["exports"].items():
+        exports.add_row(key, json.dumps(value) if not isinstance(value, str) else value)
+    console.print(exports)
+
+    findings = plan["findings"]
+    if not findings:
+        console.print("[bold green]findings: none[/]")
+    for f in findings:
+        colour = "red" if f["severity"] == "error" else "yellow"
+        tag = f"[dim]waived: {f['waived']}[/]" if f["waived"] else f"[{colour}]{f['severity']}[/]"
+        console.print(f"{tag} [bold]{f['rule']}[/] {f['type'].split(':')[-1]} {f['name']}: {f['message']}")
+    console.print(f"errors {s['errors']}, warnings {s['warnings']}, waived {s['waived']}")

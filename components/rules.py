@@ -1,0 +1,290 @@
+"""Resilience rules: one function per rule, run by the offline plan over a captured graph.
+
+A rule is ``fn(resource, graph) -> iterable of messages`` registered with ``@rule``. It sees one
+resource of the types it names and may look at the rest of the graph (a function's log group, a
+queue's consumers). The same functions can back a Pulumi policy pack: a stack validation policy
+turns its resources into ``CapturedResource`` values and calls ``check``.
+
+A stack can waive a rule with a stated reason (``waive``); waived findings stay visible in the
+plan, apart from the others, and do not fail it.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .testing.capture import CapturedResource, Graph
+
+__all__ = ["RULES", "Finding", "Rule", "check", "clear_waivers", "rule", "waive", "waivers"]
+
+Severity = Literal["error", "warning"]
+RuleFn = Callable[["CapturedResource", "Graph"], Iterable[str]]
+
+FUNCTION = "aws:lambda/function:Function"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+QUEUE = "aws:sqs/queue:Queue"
+INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+PROVISIONED = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
+MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+POLICY_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
+REQUIRED_TAGS = ("environment", "component", "managed-by")
+# Actions AWS offers no resource-level permission for: "*" is the narrowest resource there is.
+NO_RESOURCE_LEVEL = frozenset({
+    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "cloudwatch:PutMetricData",
+    "xray:GetSamplingRules", "xray:GetSamplingTargets",
+})
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    types: tuple[str, ...]  # empty: every resource
+    description: str
+    fn: RuleFn
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: Severity
+    urn: str
+    type: str
+    name: str
+    message: str
+    waived: str | None = None  # the reason, when the stack waived the rule
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+RULES: dict[str, Rule] = {}
+_WAIVERS: dict[str, str] = {}
+
+
+def rule(rule_id: str, severity: Severity, types: tuple[str, ...], description: str) -> Callable[[RuleFn], RuleFn]:
+    """Register a rule. ``types`` are Pulumi type tokens; an empty tuple means every resource."""
+
+    def register(fn: RuleFn) -> RuleFn:
+        if rule_id in RULES:
+            raise ValueError(f"rule {rule_id!r} is registered twice")
+        RULES[rule_id] = Rule(rule_id, severity, types, description, fn)
+        return fn
+
+    return register
+
+
+def waive(rule_id: str, reason: str) -> None:
+    """Waive ``rule_id`` for the stack being run; the reason is shown in the plan."""
+    if rule_id not in RULES:
+        raise KeyError(f"unknown rule {rule_id!r}; known rules: {', '.join(sorted(RULES))}")
+    if not reason.strip():
+        raise ValueError(f"waiving {rule_id!r} needs a reason")
+    _WAIVERS[rule_id] = reason.strip()
+
+
+def waivers() -> dict[str, str]:
+    return dict(_WAIVERS)
+
+
+def clear_waivers() -> None:
+    _WAIVERS.clear()
+
+
+def check(graph: Graph, waived: dict[str, str] | None = None) -> list[Finding]:
+    """Every finding of every rule over ``graph``, in graph order."""
+    waived = waivers() if waived is None else waived
+    findings: list[Finding] = []
+    for resource in graph:
+        for r in RULES.values():
+            if r.types and resource.type not in r.types:
+                continue
+            for message in r.fn(resource, graph):
+                findings.append(Finding(r.id, r.severity, resource.urn, resource.type, resource.name,
+                                        message, waived.get(r.id)))
+    return findings
+
+
+# --- helpers --------------------------------------------------------------------------------------
+def _statements(document: Any) -> list[dict[str, Any]]:
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return []
+    statements = (document or {}).get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+@functools.cache
+def _is_taggable(type_token: str) -> bool:
+    match = re.fullmatch(r"aws:([^/:]+)/[^:]+:(\w+)", type_token)
+    if not match:
+        return False
+    module, cls_name = match.groups()
+    for name in (f"pulumi_aws.{module}", f"pulumi_aws.{module}_"):
+        try:
+            cls = getattr(importlib.import_module(name), cls_name, None)
+        except ImportError:
+            continue
+        if cls is not None:
+            from .base import is_taggable  # noqa: PLC0415 (pulumi_aws loads only for this rule)
+
+            return is_taggable(cls)
+    return False
+
+
+# --- functions ------------------------------------------------------------------------------------
+@rule("lambda-explicit-timeout", "error", (FUNCTION,),
+      "Every function sets its timeout (the 3 s AWS default is never a decision)")
+def lambda_explicit_timeout(fn: CapturedResource, graph: Graph) -> Iterator[str]:
+    if "timeout" not in fn.inputs:
+        yield "no timeout set: work is bounded only by the 3 s AWS default"
+
+
+@rule("lambda-bounded-concurrency", "error", (FUNCTION,),
+      "Every function has reserved concurrency, or is fed by a queue mapping with maximum concurrency")
+def lambda_bounded_concurrency(fn: CapturedResource, graph: Graph) -> Iterator[str]:
+    reserved = fn.inputs.get("reservedConcurrentExecutions", -1)
+    if reserved == 0:
+        yield "reserved concurrency 0: the function is disabled (every invocation is throttled)"
+        return
+    if reserved > 0:
+        return
+    name = fn.outputs.get("name", fn.name)
+    mappings = [m for m in graph.of_type(MAPPING) if str(m.inputs.get("functionName", "")).startswith(
+        (name, fn.outputs.get("arn", name)))]
+    if not mappings:
+        yield "unreserved concurrency and no queue mapping bounds it: excess work is not shed"
+    for m in mappings:
+        if not (m.inputs.get("scalingConfig") or {}).get("maximumConcurrency"):
+            yield f"unreserved and its mapping {m.name} sets no maximum concurrency"
+
+
+@rule("lambda-tracing-active", "warning", (FUNCTION,), "X-Ray active tracing is on")
+def lambda_tracing_active(fn: CapturedResource, graph: Graph) -> Iterator[str]:
+    if (fn.inputs.get("tracingConfig") or {}).get("mode") != "Active":
+        yield "tracing is not Active: no X-Ray trace for this function"
+
+
+@rule("lambda-json-logs-with-retention", "error", (FUNCTION,),
+      "Logs are JSON and go to a log group of this stack that has a retention")
+def lambda_json_logs(fn: CapturedResource, graph: Graph) -> Iterator[str]:
+    logging = fn.inputs.get("loggingConfig") or {}
+    if logging.get("logFormat") != "JSON":
+        yield "log format is not JSON: logs cannot be queried by field"
+    group_name = logging.get("logGroup") or f"/aws/lambda/{fn.outputs.get('name', fn.name)}"
+    groups = [g for g in graph.of_type(LOG_GROUP) if g.outputs.get("name") == group_name]
+    if not groups:
+        yield f"log group {group_name} is not managed by this stack: Lambda creates it with no retention"
+
+
+@rule("log-group-retention", "error", (LOG_GROUP,), "Every log group has a retention period")
+def log_group_retention(group: CapturedResource, graph: Graph) -> Iterator[str]:
+    if not group.inputs.get("retentionInDays"):
+        yield "no retention: logs are kept (and billed) forever"
+
+
+@rule("async-invoke-bounded", "error", (INVOKE_CONFIG,),
+      "Async invocations have bounded retries and event age and an on-failure destination")
+def async_invoke_bounded(config: CapturedResource, graph: Graph) -> Iterator[str]:
+    retries = config.inputs.get("maximumRetryAttempts")
+    age = config.inputs.get("maximumEventAgeInSeconds")
+    if retries is None:
+        yield "maximumRetryAttempts not set: AWS retries twice by default"
+    if age is None:
+        yield "maximumEventAgeInSeconds not set: events may wait 6 h (a silent backlog)"
+    if not ((config.inputs.get("destinationConfig") or {}).get("onFailure") or {}).get("destination"):
+        yield "no on-failure destination: failed events are lost"
+
+
+@rule("provisioned-within-reserved", "error", (PROVISIONED,),
+      "Provisioned concurrency does not exceed the function's reserved concurrency")
+def provisioned_within_reserved(config: CapturedResource, graph: Graph) -> Iterator[str]:
+    wanted = config.inputs.get("provisionedConcurrentExecutions", 0)
+    for fn in graph.of_type(FUNCTION):
+        if fn.outputs.get("name") == config.inputs.get("functionName"):
+            reserved = fn.inputs.get("reservedConcurrentExecutions", -1)
+            if 0 <= reserved < wanted:
+                yield f"provisioned {wanted} exceeds reserved concurrency {reserved}"
+
+
+# --- IAM ------------------------------------------------------------------------------------------
+@rule("iam-no-wildcards", "error", POLICY_TYPES,
+      "No '*' action, and no '*' resource where AWS has resource-level permissions")
+def iam_no_wildcards(policy: CapturedResource, graph: Graph) -> Iterator[str]:
+    for statement in _statements(policy.inputs.get("policy")):
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = [str(a) for a in _as_list(statement.get("Action"))]
+        for action in actions:
+            if action == "*" or action.endswith(":*"):
+                yield f"wildcard action {action!r}"
+        if "*" in _as_list(statement.get("Resource")):
+            scoped = sorted(a for a in actions if a not in NO_RESOURCE_LEVEL)
+            if scoped:
+                yield f"resource '*' for actions that can be scoped: {', '.join(scoped)}"
+
+
+# --- queues ---------------------------------------------------------------------------------------
+# Where a queue is named as a dead-letter target, by the type that names it.
+DLQ_FIELDS = {
+    QUEUE: ("redrivePolicy",),
+    INVOKE_CONFIG: ("destinationConfig",),
+    FUNCTION: ("deadLetterConfig",),
+    MAPPING: ("destinationConfig",),
+    "aws:sns/topicSubscription:TopicSubscription": ("redrivePolicy",),
+}
+
+
+def is_dead_letter_target(queue: CapturedResource, graph: Graph) -> bool:
+    arn = queue.outputs.get("arn")
+    if not arn:
+        return False
+    for r in graph:
+        if r.urn == queue.urn or r.type not in DLQ_FIELDS:
+            continue
+        if any(arn in json.dumps(r.inputs.get(f), default=str) for f in DLQ_FIELDS[r.type] if r.inputs.get(f)):
+            return True
+    return False
+
+
+@rule("sqs-dead-letter", "error", (QUEUE,),
+      "Every queue has a DLQ, or is itself a dead-letter target")
+def sqs_dead_letter(queue: CapturedResource, graph: Graph) -> Iterator[str]:
+    if not queue.inputs.get("redrivePolicy") and not is_dead_letter_target(queue, graph):
+        yield "no redrive policy and not a DLQ: a poison message is retried until retention drops it"
+
+
+@rule("sqs-encrypted", "warning", (QUEUE,), "Queues are encrypted at rest")
+def sqs_encrypted(queue: CapturedResource, graph: Graph) -> Iterator[str]:
+    if not (queue.inputs.get("sqsManagedSseEnabled") or queue.inputs.get("kmsMasterKeyId")):
+        yield "no server-side encryption"
+
+
+# --- operations -----------------------------------------------------------------------------------
+@rule("alarm-has-actions", "warning", (ALARM,), "Alarms notify someone")
+def alarm_has_actions(alarm: CapturedResource, graph: Graph) -> Iterator[str]:
+    if not alarm.inputs.get("alarmActions"):
+        yield "no alarm action: the alarm fires unseen"
+
+
+@rule("tags-required", "warning", (), "Taggable resources carry environment, component, managed-by")
+def tags_required(resource: CapturedResource, graph: Graph) -> Iterator[str]:
+    if not resource.custom or not _is_taggable(resource.type):
+        return
+    missing = [t for t in REQUIRED_TAGS if t not in (resource.inputs.get("tags") or {})]
+    if missing:
+        yield f"missing tags: {', '.join(missing)}"

@@ -1,0 +1,24 @@
+"""The test kit: run a Pulumi program offline under realistic AWS mocks and query what it made.
+
+    from resilient_serverless.components.testing import run_stack
+    graph = run_stack("dev")                      # the real __main__.py and stack file
+    fn = graph.one("aws:lambda/function:Function", name="orders-function")
+    assert fn.inputs["timeout"] == 10, fn.urn
+"""
+
+from .capture import (
+    CapturedResource,
+    Graph,
+    ProjectFiles,
+    RecordingMonitor,
+    UnknownStackError,
+    load_project,
+    run_program,
+    run_stack,
+)
+from .mocks import AwsMocks, render_policy_document
+
+__all__ = [
+    "AwsMocks", "CapturedResource", "Graph", "ProjectFiles", "RecordingMonitor",
+    "UnknownStackError", "load_project", "render_policy_document", "run_program", "run_stack",
+]

@@ -1,0 +1,1 @@
+"""Lambda handlers and the handler-side resilience library."""
