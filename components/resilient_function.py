@@ -167,7 +167,7 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
             f"timeout={timeout!r} is too long for a sync function: it must be below "
             f"{defaults.HTTP_INTEGRATION_TIMEOUT_MAX_S} s so it gives up before API Gateway "
             f"({defaults.REST_INTEGRATION_TIMEOUT_MAX_S} s REST, "
-            f"{defaults.HTTP_INTEGRATION_TIMEOUT_MAX_S} s HTTP); use invocation='async' for longer work"
+            f"{defaults.HTTP_INTEGRATION_TIMEOUT_MAX_S} s HTTP): use invocation='async' for longer work"
         )
     memory = args.get("memory", defaults.FUNCTION_MEMORY_MB)
     p.check_int_range("memory", memory, *defaults.LAMBDA_MEMORY_RANGE, unit="MB", why="Lambda memory")
@@ -185,7 +185,7 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         if invocation != "queue":
             p.add(
                 f"reserved_concurrency=None is only allowed for queue functions (their mapping's "
-                f"maximum concurrency bounds them); a {invocation} function needs a limit to shed "
+                f"maximum concurrency bounds them): a {invocation} function needs a limit to shed "
                 f"excess work"
             )
     elif account_ok:
@@ -193,7 +193,7 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         if p.check_int_range("reserved_concurrency", reserved, 0, ceiling,
                              why=f"account concurrency {account} minus the {defaults.LAMBDA_UNRESERVED_FLOOR} "
                              "AWS keeps unreserved") and reserved == 0 and not args.get("allow_zero_concurrency"):
-            p.add("reserved_concurrency=0 disables the function (every invocation is throttled); "
+            p.add("reserved_concurrency=0 disables the function (every invocation is throttled): "
                   "set allow_zero_concurrency=True if that is the intent")
 
     provisioned = args.get("provisioned_concurrency", 0)
@@ -247,6 +247,15 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         powertools=powertools, powertools_layer_version=layer_version,
         alarm_topic_arn=args.get("alarm_topic_arn"), description=args.get("description"),
     )
+
+
+def queue_url_of_arn(arn: str) -> str:
+    """``arn:aws:sqs:<region>:<account>:<name>`` -> the queue URL SQS accepts."""
+    parts = arn.split(":")
+    if len(parts) != 6 or parts[2] != "sqs":
+        raise ValueError(f"on_failure_destination_arn={arn!r} is not an SQS queue ARN")
+    suffix = "amazonaws.com.cn" if parts[1] == "aws-cn" else "amazonaws.com"
+    return f"https://sqs.{parts[3]}.{suffix}/{parts[4]}/{parts[5]}"
 
 
 _ASSUME_LAMBDA = json.dumps({
@@ -373,12 +382,17 @@ class ResilientFunction(ResilientComponent):
         elif s.on_failure_destination_arn is not None:
             depends.append(self.grants.allow("send-on-failure", ["sqs:SendMessage"],
                                              [s.on_failure_destination_arn]))
-        env = {
+        env: dict[str, pulumi.Input[str]] = {
             "POWERTOOLS_SERVICE_NAME": s.service_name,
             "POWERTOOLS_METRICS_NAMESPACE": s.metrics_namespace,
             "POWERTOOLS_LOG_LEVEL": s.log_level,
             **s.environment,
         }
+        dlq_url = self._dlq_url()
+        if dlq_url is not None:
+            # Handlers dead-letter malformed events themselves, with the reason, instead of
+            # letting Lambda retry an event that can never succeed.
+            env["RESILIENT_DLQ_URL"] = dlq_url
         args: dict[str, Any] = {
             "name": self.physical_name,
             "role": self.role.arn,
@@ -406,6 +420,13 @@ class ResilientFunction(ResilientComponent):
             args["description"] = s.description
         return self._child("function", aws.lambda_.Function, "function", args,
                            pulumi.ResourceOptions(depends_on=depends))
+
+    def _dlq_url(self) -> pulumi.Input[str] | None:
+        if self.dlq is not None:
+            return self.dlq.url
+        if self.settings.on_failure_destination_arn is None:
+            return None
+        return pulumi.Output.from_input(self.settings.on_failure_destination_arn).apply(queue_url_of_arn)
 
     def _create_alias(self) -> aws.lambda_.Alias | None:
         if not self.settings.needs_alias:

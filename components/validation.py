@@ -67,7 +67,7 @@ class Problems:
         known = sorted(known)
         unknown = sorted(set(given) - set(known))
         for key in unknown:
-            self.add(f"unknown {what} {key!r}; valid {what}s: {', '.join(known)}")
+            self.add(f"unknown {what} {key!r} (valid {what}s: {', '.join(known)})")
         return not unknown
 
     def raise_if_any(self) -> None:

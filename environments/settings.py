@@ -58,7 +58,7 @@ def _waivers(p: Problems, key: str, value: Any) -> bool:
     for entry in value:
         rule_id, _, reason = str(entry).partition(":")
         if rule_id.strip() not in RULES:
-            p.add(f"{key} entry {entry!r} names no rule; known rules: {', '.join(sorted(RULES))}")
+            p.add(f"{key} entry {entry!r} names no rule (known rules: {', '.join(sorted(RULES))})")
             ok = False
         elif not reason.strip():
             p.add(f"{key} entry {entry!r} needs a reason: 'rule-id: why this stack waives it'")
@@ -167,6 +167,8 @@ def parse_settings(raw: Mapping[str, Any], subject: str = "stack settings") -> S
     values: dict[str, Any] = {}
     for spec in SPECS:
         value = _parse(spec, raw[spec.key], p) if spec.key in raw else spec.default
+        if isinstance(value, list):
+            value = tuple(value)
         if value is not None and spec.check is not None and not spec.check(p, spec.key, value):
             value = None
         values[spec.attr] = value

@@ -1,0 +1,73 @@
+"""Stack settings: typed in one place, validated before any resource, equal to Pulumi.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from environments.settings import SPECS, StackSettings, parse_settings
+from resilient_serverless.components import defaults
+from resilient_serverless.components.validation import ConfigError
+
+
+def test_no_key_gives_the_documented_defaults() -> None:
+    settings = parse_settings({})
+    assert settings == StackSettings(
+        log_retention_days=30, log_level="INFO", tracing=True, architecture="arm64",
+        function_timeout=10, function_memory=512, account_concurrency=1000, reserved_concurrency=10,
+        provisioned_concurrency=0, async_max_retries=1, async_max_event_age=3600, powertools="layer",
+        api_flavor="rest", canary=False, contributor_insights=False, alarm_email="", waivers=(),
+    )
+
+
+def test_string_values_are_parsed_as_the_cli_passes_them() -> None:
+    settings = parse_settings({"logRetentionDays": "7", "tracing": "false", "waivers": '["alarm-has-actions: test"]'})
+    assert (settings.log_retention_days, settings.tracing) == (7, False)
+    assert settings.waived_rules() == {"alarm-has-actions": "test"}
+
+
+def test_unknown_key_lists_the_valid_keys() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({"logRetention": 7}, subject="stack 'dev' settings")
+    valid = ", ".join(sorted(s.key for s in SPECS))
+    assert str(raised.value) == f"stack 'dev' settings: unknown setting 'logRetention' (valid settings: {valid})"
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"functionTimeoutSeconds": 901}, "functionTimeoutSeconds=901 is outside 1 to 900 seconds (Lambda timeout)"),
+    ({"functionMemoryMb": 64}, "functionMemoryMb=64 is outside 128 to 10240 MB (Lambda memory)"),
+    ({"asyncMaxRetries": 3}, "asyncMaxRetries=3 is outside 0 to 2 (Lambda async invocation retries)"),
+    ({"asyncMaxEventAgeSeconds": 30},
+     "asyncMaxEventAgeSeconds=30 is outside 60 to 21600 seconds (Lambda maximum event age)"),
+    ({"logRetentionDays": 10}, "logRetentionDays=10 is not one of " + ", ".join(map(str, defaults.LOG_RETENTION_DAYS_ALLOWED))),
+    ({"reservedConcurrency": 950},
+     "reservedConcurrency=950 is outside 1 to 900 (accountConcurrency 1000 minus the 100 AWS keeps unreserved)"),
+    ({"reservedConcurrency": 5, "provisionedConcurrency": 6},
+     "provisionedConcurrency=6 is outside 0 to 5 (provisioned concurrency cannot exceed reservedConcurrency)"),
+    ({"tracing": "yes"}, "tracing='yes' must be true or false"),
+    ({"functionTimeoutSeconds": "ten"}, "functionTimeoutSeconds='ten' must be a whole number"),
+    ({"apiFlavor": "graphql"}, "apiFlavor='graphql' is not one of 'rest', 'http'"),
+    ({"alarmEmail": "ops"}, "alarmEmail='ops' is not an email address (or leave it empty for no subscription)"),
+    ({"waivers": ["no-such-rule: because"]}, "waivers entry 'no-such-rule: because' names no rule (known rules: "),
+    ({"waivers": ["alarm-has-actions"]}, "waivers entry 'alarm-has-actions' needs a reason: 'rule-id: why this stack waives it'"),
+])
+def test_bad_values_name_key_value_and_range(raw: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(raw)
+    assert raised.value.problems[0].startswith(message), raised.value.problems
+
+
+def test_pulumi_yaml_declares_every_setting_with_its_type_and_default(root: Path) -> None:
+    declared = yaml.safe_load((root / "Pulumi.yaml").read_text())["config"]
+    types = {int: "integer", bool: "boolean", str: "string", list: "array"}
+    assert set(declared) == {s.key for s in SPECS}
+    for spec in SPECS:
+        assert declared[spec.key]["type"] == types[spec.type], spec.key
+        assert declared[spec.key]["default"] == spec.default, spec.key
+        assert declared[spec.key]["description"] == spec.description, spec.key
+
+
+def test_every_spec_maps_to_a_settings_field() -> None:
+    assert {s.attr for s in SPECS} == set(StackSettings.__dataclass_fields__)
