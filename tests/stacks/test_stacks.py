@@ -1,0 +1,78 @@
+"""Whole programs: the real __main__.py with each real stack file, as `pulumi up` would run it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from resilient_serverless.components import rules
+from resilient_serverless.components.testing import Graph, run_stack
+
+ROOT = Path(__file__).resolve().parents[2]
+STACKS = ["dev", "staging", "prod", "local"]
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def stack(request: pytest.FixtureRequest) -> tuple[str, Graph, dict[str, str]]:
+    graph = run_stack(request.param, ROOT)
+    return request.param, graph, rules.waivers()
+
+
+def test_every_stack_has_no_unwaived_finding(stack: tuple[str, Graph, dict[str, str]]) -> None:
+    name, graph, waived = stack
+    live = [f for f in rules.check(graph, waived) if not f.waived]
+    assert live == [], f"{name}: {live}"
+
+
+def test_every_stack_exports_its_endpoints(stack: tuple[str, Graph, dict[str, str]]) -> None:
+    name, graph, _ = stack
+    assert set(graph.exports) == {"orders_table", "ops_topic_arn", "orders_api_function", "orders_api_target_arn",
+                                  "ingest_function", "ingest_dlq_arn"}
+    assert graph.exports["orders_api_function"] == f"resilient-serverless-{name}-orders-api"
+
+
+def test_every_component_child_is_parented(stack: tuple[str, Graph, dict[str, str]]) -> None:
+    _, graph, _ = stack
+    for component in graph.of_type("ResilientFunction"):
+        kids = graph.children_of(component)
+        assert {k.type.split(":")[-1] for k in kids} >= {"Function", "Role", "LogGroup", "MetricAlarm"}, component.urn
+
+
+def test_stack_settings_reach_the_functions() -> None:
+    prod = run_stack("prod", ROOT)
+    api = prod.one("aws:lambda/function:Function", "orders-api-function")
+    assert (api.inputs["memorySize"], api.inputs["reservedConcurrentExecutions"]) == (1024, 100), api.urn
+    assert prod.one("ProvisionedConcurrencyConfig").inputs["provisionedConcurrentExecutions"] == 5
+    assert prod.one("aws:sns/topicSubscription:TopicSubscription").inputs["endpoint"] == "ops@example.com"
+    dev = run_stack("dev", ROOT)
+    assert dev.one("aws:cloudwatch/logGroup:LogGroup", "orders-api-logs").inputs["retentionInDays"] == 7
+    assert dev.of_type("TopicSubscription") == []
+
+
+def test_local_targets_localstack_through_provider_config_only() -> None:
+    config = yaml.safe_load((ROOT / "environments" / "Pulumi.local.yaml").read_text())["config"]
+    endpoints = config["aws:endpoints"][0]
+    assert set(endpoints.values()) == {"http://localhost:4566"}
+    assert {"lambda", "sqs", "dynamodb", "iam", "logs", "sts", "apigateway"} <= set(endpoints)
+    assert config["aws:skipCredentialsValidation"] and config["aws:skipRequestingAccountId"]
+    assert config["aws:s3UsePathStyle"] is True
+    assert "localstack" not in (ROOT / "__main__.py").read_text().lower()
+
+
+def test_local_uses_only_what_localstack_free_emulates() -> None:
+    config = yaml.safe_load((ROOT / "environments" / "Pulumi.local.yaml").read_text())["config"]
+    ns = "resilient-serverless:"
+    assert (config[ns + "apiFlavor"], config[ns + "canary"], config[ns + "contributorInsights"]) == ("rest", False, False)
+    graph = run_stack("local", ROOT)
+    for fn in graph.of_type("aws:lambda/function:Function"):
+        assert fn.inputs["layers"] == [], fn.urn  # no layers in the free edition: Powertools is bundled
+    assert rules.waivers() == {"lambda-tracing-active": "LocalStack's free edition has no X-Ray"}
+
+
+def test_bad_override_is_refused_before_any_resource() -> None:
+    from resilient_serverless.components import ConfigError
+
+    with pytest.raises(ConfigError, match=r"asyncMaxRetries=5 is outside 0 to 2"):
+        run_stack("dev", ROOT, overrides={"asyncMaxRetries": 5})
