@@ -81,7 +81,12 @@ def handle(event: dict[str, Any], deadline: Deadline, now: float) -> str:
         dead_letter(event, str(bad))
         metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)
         return "dead-lettered"
-    if store(order, deadline, now):
+    try:
+        stored = store(order, deadline, now)
+    except Exception:
+        metrics.add_metric(name="OrdersFailed", unit=MetricUnit.Count, value=1)
+        raise  # transient: Lambda retries, then the on-failure destination keeps the event
+    if stored:
         metrics.add_metric(name="OrdersAccepted", unit=MetricUnit.Count, value=1)
         return "stored"
     metrics.add_metric(name="OrdersDuplicate", unit=MetricUnit.Count, value=1)

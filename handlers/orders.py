@@ -51,4 +51,6 @@ def get_order(order_id: str, deadline: Deadline) -> dict[str, Any]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     order_id = (event.get("pathParameters") or {}).get("order_id", "")
-    return get_order(order_id, Deadline.from_context(context))
+    response = get_order(order_id, Deadline.from_context(context))
+    metrics.add_metric(name=f"Responses{response['statusCode'] // 100}xx", unit=MetricUnit.Count, value=1)
+    return response

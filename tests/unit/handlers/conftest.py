@@ -1,0 +1,37 @@
+"""Handler tests: moto for AWS, a fake Lambda context, metrics flushed between tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "orders"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:orders"
+    aws_request_id: str = "req-1"
+    function_version: str = "$LATEST"
+    log_group_name: str = "/aws/lambda/orders"
+    log_stream_name: str = "stream"
+    remaining_ms: int = 10_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@pytest.fixture
+def context() -> FakeContext:
+    return FakeContext()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_metrics() -> Iterator[None]:
+    from handlers.resilience.observability import metrics
+
+    metrics.clear_metrics()
+    yield
+    metrics.clear_metrics()

@@ -1,0 +1,140 @@
+"""Full-jitter backoff bounds, attempt and time-budget limits, and AWS faults through Stubber."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.stub import Stubber
+from hypothesis import given
+from hypothesis import strategies as st
+
+from handlers.resilience.backoff import Deadline, RetryPolicy, full_jitter_delay, is_retryable, retry
+from handlers.resilience.clients import aws_client
+
+
+@given(attempt=st.integers(0, 200), base=st.floats(0.001, 10), cap=st.floats(0.001, 100), r=st.floats(0, 1))
+def test_delay_is_within_zero_and_the_capped_exponential(attempt: int, base: float, cap: float, r: float) -> None:
+    delay = full_jitter_delay(attempt, base, cap, lambda: r)
+    assert 0 <= delay <= min(cap, base * 2 ** min(attempt, 62))
+
+
+@given(attempt=st.integers(0, 30))
+def test_the_upper_bound_is_reached_with_the_top_random_value(attempt: int) -> None:
+    assert full_jitter_delay(attempt, 0.05, 2.0, lambda: 1.0) == min(2.0, 0.05 * 2**attempt)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def throttled() -> ClientError:
+    return ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"},
+                        "ResponseMetadata": {"HTTPStatusCode": 400}}, "GetItem")
+
+
+@given(attempts=st.integers(1, 10), failures=st.integers(0, 12))
+def test_retry_makes_at_most_the_allowed_attempts(attempts: int, failures: int) -> None:
+    calls = []
+    clock = Clock()
+
+    def call() -> str:
+        calls.append(1)
+        if len(calls) <= failures:
+            raise throttled()
+        return "ok"
+
+    policy = RetryPolicy(attempts=attempts)
+    if failures < attempts:
+        assert retry(call, policy=policy, sleep=clock.sleep, rand=lambda: 1.0) == "ok"
+        assert len(calls) == failures + 1
+    else:
+        with pytest.raises(ClientError):
+            retry(call, policy=policy, sleep=clock.sleep, rand=lambda: 1.0)
+        assert len(calls) == attempts
+    assert len(clock.sleeps) == len(calls) - 1
+
+
+@given(budget=st.floats(0, 5), r=st.floats(0.01, 1))
+def test_retry_never_sleeps_past_the_deadline(budget: float, r: float) -> None:
+    clock = Clock()
+    deadline = Deadline(clock.now + budget, clock.time)
+
+    def call() -> str:
+        raise throttled()
+
+    with pytest.raises(ClientError):
+        retry(call, policy=RetryPolicy(attempts=10, base_s=0.1, cap_s=2.0), deadline=deadline,
+              sleep=clock.sleep, rand=lambda: r)
+    assert clock.now <= budget
+
+
+def test_client_errors_are_not_retried() -> None:
+    calls = []
+
+    def call() -> None:
+        calls.append(1)
+        raise ClientError({"Error": {"Code": "ValidationException"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "Op")
+
+    with pytest.raises(ClientError):
+        retry(call, sleep=lambda s: None)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize(("error", "expected"), [
+    (throttled(), True),
+    (ClientError({"Error": {"Code": "X"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "Op"), True),
+    (ClientError({"Error": {"Code": "X"}, "ResponseMetadata": {"HTTPStatusCode": 429}}, "Op"), True),
+    (ClientError({"Error": {"Code": "ConditionalCheckFailedException"},
+                  "ResponseMetadata": {"HTTPStatusCode": 400}}, "Op"), False),
+    (EndpointConnectionError(endpoint_url="https://x"), True),
+    (ValueError("bad"), False),
+])
+def test_what_is_retryable(error: BaseException, expected: bool) -> None:
+    assert is_retryable(error) is expected
+
+
+def test_deadline_from_context_keeps_a_margin() -> None:
+    class Ctx:
+        def get_remaining_time_in_millis(self) -> int:
+            return 3000
+
+    deadline = Deadline.from_context(Ctx(), margin_s=0.5, clock=lambda: 100.0)
+    assert deadline.at == 102.5
+
+
+def test_throttled_then_5xx_then_success_through_a_real_client() -> None:
+    client = aws_client("dynamodb", max_attempts=1)  # botocore retries off: ours are under test
+    retries: list[tuple[int, str]] = []
+    with Stubber(client) as stub:
+        stub.add_client_error("get_item", "ProvisionedThroughputExceededException", http_status_code=400)
+        stub.add_client_error("get_item", "InternalServerError", http_status_code=500)
+        stub.add_response("get_item", {"Item": {"order_id": {"S": "1"}}})
+
+        def on_retry(n: int, error: BaseException, delay: float) -> Any:
+            retries.append((n, type(error).__name__))
+
+        item = retry(lambda: client.get_item(TableName="t", Key={"order_id": {"S": "1"}}),
+                     sleep=lambda s: None, on_retry=on_retry)
+        stub.assert_no_pending_responses()
+    assert item["Item"] == {"order_id": {"S": "1"}}
+    assert retries == [(1, "ProvisionedThroughputExceededException"), (2, "InternalServerError")]
+
+
+def test_policy_and_delay_validation() -> None:
+    with pytest.raises(ValueError, match="attempts=0 is outside 1 to 10"):
+        RetryPolicy(attempts=0)
+    with pytest.raises(ValueError, match="base_s=3 must be > 0 and at most cap_s=2"):
+        RetryPolicy(base_s=3, cap_s=2)
+    with pytest.raises(ValueError, match="attempt=-1 must be >= 0"):
+        full_jitter_delay(-1, 1, 1)
