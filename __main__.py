@@ -5,9 +5,9 @@ environment. Everything that differs between environments is a value in
 
 import pulumi
 import pulumi_aws as aws
-
 from resilient_serverless.components import ResilientFunction, physical_name, stack_tags
 from resilient_serverless.components.rules import waive
+
 from environments.settings import load_settings
 
 settings = load_settings()  # validates every key before any resource is registered
@@ -16,9 +16,7 @@ for rule_id, reason in settings.waived_rules().items():
 project, stack = pulumi.get_project(), pulumi.get_stack()
 tags = stack_tags("reference-deployment")
 
-ops_topic = aws.sns.Topic(
-    "ops-alarms", name=physical_name("sns", project, stack, "ops-alarms"), tags=tags
-)
+ops_topic = aws.sns.Topic("ops-alarms", name=physical_name("sns", project, stack, "ops-alarms"), tags=tags)
 for email in filter(None, [settings.alarm_email]):
     aws.sns.TopicSubscription("ops-alarms-email", topic=ops_topic.arn, protocol="email", endpoint=email)
 
@@ -50,27 +48,33 @@ common = {
 }
 
 # Synchronous reads behind the API: bounded by its timeout and its reserved concurrency.
-orders_api = ResilientFunction("orders-api", {
-    **common,
-    "handler": "handlers.orders.lambda_handler",
-    "invocation": "sync",
-    "timeout": settings.function_timeout,
-    "reserved_concurrency": settings.reserved_concurrency,
-    "provisioned_concurrency": settings.provisioned_concurrency,
-    "description": "GET /orders/{order_id}",
-})
+orders_api = ResilientFunction(
+    "orders-api",
+    {
+        **common,
+        "handler": "handlers.orders.lambda_handler",
+        "invocation": "sync",
+        "timeout": settings.function_timeout,
+        "reserved_concurrency": settings.reserved_concurrency,
+        "provisioned_concurrency": settings.provisioned_concurrency,
+        "description": "GET /orders/{order_id}",
+    },
+)
 orders_api.grants.allow("read-orders", ["dynamodb:GetItem"], [orders_table.arn])
 
 # Writes are accepted asynchronously: no caller waits on them, failures land in the DLQ.
-ingest = ResilientFunction("ingest", {
-    **common,
-    "handler": "handlers.ingest.lambda_handler",
-    "invocation": "async",
-    "reserved_concurrency": settings.reserved_concurrency,
-    "async_max_retries": settings.async_max_retries,
-    "async_max_event_age": settings.async_max_event_age,
-    "description": "Accepts orders asynchronously (idempotent on order_id)",
-})
+ingest = ResilientFunction(
+    "ingest",
+    {
+        **common,
+        "handler": "handlers.ingest.lambda_handler",
+        "invocation": "async",
+        "reserved_concurrency": settings.reserved_concurrency,
+        "async_max_retries": settings.async_max_retries,
+        "async_max_event_age": settings.async_max_event_age,
+        "description": "Accepts orders asynchronously (idempotent on order_id)",
+    },
+)
 ingest.grants.allow("write-orders", ["dynamodb:PutItem"], [orders_table.arn])
 
 pulumi.export("orders_table", orders_table.name)

@@ -17,8 +17,13 @@ if TYPE_CHECKING:
     from .validation import ConfigError
 
 __all__ = [
-    "ConfigError", "Grants", "ResilientComponent", "ResilientFunction", "ResilientFunctionArgs",
-    "physical_name", "stack_tags",
+    "ConfigError",
+    "Grants",
+    "ResilientComponent",
+    "ResilientFunction",
+    "ResilientFunctionArgs",
+    "physical_name",
+    "stack_tags",
 ]
 
 _WHERE = {

@@ -21,7 +21,12 @@ from .naming import NameKind, physical_name
 from .validation import Problems
 
 __all__ = [
-    "PACKAGE", "ResilientComponent", "Transform", "apply_transform", "deep_merge", "stack_tags",
+    "PACKAGE",
+    "ResilientComponent",
+    "Transform",
+    "apply_transform",
+    "deep_merge",
+    "stack_tags",
 ]
 
 PACKAGE = "resilient-serverless"
@@ -58,10 +63,14 @@ def apply_transform(
 
 
 @functools.cache
-def is_taggable(resource_cls: type) -> bool:
-    """True when the pulumi-aws resource class takes ``tags`` (read from its signature)."""
+def _takes_tags(resource_cls: type) -> bool:
     init = getattr(resource_cls, "_internal_init", None)
     return init is not None and "tags" in inspect.signature(init).parameters
+
+
+def is_taggable(resource_cls: type) -> bool:
+    """True when the pulumi-aws resource class takes ``tags`` (read from its signature)."""
+    return _takes_tags(resource_cls)
 
 
 class ResilientComponent(pulumi.ComponentResource):
@@ -98,9 +107,7 @@ class ResilientComponent(pulumi.ComponentResource):
 
     def physical(self, kind: NameKind, suffix: str = "", *, fifo: bool = False) -> str:
         """This component's physical name for a child of ``kind``: project-stack-name[-suffix]."""
-        return physical_name(
-            kind, pulumi.get_project(), pulumi.get_stack(), self._name, suffix, fifo=fifo
-        )
+        return physical_name(kind, pulumi.get_project(), pulumi.get_stack(), self._name, suffix, fifo=fifo)
 
     def _child(
         self,
@@ -118,7 +125,7 @@ class ResilientComponent(pulumi.ComponentResource):
         if is_taggable(resource_cls):
             args = {**args, "tags": {**self.tags, **dict(args.get("tags") or {})}}
         args, opts = apply_transform(self._transform.get(key), args, opts)
-        return resource_cls(f"{self._name}-{suffix}", opts=opts, **args)  # type: ignore[call-arg]
+        return resource_cls(f"{self._name}-{suffix}", opts=opts, **args)
 
 
 def stack_tags(component: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:

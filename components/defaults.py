@@ -9,17 +9,37 @@ from __future__ import annotations
 from typing import Final
 
 # --- AWS limits (cited in validation messages) --------------------------------------------
-LAMBDA_TIMEOUT_RANGE: Final = (1, 900)  # seconds
-LAMBDA_MEMORY_RANGE: Final = (128, 10240)  # MB
-LAMBDA_ASYNC_RETRIES_RANGE: Final = (0, 2)
-LAMBDA_EVENT_AGE_RANGE: Final = (60, 21600)  # seconds
+LAMBDA_TIMEOUT_RANGE: Final[tuple[int, int]] = (1, 900)  # seconds
+LAMBDA_MEMORY_RANGE: Final[tuple[int, int]] = (128, 10240)  # MB
+LAMBDA_ASYNC_RETRIES_RANGE: Final[tuple[int, int]] = (0, 2)
+LAMBDA_EVENT_AGE_RANGE: Final[tuple[int, int]] = (60, 21600)  # seconds
 LAMBDA_UNRESERVED_FLOOR: Final = 100  # AWS keeps this much account concurrency unreserved
 LAMBDA_ACCOUNT_CONCURRENCY: Final = 1000  # default account quota; raise via settings
 REST_INTEGRATION_TIMEOUT_MAX_S: Final = 29
 HTTP_INTEGRATION_TIMEOUT_MAX_S: Final = 30
 LOG_RETENTION_DAYS_ALLOWED: Final = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 
 # --- ResilientFunction ----------------------------------------------------------------------

@@ -27,9 +27,9 @@ _LABEL = re.compile(r"[^A-Za-z0-9-]")
 
 def policy_json(statements: Sequence[Mapping]) -> pulumi.Output[str]:
     """An IAM policy document (JSON) from statements whose values may be Pulumi outputs."""
-    return pulumi.Output.from_input(
-        {"Version": "2012-10-17", "Statement": list(statements)}
-    ).apply(lambda doc: json.dumps(doc, sort_keys=True))
+    return pulumi.Output.from_input({"Version": "2012-10-17", "Statement": list(statements)}).apply(
+        lambda doc: json.dumps(doc, sort_keys=True)
+    )
 
 
 def _label_of(target: Any) -> str:
@@ -46,9 +46,7 @@ class Grants:
         self._labels: set[str] = set()
         self.policies: list[aws.iam.RolePolicy] = []
 
-    def allow(
-        self, label: str, actions: Sequence[str], resources: Sequence[pulumi.Input[str]]
-    ) -> aws.iam.RolePolicy:
+    def allow(self, label: str, actions: Sequence[str], resources: Sequence[pulumi.Input[str]]) -> aws.iam.RolePolicy:
         """Allow ``actions`` on ``resources``; ``label`` names the policy (unique per role)."""
         problems = [f"action {a!r} is a wildcard" for a in actions if a == "*" or a.endswith(":*")]
         problems += ["resource '*' is a wildcard" for r in resources if r == "*"]
@@ -72,7 +70,9 @@ class Grants:
 
     def consume_from(self, queue: aws.sqs.Queue) -> aws.iam.RolePolicy:
         actions = [
-            "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
             "sqs:ChangeMessageVisibility",
         ]
         return self.allow(f"consume-{_label_of(queue)}", actions, [queue.arn])
@@ -82,8 +82,12 @@ class Grants:
 
     def read_write_table(self, table: aws.dynamodb.Table) -> aws.iam.RolePolicy:
         actions = [
-            "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-            "dynamodb:Query", "dynamodb:ConditionCheckItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+            "dynamodb:ConditionCheckItem",
         ]
         return self.allow(f"table-{_label_of(table)}", actions, [table.arn])
 

@@ -16,8 +16,19 @@ from typing import Final, Literal
 __all__ = ["NAME_RULES", "NameKind", "NameRule", "physical_name"]
 
 NameKind = Literal[
-    "lambda", "sqs", "sns", "iam_role", "iam_policy", "log_group", "state_machine",
-    "dynamodb", "alarm", "api", "s3_bucket", "canary", "dashboard",
+    "lambda",
+    "sqs",
+    "sns",
+    "iam_role",
+    "iam_policy",
+    "log_group",
+    "state_machine",
+    "dynamodb",
+    "alarm",
+    "api",
+    "s3_bucket",
+    "canary",
+    "dashboard",
 ]
 HASH_LENGTH: Final = 8
 

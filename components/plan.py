@@ -33,10 +33,13 @@ def _get(d: dict[str, Any], *path: str) -> Any:
 def _function(i: dict[str, Any]) -> dict[str, Any]:
     reserved = i.get("reservedConcurrentExecutions", -1)
     return {
-        "timeout_s": i.get("timeout"), "memory_mb": i.get("memorySize"),
+        "timeout_s": i.get("timeout"),
+        "memory_mb": i.get("memorySize"),
         "reserved_concurrency": "unreserved" if reserved == -1 else reserved,
-        "runtime": i.get("runtime"), "architecture": (i.get("architectures") or [None])[0],
-        "tracing": _get(i, "tracingConfig", "mode"), "log_format": _get(i, "loggingConfig", "logFormat"),
+        "runtime": i.get("runtime"),
+        "architecture": (i.get("architectures") or [None])[0],
+        "tracing": _get(i, "tracingConfig", "mode"),
+        "log_format": _get(i, "loggingConfig", "logFormat"),
         "snap_start": _get(i, "snapStart", "applyOn"),
     }
 
@@ -45,7 +48,8 @@ def _queue(i: dict[str, Any]) -> dict[str, Any]:
     redrive = i.get("redrivePolicy")
     redrive = json.loads(redrive) if isinstance(redrive, str) else redrive or {}
     return {
-        "fifo": bool(i.get("fifoQueue")), "visibility_timeout_s": i.get("visibilityTimeoutSeconds"),
+        "fifo": bool(i.get("fifoQueue")),
+        "visibility_timeout_s": i.get("visibilityTimeoutSeconds"),
         "retention_s": i.get("messageRetentionSeconds"),
         "max_receive_count": redrive.get("maxReceiveCount"),
         "encrypted": bool(i.get("sqsManagedSseEnabled") or i.get("kmsMasterKeyId")),
@@ -54,41 +58,52 @@ def _queue(i: dict[str, Any]) -> dict[str, Any]:
 
 def _alarm(i: dict[str, Any]) -> dict[str, Any]:
     stat = i.get("statistic") or i.get("extendedStatistic")
-    return {"metric": f"{i.get('namespace')}/{i.get('metricName')}", "stat": stat,
-            "threshold": i.get("threshold"), "actions": len(i.get("alarmActions") or [])}
+    return {
+        "metric": f"{i.get('namespace')}/{i.get('metricName')}",
+        "stat": stat,
+        "threshold": i.get("threshold"),
+        "actions": len(i.get("alarmActions") or []),
+    }
 
 
 def _policy(i: dict[str, Any]) -> dict[str, Any]:
     doc = i.get("policy")
     doc = json.loads(doc) if isinstance(doc, str) else doc or {}
     statements = doc.get("Statement", [])
-    actions = sorted({a for s in statements for a in (s.get("Action") if isinstance(s.get("Action"), list)
-                                                       else [s.get("Action")])})
+    actions = sorted(
+        {a for s in statements for a in (s.get("Action") if isinstance(s.get("Action"), list) else [s.get("Action")])}
+    )
     return {"actions": ", ".join(actions)}
 
 
 SETTINGS: dict[str, Extractor] = {
     "aws:lambda/function:Function": _function,
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": lambda i: {
-        "max_retries": i.get("maximumRetryAttempts"), "max_event_age_s": i.get("maximumEventAgeInSeconds"),
+        "max_retries": i.get("maximumRetryAttempts"),
+        "max_event_age_s": i.get("maximumEventAgeInSeconds"),
         "on_failure": str(_get(i, "destinationConfig", "onFailure", "destination") or "").split(":")[-1] or None,
     },
     "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": lambda i: {
-        "provisioned": i.get("provisionedConcurrentExecutions"), "qualifier": i.get("qualifier")},
+        "provisioned": i.get("provisionedConcurrentExecutions"),
+        "qualifier": i.get("qualifier"),
+    },
     "aws:lambda/alias:Alias": lambda i: {"alias": i.get("name")},
-    "aws:lambda/permission:Permission": lambda i: {
-        "principal": i.get("principal"), "source_arn": i.get("sourceArn")},
+    "aws:lambda/permission:Permission": lambda i: {"principal": i.get("principal"), "source_arn": i.get("sourceArn")},
     "aws:lambda/eventSourceMapping:EventSourceMapping": lambda i: {
-        "batch_size": i.get("batchSize"), "batching_window_s": i.get("maximumBatchingWindowInSeconds"),
+        "batch_size": i.get("batchSize"),
+        "batching_window_s": i.get("maximumBatchingWindowInSeconds"),
         "max_concurrency": _get(i, "scalingConfig", "maximumConcurrency"),
-        "partial_batch": "ReportBatchItemFailures" in (i.get("functionResponseTypes") or [])},
+        "partial_batch": "ReportBatchItemFailures" in (i.get("functionResponseTypes") or []),
+    },
     "aws:sqs/queue:Queue": _queue,
     "aws:cloudwatch/logGroup:LogGroup": lambda i: {"retention_days": i.get("retentionInDays")},
     "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,
     "aws:iam/rolePolicy:RolePolicy": _policy,
     "aws:dynamodb/table:Table": lambda i: {
-        "billing": i.get("billingMode"), "pitr": _get(i, "pointInTimeRecovery", "enabled"),
-        "ttl_attribute": _get(i, "ttl", "attributeName")},
+        "billing": i.get("billingMode"),
+        "pitr": _get(i, "pointInTimeRecovery", "enabled"),
+        "ttl_attribute": _get(i, "ttl", "attributeName"),
+    },
 }
 
 
@@ -103,8 +118,7 @@ def _physical(r: CapturedResource) -> str | None:
 def _node(r: CapturedResource, graph: Graph) -> dict[str, Any]:
     extractor = SETTINGS.get(r.type)
     settings = {k: v for k, v in (extractor(r.inputs) if extractor else {}).items() if v is not None}
-    node: dict[str, Any] = {"type": r.type, "name": r.name, "physical_name": _physical(r),
-                            "settings": settings}
+    node: dict[str, Any] = {"type": r.type, "name": r.name, "physical_name": _physical(r), "settings": settings}
     children = graph.children_of(r)
     if children:
         node["children"] = [_node(c, graph) for c in children]
@@ -141,8 +155,11 @@ def _label(node: dict[str, Any]) -> str:
 
     kind = node["type"].split(":")[-1]
     is_component = node["type"].startswith("resilient-serverless:")
-    title = f"[bold cyan]{kind}[/] [bold]{escape(node['name'])}[/]" if is_component \
+    title = (
+        f"[bold cyan]{kind}[/] [bold]{escape(node['name'])}[/]"
+        if is_component
         else f"{kind} [bold]{escape(node['name'])}[/]"
+    )
     if node.get("physical_name"):
         title += f" [dim]{escape(node['physical_name'])}[/]"
     if node["settings"]:
@@ -155,8 +172,10 @@ def render_plan(plan: dict[str, Any], console: Console) -> None:
     from rich.tree import Tree  # noqa: PLC0415
 
     s = plan["summary"]
-    tree = Tree(f"[bold]{plan['project']}[/] stack [bold]{plan['stack']}[/]: "
-                f"{s['components']} components, {s['resources']} resources")
+    tree = Tree(
+        f"[bold]{plan['project']}[/] stack [bold]{plan['stack']}[/]: "
+        f"{s['components']} components, {s['resources']} resources"
+    )
 
     def add(parent: Tree, node: dict[str, Any]) -> None:
         branch = parent.add(_label(node))

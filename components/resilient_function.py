@@ -141,8 +141,7 @@ def powertools_layer_arn(region: str, partition: str, runtime: str, architecture
     account = defaults.POWERTOOLS_LAYER_ACCOUNT.get(partition)
     if account is None:
         raise ValueError(
-            f"no official Powertools layer is published in partition {partition!r}; "
-            "use powertools='bundle'"
+            f"no official Powertools layer is published in partition {partition!r}; use powertools='bundle'"
         )
     flavour = runtime.replace(".", "")
     return (
@@ -160,8 +159,9 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     invocation = args.get("invocation", "sync")
     p.check_choice("invocation", invocation, INVOCATIONS)
     timeout = args.get("timeout", defaults.FUNCTION_TIMEOUT_S)
-    timeout_ok = p.check_int_range("timeout", timeout, *defaults.LAMBDA_TIMEOUT_RANGE, unit="seconds",
-                                   why="Lambda timeout")
+    timeout_ok = p.check_int_range(
+        "timeout", timeout, *defaults.LAMBDA_TIMEOUT_RANGE, unit="seconds", why="Lambda timeout"
+    )
     if timeout_ok and invocation == "sync" and timeout >= defaults.HTTP_INTEGRATION_TIMEOUT_MAX_S:
         p.add(
             f"timeout={timeout!r} is too long for a sync function: it must be below "
@@ -177,8 +177,7 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     p.check_choice("architecture", architecture, ARCHITECTURES)
 
     account = args.get("account_concurrency", defaults.LAMBDA_ACCOUNT_CONCURRENCY)
-    account_ok = p.check_int_range("account_concurrency", account, defaults.LAMBDA_UNRESERVED_FLOOR + 1,
-                                   1_000_000)
+    account_ok = p.check_int_range("account_concurrency", account, defaults.LAMBDA_UNRESERVED_FLOOR + 1, 1_000_000)
     default_reserved = None if invocation == "queue" else defaults.FUNCTION_RESERVED_CONCURRENCY
     reserved = args.get("reserved_concurrency", default_reserved)
     if reserved is None:
@@ -190,27 +189,45 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
             )
     elif account_ok:
         ceiling = account - defaults.LAMBDA_UNRESERVED_FLOOR
-        if p.check_int_range("reserved_concurrency", reserved, 0, ceiling,
-                             why=f"account concurrency {account} minus the {defaults.LAMBDA_UNRESERVED_FLOOR} "
-                             "AWS keeps unreserved") and reserved == 0 and not args.get("allow_zero_concurrency"):
-            p.add("reserved_concurrency=0 disables the function (every invocation is throttled): "
-                  "set allow_zero_concurrency=True if that is the intent")
+        if (
+            p.check_int_range(
+                "reserved_concurrency",
+                reserved,
+                0,
+                ceiling,
+                why=f"account concurrency {account} minus the {defaults.LAMBDA_UNRESERVED_FLOOR} AWS keeps unreserved",
+            )
+            and reserved == 0
+            and not args.get("allow_zero_concurrency")
+        ):
+            p.add(
+                "reserved_concurrency=0 disables the function (every invocation is throttled): "
+                "set allow_zero_concurrency=True if that is the intent"
+            )
 
     provisioned = args.get("provisioned_concurrency", 0)
-    if p.check_int_range("provisioned_concurrency", provisioned, 0, 1_000_000) and isinstance(reserved, int) \
-            and not isinstance(reserved, bool) and provisioned > reserved:
-        p.add(f"provisioned_concurrency={provisioned!r} exceeds reserved_concurrency={reserved!r}: "
-              "warm environments beyond the reservation could never serve a request")
+    if (
+        p.check_int_range("provisioned_concurrency", provisioned, 0, 1_000_000)
+        and isinstance(reserved, int)
+        and not isinstance(reserved, bool)
+        and provisioned > reserved
+    ):
+        p.add(
+            f"provisioned_concurrency={provisioned!r} exceeds reserved_concurrency={reserved!r}: "
+            "warm environments beyond the reservation could never serve a request"
+        )
     snap_start = bool(args.get("snap_start", False))
     if snap_start and provisioned:
         p.add(f"snap_start=True cannot be combined with provisioned_concurrency={provisioned!r} (AWS)")
 
     retries = args.get("async_max_retries", defaults.ASYNC_MAX_RETRIES)
     age = args.get("async_max_event_age", defaults.ASYNC_MAX_EVENT_AGE_S)
-    p.check_int_range("async_max_retries", retries, *defaults.LAMBDA_ASYNC_RETRIES_RANGE,
-                      why="Lambda async invocation retries")
-    p.check_int_range("async_max_event_age", age, *defaults.LAMBDA_EVENT_AGE_RANGE, unit="seconds",
-                      why="Lambda maximum event age")
+    p.check_int_range(
+        "async_max_retries", retries, *defaults.LAMBDA_ASYNC_RETRIES_RANGE, why="Lambda async invocation retries"
+    )
+    p.check_int_range(
+        "async_max_event_age", age, *defaults.LAMBDA_EVENT_AGE_RANGE, unit="seconds", why="Lambda maximum event age"
+    )
     async_only = ("async_max_retries", "async_max_event_age", "on_failure_destination_arn")
     if invocation != "async":
         for key in async_only:
@@ -234,18 +251,31 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     transform_check(args.get("transform"), p)
     p.raise_if_any()
 
-    archive = pulumi.FileArchive(code) if isinstance(code, str) else code
+    archive: pulumi.Archive = pulumi.FileArchive(code) if isinstance(code, str) else code  # type: ignore[assignment]
     return _Settings(
-        handler=handler, code=archive, invocation=invocation, timeout=timeout, memory=memory,
-        runtime=runtime, architecture=architecture, reserved_concurrency=reserved,
-        provisioned_concurrency=provisioned, snap_start=snap_start, async_max_retries=retries,
-        async_max_event_age=age, on_failure_destination_arn=args.get("on_failure_destination_arn"),
-        environment=dict(args.get("environment") or {}), log_level=log_level,
-        log_retention_days=retention, tracing=bool(args.get("tracing", defaults.TRACING)),
+        handler=handler,
+        code=archive,
+        invocation=invocation,
+        timeout=timeout,
+        memory=memory,
+        runtime=runtime,
+        architecture=architecture,
+        reserved_concurrency=reserved,
+        provisioned_concurrency=provisioned,
+        snap_start=snap_start,
+        async_max_retries=retries,
+        async_max_event_age=age,
+        on_failure_destination_arn=args.get("on_failure_destination_arn"),
+        environment=dict(args.get("environment") or {}),
+        log_level=log_level,
+        log_retention_days=retention,
+        tracing=bool(args.get("tracing", defaults.TRACING)),
         service_name=args.get("service_name") or name,
         metrics_namespace=args.get("metrics_namespace") or pulumi.get_project(),
-        powertools=powertools, powertools_layer_version=layer_version,
-        alarm_topic_arn=args.get("alarm_topic_arn"), description=args.get("description"),
+        powertools=powertools,
+        powertools_layer_version=layer_version,
+        alarm_topic_arn=args.get("alarm_topic_arn"),
+        description=args.get("description"),
     )
 
 
@@ -258,19 +288,30 @@ def queue_url_of_arn(arn: str) -> str:
     return f"https://sqs.{parts[3]}.{suffix}/{parts[4]}/{parts[5]}"
 
 
-_ASSUME_LAMBDA = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                   "Action": "sts:AssumeRole"}],
-}, sort_keys=True)
+_ASSUME_LAMBDA = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    },
+    sort_keys=True,
+)
 
 
 class ResilientFunction(ResilientComponent):
     """A Lambda function with the load-shedding, bounding and isolation defaults built in."""
 
     TRANSFORM_KEYS: ClassVar[tuple[str, ...]] = (
-        "role", "basic_policy", "log_group", "function", "alias", "provisioned_concurrency",
-        "event_invoke_config", "dlq", "alarm",
+        "role",
+        "basic_policy",
+        "log_group",
+        "function",
+        "alias",
+        "provisioned_concurrency",
+        "event_invoke_config",
+        "dlq",
+        "alarm",
     )
 
     function_name: pulumi.Output[str]
@@ -308,49 +349,79 @@ class ResilientFunction(ResilientComponent):
         self.role_arn = self.role.arn
         self.log_group_name = self.log_group.name
         self.dlq_arn = self.dlq.arn if self.dlq else settings.on_failure_destination_arn  # type: ignore[assignment]
-        self.register_outputs({
-            "function_name": self.function_name, "function_arn": self.function_arn,
-            "target_arn": self.target_arn, "invoke_arn": self.invoke_arn,
-            "role_arn": self.role_arn, "log_group_name": self.log_group_name,
-            "dlq_arn": self.dlq_arn, "timeout": self.timeout,
-        })
+        self.register_outputs(
+            {
+                "function_name": self.function_name,
+                "function_arn": self.function_arn,
+                "target_arn": self.target_arn,
+                "invoke_arn": self.invoke_arn,
+                "role_arn": self.role_arn,
+                "log_group_name": self.log_group_name,
+                "dlq_arn": self.dlq_arn,
+                "timeout": self.timeout,
+            }
+        )
 
     # -- create steps ------------------------------------------------------------------------------
     def _create_log_group(self) -> aws.cloudwatch.LogGroup:
-        return self._child("log_group", aws.cloudwatch.LogGroup, "logs", {
-            "name": f"/aws/lambda/{self.physical_name}",
-            "retention_in_days": self.settings.log_retention_days,
-        })
+        return self._child(
+            "log_group",
+            aws.cloudwatch.LogGroup,
+            "logs",
+            {
+                "name": f"/aws/lambda/{self.physical_name}",
+                "retention_in_days": self.settings.log_retention_days,
+            },
+        )
 
     def _create_role(self) -> aws.iam.Role:
-        role = self._child("role", aws.iam.Role, "role", {
-            "name": self.physical("iam_role"),
-            "assume_role_policy": _ASSUME_LAMBDA,
-        })
+        role = self._child(
+            "role",
+            aws.iam.Role,
+            "role",
+            {
+                "name": self.physical("iam_role"),
+                "assume_role_policy": _ASSUME_LAMBDA,
+            },
+        )
         # Own log group only (no logs:CreateLogGroup: the group exists before the function).
         # X-Ray's PutTraceSegments has no resource-level permissions, hence its "*".
-        statements: list[Mapping[str, Any]] = [{
-            "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": [self.log_group.arn.apply(lambda arn: f"{arn}:*")],
-        }]
+        statements: list[Mapping[str, Any]] = [
+            {
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [self.log_group.arn.apply(lambda arn: f"{arn}:*")],
+            }
+        ]
         if self.settings.tracing:
-            statements.append({"Effect": "Allow", "Action": ["xray:PutTelemetryRecords",
-                                                            "xray:PutTraceSegments"],
-                               "Resource": ["*"]})
-        self.basic_policy = self._child("basic_policy", aws.iam.RolePolicy, "basic", {
-            "role": role.id, "policy": policy_json(statements),
-        })
+            statements.append(
+                {"Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": ["*"]}
+            )
+        self.basic_policy = self._child(
+            "basic_policy",
+            aws.iam.RolePolicy,
+            "basic",
+            {
+                "role": role.id,
+                "policy": policy_json(statements),
+            },
+        )
         return role
 
     def _create_dlq(self) -> aws.sqs.Queue | None:
         s = self.settings
         if s.invocation != "async" or s.on_failure_destination_arn is not None:
             return None
-        return self._child("dlq", aws.sqs.Queue, "dlq", {
-            "name": self.physical("sqs", "dlq"),
-            "message_retention_seconds": defaults.DLQ_RETENTION_S,
-            "sqs_managed_sse_enabled": True,
-        })
+        return self._child(
+            "dlq",
+            aws.sqs.Queue,
+            "dlq",
+            {
+                "name": self.physical("sqs", "dlq"),
+                "message_retention_seconds": defaults.DLQ_RETENTION_S,
+                "sqs_managed_sse_enabled": True,
+            },
+        )
 
     def _layers(self) -> pulumi.Output[list[str]] | list[str]:
         s = self.settings
@@ -359,8 +430,7 @@ class ResilientFunction(ResilientComponent):
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         return pulumi.Output.all(region, partition).apply(
-            lambda rp: [powertools_layer_arn(rp[0], rp[1], s.runtime, s.architecture,
-                                             s.powertools_layer_version)]
+            lambda rp: [powertools_layer_arn(rp[0], rp[1], s.runtime, s.architecture, s.powertools_layer_version)]
         )
 
     def _code(self) -> pulumi.Archive:
@@ -369,10 +439,12 @@ class ResilientFunction(ResilientComponent):
         import aws_lambda_powertools  # noqa: PLC0415 (only when bundling)
 
         package_dir = Path(aws_lambda_powertools.__file__).parent
-        return pulumi.AssetArchive({
-            ".": self.settings.code,
-            "aws_lambda_powertools": pulumi.FileArchive(str(package_dir)),
-        })
+        return pulumi.AssetArchive(
+            {
+                ".": self.settings.code,
+                "aws_lambda_powertools": pulumi.FileArchive(str(package_dir)),
+            }
+        )
 
     def _create_function(self) -> aws.lambda_.Function:
         s = self.settings
@@ -380,8 +452,7 @@ class ResilientFunction(ResilientComponent):
         if self.dlq is not None:
             depends.append(self.grants.send_to(self.dlq))
         elif s.on_failure_destination_arn is not None:
-            depends.append(self.grants.allow("send-on-failure", ["sqs:SendMessage"],
-                                             [s.on_failure_destination_arn]))
+            depends.append(self.grants.allow("send-on-failure", ["sqs:SendMessage"], [s.on_failure_destination_arn]))
         env: dict[str, pulumi.Input[str]] = {
             "POWERTOOLS_SERVICE_NAME": s.service_name,
             "POWERTOOLS_METRICS_NAMESPACE": s.metrics_namespace,
@@ -418,8 +489,9 @@ class ResilientFunction(ResilientComponent):
             args["snap_start"] = {"apply_on": "PublishedVersions"}
         if s.description:
             args["description"] = s.description
-        return self._child("function", aws.lambda_.Function, "function", args,
-                           pulumi.ResourceOptions(depends_on=depends))
+        return self._child(
+            "function", aws.lambda_.Function, "function", args, pulumi.ResourceOptions(depends_on=depends)
+        )
 
     def _dlq_url(self) -> pulumi.Input[str] | None:
         if self.dlq is not None:
@@ -431,21 +503,30 @@ class ResilientFunction(ResilientComponent):
     def _create_alias(self) -> aws.lambda_.Alias | None:
         if not self.settings.needs_alias:
             return None
-        return self._child("alias", aws.lambda_.Alias, "live", {
-            "name": "live",
-            "function_name": self.function.name,
-            "function_version": self.function.version,
-        })
+        return self._child(
+            "alias",
+            aws.lambda_.Alias,
+            "live",
+            {
+                "name": "live",
+                "function_name": self.function.name,
+                "function_version": self.function.version,
+            },
+        )
 
     def _create_provisioned_concurrency(self) -> aws.lambda_.ProvisionedConcurrencyConfig | None:
         if self.alias is None or not self.settings.provisioned_concurrency:
             return None
-        return self._child("provisioned_concurrency", aws.lambda_.ProvisionedConcurrencyConfig,
-                           "provisioned", {
-                               "function_name": self.function.name,
-                               "qualifier": self.alias.name,
-                               "provisioned_concurrent_executions": self.settings.provisioned_concurrency,
-                           })
+        return self._child(
+            "provisioned_concurrency",
+            aws.lambda_.ProvisionedConcurrencyConfig,
+            "provisioned",
+            {
+                "function_name": self.function.name,
+                "qualifier": self.alias.name,
+                "provisioned_concurrent_executions": self.settings.provisioned_concurrency,
+            },
+        )
 
     def _create_event_invoke_config(self) -> aws.lambda_.FunctionEventInvokeConfig | None:
         s = self.settings
@@ -465,59 +546,94 @@ class ResilientFunction(ResilientComponent):
     def _alarm(self, suffix: str, **args: Any) -> aws.cloudwatch.MetricAlarm:
         topic = self.settings.alarm_topic_arn
         actions = [topic] if topic is not None else []
-        return self._child("alarm", aws.cloudwatch.MetricAlarm, f"alarm-{suffix}", {
-            "name": self.physical("alarm", suffix),
-            "period": defaults.ALARM_PERIOD_S,
-            "evaluation_periods": defaults.ALARM_EVALUATION_PERIODS,
-            "datapoints_to_alarm": defaults.ALARM_DATAPOINTS_TO_ALARM,
-            "treat_missing_data": "notBreaching",
-            "alarm_actions": actions,
-            "ok_actions": actions,
-            **args,
-        })
+        return self._child(
+            "alarm",
+            aws.cloudwatch.MetricAlarm,
+            f"alarm-{suffix}",
+            {
+                "name": self.physical("alarm", suffix),
+                "period": defaults.ALARM_PERIOD_S,
+                "evaluation_periods": defaults.ALARM_EVALUATION_PERIODS,
+                "datapoints_to_alarm": defaults.ALARM_DATAPOINTS_TO_ALARM,
+                "treat_missing_data": "notBreaching",
+                "alarm_actions": actions,
+                "ok_actions": actions,
+                **args,
+            },
+        )
 
     def _create_alarms(self) -> dict[str, aws.cloudwatch.MetricAlarm]:
         s = self.settings
         dims = {"FunctionName": self.function.name}
         lambda_metric = {"namespace": "AWS/Lambda", "dimensions": dims}
         alarms = {
-            "errors": self._alarm("errors", metric_name="Errors", statistic="Sum", threshold=0,
-                                  comparison_operator="GreaterThanThreshold",
-                                  alarm_description="Invocations ended in an error", **lambda_metric),
-            "throttles": self._alarm("throttles", metric_name="Throttles", statistic="Sum", threshold=0,
-                                     comparison_operator="GreaterThanThreshold",
-                                     alarm_description="Invocations rejected by the concurrency limit",
-                                     **lambda_metric),
+            "errors": self._alarm(
+                "errors",
+                metric_name="Errors",
+                statistic="Sum",
+                threshold=0,
+                comparison_operator="GreaterThanThreshold",
+                alarm_description="Invocations ended in an error",
+                **lambda_metric,
+            ),
+            "throttles": self._alarm(
+                "throttles",
+                metric_name="Throttles",
+                statistic="Sum",
+                threshold=0,
+                comparison_operator="GreaterThanThreshold",
+                alarm_description="Invocations rejected by the concurrency limit",
+                **lambda_metric,
+            ),
             "duration": self._alarm(
-                "duration-p99", metric_name="Duration", extended_statistic="p99",
+                "duration-p99",
+                metric_name="Duration",
+                extended_statistic="p99",
                 threshold=s.timeout * 1000 * defaults.DURATION_ALARM_SHARE_OF_TIMEOUT,
                 comparison_operator="GreaterThanThreshold",
                 alarm_description=f"p99 duration above {defaults.DURATION_ALARM_SHARE_OF_TIMEOUT:.0%} "
-                f"of the {s.timeout} s timeout", **lambda_metric),
+                f"of the {s.timeout} s timeout",
+                **lambda_metric,
+            ),
         }
         if s.invocation == "async":
             alarms["events-dropped"] = self._alarm(
-                "events-dropped", metric_name="AsyncEventsDropped", statistic="Sum", threshold=0,
+                "events-dropped",
+                metric_name="AsyncEventsDropped",
+                statistic="Sum",
+                threshold=0,
                 comparison_operator="GreaterThanThreshold",
-                alarm_description="Async events dropped without reaching a destination", **lambda_metric)
+                alarm_description="Async events dropped without reaching a destination",
+                **lambda_metric,
+            )
             if self.dlq is not None:
                 alarms["dlq-depth"] = self._alarm(
-                    "dlq-depth", namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
-                    dimensions={"QueueName": self.dlq.name}, statistic="Maximum", threshold=0,
-                    comparison_operator="GreaterThanThreshold", evaluation_periods=1,
-                    datapoints_to_alarm=1, alarm_description="Failed async events are waiting in the DLQ")
+                    "dlq-depth",
+                    namespace="AWS/SQS",
+                    metric_name="ApproximateNumberOfMessagesVisible",
+                    dimensions={"QueueName": self.dlq.name},
+                    statistic="Maximum",
+                    threshold=0,
+                    comparison_operator="GreaterThanThreshold",
+                    evaluation_periods=1,
+                    datapoints_to_alarm=1,
+                    alarm_description="Failed async events are waiting in the DLQ",
+                )
         return alarms
 
     # -- for callers -------------------------------------------------------------------------------
-    def grant_invoke(self, label: str, principal: str, source_arn: pulumi.Input[str] | None = None) -> aws.lambda_.Permission:
+    def grant_invoke(
+        self, label: str, principal: str, source_arn: pulumi.Input[str] | None = None
+    ) -> aws.lambda_.Permission:
         """Let ``principal`` (e.g. ``apigateway.amazonaws.com``) invoke the target, scoped to
         ``source_arn`` (e.g. an API's execution ARN for one route)."""
         args: dict[str, Any] = {
-            "action": "lambda:InvokeFunction", "function": self.function.name, "principal": principal,
+            "action": "lambda:InvokeFunction",
+            "function": self.function.name,
+            "principal": principal,
         }
         if source_arn is not None:
             args["source_arn"] = source_arn
         if self.alias is not None:
             args["qualifier"] = self.alias.name
-        return aws.lambda_.Permission(f"{self._name}-invoke-{label}", opts=pulumi.ResourceOptions(parent=self),
-                                      **args)
+        return aws.lambda_.Permission(f"{self._name}-invoke-{label}", opts=pulumi.ResourceOptions(parent=self), **args)

@@ -37,10 +37,15 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 POLICY_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
 REQUIRED_TAGS = ("environment", "component", "managed-by")
 # Actions AWS offers no resource-level permission for: "*" is the narrowest resource there is.
-NO_RESOURCE_LEVEL = frozenset({
-    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "cloudwatch:PutMetricData",
-    "xray:GetSamplingRules", "xray:GetSamplingTargets",
-})
+NO_RESOURCE_LEVEL = frozenset(
+    {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "cloudwatch:PutMetricData",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -108,8 +113,9 @@ def check(graph: Graph, waived: dict[str, str] | None = None) -> list[Finding]:
             if r.types and resource.type not in r.types:
                 continue
             for message in r.fn(resource, graph):
-                findings.append(Finding(r.id, r.severity, resource.urn, resource.type, resource.name,
-                                        message, waived.get(r.id)))
+                findings.append(
+                    Finding(r.id, r.severity, resource.urn, resource.type, resource.name, message, waived.get(r.id))
+                )
     return findings
 
 
@@ -147,15 +153,23 @@ def _is_taggable(type_token: str) -> bool:
 
 
 # --- functions ------------------------------------------------------------------------------------
-@rule("lambda-explicit-timeout", "error", (FUNCTION,),
-      "Every function sets its timeout (the 3 s AWS default is never a decision)")
+@rule(
+    "lambda-explicit-timeout",
+    "error",
+    (FUNCTION,),
+    "Every function sets its timeout (the 3 s AWS default is never a decision)",
+)
 def lambda_explicit_timeout(fn: CapturedResource, graph: Graph) -> Iterator[str]:
     if "timeout" not in fn.inputs:
         yield "no timeout set: work is bounded only by the 3 s AWS default"
 
 
-@rule("lambda-bounded-concurrency", "error", (FUNCTION,),
-      "Every function has reserved concurrency, or is fed by a queue mapping with maximum concurrency")
+@rule(
+    "lambda-bounded-concurrency",
+    "error",
+    (FUNCTION,),
+    "Every function has reserved concurrency, or is fed by a queue mapping with maximum concurrency",
+)
 def lambda_bounded_concurrency(fn: CapturedResource, graph: Graph) -> Iterator[str]:
     reserved = fn.inputs.get("reservedConcurrentExecutions", -1)
     if reserved == 0:
@@ -164,8 +178,11 @@ def lambda_bounded_concurrency(fn: CapturedResource, graph: Graph) -> Iterator[s
     if reserved > 0:
         return
     name = fn.outputs.get("name", fn.name)
-    mappings = [m for m in graph.of_type(MAPPING) if str(m.inputs.get("functionName", "")).startswith(
-        (name, fn.outputs.get("arn", name)))]
+    mappings = [
+        m
+        for m in graph.of_type(MAPPING)
+        if str(m.inputs.get("functionName", "")).startswith((name, fn.outputs.get("arn", name)))
+    ]
     if not mappings:
         yield "unreserved concurrency and no queue mapping bounds it: excess work is not shed"
     for m in mappings:
@@ -179,8 +196,12 @@ def lambda_tracing_active(fn: CapturedResource, graph: Graph) -> Iterator[str]:
         yield "tracing is not Active: no X-Ray trace for this function"
 
 
-@rule("lambda-json-logs-with-retention", "error", (FUNCTION,),
-      "Logs are JSON and go to a log group of this stack that has a retention")
+@rule(
+    "lambda-json-logs-with-retention",
+    "error",
+    (FUNCTION,),
+    "Logs are JSON and go to a log group of this stack that has a retention",
+)
 def lambda_json_logs(fn: CapturedResource, graph: Graph) -> Iterator[str]:
     logging = fn.inputs.get("loggingConfig") or {}
     if logging.get("logFormat") != "JSON":
@@ -197,8 +218,12 @@ def log_group_retention(group: CapturedResource, graph: Graph) -> Iterator[str]:
         yield "no retention: logs are kept (and billed) forever"
 
 
-@rule("async-invoke-bounded", "error", (INVOKE_CONFIG,),
-      "Async invocations have bounded retries and event age and an on-failure destination")
+@rule(
+    "async-invoke-bounded",
+    "error",
+    (INVOKE_CONFIG,),
+    "Async invocations have bounded retries and event age and an on-failure destination",
+)
 def async_invoke_bounded(config: CapturedResource, graph: Graph) -> Iterator[str]:
     retries = config.inputs.get("maximumRetryAttempts")
     age = config.inputs.get("maximumEventAgeInSeconds")
@@ -210,8 +235,12 @@ def async_invoke_bounded(config: CapturedResource, graph: Graph) -> Iterator[str
         yield "no on-failure destination: failed events are lost"
 
 
-@rule("provisioned-within-reserved", "error", (PROVISIONED,),
-      "Provisioned concurrency does not exceed the function's reserved concurrency")
+@rule(
+    "provisioned-within-reserved",
+    "error",
+    (PROVISIONED,),
+    "Provisioned concurrency does not exceed the function's reserved concurrency",
+)
 def provisioned_within_reserved(config: CapturedResource, graph: Graph) -> Iterator[str]:
     wanted = config.inputs.get("provisionedConcurrentExecutions", 0)
     for fn in graph.of_type(FUNCTION):
@@ -222,8 +251,12 @@ def provisioned_within_reserved(config: CapturedResource, graph: Graph) -> Itera
 
 
 # --- IAM ------------------------------------------------------------------------------------------
-@rule("iam-no-wildcards", "error", POLICY_TYPES,
-      "No '*' action, and no '*' resource where AWS has resource-level permissions")
+@rule(
+    "iam-no-wildcards",
+    "error",
+    POLICY_TYPES,
+    "No '*' action, and no '*' resource where AWS has resource-level permissions",
+)
 def iam_no_wildcards(policy: CapturedResource, graph: Graph) -> Iterator[str]:
     for statement in _statements(policy.inputs.get("policy")):
         if statement.get("Effect") != "Allow":
@@ -261,8 +294,7 @@ def is_dead_letter_target(queue: CapturedResource, graph: Graph) -> bool:
     return False
 
 
-@rule("sqs-dead-letter", "error", (QUEUE,),
-      "Every queue has a DLQ, or is itself a dead-letter target")
+@rule("sqs-dead-letter", "error", (QUEUE,), "Every queue has a DLQ, or is itself a dead-letter target")
 def sqs_dead_letter(queue: CapturedResource, graph: Graph) -> Iterator[str]:
     if not queue.inputs.get("redrivePolicy") and not is_dead_letter_target(queue, graph):
         yield "no redrive policy and not a DLQ: a poison message is retried until retention drops it"

@@ -36,9 +36,7 @@ class Problems:
     def add(self, message: str) -> None:
         self.items.append(message)
 
-    def check_range(
-        self, key: str, value: Any, low: float, high: float, *, unit: str = "", why: str = ""
-    ) -> bool:
+    def check_range(self, key: str, value: Any, low: float, high: float, *, unit: str = "", why: str = "") -> bool:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.add(f"{key}={value!r} must be a number from {low} to {high}{_unit(unit)}")
             return False
@@ -48,9 +46,7 @@ class Problems:
             return False
         return True
 
-    def check_int_range(
-        self, key: str, value: Any, low: int, high: int, *, unit: str = "", why: str = ""
-    ) -> bool:
+    def check_int_range(self, key: str, value: Any, low: int, high: int, *, unit: str = "", why: str = "") -> bool:
         if isinstance(value, bool) or not isinstance(value, int):
             self.add(f"{key}={value!r} must be a whole number from {low} to {high}{_unit(unit)}")
             return False

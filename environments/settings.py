@@ -18,7 +18,6 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
-
 from resilient_serverless.components import defaults
 from resilient_serverless.components.rules import RULES
 from resilient_serverless.components.validation import Problems
@@ -38,7 +37,7 @@ class SettingSpec:
     check: Callable[[Problems, str, Any], bool] | None = None
 
 
-def _int_range(low: int, high: int, unit: str = "", why: str = "") -> Callable[[Problems, str, Any], bool]:
+def _int_range(low: int, high: int, *, unit: str = "", why: str = "") -> Callable[[Problems, str, Any], bool]:
     return lambda p, key, value: p.check_int_range(key, value, low, high, unit=unit, why=why)
 
 
@@ -67,46 +66,118 @@ def _waivers(p: Problems, key: str, value: Any) -> bool:
 
 
 SPECS: tuple[SettingSpec, ...] = (
-    SettingSpec("logRetentionDays", "log_retention_days", int, defaults.LOG_RETENTION_DAYS,
-                "Days CloudWatch keeps function and access logs",
-                _choice(*defaults.LOG_RETENTION_DAYS_ALLOWED)),
-    SettingSpec("logLevel", "log_level", str, defaults.LOG_LEVEL,
-                "Application log level of every function", _choice("DEBUG", "INFO", "WARN", "ERROR")),
+    SettingSpec(
+        "logRetentionDays",
+        "log_retention_days",
+        int,
+        defaults.LOG_RETENTION_DAYS,
+        "Days CloudWatch keeps function and access logs",
+        _choice(*defaults.LOG_RETENTION_DAYS_ALLOWED),
+    ),
+    SettingSpec(
+        "logLevel",
+        "log_level",
+        str,
+        defaults.LOG_LEVEL,
+        "Application log level of every function",
+        _choice("DEBUG", "INFO", "WARN", "ERROR"),
+    ),
     SettingSpec("tracing", "tracing", bool, defaults.TRACING, "X-Ray active tracing on functions"),
-    SettingSpec("architecture", "architecture", str, defaults.FUNCTION_ARCHITECTURE,
-                "Lambda architecture", _choice("arm64", "x86_64")),
-    SettingSpec("functionTimeoutSeconds", "function_timeout", int, defaults.FUNCTION_TIMEOUT_S,
-                "Timeout of the API functions (seconds)",
-                _int_range(*defaults.LAMBDA_TIMEOUT_RANGE, unit="seconds", why="Lambda timeout")),
-    SettingSpec("functionMemoryMb", "function_memory", int, defaults.FUNCTION_MEMORY_MB,
-                "Memory of every function (MB)",
-                _int_range(*defaults.LAMBDA_MEMORY_RANGE, unit="MB", why="Lambda memory")),
-    SettingSpec("accountConcurrency", "account_concurrency", int, defaults.LAMBDA_ACCOUNT_CONCURRENCY,
-                "The account's Lambda concurrency quota in this region",
-                _int_range(defaults.LAMBDA_UNRESERVED_FLOOR + 1, 1_000_000)),
-    SettingSpec("reservedConcurrency", "reserved_concurrency", int, defaults.FUNCTION_RESERVED_CONCURRENCY,
-                "Reserved concurrency of each API function (the cheap rejection of excess work)"),
-    SettingSpec("provisionedConcurrency", "provisioned_concurrency", int, 0,
-                "Warm environments on the API function's live alias (0 for none)"),
-    SettingSpec("asyncMaxRetries", "async_max_retries", int, defaults.ASYNC_MAX_RETRIES,
-                "Retries of asynchronous invocations",
-                _int_range(*defaults.LAMBDA_ASYNC_RETRIES_RANGE, why="Lambda async invocation retries")),
-    SettingSpec("asyncMaxEventAgeSeconds", "async_max_event_age", int, defaults.ASYNC_MAX_EVENT_AGE_S,
-                "Age after which an async event goes to the DLQ (seconds)",
-                _int_range(*defaults.LAMBDA_EVENT_AGE_RANGE, unit="seconds", why="Lambda maximum event age")),
-    SettingSpec("powertools", "powertools", str, "layer",
-                "Powertools from the official layer, or bundled in the package (LocalStack free has no layers)",
-                _choice("layer", "bundle")),
-    SettingSpec("apiFlavor", "api_flavor", str, "rest",
-                "API Gateway flavour of the front door: rest or http (LocalStack free emulates rest)",
-                _choice("rest", "http")),
+    SettingSpec(
+        "architecture",
+        "architecture",
+        str,
+        defaults.FUNCTION_ARCHITECTURE,
+        "Lambda architecture",
+        _choice("arm64", "x86_64"),
+    ),
+    SettingSpec(
+        "functionTimeoutSeconds",
+        "function_timeout",
+        int,
+        defaults.FUNCTION_TIMEOUT_S,
+        "Timeout of the API functions (seconds)",
+        _int_range(*defaults.LAMBDA_TIMEOUT_RANGE, unit="seconds", why="Lambda timeout"),
+    ),
+    SettingSpec(
+        "functionMemoryMb",
+        "function_memory",
+        int,
+        defaults.FUNCTION_MEMORY_MB,
+        "Memory of every function (MB)",
+        _int_range(*defaults.LAMBDA_MEMORY_RANGE, unit="MB", why="Lambda memory"),
+    ),
+    SettingSpec(
+        "accountConcurrency",
+        "account_concurrency",
+        int,
+        defaults.LAMBDA_ACCOUNT_CONCURRENCY,
+        "The account's Lambda concurrency quota in this region",
+        _int_range(defaults.LAMBDA_UNRESERVED_FLOOR + 1, 1_000_000),
+    ),
+    SettingSpec(
+        "reservedConcurrency",
+        "reserved_concurrency",
+        int,
+        defaults.FUNCTION_RESERVED_CONCURRENCY,
+        "Reserved concurrency of each API function (the cheap rejection of excess work)",
+    ),
+    SettingSpec(
+        "provisionedConcurrency",
+        "provisioned_concurrency",
+        int,
+        0,
+        "Warm environments on the API function's live alias (0 for none)",
+    ),
+    SettingSpec(
+        "asyncMaxRetries",
+        "async_max_retries",
+        int,
+        defaults.ASYNC_MAX_RETRIES,
+        "Retries of asynchronous invocations",
+        _int_range(*defaults.LAMBDA_ASYNC_RETRIES_RANGE, why="Lambda async invocation retries"),
+    ),
+    SettingSpec(
+        "asyncMaxEventAgeSeconds",
+        "async_max_event_age",
+        int,
+        defaults.ASYNC_MAX_EVENT_AGE_S,
+        "Age after which an async event goes to the DLQ (seconds)",
+        _int_range(*defaults.LAMBDA_EVENT_AGE_RANGE, unit="seconds", why="Lambda maximum event age"),
+    ),
+    SettingSpec(
+        "powertools",
+        "powertools",
+        str,
+        "layer",
+        "Powertools from the official layer, or bundled in the package (LocalStack free has no layers)",
+        _choice("layer", "bundle"),
+    ),
+    SettingSpec(
+        "apiFlavor",
+        "api_flavor",
+        str,
+        "rest",
+        "API Gateway flavour of the front door: rest or http (LocalStack free emulates rest)",
+        _choice("rest", "http"),
+    ),
     SettingSpec("canary", "canary", bool, False, "A CloudWatch Synthetics canary on the front door"),
-    SettingSpec("contributorInsights", "contributor_insights", bool, False,
-                "CloudWatch Contributor Insights rules (top callers)"),
+    SettingSpec(
+        "contributorInsights",
+        "contributor_insights",
+        bool,
+        False,
+        "CloudWatch Contributor Insights rules (top callers)",
+    ),
     SettingSpec("alarmEmail", "alarm_email", str, "", "Email subscribed to the ops alarm topic", _email),
-    SettingSpec("waivers", "waivers", list, [],
-                "Rules this stack waives, each as 'rule-id: reason' (shown in the plan, never silent)",
-                _waivers),
+    SettingSpec(
+        "waivers",
+        "waivers",
+        list,
+        [],
+        "Rules this stack waives, each as 'rule-id: reason' (shown in the plan, never silent)",
+        _waivers,
+    ),
 )
 
 
@@ -135,28 +206,36 @@ class StackSettings:
         return {e.partition(":")[0].strip(): e.partition(":")[2].strip() for e in self.waivers}
 
 
+def _to_bool(raw: Any) -> bool:
+    if isinstance(raw, bool) or str(raw).lower() in ("true", "false"):
+        return raw if isinstance(raw, bool) else str(raw).lower() == "true"
+    raise ValueError("must be true or false")
+
+
+def _to_int(raw: Any) -> int:
+    try:
+        return int(str(raw))
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+
+
+def _to_list(raw: Any) -> tuple[str, ...]:
+    value = json.loads(raw) if isinstance(raw, str) and raw.startswith("[") else raw
+    if not isinstance(value, list | tuple):
+        raise ValueError("must be a list")
+    return tuple(str(v) for v in value)
+
+
+_PARSERS: dict[type, Callable[[Any], Any]] = {bool: _to_bool, int: _to_int, list: _to_list, str: str}
+
+
 def _parse(spec: SettingSpec, raw: Any, p: Problems) -> Any:
     """Config arrives as strings (JSON for structures); turn one into the spec's type."""
-    if spec.type is bool:
-        if isinstance(raw, bool):
-            return raw
-        if str(raw).lower() in ("true", "false"):
-            return str(raw).lower() == "true"
-        p.add(f"{spec.key}={raw!r} must be true or false")
+    try:
+        return _PARSERS[spec.type](raw)
+    except ValueError as error:
+        p.add(f"{spec.key}={raw!r} {error}")
         return None
-    if spec.type is int:
-        try:
-            return int(str(raw))
-        except ValueError:
-            p.add(f"{spec.key}={raw!r} must be a whole number")
-            return None
-    if spec.type is list:
-        value = json.loads(raw) if isinstance(raw, str) and raw.startswith("[") else raw
-        if not isinstance(value, list | tuple):
-            p.add(f"{spec.key}={raw!r} must be a list")
-            return None
-        return tuple(str(v) for v in value)
-    return str(raw)
 
 
 def parse_settings(raw: Mapping[str, Any], subject: str = "stack settings") -> StackSettings:
@@ -175,14 +254,23 @@ def parse_settings(raw: Mapping[str, Any], subject: str = "stack settings") -> S
     account, reserved = values["account_concurrency"], values["reserved_concurrency"]
     if account is not None and reserved is not None:
         ceiling = account - defaults.LAMBDA_UNRESERVED_FLOOR
-        if not p.check_int_range("reservedConcurrency", reserved, 1, ceiling,
-                                 why=f"accountConcurrency {account} minus the "
-                                 f"{defaults.LAMBDA_UNRESERVED_FLOOR} AWS keeps unreserved"):
+        if not p.check_int_range(
+            "reservedConcurrency",
+            reserved,
+            1,
+            ceiling,
+            why=f"accountConcurrency {account} minus the {defaults.LAMBDA_UNRESERVED_FLOOR} AWS keeps unreserved",
+        ):
             reserved = None
     provisioned = values["provisioned_concurrency"]
     if provisioned is not None and reserved is not None:
-        p.check_int_range("provisionedConcurrency", provisioned, 0, reserved,
-                          why="provisioned concurrency cannot exceed reservedConcurrency")
+        p.check_int_range(
+            "provisionedConcurrency",
+            provisioned,
+            0,
+            reserved,
+            why="provisioned concurrency cannot exceed reservedConcurrency",
+        )
     p.raise_if_any()
     return StackSettings(**values)
 
@@ -196,12 +284,10 @@ def _config_items(namespace: str) -> dict[str, Any]:
         merged.update(json.loads(env))
     merged.update(runtime_config.CONFIG.get())
     prefix = f"{namespace}:"
-    return {k[len(prefix):]: v for k, v in merged.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in merged.items() if k.startswith(prefix)}
 
 
 def load_settings() -> StackSettings:
     """The current stack's settings, validated. Raises ``ConfigError`` before any resource."""
     project, stack = pulumi.get_project(), pulumi.get_stack()
     return parse_settings(_config_items(project), subject=f"stack {stack!r} settings ({project}:*)")
-
-

@@ -39,15 +39,23 @@ def validate(event: dict[str, Any]) -> dict[str, Any]:
         raise InvalidOrder(f"items must be a list of 1 to 100 entries, got {type(items).__name__}")
     for i, item in enumerate(items):
         qty = item.get("qty") if isinstance(item, dict) else None
-        if not isinstance(item, dict) or not isinstance(item.get("sku"), str) or \
-                isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= 1000:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("sku"), str)
+            or isinstance(qty, bool)
+            or not isinstance(qty, int)
+            or not 1 <= qty <= 1000
+        ):
             raise InvalidOrder(f"items[{i}]={item!r} needs sku (string) and qty (1 to 1000)")
     return {"order_id": order_id, "items": items}
 
 
 def dead_letter(event: dict[str, Any], reason: str) -> None:
-    sqs.send_message(QueueUrl=DLQ_URL, MessageBody=json.dumps(event, default=str),
-                     MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:256]}})
+    sqs.send_message(
+        QueueUrl=DLQ_URL,
+        MessageBody=json.dumps(event, default=str),
+        MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:256]}},
+    )
 
 
 def store(order: dict[str, Any], deadline: Deadline, now: float) -> bool:
@@ -57,9 +65,12 @@ def store(order: dict[str, Any], deadline: Deadline, now: float) -> bool:
     def put() -> Any:
         return dynamodb.put_item(
             TableName=TABLE,
-            Item={"order_id": {"S": order["order_id"]}, "status": {"S": "accepted"},
-                  "items": {"S": json.dumps(order["items"])},
-                  "expires_at": {"N": str(int(now) + ORDER_TTL_S)}},
+            Item={
+                "order_id": {"S": order["order_id"]},
+                "status": {"S": "accepted"},
+                "items": {"S": json.dumps(order["items"])},
+                "expires_at": {"N": str(int(now) + ORDER_TTL_S)},
+            },
             ConditionExpression="attribute_not_exists(order_id)",
         )
 

@@ -24,8 +24,11 @@ breaker = CircuitBreaker("orders-table", failure_threshold=5, reset_timeout_s=30
 
 
 def _response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json", **(headers or {})},
-            "body": json.dumps(body)}
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "body": json.dumps(body),
+    }
 
 
 def get_order(order_id: str, deadline: Deadline) -> dict[str, Any]:
@@ -33,14 +36,19 @@ def get_order(order_id: str, deadline: Deadline) -> dict[str, Any]:
     if not order_id or len(order_id) > 64:
         return _response(400, {"message": "order_id must be 1 to 64 characters"})
     try:
-        item = breaker.call(lambda: retry(
-            lambda: dynamodb.get_item(TableName=TABLE, Key={"order_id": {"S": order_id}}),
-            deadline=deadline,
-        ).get("Item"))
+        item = breaker.call(
+            lambda: retry(
+                lambda: dynamodb.get_item(TableName=TABLE, Key={"order_id": {"S": order_id}}),
+                deadline=deadline,
+            ).get("Item")
+        )
     except CircuitOpenError as open_circuit:
         metrics.add_metric(name="CircuitOpen", unit=MetricUnit.Count, value=1)
-        return _response(503, {"message": "orders are temporarily unavailable"},
-                         {"Retry-After": str(max(1, round(open_circuit.retry_after)))})
+        return _response(
+            503,
+            {"message": "orders are temporarily unavailable"},
+            {"Retry-After": str(max(1, round(open_circuit.retry_after)))},
+        )
     if item is None:
         return _response(404, {"message": f"order {order_id!r} not found"})
     return _response(200, {"order_id": order_id, "status": item.get("status", {}).get("S", "unknown")})

@@ -14,12 +14,18 @@ ROOT = Path(__file__).resolve().parents[1]
 EVENTS = Path(__file__).resolve().parent / "events"
 
 # Before any boto client exists: a region, fake credentials, and no real endpoint.
-os.environ.update({
-    "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1",
-    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing",
-    "POWERTOOLS_SERVICE_NAME": "tests", "POWERTOOLS_METRICS_NAMESPACE": "tests",
-})
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "POWERTOOLS_SERVICE_NAME": "tests",
+        "POWERTOOLS_METRICS_NAMESPACE": "tests",
+    }
+)
 os.environ.pop("AWS_PROFILE", None)
 
 

@@ -1,9 +1,9 @@
 """The test kit: run a Pulumi program offline under realistic AWS mocks and query what it made.
 
-    from resilient_serverless.components.testing import run_stack
-    graph = run_stack("dev")                      # the real __main__.py and stack file
-    fn = graph.one("aws:lambda/function:Function", name="orders-function")
-    assert fn.inputs["timeout"] == 10, fn.urn
+from resilient_serverless.components.testing import run_stack
+graph = run_stack("dev")                      # the real __main__.py and stack file
+fn = graph.one("aws:lambda/function:Function", name="orders-function")
+assert fn.inputs["timeout"] == 10, fn.urn
 """
 
 from .capture import (
@@ -19,6 +19,14 @@ from .capture import (
 from .mocks import AwsMocks, render_policy_document
 
 __all__ = [
-    "AwsMocks", "CapturedResource", "Graph", "ProjectFiles", "RecordingMonitor",
-    "UnknownStackError", "load_project", "render_policy_document", "run_program", "run_stack",
+    "AwsMocks",
+    "CapturedResource",
+    "Graph",
+    "ProjectFiles",
+    "RecordingMonitor",
+    "UnknownStackError",
+    "load_project",
+    "render_policy_document",
+    "run_program",
+    "run_stack",
 ]

@@ -27,8 +27,14 @@ from ..rules import clear_waivers
 from .mocks import AwsMocks
 
 __all__ = [
-    "CapturedResource", "Graph", "ProjectFiles", "RecordingMonitor", "UnknownStackError",
-    "load_project", "run_program", "run_stack",
+    "CapturedResource",
+    "Graph",
+    "ProjectFiles",
+    "RecordingMonitor",
+    "UnknownStackError",
+    "load_project",
+    "run_program",
+    "run_stack",
 ]
 
 
@@ -71,20 +77,27 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.component_outputs: dict[str, dict[str, Any]] = {}
         self.inputs_by_urn: dict[str, dict[str, Any]] = {}
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
         inputs = normalize(rpc.deserialize_properties(request.object))
         state = self.resources[response.urn].state
-        self.records.append(CapturedResource(
-            urn=response.urn, type=request.type, name=request.name, inputs=inputs,
-            outputs=normalize(dict(state)), parent=request.parent or None,
-            dependencies=tuple(request.dependencies), custom=bool(request.custom),
-        ))
+        self.records.append(
+            CapturedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                inputs=inputs,
+                outputs=normalize(dict(state)),
+                parent=request.parent or None,
+                dependencies=tuple(request.dependencies),
+                custom=bool(request.custom),
+            )
+        )
         return response
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+    def RegisterResourceOutputs(self, request: Any) -> Any:
         outputs = rpc.deserialize_properties(request.outputs) if request.outputs else {}
         self.component_outputs[request.urn] = normalize(outputs)
         return super().RegisterResourceOutputs(request)
@@ -126,8 +139,7 @@ class Graph:
         if len(found) != 1:
             listing = ", ".join(f"{r.type}:{r.name}" for r in pool[:20])
             raise AssertionError(
-                f"expected one resource (type={type_!r}, name={name!r}), found {len(found)}; "
-                f"candidates: {listing}"
+                f"expected one resource (type={type_!r}, name={name!r}), found {len(found)}; candidates: {listing}"
             )
         return found[0]
 
@@ -224,7 +236,7 @@ class ProjectFiles:
     defaults: dict[str, Any]
 
     def stacks(self) -> list[str]:
-        return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in self.config_dir.glob("Pulumi.*.yaml"))
+        return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in self.config_dir.glob("Pulumi.*.yaml"))
 
     def stack_config(self, stack: str) -> tuple[dict[str, Any], list[str]]:
         """The stack's config (project defaults, then the stack file) and its secret keys."""
@@ -298,6 +310,10 @@ def run_stack(
     mocks = mocks or AwsMocks(region=region)
     with _inside(project.directory):
         return run_program(
-            project.directory / "__main__.py", project=project.name, stack=stack,
-            config=config, secret_keys=secrets, mocks=mocks,
+            project.directory / "__main__.py",
+            project=project.name,
+            stack=stack,
+            config=config,
+            secret_keys=secrets,
+            mocks=mocks,
         )

@@ -51,10 +51,16 @@ class AwsMocks(pulumi.runtime.Mocks):
 
     # -- helpers for output functions ------------------------------------------------------------
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
-        return ":".join([
-            "arn", self.partition, service, self.region if region else "",
-            self.account_id if account else "", resource,
-        ])
+        return ":".join(
+            [
+                "arn",
+                self.partition,
+                service,
+                self.region if region else "",
+                self.account_id if account else "",
+                resource,
+            ]
+        )
 
     def physical(self, args: pulumi.runtime.MockResourceArgs, key: str = "name") -> str:
         """The name AWS would see: the input, or Pulumi's auto-name (logical name + 7 hex)."""
@@ -71,13 +77,11 @@ class AwsMocks(pulumi.runtime.Mocks):
             extra["arn"] = self.arn(service, args.name)
         return resource_id, {**args.inputs, **extra}
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         fn = self._calls.get(args.token)
         if fn is None:
-            raise NotImplementedError(
-                f"AwsMocks has no answer for the call {args.token!r}; pass calls={{token: fn}}"
-            )
-        return fn(self, args.args)
+            raise NotImplementedError(f"AwsMocks has no answer for the call {args.token!r}; pass calls={{token: fn}}")
+        return fn(self, args.args), None
 
 
 # --- resource outputs ----------------------------------------------------------------------------
@@ -86,7 +90,10 @@ def _lambda_function(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) ->
     arn = m.arn("lambda", f"function:{name}")
     version = "1" if a.inputs.get("publish") else "$LATEST"
     return {
-        "id": name, "name": name, "arn": arn, "version": version,
+        "id": name,
+        "name": name,
+        "arn": arn,
+        "version": version,
         "qualifiedArn": f"{arn}:{version}",
         "invokeArn": _invoke_arn(m, arn),
         "qualifiedInvokeArn": _invoke_arn(m, f"{arn}:{version}"),
@@ -95,10 +102,7 @@ def _lambda_function(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) ->
 
 
 def _invoke_arn(m: AwsMocks, function_arn: str) -> str:
-    return (
-        f"arn:{m.partition}:apigateway:{m.region}:lambda:path/2015-03-31/functions/"
-        f"{function_arn}/invocations"
-    )
+    return f"arn:{m.partition}:apigateway:{m.region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
 
 
 def _lambda_alias(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[str, Any]:
@@ -109,14 +113,17 @@ def _lambda_alias(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> di
 
 def _event_source_mapping(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[str, Any]:
     uuid = "-".join(_hex(a.name, n) for n in (8, 4, 4, 4, 12))
-    return {"id": uuid, "uuid": uuid, "arn": m.arn("lambda", f"event-source-mapping:{uuid}"),
-            "state": "Enabled"}
+    return {"id": uuid, "uuid": uuid, "arn": m.arn("lambda", f"event-source-mapping:{uuid}"), "state": "Enabled"}
 
 
 def _iam_role(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[str, Any]:
     name = m.physical(a)
-    return {"id": name, "name": name, "arn": m.arn("iam", f"role/{name}", region=False),
-            "uniqueId": "AROA" + _hex(name, 17).upper()}
+    return {
+        "id": name,
+        "name": name,
+        "arn": m.arn("iam", f"role/{name}", region=False),
+        "uniqueId": "AROA" + _hex(name, 17).upper(),
+    }
 
 
 def _iam_policy(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[str, Any]:
@@ -151,8 +158,7 @@ def _metric_alarm(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> di
 
 def _dashboard(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[str, Any]:
     name = m.physical(a, "dashboardName")
-    return {"id": name, "dashboardName": name,
-            "dashboardArn": m.arn("cloudwatch", f"dashboard/{name}", region=False)}
+    return {"id": name, "dashboardName": name, "dashboardArn": m.arn("cloudwatch", f"dashboard/{name}", region=False)}
 
 
 def _dynamodb_table(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[str, Any]:
@@ -166,44 +172,61 @@ def _dynamodb_table(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> 
 
 def _s3_bucket(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[str, Any]:
     name = m.physical(a, "bucket").lower()
-    return {"id": name, "bucket": name, "arn": f"arn:{m.partition}:s3:::{name}",
-            "bucketDomainName": f"{name}.s3.amazonaws.com",
-            "bucketRegionalDomainName": f"{name}.s3.{m.region}.amazonaws.com"}
+    return {
+        "id": name,
+        "bucket": name,
+        "arn": f"arn:{m.partition}:s3:::{name}",
+        "bucketDomainName": f"{name}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{name}.s3.{m.region}.amazonaws.com",
+    }
 
 
 def _rest_api(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[str, Any]:
     api_id = _api_id(a.name)
-    return {"id": api_id, "rootResourceId": _api_id(a.name + "/")[:10],
-            "executionArn": m.arn("execute-api", api_id),
-            "arn": f"arn:{m.partition}:apigateway:{m.region}::/restapis/{api_id}"}
+    return {
+        "id": api_id,
+        "rootResourceId": _api_id(a.name + "/")[:10],
+        "executionArn": m.arn("execute-api", api_id),
+        "arn": f"arn:{m.partition}:apigateway:{m.region}::/restapis/{api_id}",
+    }
 
 
 def _rest_stage(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[str, Any]:
     api_id, stage = a.inputs.get("restApi", "api"), a.inputs.get("stageName", "stage")
-    return {"invokeUrl": f"https://{api_id}.execute-api.{m.region}.amazonaws.com/{stage}",
-            "executionArn": m.arn("execute-api", f"{api_id}/{stage}"),
-            "arn": f"arn:{m.partition}:apigateway:{m.region}::/restapis/{api_id}/stages/{stage}"}
+    return {
+        "invokeUrl": f"https://{api_id}.execute-api.{m.region}.amazonaws.com/{stage}",
+        "executionArn": m.arn("execute-api", f"{api_id}/{stage}"),
+        "arn": f"arn:{m.partition}:apigateway:{m.region}::/restapis/{api_id}/stages/{stage}",
+    }
 
 
 def _api_key(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[str, Any]:
     key_id = _api_id(a.name)
-    return {"id": key_id, "value": _hex("key" + a.name, 40),
-            "arn": f"arn:{m.partition}:apigateway:{m.region}::/apikeys/{key_id}"}
+    return {
+        "id": key_id,
+        "value": _hex("key" + a.name, 40),
+        "arn": f"arn:{m.partition}:apigateway:{m.region}::/apikeys/{key_id}",
+    }
 
 
 def _http_api(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[str, Any]:
     api_id = _api_id(a.name)
     scheme = "wss" if a.inputs.get("protocolType") == "WEBSOCKET" else "https"
-    return {"id": api_id, "apiEndpoint": f"{scheme}://{api_id}.execute-api.{m.region}.amazonaws.com",
-            "executionArn": m.arn("execute-api", api_id),
-            "arn": f"arn:{m.partition}:apigateway:{m.region}::/apis/{api_id}"}
+    return {
+        "id": api_id,
+        "apiEndpoint": f"{scheme}://{api_id}.execute-api.{m.region}.amazonaws.com",
+        "executionArn": m.arn("execute-api", api_id),
+        "arn": f"arn:{m.partition}:apigateway:{m.region}::/apis/{api_id}",
+    }
 
 
 def _http_stage(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[str, Any]:
     api_id, stage = a.inputs.get("apiId", "api"), a.inputs.get("name", "$default")
-    return {"id": stage,
-            "invokeUrl": f"https://{api_id}.execute-api.{m.region}.amazonaws.com/{stage}",
-            "executionArn": m.arn("execute-api", f"{api_id}/{stage}")}
+    return {
+        "id": stage,
+        "invokeUrl": f"https://{api_id}.execute-api.{m.region}.amazonaws.com/{stage}",
+        "executionArn": m.arn("execute-api", f"{api_id}/{stage}"),
+    }
 
 
 def _state_machine(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[str, Any]:
@@ -248,8 +271,12 @@ def render_policy_document(args: Mapping[str, Any]) -> str:
         out: dict[str, Any] = {"Effect": s.get("effect", "Allow")}
         if s.get("sid"):
             out["Sid"] = s["sid"]
-        for key, aws_key in (("actions", "Action"), ("notActions", "NotAction"),
-                             ("resources", "Resource"), ("notResources", "NotResource")):
+        for key, aws_key in (
+            ("actions", "Action"),
+            ("notActions", "NotAction"),
+            ("resources", "Resource"),
+            ("notResources", "NotResource"),
+        ):
             if s.get(key):
                 values = sorted(s[key])
                 out[aws_key] = values[0] if len(values) == 1 else values
@@ -263,9 +290,7 @@ def render_policy_document(args: Mapping[str, Any]) -> str:
             condition: dict[str, dict[str, Any]] = {}
             for c in s["conditions"]:
                 values = list(c.get("values") or [])
-                condition.setdefault(c["test"], {})[c["variable"]] = (
-                    values[0] if len(values) == 1 else values
-                )
+                condition.setdefault(c["test"], {})[c["variable"]] = values[0] if len(values) == 1 else values
             out["Condition"] = condition
         statements.append(out)
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
@@ -273,23 +298,32 @@ def render_policy_document(args: Mapping[str, Any]) -> str:
 
 _CALLS: dict[str, CallFn] = {
     "aws:index/getCallerIdentity:getCallerIdentity": lambda m, _: {
-        "accountId": m.account_id, "id": m.account_id, "userId": "AIDAMOCKUSER",
+        "accountId": m.account_id,
+        "id": m.account_id,
+        "userId": "AIDAMOCKUSER",
         "arn": f"arn:{m.partition}:iam::{m.account_id}:user/mock",
     },
     "aws:index/getRegion:getRegion": lambda m, _: {
-        "name": m.region, "region": m.region, "id": m.region,
-        "description": m.region, "endpoint": f"ec2.{m.region}.amazonaws.com",
+        "name": m.region,
+        "region": m.region,
+        "id": m.region,
+        "description": m.region,
+        "endpoint": f"ec2.{m.region}.amazonaws.com",
     },
     "aws:index/getPartition:getPartition": lambda m, _: {
-        "partition": m.partition, "id": m.partition, "dnsSuffix": "amazonaws.com",
+        "partition": m.partition,
+        "id": m.partition,
+        "dnsSuffix": "amazonaws.com",
         "reverseDnsPrefix": "com.amazonaws",
     },
     "aws:index/getAvailabilityZones:getAvailabilityZones": lambda m, _: {
-        "names": [f"{m.region}{z}" for z in "abc"], "id": m.region,
+        "names": [f"{m.region}{z}" for z in "abc"],
+        "id": m.region,
         "zoneIds": [f"{m.region[:3]}{m.region[-1]}-az{i}" for i in (1, 2, 3)],
     },
     "aws:iam/getPolicyDocument:getPolicyDocument": lambda _, a: {
-        "json": render_policy_document(a), "id": _hex(render_policy_document(a), 10),
+        "json": render_policy_document(a),
+        "id": _hex(render_policy_document(a), 10),
         "minifiedJson": render_policy_document(a),
     },
 }

@@ -19,13 +19,27 @@ __all__ = ["Deadline", "RetryPolicy", "full_jitter_delay", "is_retryable", "retr
 T = TypeVar("T")
 
 # Error codes AWS returns for throttling or a transient fault on its side.
-RETRYABLE_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-    "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
-    "TransactionInProgressException", "SlowDown", "RequestTimeout", "RequestTimeoutException",
-    "InternalError", "InternalFailure", "InternalServerError", "ServiceUnavailable",
-    "ServiceUnavailableException", "KMSThrottlingException",
-})
+RETRYABLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "TransactionInProgressException",
+        "SlowDown",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "KMSThrottlingException",
+    }
+)
 
 
 class LambdaContextLike(Protocol):
@@ -47,8 +61,9 @@ class Deadline:
     clock: Callable[[], float] = time.monotonic
 
     @classmethod
-    def from_context(cls, context: LambdaContextLike, margin_s: float = 0.5,
-                     clock: Callable[[], float] = time.monotonic) -> Deadline:
+    def from_context(
+        cls, context: LambdaContextLike, margin_s: float = 0.5, clock: Callable[[], float] = time.monotonic
+    ) -> Deadline:
         return cls(clock() + context.get_remaining_time_in_millis() / 1000 - margin_s, clock)
 
     @classmethod
@@ -82,14 +97,20 @@ def is_retryable(error: BaseException) -> bool:
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return code in RETRYABLE_CODES or status >= 500 or status == 429
     name = type(error).__name__
-    return name in {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError",
-                    "ConnectionClosedError", "TimeoutError", "ConnectionError"}
+    return name in {
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionClosedError",
+        "TimeoutError",
+        "ConnectionError",
+    }
 
 
 def retry(
     call: Callable[[], T],
     *,
-    policy: RetryPolicy = RetryPolicy(),  # noqa: B008 (frozen, safe to share)
+    policy: RetryPolicy = RetryPolicy(),
     deadline: Deadline | None = None,
     retry_on: Callable[[BaseException], bool] = is_retryable,
     sleep: Callable[[float], Any] = time.sleep,

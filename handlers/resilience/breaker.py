@@ -13,6 +13,7 @@ dependency itself; when the store fails, the breaker falls back to its local sta
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -95,10 +96,9 @@ class CircuitBreaker:
         new = replace(new, version=self._local.version + 1)
         self._local = new
         if self.store is not None:
-            try:
+            # Local state already holds the change; the store catches up on the next write.
+            with contextlib.suppress(Exception):
                 self.store.save(self.name, new)
-            except Exception:
-                pass  # local state already holds the change; the store catches up on the next write
 
     def call(self, fn: Callable[[], T]) -> T:
         current = self._current()
@@ -136,12 +136,17 @@ class DynamoDBBreakerStore:
         self.table_name, self.client = table_name, client
 
     def load(self, name: str) -> BreakerState | None:
-        item = self.client.get_item(TableName=self.table_name, Key={"pk": {"S": f"breaker#{name}"}},
-                                    ConsistentRead=True).get("Item")
+        item = self.client.get_item(
+            TableName=self.table_name, Key={"pk": {"S": f"breaker#{name}"}}, ConsistentRead=True
+        ).get("Item")
         if not item:
             return None
-        return BreakerState(item["state"]["S"], int(item["failures"]["N"]),  # type: ignore[arg-type]
-                            float(item["opened_at"]["N"]), int(item["version"]["N"]))
+        return BreakerState(
+            item["state"]["S"],
+            int(item["failures"]["N"]),
+            float(item["opened_at"]["N"]),
+            int(item["version"]["N"]),
+        )
 
     def save(self, name: str, state: BreakerState) -> bool:
         from botocore.exceptions import ClientError  # noqa: PLC0415
@@ -149,9 +154,13 @@ class DynamoDBBreakerStore:
         try:
             self.client.put_item(
                 TableName=self.table_name,
-                Item={"pk": {"S": f"breaker#{name}"}, "state": {"S": state.state},
-                      "failures": {"N": str(state.failures)}, "opened_at": {"N": repr(state.opened_at)},
-                      "version": {"N": str(state.version)}},
+                Item={
+                    "pk": {"S": f"breaker#{name}"},
+                    "state": {"S": state.state},
+                    "failures": {"N": str(state.failures)},
+                    "opened_at": {"N": repr(state.opened_at)},
+                    "version": {"N": str(state.version)},
+                },
                 ConditionExpression="attribute_not_exists(pk) OR version < :v",
                 ExpressionAttributeValues={":v": {"N": str(state.version)}},
             )

@@ -47,9 +47,6 @@ def aws_client(
         raise ValueError(f"max_attempts={max_attempts!r} is outside 1 to 10")
     from botocore.config import Config  # noqa: PLC0415
 
-    config = Config(
-        connect_timeout=connect_timeout_s,
-        read_timeout=read_timeout_s,
-        retries={"mode": retry_mode, "total_max_attempts": max_attempts},
-    )
+    retries: Any = {"mode": retry_mode, "total_max_attempts": max_attempts}
+    config = Config(connect_timeout=connect_timeout_s, read_timeout=read_timeout_s, retries=retries)
     return _session().create_client(service, region_name=region, endpoint_url=endpoint_url, config=config)

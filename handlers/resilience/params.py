@@ -25,4 +25,4 @@ def get_secret(name: str, *, max_age_s: int = DEFAULT_MAX_AGE_S, transform: str 
     """A Secrets Manager secret (``transform='json'`` to parse it), cached for ``max_age_s``."""
     from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
 
-    return parameters.get_secret(name, max_age=max_age_s, transform=transform)  # type: ignore[call-overload]
+    return parameters.get_secret(name, max_age=max_age_s, transform=transform)  # type: ignore[arg-type]

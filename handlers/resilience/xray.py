@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+import numbers
 import os
 import socket
 import time
@@ -76,7 +77,7 @@ class Subsegment(BaseSegment):
     def remove_subsegment(self, subsegment: Any) -> None:
         """See ``add_subsegment``."""
 
-    def put_annotation(self, key: str, value: str | float | bool) -> None:
+    def put_annotation(self, key: str, value: str | numbers.Number | bool) -> None:
         if isinstance(value, str | int | float | bool):
             self.annotations["".join(c if c.isalnum() else "_" for c in key)] = value
 
@@ -86,16 +87,27 @@ class Subsegment(BaseSegment):
     def add_exception(self, exception: BaseException, stack: Any, remote: bool = False) -> None:
         self.fault = True
         frames = traceback.extract_tb(exception.__traceback__)[-10:]
-        self.cause = {"working_directory": os.getcwd(), "exceptions": [{
-            "id": os.urandom(8).hex(), "message": str(exception)[:1000], "type": type(exception).__name__,
-            "remote": remote,
-            "stack": [{"path": f.filename, "line": f.lineno, "label": f.name} for f in frames],
-        }]}
+        self.cause = {
+            "working_directory": os.getcwd(),
+            "exceptions": [
+                {
+                    "id": os.urandom(8).hex(),
+                    "message": str(exception)[:1000],
+                    "type": type(exception).__name__,
+                    "remote": remote,
+                    "stack": [{"path": f.filename, "line": f.lineno, "label": f.name} for f in frames],
+                }
+            ],
+        }
 
     def document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
-            "type": "subsegment", "name": self.name, "id": self.id, "trace_id": self.trace_id,
-            "parent_id": self.parent_id, "start_time": self.start_time,
+            "type": "subsegment",
+            "name": self.name,
+            "id": self.id,
+            "trace_id": self.trace_id,
+            "parent_id": self.parent_id,
+            "start_time": self.start_time,
             "end_time": self.end_time if self.end_time is not None else time.time(),
         }
         for key in ("namespace", "cause"):
@@ -165,7 +177,7 @@ class XRayDaemonProvider(BaseProvider):
         with self.in_subsegment(name, **kwargs) as subsegment:
             yield subsegment
 
-    def put_annotation(self, key: str, value: str | float | bool) -> None:
+    def put_annotation(self, key: str, value: str | numbers.Number | bool) -> None:
         current = _current.get()
         if current is not None:
             current.put_annotation(key, value)
@@ -189,7 +201,7 @@ def patch_botocore(provider: XRayDaemonProvider) -> None:
     """Trace every botocore API call as an ``aws`` subsegment (once per process)."""
     from botocore.client import BaseClient  # noqa: PLC0415
 
-    original = BaseClient._make_api_call
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
     if getattr(original, "__xray_traced__", False):
         return
 
@@ -218,4 +230,4 @@ def patch_botocore(provider: XRayDaemonProvider) -> None:
             return response
 
     _make_api_call.__xray_traced__ = True  # type: ignore[attr-defined]
-    BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+    BaseClient._make_api_call = _make_api_call  # type: ignore[attr-defined]

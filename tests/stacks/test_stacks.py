@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from resilient_serverless.components import rules
 from resilient_serverless.components.testing import Graph, run_stack
 
@@ -28,8 +27,14 @@ def test_every_stack_has_no_unwaived_finding(stack: tuple[str, Graph, dict[str, 
 
 def test_every_stack_exports_its_endpoints(stack: tuple[str, Graph, dict[str, str]]) -> None:
     name, graph, _ = stack
-    assert set(graph.exports) == {"orders_table", "ops_topic_arn", "orders_api_function", "orders_api_target_arn",
-                                  "ingest_function", "ingest_dlq_arn"}
+    assert set(graph.exports) == {
+        "orders_table",
+        "ops_topic_arn",
+        "orders_api_function",
+        "orders_api_target_arn",
+        "ingest_function",
+        "ingest_dlq_arn",
+    }
     assert graph.exports["orders_api_function"] == f"resilient-serverless-{name}-orders-api"
 
 
@@ -64,7 +69,11 @@ def test_local_targets_localstack_through_provider_config_only() -> None:
 def test_local_uses_only_what_localstack_free_emulates() -> None:
     config = yaml.safe_load((ROOT / "environments" / "Pulumi.local.yaml").read_text())["config"]
     ns = "resilient-serverless:"
-    assert (config[ns + "apiFlavor"], config[ns + "canary"], config[ns + "contributorInsights"]) == ("rest", False, False)
+    assert (config[ns + "apiFlavor"], config[ns + "canary"], config[ns + "contributorInsights"]) == (
+        "rest",
+        False,
+        False,
+    )
     graph = run_stack("local", ROOT)
     for fn in graph.of_type("aws:lambda/function:Function"):
         assert fn.inputs["layers"] == [], fn.urn  # no layers in the free edition: Powertools is bundled

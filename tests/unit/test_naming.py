@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from resilient_serverless.components.naming import HASH_LENGTH, NAME_RULES, physical_name
 
 parts = st.lists(st.text(min_size=1, max_size=120), min_size=1, max_size=4)
@@ -16,18 +15,18 @@ kinds = st.sampled_from(sorted(NAME_RULES))
 def test_name_fits_the_limit_and_charset(kind: str, name_parts: list[str]) -> None:
     rule = NAME_RULES[kind]
     try:
-        name = physical_name(kind, *name_parts)  # type: ignore[arg-type]
+        name = physical_name(kind, *name_parts)
     except ValueError as error:  # only when no character survives
         assert "needs at least one valid character" in str(error)
         return
     assert len(name) <= rule.max_length, name
     assert not rule.invalid.search(name), name
-    assert physical_name(kind, *name_parts) == name  # type: ignore[arg-type]
+    assert physical_name(kind, *name_parts) == name
 
 
 @given(kind=st.sampled_from(["sqs", "sns"]), name_parts=parts)
 def test_fifo_names_end_in_fifo_within_the_limit(kind: str, name_parts: list[str]) -> None:
-    name = physical_name(kind, "p", "s", *name_parts, fifo=True)  # type: ignore[arg-type]
+    name = physical_name(kind, "p", "s", *name_parts, fifo=True)
     assert name.endswith(".fifo")
     assert len(name) <= NAME_RULES[kind].max_length
 

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from resilient_serverless.components.cli import main
 from resilient_serverless.components.plan import PLAN_SCHEMA
 
@@ -16,8 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def copy_project(tmp_path: Path) -> Path:
     target = tmp_path / "project"
-    shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(".venv", ".git", "tests", "bench", "*.egg-info",
-                                                                "__pycache__", ".*_cache"))
+    shutil.copytree(
+        ROOT,
+        target,
+        ignore=shutil.ignore_patterns(".venv", ".git", "tests", "bench", "*.egg-info", "__pycache__", ".*_cache"),
+    )
     return target
 
 
@@ -38,9 +40,17 @@ def test_plan_json_is_a_stable_document(capsys: pytest.CaptureFixture[str]) -> N
 def test_plan_text_shows_tree_settings_exports_and_findings(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--stack", "prod", "--project-dir", str(ROOT), "--width", "200"]) == 0
     out = capsys.readouterr().out
-    for expected in ("ResilientFunction orders-api", "timeout_s=10", "reserved_concurrency=100",
-                     "provisioned=5", "max_retries=1", "max_event_age_s=3600", "retention_days=365",
-                     "orders_api_target_arn", "findings: none"):
+    for expected in (
+        "ResilientFunction orders-api",
+        "timeout_s=10",
+        "reserved_concurrency=100",
+        "provisioned=5",
+        "max_retries=1",
+        "max_event_age_s=3600",
+        "retention_days=365",
+        "orders_api_target_arn",
+        "findings: none",
+    ):
         assert expected in out, expected
 
 
@@ -57,11 +67,15 @@ def test_bad_value_in_a_stack_file_exits_2_naming_the_key(tmp_path: Path, capsys
     stack_file.write_text(stack_file.read_text() + "  resilient-serverless:functionMemoryMb: 20000\n")
     assert main(["plan", "--stack", "dev", "--project-dir", str(project)]) == 2
     err = capsys.readouterr().err
-    assert err == ("resilient-serverless: stack 'dev' settings (resilient-serverless:*): "
-                   "functionMemoryMb=20000 is outside 128 to 10240 MB (Lambda memory)\n")
+    assert err == (
+        "resilient-serverless: stack 'dev' settings (resilient-serverless:*): "
+        "functionMemoryMb=20000 is outside 128 to 10240 MB (Lambda memory)\n"
+    )
 
 
-def test_unknown_key_in_a_stack_file_exits_2_listing_valid_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_key_in_a_stack_file_exits_2_listing_valid_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     project = copy_project(tmp_path)
     stack_file = project / "environments" / "Pulumi.staging.yaml"
     stack_file.write_text(stack_file.read_text() + "  resilient-serverless:retention: 7\n")
@@ -72,8 +86,7 @@ def test_unknown_key_in_a_stack_file_exits_2_listing_valid_keys(tmp_path: Path, 
 def test_error_finding_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     project = copy_project(tmp_path)
     main_py = project / "__main__.py"
-    main_py.write_text(main_py.read_text() + (
-        "\naws.cloudwatch.LogGroup('forever', tags=tags)\n"))
+    main_py.write_text(main_py.read_text() + ("\naws.cloudwatch.LogGroup('forever', tags=tags)\n"))
     assert main(["plan", "--stack", "dev", "--project-dir", str(project), "--json"]) == 1
     plan = json.loads(capsys.readouterr().out)
     assert [(f["rule"], f["name"]) for f in plan["findings"]] == [("log-group-retention", "forever")]

@@ -4,13 +4,11 @@ with exact messages before anything is registered."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
-
 from resilient_serverless.components import ConfigError, ResilientFunction
 from resilient_serverless.components.testing import Graph, run_program
 
@@ -51,24 +49,27 @@ def _dig(inputs: dict[str, Any], path: str) -> Any:
 
 
 # --- documented defaults, one test each --------------------------------------------------------
-@pytest.mark.parametrize(("path", "expected"), [
-    ("timeout", 10),
-    ("memorySize", 512),
-    ("runtime", "python3.12"),
-    ("architectures.0", "arm64"),
-    ("reservedConcurrentExecutions", 10),
-    ("tracingConfig.mode", "Active"),
-    ("loggingConfig.logFormat", "JSON"),
-    ("loggingConfig.applicationLogLevel", "INFO"),
-    ("loggingConfig.systemLogLevel", "WARN"),
-    ("loggingConfig.logGroup", "/aws/lambda/shop-dev-orders"),
-    ("environment.variables.POWERTOOLS_SERVICE_NAME", "orders"),
-    ("environment.variables.POWERTOOLS_METRICS_NAMESPACE", "shop"),
-    ("environment.variables.POWERTOOLS_LOG_LEVEL", "INFO"),
-    ("layers.0", "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:27"),
-    ("name", "shop-dev-orders"),
-    ("publish", False),
-])
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("timeout", 10),
+        ("memorySize", 512),
+        ("runtime", "python3.12"),
+        ("architectures.0", "arm64"),
+        ("reservedConcurrentExecutions", 10),
+        ("tracingConfig.mode", "Active"),
+        ("loggingConfig.logFormat", "JSON"),
+        ("loggingConfig.applicationLogLevel", "INFO"),
+        ("loggingConfig.systemLogLevel", "WARN"),
+        ("loggingConfig.logGroup", "/aws/lambda/shop-dev-orders"),
+        ("environment.variables.POWERTOOLS_SERVICE_NAME", "orders"),
+        ("environment.variables.POWERTOOLS_METRICS_NAMESPACE", "shop"),
+        ("environment.variables.POWERTOOLS_LOG_LEVEL", "INFO"),
+        ("layers.0", "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:27"),
+        ("name", "shop-dev-orders"),
+        ("publish", False),
+    ],
+)
 def test_function_default(sync_graph: Graph, path: str, expected: Any) -> None:
     fn = sync_graph.one(FUNCTION)
     assert _dig(fn.inputs, path) == expected, fn.urn
@@ -88,12 +89,17 @@ def test_function_waits_for_its_log_group_and_policy(sync_graph: Graph) -> None:
 def test_role_writes_only_its_own_log_group_and_traces(sync_graph: Graph) -> None:
     policy = json.loads(sync_graph.one(name="orders-basic").inputs["policy"])
     assert policy["Statement"] == [
-        {"Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Effect": "Allow",
-         "Resource": ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/shop-dev-orders:*"]},
+        {
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Effect": "Allow",
+            "Resource": ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/shop-dev-orders:*"],
+        },
         {"Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Effect": "Allow", "Resource": ["*"]},
     ]
     role = sync_graph.one("aws:iam/role:Role")
-    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
+        "Service": "lambda.amazonaws.com"
+    }
 
 
 def test_sync_alarms_errors_throttles_and_duration_at_80_percent(sync_graph: Graph) -> None:
@@ -111,8 +117,11 @@ def test_every_child_is_parented_and_tagged(sync_graph: Graph) -> None:
         assert child.parent == component.urn, child.urn
     for taggable in ("aws:lambda/function:Function", "aws:iam/role:Role", "aws:cloudwatch/logGroup:LogGroup"):
         tags = sync_graph.one(taggable).inputs["tags"]
-        assert tags == {"environment": "dev", "component": "ResilientFunction/orders",
-                        "managed-by": "resilient-serverless"}, taggable
+        assert tags == {
+            "environment": "dev",
+            "component": "ResilientFunction/orders",
+            "managed-by": "resilient-serverless",
+        }, taggable
 
 
 def test_async_default_retries_1_and_event_age_1_hour_to_a_dlq(async_graph: Graph) -> None:
@@ -204,13 +213,19 @@ def test_grant_invoke_is_scoped_to_the_source_arn() -> None:
     source = "arn:aws:execute-api:eu-west-1:123456789012:abc123/*/GET/orders/*"
 
     def program() -> None:
-        fn = ResilientFunction("orders", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS,
-                                          "provisioned_concurrency": 1})
+        fn = ResilientFunction(
+            "orders", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS, "provisioned_concurrency": 1}
+        )
         fn.grant_invoke("api", "apigateway.amazonaws.com", source)
 
     permission = run_program(program, project="shop", stack="dev").one("aws:lambda/permission:Permission")
-    assert permission.inputs == {"action": "lambda:InvokeFunction", "function": "shop-dev-orders",
-                                 "principal": "apigateway.amazonaws.com", "sourceArn": source, "qualifier": "live"}
+    assert permission.inputs == {
+        "action": "lambda:InvokeFunction",
+        "function": "shop-dev-orders",
+        "principal": "apigateway.amazonaws.com",
+        "sourceArn": source,
+        "qualifier": "live",
+    }
 
 
 def test_grants_refuse_wildcards() -> None:
@@ -218,8 +233,11 @@ def test_grants_refuse_wildcards() -> None:
         fn = ResilientFunction("orders", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
         fn.grants.allow("everything", ["dynamodb:*"], ["*"])
 
-    with pytest.raises(ConfigError, match=r"grant 'everything' on 'orders': action 'dynamodb:\*' is a wildcard; "
-                                          r"resource '\*' is a wildcard"):
+    with pytest.raises(
+        ConfigError,
+        match=r"grant 'everything' on 'orders': action 'dynamodb:\*' is a wildcard; "
+        r"resource '\*' is a wildcard",
+    ):
         run_program(program)
 
 
@@ -227,42 +245,64 @@ def test_grants_refuse_wildcards() -> None:
 PREFIX = "ResilientFunction 'orders': "
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    ({"timeout": 901, "invocation": "async"}, "timeout=901 is outside 1 to 900 seconds (Lambda timeout)"),
-    ({"timeout": 0}, "timeout=0 is outside 1 to 900 seconds (Lambda timeout)"),
-    ({"memory": 64}, "memory=64 is outside 128 to 10240 MB (Lambda memory)"),
-    ({"memory": 10241}, "memory=10241 is outside 128 to 10240 MB (Lambda memory)"),
-    ({"invocation": "async", "async_max_retries": 3},
-     "async_max_retries=3 is outside 0 to 2 (Lambda async invocation retries)"),
-    ({"invocation": "async", "async_max_event_age": 59},
-     "async_max_event_age=59 is outside 60 to 21600 seconds (Lambda maximum event age)"),
-    ({"invocation": "async", "async_max_event_age": 21601},
-     "async_max_event_age=21601 is outside 60 to 21600 seconds (Lambda maximum event age)"),
-    ({"reserved_concurrency": 5, "provisioned_concurrency": 6},
-     "provisioned_concurrency=6 exceeds reserved_concurrency=5: warm environments beyond the reservation "
-     "could never serve a request"),
-    ({"reserved_concurrency": 0},
-     "reserved_concurrency=0 disables the function (every invocation is throttled): set "
-     "allow_zero_concurrency=True if that is the intent"),
-    ({"reserved_concurrency": 901},
-     "reserved_concurrency=901 is outside 0 to 900 (account concurrency 1000 minus the 100 AWS keeps unreserved)"),
-    ({"reserved_concurrency": None},
-     "reserved_concurrency=None is only allowed for queue functions (their mapping's maximum concurrency "
-     "bounds them): a sync function needs a limit to shed excess work"),
-    ({"timeout": 30},
-     "timeout=30 is too long for a sync function: it must be below 30 s so it gives up before API Gateway "
-     "(29 s REST, 30 s HTTP): use invocation='async' for longer work"),
-    ({"snap_start": True, "provisioned_concurrency": 2},
-     "snap_start=True cannot be combined with provisioned_concurrency=2 (AWS)"),
-    ({"async_max_retries": 1}, "async_max_retries applies only to invocation='async', not 'sync'"),
-    ({"invocation": "stream"}, "invocation='stream' is not one of 'sync', 'async', 'queue'"),
-    ({"runtime": "python3.9"}, "runtime='python3.9' is not one of 'python3.12', 'python3.13'"),
-    ({"log_retention_days": 10}, "log_retention_days=10 is not one of 1, 3, 5, 7, 14, 30"),
-    ({"handler": "main"}, "handler='main' must be 'module.function', e.g. 'handlers.orders.lambda_handler'"),
-    ({"code": "/no/such/dir"}, "code='/no/such/dir' is not an existing path"),
-    ({"timeuot": 5}, "unknown argument 'timeuot' (valid arguments: "),
-    ({"transform": {"fn": {}}}, "unknown transform key 'fn' (valid transform keys: alarm, alias, basic_policy"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"timeout": 901, "invocation": "async"}, "timeout=901 is outside 1 to 900 seconds (Lambda timeout)"),
+        ({"timeout": 0}, "timeout=0 is outside 1 to 900 seconds (Lambda timeout)"),
+        ({"memory": 64}, "memory=64 is outside 128 to 10240 MB (Lambda memory)"),
+        ({"memory": 10241}, "memory=10241 is outside 128 to 10240 MB (Lambda memory)"),
+        (
+            {"invocation": "async", "async_max_retries": 3},
+            "async_max_retries=3 is outside 0 to 2 (Lambda async invocation retries)",
+        ),
+        (
+            {"invocation": "async", "async_max_event_age": 59},
+            "async_max_event_age=59 is outside 60 to 21600 seconds (Lambda maximum event age)",
+        ),
+        (
+            {"invocation": "async", "async_max_event_age": 21601},
+            "async_max_event_age=21601 is outside 60 to 21600 seconds (Lambda maximum event age)",
+        ),
+        (
+            {"reserved_concurrency": 5, "provisioned_concurrency": 6},
+            "provisioned_concurrency=6 exceeds reserved_concurrency=5: warm environments beyond the reservation "
+            "could never serve a request",
+        ),
+        (
+            {"reserved_concurrency": 0},
+            "reserved_concurrency=0 disables the function (every invocation is throttled): set "
+            "allow_zero_concurrency=True if that is the intent",
+        ),
+        (
+            {"reserved_concurrency": 901},
+            "reserved_concurrency=901 is outside 0 to 900 "
+            "(account concurrency 1000 minus the 100 AWS keeps unreserved)",
+        ),
+        (
+            {"reserved_concurrency": None},
+            "reserved_concurrency=None is only allowed for queue functions (their mapping's maximum concurrency "
+            "bounds them): a sync function needs a limit to shed excess work",
+        ),
+        (
+            {"timeout": 30},
+            "timeout=30 is too long for a sync function: it must be below 30 s so it gives up before API Gateway "
+            "(29 s REST, 30 s HTTP): use invocation='async' for longer work",
+        ),
+        (
+            {"snap_start": True, "provisioned_concurrency": 2},
+            "snap_start=True cannot be combined with provisioned_concurrency=2 (AWS)",
+        ),
+        ({"async_max_retries": 1}, "async_max_retries applies only to invocation='async', not 'sync'"),
+        ({"invocation": "stream"}, "invocation='stream' is not one of 'sync', 'async', 'queue'"),
+        ({"runtime": "python3.9"}, "runtime='python3.9' is not one of 'python3.12', 'python3.13'"),
+        ({"log_retention_days": 10}, "log_retention_days=10 is not one of 1, 3, 5, 7, 14, 30"),
+        ({"handler": "main"}, "handler='main' must be 'module.function', e.g. 'handlers.orders.lambda_handler'"),
+        ({"code": "/no/such/dir"}, "code='/no/such/dir' is not an existing path"),
+        ({"timeuot": 5}, "unknown argument 'timeuot' (valid arguments: "),
+        ({"transform": {"fn": {}}}, "unknown transform key 'fn' (valid transform keys: alarm, alias, basic_policy"),
+    ],
+)
 def test_bad_input_is_named_with_its_range(args: dict[str, Any], message: str) -> None:
     error = error_of(**args)
     assert str(error).startswith(PREFIX), error
@@ -271,15 +311,17 @@ def test_bad_input_is_named_with_its_range(args: dict[str, Any], message: str) -
 
 def test_every_problem_is_reported_at_once() -> None:
     text = str(error_of(timeout=0, memory=1))
-    assert text == (PREFIX + "timeout=0 is outside 1 to 900 seconds (Lambda timeout); "
-                    "memory=1 is outside 128 to 10240 MB (Lambda memory)")
+    assert text == (
+        PREFIX + "timeout=0 is outside 1 to 900 seconds (Lambda timeout); "
+        "memory=1 is outside 128 to 10240 MB (Lambda memory)"
+    )
 
 
 def test_required_arguments() -> None:
     def program() -> None:
-        ResilientFunction("orders", {})  # type: ignore[typeddict-item]
+        ResilientFunction("orders", {})
 
-    with pytest.raises(ConfigError, match="^ResilientFunction 'orders': handler is required; code is required$"):
+    with pytest.raises(ConfigError, match=r"^ResilientFunction 'orders': handler is required; code is required$"):
         run_program(program)
 
 
@@ -308,5 +350,5 @@ def test_layer_for_other_partitions_is_refused() -> None:
     with pytest.raises(ValueError, match="no official Powertools layer is published in partition 'aws-us-gov'"):
         powertools_layer_arn("us-gov-west-1", "aws-us-gov", "python3.12", "arm64", 27)
     assert powertools_layer_arn("cn-north-1", "aws-cn", "python3.13", "x86_64", 27) == (
-        "arn:aws-cn:lambda:cn-north-1:498634801083:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:27")
-
+        "arn:aws-cn:lambda:cn-north-1:498634801083:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:27"
+    )

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pytest
-
 from resilient_serverless.components import rules
 from resilient_serverless.components.testing import run_program
 
 CODE = pulumi.AssetArchive({})
-FN = {"role": "arn:aws:iam::123456789012:role/r", "handler": "h.h", "runtime": "python3.12", "code": CODE}
+FN: dict[str, Any] = {
+    "role": "arn:aws:iam::123456789012:role/r",
+    "handler": "h.h",
+    "runtime": "python3.12",
+    "code": CODE,
+}
 TAGS = {"environment": "t", "component": "c", "managed-by": "m"}
 
 
@@ -24,39 +29,104 @@ def findings(program: Callable[[], None], rule_id: str) -> list[str]:
 
 def good_function(name: str = "f", **extra: object) -> aws.lambda_.Function:
     aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/aws/lambda/{name}", retention_in_days=7, tags=TAGS)
-    args = {**FN, "name": name, "timeout": 5, "reserved_concurrent_executions": 5, "tags": TAGS,
-            "tracing_config": {"mode": "Active"}, "logging_config": {"log_format": "JSON"}, **extra}
-    return aws.lambda_.Function(name, **args)  # type: ignore[arg-type]
+    args: dict[str, Any] = {
+        **FN,
+        "name": name,
+        "timeout": 5,
+        "reserved_concurrent_executions": 5,
+        "tags": TAGS,
+        "tracing_config": {"mode": "Active"},
+        "logging_config": {"log_format": "JSON"},
+        **extra,
+    }
+    return aws.lambda_.Function(name, **args)
 
 
-@pytest.mark.parametrize(("rule_id", "bad", "message"), [
-    ("lambda-explicit-timeout", lambda: aws.lambda_.Function("f", **FN),
-     "no timeout set: work is bounded only by the 3 s AWS default"),
-    ("lambda-bounded-concurrency", lambda: aws.lambda_.Function("f", **FN),
-     "unreserved concurrency and no queue mapping bounds it: excess work is not shed"),
-    ("lambda-bounded-concurrency", lambda: good_function(reserved_concurrent_executions=0),
-     "reserved concurrency 0: the function is disabled (every invocation is throttled)"),
-    ("lambda-tracing-active", lambda: aws.lambda_.Function("f", **FN),
-     "tracing is not Active: no X-Ray trace for this function"),
-    ("lambda-json-logs-with-retention", lambda: aws.lambda_.Function("f", name="f", **FN),
-     "log format is not JSON: logs cannot be queried by field"),
-    ("log-group-retention", lambda: aws.cloudwatch.LogGroup("g"), "no retention: logs are kept (and billed) forever"),
-    ("async-invoke-bounded", lambda: aws.lambda_.FunctionEventInvokeConfig("c", function_name="f"),
-     "no on-failure destination: failed events are lost"),
-    ("sqs-dead-letter", lambda: aws.sqs.Queue("q", sqs_managed_sse_enabled=True),
-     "no redrive policy and not a DLQ: a poison message is retried until retention drops it"),
-    ("sqs-encrypted", lambda: aws.sqs.Queue("q"), "no server-side encryption"),
-    ("alarm-has-actions", lambda: aws.cloudwatch.MetricAlarm(
-        "a", comparison_operator="GreaterThanThreshold", evaluation_periods=1, metric_name="Errors",
-        namespace="AWS/Lambda", period=60, statistic="Sum", threshold=0), "no alarm action: the alarm fires unseen"),
-    ("tags-required", lambda: aws.sqs.Queue("q", tags={"environment": "t"}), "missing tags: component, managed-by"),
-    ("iam-no-wildcards", lambda: aws.iam.RolePolicy("p", role="r", policy=json.dumps(
-        {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b"}]})),
-     "wildcard action 's3:*'"),
-    ("iam-no-wildcards", lambda: aws.iam.RolePolicy("p", role="r", policy=json.dumps(
-        {"Statement": [{"Effect": "Allow", "Action": ["sqs:SendMessage", "xray:PutTraceSegments"], "Resource": "*"}]})),
-     "resource '*' for actions that can be scoped: sqs:SendMessage"),
-])
+@pytest.mark.parametrize(
+    ("rule_id", "bad", "message"),
+    [
+        (
+            "lambda-explicit-timeout",
+            lambda: aws.lambda_.Function("f", **FN),
+            "no timeout set: work is bounded only by the 3 s AWS default",
+        ),
+        (
+            "lambda-bounded-concurrency",
+            lambda: aws.lambda_.Function("f", **FN),
+            "unreserved concurrency and no queue mapping bounds it: excess work is not shed",
+        ),
+        (
+            "lambda-bounded-concurrency",
+            lambda: good_function(reserved_concurrent_executions=0),
+            "reserved concurrency 0: the function is disabled (every invocation is throttled)",
+        ),
+        (
+            "lambda-tracing-active",
+            lambda: aws.lambda_.Function("f", **FN),
+            "tracing is not Active: no X-Ray trace for this function",
+        ),
+        (
+            "lambda-json-logs-with-retention",
+            lambda: aws.lambda_.Function("f", name="f", **FN),
+            "log format is not JSON: logs cannot be queried by field",
+        ),
+        (
+            "log-group-retention",
+            lambda: aws.cloudwatch.LogGroup("g"),
+            "no retention: logs are kept (and billed) forever",
+        ),
+        (
+            "async-invoke-bounded",
+            lambda: aws.lambda_.FunctionEventInvokeConfig("c", function_name="f"),
+            "no on-failure destination: failed events are lost",
+        ),
+        (
+            "sqs-dead-letter",
+            lambda: aws.sqs.Queue("q", sqs_managed_sse_enabled=True),
+            "no redrive policy and not a DLQ: a poison message is retried until retention drops it",
+        ),
+        ("sqs-encrypted", lambda: aws.sqs.Queue("q"), "no server-side encryption"),
+        (
+            "alarm-has-actions",
+            lambda: aws.cloudwatch.MetricAlarm(
+                "a",
+                comparison_operator="GreaterThanThreshold",
+                evaluation_periods=1,
+                metric_name="Errors",
+                namespace="AWS/Lambda",
+                period=60,
+                statistic="Sum",
+                threshold=0,
+            ),
+            "no alarm action: the alarm fires unseen",
+        ),
+        ("tags-required", lambda: aws.sqs.Queue("q", tags={"environment": "t"}), "missing tags: component, managed-by"),
+        (
+            "iam-no-wildcards",
+            lambda: aws.iam.RolePolicy(
+                "p",
+                role="r",
+                policy=json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b"}]}),
+            ),
+            "wildcard action 's3:*'",
+        ),
+        (
+            "iam-no-wildcards",
+            lambda: aws.iam.RolePolicy(
+                "p",
+                role="r",
+                policy=json.dumps(
+                    {
+                        "Statement": [
+                            {"Effect": "Allow", "Action": ["sqs:SendMessage", "xray:PutTraceSegments"], "Resource": "*"}
+                        ]
+                    }
+                ),
+            ),
+            "resource '*' for actions that can be scoped: sqs:SendMessage",
+        ),
+    ],
+)
 def test_rule_fires_on_the_mistake(rule_id: str, bad: Callable[[], None], message: str) -> None:
     assert message in findings(bad, rule_id)
 
@@ -68,18 +138,24 @@ def test_a_well_built_function_passes_every_function_rule() -> None:
 
 def test_missing_log_group_is_reported_with_its_name() -> None:
     def program() -> None:
-        aws.lambda_.Function("f", name="shop-f", timeout=3, reserved_concurrent_executions=1,
-                             logging_config={"log_format": "JSON"}, **FN)
+        aws.lambda_.Function(
+            "f", name="shop-f", timeout=3, reserved_concurrent_executions=1, logging_config={"log_format": "JSON"}, **FN
+        )
 
     assert findings(program, "lambda-json-logs-with-retention") == [
-        "log group /aws/lambda/shop-f is not managed by this stack: Lambda creates it with no retention"]
+        "log group /aws/lambda/shop-f is not managed by this stack: Lambda creates it with no retention"
+    ]
 
 
 def test_queue_named_as_another_queues_dlq_needs_no_dlq_of_its_own() -> None:
     def program() -> None:
         dlq = aws.sqs.Queue("dlq", sqs_managed_sse_enabled=True, tags=TAGS)
-        aws.sqs.Queue("main", sqs_managed_sse_enabled=True, tags=TAGS, redrive_policy=dlq.arn.apply(
-            lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 5})))
+        aws.sqs.Queue(
+            "main",
+            sqs_managed_sse_enabled=True,
+            tags=TAGS,
+            redrive_policy=dlq.arn.apply(lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 5})),
+        )
 
     assert findings(program, "sqs-dead-letter") == []
 
@@ -87,8 +163,15 @@ def test_queue_named_as_another_queues_dlq_needs_no_dlq_of_its_own() -> None:
 def test_granting_send_on_a_queue_does_not_make_it_a_dlq() -> None:
     def program() -> None:
         queue = aws.sqs.Queue("q", sqs_managed_sse_enabled=True)
-        aws.iam.RolePolicy("p", role="r", policy=queue.arn.apply(lambda arn: json.dumps(
-            {"Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": arn}]})))
+        aws.iam.RolePolicy(
+            "p",
+            role="r",
+            policy=queue.arn.apply(
+                lambda arn: json.dumps(
+                    {"Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": arn}]}
+                )
+            ),
+        )
 
     assert len(findings(program, "sqs-dead-letter")) == 1
 
@@ -96,8 +179,12 @@ def test_granting_send_on_a_queue_does_not_make_it_a_dlq() -> None:
 def test_unreserved_function_bounded_by_its_mapping_passes() -> None:
     def program() -> None:
         fn = good_function(reserved_concurrent_executions=-1)
-        aws.lambda_.EventSourceMapping("m", function_name=fn.name, event_source_arn="arn:aws:sqs:eu-west-1:1:q",
-                                       scaling_config={"maximum_concurrency": 5})
+        aws.lambda_.EventSourceMapping(
+            "m",
+            function_name=fn.name,
+            event_source_arn="arn:aws:sqs:eu-west-1:1:q",
+            scaling_config={"maximum_concurrency": 5},
+        )
 
     assert findings(program, "lambda-bounded-concurrency") == []
 
@@ -105,8 +192,9 @@ def test_unreserved_function_bounded_by_its_mapping_passes() -> None:
 def test_provisioned_above_reserved_is_an_error() -> None:
     def program() -> None:
         fn = good_function(reserved_concurrent_executions=2)
-        aws.lambda_.ProvisionedConcurrencyConfig("p", function_name=fn.name, qualifier="live",
-                                                 provisioned_concurrent_executions=3)
+        aws.lambda_.ProvisionedConcurrencyConfig(
+            "p", function_name=fn.name, qualifier="live", provisioned_concurrent_executions=3
+        )
 
     assert findings(program, "provisioned-within-reserved") == ["provisioned 3 exceeds reserved concurrency 2"]
 

@@ -6,19 +6,32 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from environments.settings import SPECS, StackSettings, parse_settings
 from resilient_serverless.components import defaults
 from resilient_serverless.components.validation import ConfigError
+
+from environments.settings import SPECS, StackSettings, parse_settings
 
 
 def test_no_key_gives_the_documented_defaults() -> None:
     settings = parse_settings({})
     assert settings == StackSettings(
-        log_retention_days=30, log_level="INFO", tracing=True, architecture="arm64",
-        function_timeout=10, function_memory=512, account_concurrency=1000, reserved_concurrency=10,
-        provisioned_concurrency=0, async_max_retries=1, async_max_event_age=3600, powertools="layer",
-        api_flavor="rest", canary=False, contributor_insights=False, alarm_email="", waivers=(),
+        log_retention_days=30,
+        log_level="INFO",
+        tracing=True,
+        architecture="arm64",
+        function_timeout=10,
+        function_memory=512,
+        account_concurrency=1000,
+        reserved_concurrency=10,
+        provisioned_concurrency=0,
+        async_max_retries=1,
+        async_max_event_age=3600,
+        powertools="layer",
+        api_flavor="rest",
+        canary=False,
+        contributor_insights=False,
+        alarm_email="",
+        waivers=(),
     )
 
 
@@ -35,24 +48,39 @@ def test_unknown_key_lists_the_valid_keys() -> None:
     assert str(raised.value) == f"stack 'dev' settings: unknown setting 'logRetention' (valid settings: {valid})"
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    ({"functionTimeoutSeconds": 901}, "functionTimeoutSeconds=901 is outside 1 to 900 seconds (Lambda timeout)"),
-    ({"functionMemoryMb": 64}, "functionMemoryMb=64 is outside 128 to 10240 MB (Lambda memory)"),
-    ({"asyncMaxRetries": 3}, "asyncMaxRetries=3 is outside 0 to 2 (Lambda async invocation retries)"),
-    ({"asyncMaxEventAgeSeconds": 30},
-     "asyncMaxEventAgeSeconds=30 is outside 60 to 21600 seconds (Lambda maximum event age)"),
-    ({"logRetentionDays": 10}, "logRetentionDays=10 is not one of " + ", ".join(map(str, defaults.LOG_RETENTION_DAYS_ALLOWED))),
-    ({"reservedConcurrency": 950},
-     "reservedConcurrency=950 is outside 1 to 900 (accountConcurrency 1000 minus the 100 AWS keeps unreserved)"),
-    ({"reservedConcurrency": 5, "provisionedConcurrency": 6},
-     "provisionedConcurrency=6 is outside 0 to 5 (provisioned concurrency cannot exceed reservedConcurrency)"),
-    ({"tracing": "yes"}, "tracing='yes' must be true or false"),
-    ({"functionTimeoutSeconds": "ten"}, "functionTimeoutSeconds='ten' must be a whole number"),
-    ({"apiFlavor": "graphql"}, "apiFlavor='graphql' is not one of 'rest', 'http'"),
-    ({"alarmEmail": "ops"}, "alarmEmail='ops' is not an email address (or leave it empty for no subscription)"),
-    ({"waivers": ["no-such-rule: because"]}, "waivers entry 'no-such-rule: because' names no rule (known rules: "),
-    ({"waivers": ["alarm-has-actions"]}, "waivers entry 'alarm-has-actions' needs a reason: 'rule-id: why this stack waives it'"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"functionTimeoutSeconds": 901}, "functionTimeoutSeconds=901 is outside 1 to 900 seconds (Lambda timeout)"),
+        ({"functionMemoryMb": 64}, "functionMemoryMb=64 is outside 128 to 10240 MB (Lambda memory)"),
+        ({"asyncMaxRetries": 3}, "asyncMaxRetries=3 is outside 0 to 2 (Lambda async invocation retries)"),
+        (
+            {"asyncMaxEventAgeSeconds": 30},
+            "asyncMaxEventAgeSeconds=30 is outside 60 to 21600 seconds (Lambda maximum event age)",
+        ),
+        (
+            {"logRetentionDays": 10},
+            "logRetentionDays=10 is not one of " + ", ".join(map(str, defaults.LOG_RETENTION_DAYS_ALLOWED)),
+        ),
+        (
+            {"reservedConcurrency": 950},
+            "reservedConcurrency=950 is outside 1 to 900 (accountConcurrency 1000 minus the 100 AWS keeps unreserved)",
+        ),
+        (
+            {"reservedConcurrency": 5, "provisionedConcurrency": 6},
+            "provisionedConcurrency=6 is outside 0 to 5 (provisioned concurrency cannot exceed reservedConcurrency)",
+        ),
+        ({"tracing": "yes"}, "tracing='yes' must be true or false"),
+        ({"functionTimeoutSeconds": "ten"}, "functionTimeoutSeconds='ten' must be a whole number"),
+        ({"apiFlavor": "graphql"}, "apiFlavor='graphql' is not one of 'rest', 'http'"),
+        ({"alarmEmail": "ops"}, "alarmEmail='ops' is not an email address (or leave it empty for no subscription)"),
+        ({"waivers": ["no-such-rule: because"]}, "waivers entry 'no-such-rule: because' names no rule (known rules: "),
+        (
+            {"waivers": ["alarm-has-actions"]},
+            "waivers entry 'alarm-has-actions' needs a reason: 'rule-id: why this stack waives it'",
+        ),
+    ],
+)
 def test_bad_values_name_key_value_and_range(raw: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError) as raised:
         parse_settings(raw)

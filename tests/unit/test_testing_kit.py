@@ -7,14 +7,14 @@ import json
 import pulumi
 import pulumi_aws as aws
 import pytest
-
 from resilient_serverless.components.testing import AwsMocks, run_program
 
 
 def _program() -> None:
     role = aws.iam.Role("role", assume_role_policy="{}")
-    fn = aws.lambda_.Function("fn", name="shop-dev-fn", role=role.arn, handler="h.h", runtime="python3.12",
-                              code=pulumi.AssetArchive({}))
+    fn = aws.lambda_.Function(
+        "fn", name="shop-dev-fn", role=role.arn, handler="h.h", runtime="python3.12", code=pulumi.AssetArchive({})
+    )
     queue = aws.sqs.Queue("q", name="shop-dev-q")
     fifo = aws.sqs.Queue("f", name="shop-dev-f.fifo", fifo_queue=True)
     api = aws.apigatewayv2.Api("api", protocol_type="HTTP")
@@ -23,10 +23,15 @@ def _program() -> None:
     sm = aws.sfn.StateMachine("sm", name="shop-dev-sm", role_arn=role.arn, definition="{}")
     who = aws.get_caller_identity_output()
     region = aws.get_region_output()
-    doc = aws.iam.get_policy_document_output(statements=[{
-        "actions": ["sqs:SendMessage"], "resources": [queue.arn],
-        "principals": [{"type": "Service", "identifiers": ["sns.amazonaws.com"]}],
-    }])
+    doc = aws.iam.get_policy_document_output(
+        statements=[
+            {  # type: ignore[list-item]
+                "actions": ["sqs:SendMessage"],
+                "resources": [queue.arn],
+                "principals": [{"type": "Service", "identifiers": ["sns.amazonaws.com"]}],
+            }
+        ]
+    )
     pulumi.export("fn_arn", fn.arn)
     pulumi.export("fn_invoke_arn", fn.invoke_arn)
     pulumi.export("queue_url", queue.url)
@@ -46,16 +51,22 @@ def exports() -> dict[str, object]:
     return run_program(_program, project="shop", stack="dev", mocks=AwsMocks(region="eu-central-1")).exports
 
 
-@pytest.mark.parametrize(("key", "expected"), [
-    ("fn_arn", "arn:aws:lambda:eu-central-1:123456789012:function:shop-dev-fn"),
-    ("fn_invoke_arn", "arn:aws:apigateway:eu-central-1:lambda:path/2015-03-31/functions/"
-                      "arn:aws:lambda:eu-central-1:123456789012:function:shop-dev-fn/invocations"),
-    ("queue_url", "https://sqs.eu-central-1.amazonaws.com/123456789012/shop-dev-q"),
-    ("fifo_arn", "arn:aws:sqs:eu-central-1:123456789012:shop-dev-f.fifo"),
-    ("sm_arn", "arn:aws:states:eu-central-1:123456789012:stateMachine:shop-dev-sm"),
-    ("account", "123456789012"),
-    ("region", "eu-central-1"),
-])
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("fn_arn", "arn:aws:lambda:eu-central-1:123456789012:function:shop-dev-fn"),
+        (
+            "fn_invoke_arn",
+            "arn:aws:apigateway:eu-central-1:lambda:path/2015-03-31/functions/"
+            "arn:aws:lambda:eu-central-1:123456789012:function:shop-dev-fn/invocations",
+        ),
+        ("queue_url", "https://sqs.eu-central-1.amazonaws.com/123456789012/shop-dev-q"),
+        ("fifo_arn", "arn:aws:sqs:eu-central-1:123456789012:shop-dev-f.fifo"),
+        ("sm_arn", "arn:aws:states:eu-central-1:123456789012:stateMachine:shop-dev-sm"),
+        ("account", "123456789012"),
+        ("region", "eu-central-1"),
+    ],
+)
 def test_outputs_have_real_aws_shapes(exports: dict[str, object], key: str, expected: str) -> None:
     assert exports[key] == expected
 
@@ -73,11 +84,17 @@ def test_api_endpoints_and_execution_arns(exports: dict[str, object]) -> None:
 
 def test_policy_documents_render_like_aws(exports: dict[str, object]) -> None:
     doc = json.loads(str(exports["doc"]))
-    assert doc == {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "sqs:SendMessage",
-        "Resource": "arn:aws:sqs:eu-central-1:123456789012:shop-dev-q",
-        "Principal": {"Service": "sns.amazonaws.com"},
-    }]}
+    assert doc == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sqs:SendMessage",
+                "Resource": "arn:aws:sqs:eu-central-1:123456789012:shop-dev-q",
+                "Principal": {"Service": "sns.amazonaws.com"},
+            }
+        ],
+    }
 
 
 def test_unknown_call_names_the_token() -> None:
@@ -100,7 +117,9 @@ def test_capture_records_parent_dependencies_and_queries() -> None:
     assert graph.parent_of(graph.one(name="box-q")) == box
     assert graph.outputs_of(box)["url"].startswith("https://sqs.eu-west-1.amazonaws.com/")
     assert graph.of_type("Queue") == graph.of_type("aws:sqs/queue:Queue")
-    with pytest.raises(AssertionError, match=r"expected one resource \(type='aws:sqs/queue:Queue', name=None\), found 2"):
+    with pytest.raises(
+        AssertionError, match=r"expected one resource \(type='aws:sqs/queue:Queue', name=None\), found 2"
+    ):
         graph.one("aws:sqs/queue:Queue")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from resilient_serverless.components.validation import ConfigError, Problems
 
 
@@ -28,11 +27,14 @@ def test_no_problem_raises_nothing() -> None:
     p.raise_if_any()
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    (True, "n=True must be a whole number from 1 to 10"),
-    ("5", "n='5' must be a whole number from 1 to 10"),
-    (2.5, "n=2.5 must be a whole number from 1 to 10"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (True, "n=True must be a whole number from 1 to 10"),
+        ("5", "n='5' must be a whole number from 1 to 10"),
+        (2.5, "n=2.5 must be a whole number from 1 to 10"),
+    ],
+)
 def test_wrong_types_are_named(value: object, message: str) -> None:
     p = Problems("s")
     assert not p.check_int_range("n", value, 1, 10)

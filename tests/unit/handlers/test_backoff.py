@@ -25,6 +25,10 @@ def test_the_upper_bound_is_reached_with_the_top_random_value(attempt: int) -> N
     assert full_jitter_delay(attempt, 0.05, 2.0, lambda: 1.0) == min(2.0, 0.05 * 2**attempt)
 
 
+def client_error(response: dict[str, Any], operation: str) -> ClientError:
+    return ClientError(response, operation)  # type: ignore[arg-type]
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 0.0
@@ -39,8 +43,10 @@ class Clock:
 
 
 def throttled() -> ClientError:
-    return ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"},
-                        "ResponseMetadata": {"HTTPStatusCode": 400}}, "GetItem")
+    return client_error(
+        {"Error": {"Code": "ThrottlingException", "Message": "slow down"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+        "GetItem",
+    )
 
 
 @given(attempts=st.integers(1, 10), failures=st.integers(0, 12))
@@ -74,8 +80,13 @@ def test_retry_never_sleeps_past_the_deadline(budget: float, r: float) -> None:
         raise throttled()
 
     with pytest.raises(ClientError):
-        retry(call, policy=RetryPolicy(attempts=10, base_s=0.1, cap_s=2.0), deadline=deadline,
-              sleep=clock.sleep, rand=lambda: r)
+        retry(
+            call,
+            policy=RetryPolicy(attempts=10, base_s=0.1, cap_s=2.0),
+            deadline=deadline,
+            sleep=clock.sleep,
+            rand=lambda: r,
+        )
     assert clock.now <= budget
 
 
@@ -84,22 +95,32 @@ def test_client_errors_are_not_retried() -> None:
 
     def call() -> None:
         calls.append(1)
-        raise ClientError({"Error": {"Code": "ValidationException"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "Op")
+        raise client_error(
+            {"Error": {"Code": "ValidationException"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "Op"
+        )
 
     with pytest.raises(ClientError):
         retry(call, sleep=lambda s: None)
     assert len(calls) == 1
 
 
-@pytest.mark.parametrize(("error", "expected"), [
-    (throttled(), True),
-    (ClientError({"Error": {"Code": "X"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "Op"), True),
-    (ClientError({"Error": {"Code": "X"}, "ResponseMetadata": {"HTTPStatusCode": 429}}, "Op"), True),
-    (ClientError({"Error": {"Code": "ConditionalCheckFailedException"},
-                  "ResponseMetadata": {"HTTPStatusCode": 400}}, "Op"), False),
-    (EndpointConnectionError(endpoint_url="https://x"), True),
-    (ValueError("bad"), False),
-])
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (throttled(), True),
+        (client_error({"Error": {"Code": "X"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "Op"), True),
+        (client_error({"Error": {"Code": "X"}, "ResponseMetadata": {"HTTPStatusCode": 429}}, "Op"), True),
+        (
+            client_error(
+                {"Error": {"Code": "ConditionalCheckFailedException"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+                "Op",
+            ),
+            False,
+        ),
+        (EndpointConnectionError(endpoint_url="https://x"), True),
+        (ValueError("bad"), False),
+    ],
+)
 def test_what_is_retryable(error: BaseException, expected: bool) -> None:
     assert is_retryable(error) is expected
 
@@ -124,8 +145,11 @@ def test_throttled_then_5xx_then_success_through_a_real_client() -> None:
         def on_retry(n: int, error: BaseException, delay: float) -> Any:
             retries.append((n, type(error).__name__))
 
-        item = retry(lambda: client.get_item(TableName="t", Key={"order_id": {"S": "1"}}),
-                     sleep=lambda s: None, on_retry=on_retry)
+        item = retry(
+            lambda: client.get_item(TableName="t", Key={"order_id": {"S": "1"}}),
+            sleep=lambda s: None,
+            on_retry=on_retry,
+        )
         stub.assert_no_pending_responses()
     assert item["Item"] == {"order_id": {"S": "1"}}
     assert retries == [(1, "ProvisionedThroughputExceededException"), (2, "InternalServerError")]

@@ -37,8 +37,11 @@ def provider_for(sent: list[dict[str, Any]]) -> XRayDaemonProvider:
 
 
 def test_parse_trace_header() -> None:
-    assert parse_trace_header(TRACE) == {"Root": "1-5759e988-bd862e3fe1be46a994272793",
-                                         "Parent": "53995c3f42cd8ad8", "Sampled": "1"}
+    assert parse_trace_header(TRACE) == {
+        "Root": "1-5759e988-bd862e3fe1be46a994272793",
+        "Parent": "53995c3f42cd8ad8",
+        "Sampled": "1",
+    }
     assert parse_trace_header(None) == {}
 
 
@@ -63,7 +66,7 @@ def test_unsampled_or_disabled_sends_nothing(monkeypatch: pytest.MonkeyPatch) ->
     with provider_for(sent).in_subsegment("x"):
         pass
     monkeypatch.setenv("_X_AMZN_TRACE_ID", TRACE)
-    disabled = XRayDaemonProvider(enabled=False, send=lambda d: sent.append({}))
+    disabled = XRayDaemonProvider(enabled=False, send=lambda d: sent.append({"sent": True}))
     with disabled.in_subsegment("x"):
         pass
     assert sent == []
@@ -73,7 +76,7 @@ def test_exception_marks_a_fault_with_its_cause(sent: list[dict[str, Any]]) -> N
     provider = provider_for(sent)
     with pytest.raises(KeyError), provider.in_subsegment("## handler") as sub:
         try:
-            {}["missing"]
+            {"present": 1}["missing"]
         except KeyError as error:
             sub.add_exception(error, [])
             raise
@@ -93,9 +96,9 @@ def test_botocore_calls_become_aws_subsegments(sent: list[dict[str, Any]]) -> No
     patch_botocore(provider)  # patches once per process; later providers reuse the first
     from botocore.client import BaseClient
 
-    traced = BaseClient._make_api_call
+    traced = BaseClient._make_api_call  # type: ignore[attr-defined]
     patch_botocore(provider)
-    assert BaseClient._make_api_call is traced
+    assert BaseClient._make_api_call is traced  # type: ignore[attr-defined]
     client = aws_client("dynamodb", region="eu-west-1", max_attempts=1)
     with Stubber(client) as stub:
         stub.add_response("get_item", {"ResponseMetadata": {"RequestId": "r-1", "HTTPStatusCode": 200}})
