@@ -81,7 +81,7 @@ class AwsMocks(pulumi.runtime.Mocks):
         fn = self._calls.get(args.token)
         if fn is None:
             raise NotImplementedError(f"AwsMocks has no answer for the call {args.token!r}; pass calls={{token: fn}}")
-        return fn(self, args.args), None
+        return fn(self, args.args), []
 
 
 # --- resource outputs ----------------------------------------------------------------------------
