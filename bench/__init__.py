@@ -1,0 +1,1 @@
+"""Benchmarks with their targets. Run with ``make bench``; never part of the test run."""

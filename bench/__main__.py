@@ -1,0 +1,171 @@
+"""``make bench``: figures with their targets, measured side by side in one run.
+
+Rows: plan time per stack (whole process, median of 5); synthesis scaling (10, 100, 500
+instances of a small component, seconds per resource); cold start of a handler on the library
+against a bare boto3 floor and the idiomatic Powertools handler (fresh interpreters, Lambda's
+environment with tracing on, init plus one invocation, interleaved, median of 9).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Row:
+    figure: str
+    measured: str
+    target: str
+    met: bool | None  # None: a figure without a target of its own
+
+
+def median_of(runs: int, fn: Callable[[], float]) -> float:
+    return statistics.median(fn() for _ in range(runs))
+
+
+def plan_rows(stacks: tuple[str, ...] = ("dev", "staging", "prod", "local"), runs: int = 5) -> list[Row]:
+    rows = []
+    for stack in stacks:
+
+        def once(stack: str = stack) -> float:
+            start = time.perf_counter()
+            subprocess.run(
+                [BIN / "resilient-serverless", "plan", "--stack", stack, "--json"],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
+            return time.perf_counter() - start
+
+        seconds = median_of(runs, once)
+        rows.append(
+            Row(f"plan --stack {stack} (whole process, median of {runs})", f"{seconds:.2f} s", "< 5 s", seconds < 5)
+        )
+    return rows
+
+
+def synthesis_rows(sizes: tuple[int, ...] = (10, 100, 500)) -> list[Row]:
+    """Seconds per resource for n small components; flat means linear synthesis."""
+    import pulumi_aws as aws
+    from resilient_serverless.components.base import ResilientComponent
+    from resilient_serverless.components.testing import run_program
+
+    class Small(ResilientComponent):
+        TRANSFORM_KEYS = ("queue", "dlq")
+
+        def __init__(self, name: str) -> None:
+            super().__init__(name)
+            dlq = self._child("dlq", aws.sqs.Queue, "dlq", {"sqs_managed_sse_enabled": True})
+            self._child(
+                "queue",
+                aws.sqs.Queue,
+                "queue",
+                {
+                    "redrive_policy": dlq.arn.apply(
+                        lambda arn: f'{{"deadLetterTargetArn": "{arn}", "maxReceiveCount": 5}}'
+                    )
+                },
+            )
+            self.register_outputs({})
+
+    per_resource: dict[int, float] = {}
+    for n in sizes:
+        start = time.perf_counter()
+        graph = run_program(lambda n=n: [Small(f"s{i}") for i in range(n)], project="bench", stack="bench")
+        per_resource[n] = (time.perf_counter() - start) / len(graph)
+    spread = max(per_resource.values()) / min(per_resource.values())
+    rows = [
+        Row(
+            f"synthesis, {n} components ({3 * n} resources)",
+            f"{per_resource[n] * 1000:.2f} ms/resource",
+            "see below",
+            None,
+        )
+        for n in sizes
+    ]
+    rows.append(Row("synthesis scaling: max / min ms per resource", f"{spread:.2f}x", "<= 1.5x", spread <= 1.5))
+    return rows
+
+
+LAMBDA_ENV = {
+    "AWS_REGION": "eu-west-1",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_LAMBDA_FUNCTION_NAME": "bench",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+    "LAMBDA_TASK_ROOT": str(ROOT),
+    "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+    "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+    "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    "POWERTOOLS_SERVICE_NAME": "bench",
+    "POWERTOOLS_METRICS_NAMESPACE": "bench",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_SESSION_TOKEN": "bench",
+}
+
+
+def cold_start_ms(module: str) -> float:
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **LAMBDA_ENV}
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.coldstart.probe", module],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def cold_start_rows(runs: int = 9) -> list[Row]:
+    handlers = {
+        "floor": "bench.coldstart.floor",
+        "ours": "bench.coldstart.ours",
+        "idiomatic": "bench.coldstart.idiomatic",
+    }
+    samples: dict[str, list[float]] = {k: [] for k in handlers}
+    for name, module in handlers.items():  # warm the file cache once each; not counted
+        cold_start_ms(module)
+        del name
+    for _ in range(runs):  # interleaved, so drift hits all three alike
+        for name, module in handlers.items():
+            samples[name].append(cold_start_ms(module))
+    median = {k: statistics.median(v) for k, v in samples.items()}
+    to_floor, to_idiomatic = median["ours"] / median["floor"], median["ours"] / median["idiomatic"]
+    return [
+        Row(f"cold start, floor: boto3 client only (median of {runs})", f"{median['floor']:.0f} ms", "-", None),
+        Row(f"cold start, idiomatic Powertools (median of {runs})", f"{median['idiomatic']:.0f} ms", "-", None),
+        Row(f"cold start, library handler (median of {runs})", f"{median['ours']:.0f} ms", "-", None),
+        Row("cold start: library / floor", f"{to_floor:.2f}x", "<= 1.25x", to_floor <= 1.25),
+        Row("cold start: library / idiomatic", f"{to_idiomatic:.2f}x", "<= 0.90x", to_idiomatic <= 0.90),
+    ]
+
+
+def main() -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = plan_rows() + synthesis_rows() + cold_start_rows()
+    table = Table(title="resilient-serverless benchmarks", header_style="bold")
+    for column in ("figure", "measured", "target", "met"):
+        table.add_column(column)
+    for row in rows:
+        met = "-" if row.met is None else "[green]yes[/]" if row.met else "[red]NO[/]"
+        table.add_row(row.figure, row.measured, row.target, met)
+    Console(width=120).print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
