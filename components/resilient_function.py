@@ -564,61 +564,55 @@ class ResilientFunction(ResilientComponent):
 
     def _create_alarms(self) -> dict[str, aws.cloudwatch.MetricAlarm]:
         s = self.settings
-        dims = {"FunctionName": self.function.name}
-        lambda_metric = {"namespace": "AWS/Lambda", "dimensions": dims}
-        alarms = {
-            "errors": self._alarm(
-                "errors",
-                metric_name="Errors",
-                statistic="Sum",
-                threshold=0,
-                comparison_operator="GreaterThanThreshold",
-                alarm_description="Invocations ended in an error",
-                **lambda_metric,
-            ),
-            "throttles": self._alarm(
-                "throttles",
-                metric_name="Throttles",
-                statistic="Sum",
-                threshold=0,
-                comparison_operator="GreaterThanThreshold",
-                alarm_description="Invocations rejected by the concurrency limit",
-                **lambda_metric,
-            ),
-            "duration": self._alarm(
+        share = defaults.DURATION_ALARM_SHARE_OF_TIMEOUT
+        # (suffix, metric, statistic, threshold, description); each fires above its threshold.
+        lambda_alarms: list[tuple[str, str, str, float, str]] = [
+            ("errors", "Errors", "Sum", 0, "Invocations ended in an error"),
+            ("throttles", "Throttles", "Sum", 0, "Invocations rejected by the concurrency limit"),
+            (
                 "duration-p99",
-                metric_name="Duration",
-                extended_statistic="p99",
-                threshold=s.timeout * 1000 * defaults.DURATION_ALARM_SHARE_OF_TIMEOUT,
-                comparison_operator="GreaterThanThreshold",
-                alarm_description=f"p99 duration above {defaults.DURATION_ALARM_SHARE_OF_TIMEOUT:.0%} "
-                f"of the {s.timeout} s timeout",
-                **lambda_metric,
+                "Duration",
+                "p99",
+                s.timeout * 1000 * share,
+                f"p99 duration above {share:.0%} of the {s.timeout} s timeout",
             ),
-        }
+        ]
         if s.invocation == "async":
-            alarms["events-dropped"] = self._alarm(
-                "events-dropped",
-                metric_name="AsyncEventsDropped",
-                statistic="Sum",
+            lambda_alarms.append(
+                (
+                    "events-dropped",
+                    "AsyncEventsDropped",
+                    "Sum",
+                    0,
+                    "Async events dropped without reaching a destination",
+                )
+            )
+        alarms = {
+            suffix: self._alarm(
+                suffix,
+                namespace="AWS/Lambda",
+                dimensions={"FunctionName": self.function.name},
+                metric_name=metric,
+                threshold=threshold,
+                comparison_operator="GreaterThanThreshold",
+                alarm_description=description,
+                **({"extended_statistic": stat} if stat.startswith("p") else {"statistic": stat}),
+            )
+            for suffix, metric, stat, threshold, description in lambda_alarms
+        }
+        if self.dlq is not None:
+            alarms["dlq-depth"] = self._alarm(
+                "dlq-depth",
+                namespace="AWS/SQS",
+                metric_name="ApproximateNumberOfMessagesVisible",
+                dimensions={"QueueName": self.dlq.name},
+                statistic="Maximum",
                 threshold=0,
                 comparison_operator="GreaterThanThreshold",
-                alarm_description="Async events dropped without reaching a destination",
-                **lambda_metric,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+                alarm_description="Failed async events are waiting in the DLQ",
             )
-            if self.dlq is not None:
-                alarms["dlq-depth"] = self._alarm(
-                    "dlq-depth",
-                    namespace="AWS/SQS",
-                    metric_name="ApproximateNumberOfMessagesVisible",
-                    dimensions={"QueueName": self.dlq.name},
-                    statistic="Maximum",
-                    threshold=0,
-                    comparison_operator="GreaterThanThreshold",
-                    evaluation_periods=1,
-                    datapoints_to_alarm=1,
-                    alarm_description="Failed async events are waiting in the DLQ",
-                )
         return alarms
 
     # -- for callers -------------------------------------------------------------------------------
