@@ -319,6 +319,8 @@ class ResilientFunction(ResilientComponent):
     target_arn: pulumi.Output[str]
     """What callers invoke: the ``live`` alias when there is one, else the function."""
     invoke_arn: pulumi.Output[str]
+    alias_arn: pulumi.Output[str] | None
+    """The ``live`` alias, present with provisioned concurrency or SnapStart."""
     role_arn: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
     dlq_arn: pulumi.Output[str] | None
@@ -346,6 +348,7 @@ class ResilientFunction(ResilientComponent):
         self.function_arn = self.function.arn
         self.target_arn = self.alias.arn if self.alias else self.function.arn
         self.invoke_arn = self.alias.invoke_arn if self.alias else self.function.invoke_arn
+        self.alias_arn = self.alias.arn if self.alias else None
         self.role_arn = self.role.arn
         self.log_group_name = self.log_group.name
         self.dlq_arn = self.dlq.arn if self.dlq else settings.on_failure_destination_arn  # type: ignore[assignment]
@@ -355,6 +358,7 @@ class ResilientFunction(ResilientComponent):
                 "function_arn": self.function_arn,
                 "target_arn": self.target_arn,
                 "invoke_arn": self.invoke_arn,
+                "alias_arn": self.alias_arn,
                 "role_arn": self.role_arn,
                 "log_group_name": self.log_group_name,
                 "dlq_arn": self.dlq_arn,

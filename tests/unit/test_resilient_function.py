@@ -170,6 +170,9 @@ def test_provisioned_concurrency_goes_on_a_live_alias_that_callers_use() -> None
     assert (alias.inputs["name"], alias.inputs["functionVersion"]) == ("live", "1")
     assert (config.inputs["qualifier"], config.inputs["provisionedConcurrentExecutions"]) == ("live", 3)
     assert graph.exports["target"] == "arn:aws:lambda:eu-west-1:123456789012:function:shop-dev-orders:live"
+    outputs = graph.outputs_of(graph.one("ResilientFunction"))
+    assert outputs["alias_arn"] == graph.exports["target"]
+    assert outputs["function_arn"] == "arn:aws:lambda:eu-west-1:123456789012:function:shop-dev-orders"
     assert graph.exports["invoke"].endswith("function:shop-dev-orders:live/invocations")
 
 
