@@ -14,14 +14,18 @@ if TYPE_CHECKING:
     from .grants import Grants
     from .naming import physical_name
     from .resilient_function import ResilientFunction, ResilientFunctionArgs
+    from .throttled_api import ApiGatewayAccount, ThrottledApi, ThrottledApiArgs
     from .validation import ConfigError
 
 __all__ = [
+    "ApiGatewayAccount",
     "ConfigError",
     "Grants",
     "ResilientComponent",
     "ResilientFunction",
     "ResilientFunctionArgs",
+    "ThrottledApi",
+    "ThrottledApiArgs",
     "physical_name",
     "stack_tags",
 ]
@@ -34,6 +38,9 @@ _WHERE = {
     "physical_name": ".naming",
     "ResilientFunction": ".resilient_function",
     "ResilientFunctionArgs": ".resilient_function",
+    "ApiGatewayAccount": ".throttled_api",
+    "ThrottledApi": ".throttled_api",
+    "ThrottledApiArgs": ".throttled_api",
 }
 
 

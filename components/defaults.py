@@ -77,3 +77,24 @@ POWERTOOLS_LAYER_VERSION: Final = 27
 
 # --- Tags ---------------------------------------------------------------------------------------
 MANAGED_BY_TAG: Final = "resilient-serverless"
+
+# --- ThrottledApi ---------------------------------------------------------------------------------
+API_FLAVOR: Final = "rest"
+API_REST_STAGE: Final = "live"
+API_HTTP_STAGE: Final = "$default"  # auto-deployed; URLs carry no stage segment
+# Stage throttle: 50 requests per second steady, bursts of 100. Small on purpose: raise it per
+# environment once the functions behind it are sized for more (see the plan's capacity rows).
+API_THROTTLE_RATE: Final = 50.0
+API_THROTTLE_BURST: Final = 100
+API_ACCOUNT_RATE_MAX: Final = 10_000.0  # default account-level quota per region (rps)
+API_ACCOUNT_BURST_MAX: Final = 5_000
+API_INTEGRATION_TIMEOUT_MIN_MS: Final = 50
+# Async (Event) and SQS integrations answer in milliseconds; 5 s bounds a stuck service call.
+API_FIRE_AND_FORGET_TIMEOUT_MS: Final = 5_000
+API_5XX_RATE_ALARM: Final = 0.01  # share of requests
+API_4XX_RATE_ALARM: Final = 0.10  # includes 429 (throttled): a rising rate means clients are shed
+API_LATENCY_ALARM_SHARE: Final = 0.8  # of the longest integration timeout
+WAF_RATE_LIMIT_RANGE: Final[tuple[int, int]] = (10, 2_000_000_000)  # requests per IP per 5 minutes
+# Payload limits, documented for callers: both flavours accept 10 MB; a synchronous Lambda
+# invocation carries at most 6 MB, an SQS message 256 KiB, an async Lambda event 1 MB.
+API_PAYLOAD_LIMIT_BYTES: Final = {"rest": 10 * 1024 * 1024, "http": 10 * 1024 * 1024}

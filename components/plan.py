@@ -115,10 +115,24 @@ def _physical(r: CapturedResource) -> str | None:
     return None
 
 
-def _node(r: CapturedResource, graph: Graph) -> dict[str, Any]:
+def _component_settings(outputs: dict[str, Any]) -> dict[str, Any]:
+    keys = ("flavor", "url", "stage_throttle", "timeout")
+    return {k: outputs[k] for k in keys if outputs.get(k) is not None}
+
+
+def _settings_of(r: CapturedResource, graph: Graph) -> dict[str, Any]:
+    if not r.custom:
+        return _component_settings(graph.outputs_of(r))
     extractor = SETTINGS.get(r.type)
-    settings = {k: v for k, v in (extractor(r.inputs) if extractor else {}).items() if v is not None}
+    return extractor(r.inputs) if extractor else {}
+
+
+def _node(r: CapturedResource, graph: Graph) -> dict[str, Any]:
+    settings = {k: v for k, v in _settings_of(r, graph).items() if v is not None}
     node: dict[str, Any] = {"type": r.type, "name": r.name, "physical_name": _physical(r), "settings": settings}
+    routes = graph.outputs_of(r).get("routes") if not r.custom else None
+    if routes:
+        node["routes"] = routes
     children = graph.children_of(r)
     if children:
         node["children"] = [_node(c, graph) for c in children]
@@ -167,6 +181,24 @@ def _label(node: dict[str, Any]) -> str:
     return title
 
 
+def _route_label(route: dict[str, Any]) -> str:
+    from rich.markup import escape  # noqa: PLC0415
+
+    text = f"[bold magenta]route[/] {escape(route['route'])} -> {escape(route['target'])}"
+    text += f"  throttle={route['rate']}/{route['burst']}"
+    if "function_timeout_s" in route:
+        text += f" timeout chain={route['function_timeout_s']} s < {route['integration_timeout_ms']} ms"
+        needed, limit = route["concurrency_needed"], route["concurrency_limit"]
+        colour = "red" if limit is not None and needed > limit else "green"
+        text += (
+            f" capacity=[{colour}]{needed} needed[/] ({route['rate']} rps x {route['expected_latency_ms']} ms)"
+            f" / {limit if limit is not None else 'unreserved'} reserved"
+        )
+    else:
+        text += f" timeout={route['integration_timeout_ms']} ms"
+    return text
+
+
 def render_plan(plan: dict[str, Any], console: Console) -> None:
     from rich.table import Table  # noqa: PLC0415
     from rich.tree import Tree  # noqa: PLC0415
@@ -179,6 +211,8 @@ def render_plan(plan: dict[str, Any], console: Console) -> None:
 
     def add(parent: Tree, node: dict[str, Any]) -> None:
         branch = parent.add(_label(node))
+        for route in node.get("routes", []):
+            branch.add(_route_label(route))
         for child in node.get("children", []):
             add(branch, child)
 

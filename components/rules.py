@@ -320,3 +320,120 @@ def tags_required(resource: CapturedResource, graph: Graph) -> Iterator[str]:
     missing = [t for t in REQUIRED_TAGS if t not in (resource.inputs.get("tags") or {})]
     if missing:
         yield f"missing tags: {', '.join(missing)}"
+
+
+# --- API Gateway ----------------------------------------------------------------------------------
+REST_STAGE = "aws:apigateway/stage:Stage"
+HTTP_STAGE = "aws:apigatewayv2/stage:Stage"
+METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
+REST_INTEGRATION = "aws:apigateway/integration:Integration"
+HTTP_INTEGRATION = "aws:apigatewayv2/integration:Integration"
+PERMISSION = "aws:lambda/permission:Permission"
+THROTTLED_API = "resilient-serverless:index:ThrottledApi"
+
+
+def _throttled(settings: dict[str, Any] | None, rate_key: str, burst_key: str) -> bool:
+    settings = settings or {}
+    return (settings.get(rate_key) or 0) > 0 and (settings.get(burst_key) or 0) > 0
+
+
+@rule(
+    "api-stage-throttled",
+    "error",
+    (REST_STAGE, HTTP_STAGE, METHOD_SETTINGS),
+    "Every API stage and route has a non-zero throttle (rate and burst)",
+)
+def api_stage_throttled(resource: CapturedResource, graph: Graph) -> Iterator[str]:
+    if resource.type == METHOD_SETTINGS:
+        if not _throttled(resource.inputs.get("settings"), "throttlingRateLimit", "throttlingBurstLimit"):
+            yield f"method settings {resource.inputs.get('methodPath')} lack a non-zero rate and burst"
+        return
+    if resource.type == REST_STAGE:
+        api, stage = resource.inputs.get("restApi"), resource.inputs.get("stageName")
+        stage_wide = [
+            m
+            for m in graph.of_type(METHOD_SETTINGS)
+            if m.inputs.get("restApi") == api
+            and m.inputs.get("stageName") == stage
+            and m.inputs.get("methodPath") == "*/*"
+        ]
+        if not any(
+            _throttled(m.inputs.get("settings"), "throttlingRateLimit", "throttlingBurstLimit") for m in stage_wide
+        ):
+            yield f"stage {stage} has no '*/*' method settings with a throttle: only the account limit applies"
+        return
+    if not _throttled(resource.inputs.get("defaultRouteSettings"), "throttlingRateLimit", "throttlingBurstLimit"):
+        yield "default route settings lack a rate and burst: AWS throttles such a stage to 0"
+    for setting in resource.inputs.get("routeSettings") or []:
+        if not _throttled(setting, "throttlingRateLimit", "throttlingBurstLimit"):
+            yield f"route {setting.get('routeKey')} omits a throttle value: AWS throttles it to 0"
+
+
+@rule("api-access-logs", "error", (REST_STAGE, HTTP_STAGE), "Every API stage writes access logs")
+def api_access_logs(stage: CapturedResource, graph: Graph) -> Iterator[str]:
+    settings = stage.inputs.get("accessLogSettings") or {}
+    if not (settings.get("destinationArn") and settings.get("format")):
+        yield "no access log settings: rejected and failed requests leave no trace"
+
+
+def _function_behind(uri: str, graph: Graph) -> CapturedResource | None:
+    for fn in graph.of_type(FUNCTION):
+        arn = fn.outputs.get("arn")
+        if arn and (f"{arn}/" in uri or f"{arn}:" in uri or uri == arn):
+            return fn
+    return None
+
+
+@rule(
+    "api-timeout-chain",
+    "error",
+    (REST_INTEGRATION, HTTP_INTEGRATION),
+    "A synchronous Lambda integration outlasts its function and stays within the gateway's limit",
+)
+def api_timeout_chain(integration: CapturedResource, graph: Graph) -> Iterator[str]:
+    rest = integration.type == REST_INTEGRATION
+    kind = integration.inputs.get("type" if rest else "integrationType")
+    if kind != "AWS_PROXY" or integration.inputs.get("integrationSubtype"):
+        return
+    ceiling = 29_000 if rest else 30_000
+    timeout = integration.inputs.get("timeoutMilliseconds", ceiling)
+    if timeout > ceiling:
+        yield f"integration timeout {timeout} ms is above the {'REST' if rest else 'HTTP'} limit of {ceiling} ms"
+    fn = _function_behind(str(integration.inputs.get("uri" if rest else "integrationUri", "")), graph)
+    if fn is not None and fn.inputs.get("timeout", 3) * 1000 >= timeout:
+        yield (
+            f"function {fn.name} may run {fn.inputs.get('timeout', 3)} s, not less than the {timeout} ms "
+            "integration timeout: the gateway gives up while the function still works"
+        )
+
+
+@rule(
+    "lambda-permission-scoped",
+    "error",
+    (PERMISSION,),
+    "API Gateway may invoke a function only from one API, stage, method and path",
+)
+def lambda_permission_scoped(permission: CapturedResource, graph: Graph) -> Iterator[str]:
+    if permission.inputs.get("principal") != "apigateway.amazonaws.com":
+        return
+    source = str(permission.inputs.get("sourceArn") or "")
+    parts = source.split(":", 5)[5].split("/") if source.count(":") >= 5 else []
+    if len(parts) < 4 or parts[0] in ("", "*"):
+        yield f"source ARN {source or '(none)'} does not name one API, stage, method and path"
+
+
+@rule(
+    "api-capacity",
+    "warning",
+    (THROTTLED_API,),
+    "A route admits no more than its function can serve (Little's law: rate x latency)",
+)
+def api_capacity(api: CapturedResource, graph: Graph) -> Iterator[str]:
+    for route in graph.outputs_of(api).get("routes", []):
+        limit, needed = route.get("concurrency_limit"), route.get("concurrency_needed")
+        if limit is not None and needed is not None and needed > limit:
+            yield (
+                f"{route['route']}: {route['rate']} rps x {route['expected_latency_ms']} ms needs "
+                f"{needed} concurrent executions, the function reserves {limit}: excess is throttled by Lambda, "
+                "not shed at the edge"
+            )

@@ -130,20 +130,12 @@ SPECS: tuple[SettingSpec, ...] = (
         "Warm environments on the API function's live alias (0 for none)",
     ),
     SettingSpec(
-        "asyncMaxRetries",
-        "async_max_retries",
+        "ingestMaxConcurrency",
+        "ingest_max_concurrency",
         int,
-        defaults.ASYNC_MAX_RETRIES,
-        "Retries of asynchronous invocations",
-        _int_range(*defaults.LAMBDA_ASYNC_RETRIES_RANGE, why="Lambda async invocation retries"),
-    ),
-    SettingSpec(
-        "asyncMaxEventAgeSeconds",
-        "async_max_event_age",
-        int,
-        defaults.ASYNC_MAX_EVENT_AGE_S,
-        "Age after which an async event goes to the DLQ (seconds)",
-        _int_range(*defaults.LAMBDA_EVENT_AGE_RANGE, unit="seconds", why="Lambda maximum event age"),
+        5,
+        "Most concurrent ingest consumers on the order inbox (the mapping's maximum concurrency)",
+        _int_range(2, 1000, why="SQS event source mapping maximum concurrency"),
     ),
     SettingSpec(
         "powertools",
@@ -160,6 +152,29 @@ SPECS: tuple[SettingSpec, ...] = (
         "rest",
         "API Gateway flavour of the front door: rest or http (LocalStack free emulates rest)",
         _choice("rest", "http"),
+    ),
+    SettingSpec(
+        "apiRateLimit",
+        "api_rate_limit",
+        int,
+        int(defaults.API_THROTTLE_RATE),
+        "Stage throttle of the front door (requests per second)",
+        _int_range(1, int(defaults.API_ACCOUNT_RATE_MAX), unit="requests per second", why="never 0"),
+    ),
+    SettingSpec(
+        "apiBurstLimit",
+        "api_burst_limit",
+        int,
+        defaults.API_THROTTLE_BURST,
+        "Stage burst of the front door (requests)",
+        _int_range(1, defaults.API_ACCOUNT_BURST_MAX, why="API Gateway account burst"),
+    ),
+    SettingSpec(
+        "apiGatewayAccountRole",
+        "api_gateway_account_role",
+        bool,
+        True,
+        "Manage the region's API Gateway logging role (one stack per account and region)",
     ),
     SettingSpec("canary", "canary", bool, False, "A CloudWatch Synthetics canary on the front door"),
     SettingSpec(
@@ -192,10 +207,12 @@ class StackSettings:
     account_concurrency: int
     reserved_concurrency: int
     provisioned_concurrency: int
-    async_max_retries: int
-    async_max_event_age: int
+    ingest_max_concurrency: int
     powertools: str
     api_flavor: str
+    api_rate_limit: int
+    api_burst_limit: int
+    api_gateway_account_role: bool
     canary: bool
     contributor_insights: bool
     alarm_email: str
@@ -271,6 +288,9 @@ def parse_settings(raw: Mapping[str, Any], subject: str = "stack settings") -> S
             reserved,
             why="provisioned concurrency cannot exceed reservedConcurrency",
         )
+    rate, burst = values["api_rate_limit"], values["api_burst_limit"]
+    if rate is not None and burst is not None and burst < rate:
+        p.add(f"apiBurstLimit={burst!r} is below apiRateLimit={rate!r}: the bucket must hold one second of the rate")
     p.raise_if_any()
     return StackSettings(**values)
 

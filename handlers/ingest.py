@@ -1,8 +1,12 @@
-"""Accept an order asynchronously: validate it, then write it once (idempotent on order_id).
+"""Drain the order inbox (SQS): validate each order, then write it once (idempotent on order_id).
 
-Invoked with ``InvocationType=Event``: nobody waits, so failures are handled by the function's
-async config. A malformed order is never retried: it goes straight to the DLQ with the reason as
-a message attribute. A transient fault raises, so Lambda retries and then dead-letters it.
+Every message ends one of four ways, and each is counted in an EMF metric:
+- stored: written to the table;
+- duplicate: already there (SQS delivers at least once), deleted;
+- dead-lettered: malformed, sent at once to the DLQ with the reason as a message attribute and
+  deleted from the inbox (retrying it could never succeed);
+- failed: a transient fault; reported in ``batchItemFailures`` so only that message is retried,
+  and after ``maxReceiveCount`` receives SQS moves it to the DLQ.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ import time
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from .resilience.backoff import Deadline, retry
 from .resilience.clients import aws_client
@@ -23,14 +30,18 @@ DLQ_URL = os.environ.get("RESILIENT_DLQ_URL", "")
 ORDER_TTL_S = 90 * 24 * 3600
 dynamodb = aws_client("dynamodb")
 sqs = aws_client("sqs")
+processor = BatchProcessor(event_type=EventType.SQS)
+_deadline = Deadline.after(0)  # replaced at the start of every invocation
 
 
 class InvalidOrder(ValueError):
     pass
 
 
-def validate(event: dict[str, Any]) -> dict[str, Any]:
+def validate(event: Any) -> dict[str, Any]:
     """The order fields, or ``InvalidOrder`` naming the first bad field."""
+    if not isinstance(event, dict):
+        raise InvalidOrder(f"the order must be a JSON object, got {type(event).__name__}")
     order_id = event.get("order_id")
     if not isinstance(order_id, str) or not 1 <= len(order_id) <= 64:
         raise InvalidOrder(f"order_id={order_id!r} must be a string of 1 to 64 characters")
@@ -50,10 +61,10 @@ def validate(event: dict[str, Any]) -> dict[str, Any]:
     return {"order_id": order_id, "items": items}
 
 
-def dead_letter(event: dict[str, Any], reason: str) -> None:
+def dead_letter(body: str, reason: str) -> None:
     sqs.send_message(
         QueueUrl=DLQ_URL,
-        MessageBody=json.dumps(event, default=str),
+        MessageBody=body,
         MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:256]}},
     )
 
@@ -83,29 +94,33 @@ def store(order: dict[str, Any], deadline: Deadline, now: float) -> bool:
     return True
 
 
-def handle(event: dict[str, Any], deadline: Deadline, now: float) -> str:
-    """``stored``, ``duplicate`` or ``dead-lettered``; transient faults raise for Lambda to retry."""
+def handle(body: str, deadline: Deadline, now: float) -> str:
+    """``stored``, ``duplicate`` or ``dead-lettered``; a transient fault raises (the message is retried)."""
     try:
-        order = validate(event)
-    except InvalidOrder as bad:
-        logger.warning("invalid order dead-lettered", extra={"reason": str(bad)})
-        dead_letter(event, str(bad))
-        metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)
+        order = validate(json.loads(body))
+    except (InvalidOrder, ValueError) as bad:
+        reason = str(bad) if isinstance(bad, InvalidOrder) else f"the body is not JSON: {bad}"
+        logger.warning("invalid order dead-lettered", extra={"reason": reason})
+        dead_letter(body, reason)
+        metrics.add_metric(name="OrdersDeadLettered", unit=MetricUnit.Count, value=1)
         return "dead-lettered"
     try:
         stored = store(order, deadline, now)
     except Exception:
         metrics.add_metric(name="OrdersFailed", unit=MetricUnit.Count, value=1)
-        raise  # transient: Lambda retries, then the on-failure destination keeps the event
-    if stored:
-        metrics.add_metric(name="OrdersAccepted", unit=MetricUnit.Count, value=1)
-        return "stored"
-    metrics.add_metric(name="OrdersDuplicate", unit=MetricUnit.Count, value=1)
-    return "duplicate"
+        raise  # reported in batchItemFailures: SQS retries it, then redrives it to the DLQ
+    metrics.add_metric(name="OrdersAccepted" if stored else "OrdersDuplicate", unit=MetricUnit.Count, value=1)
+    return "stored" if stored else "duplicate"
+
+
+def record_handler(record: SQSRecord) -> str:
+    return handle(record.body, _deadline, time.time())
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
-    return {"outcome": handle(event, Deadline.from_context(context), time.time())}
+def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    global _deadline  # noqa: PLW0603 (one deadline per invocation, read by the record handler)
+    _deadline = Deadline.from_context(context)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

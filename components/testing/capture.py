@@ -82,7 +82,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return response
         inputs = normalize(rpc.deserialize_properties(request.object))
-        state = self.resources[response.urn].state
+        state = {**self.resources[response.urn].state, "id": response.id}
         self.records.append(
             CapturedResource(
                 urn=response.urn,

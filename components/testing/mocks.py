@@ -222,9 +222,10 @@ def _http_api(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[s
 
 def _http_stage(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[str, Any]:
     api_id, stage = a.inputs.get("apiId", "api"), a.inputs.get("name", "$default")
+    path = "" if stage == "$default" else stage  # the $default stage serves the root
     return {
         "id": stage,
-        "invokeUrl": f"https://{api_id}.execute-api.{m.region}.amazonaws.com/{stage}",
+        "invokeUrl": f"https://{api_id}.execute-api.{m.region}.amazonaws.com/{path}",
         "executionArn": m.arn("execute-api", f"{api_id}/{stage}"),
     }
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
-from resilient_serverless.components import rules
+from resilient_serverless.components import ConfigError, rules
 from resilient_serverless.components.testing import Graph, run_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,14 +29,17 @@ def test_every_stack_has_no_unwaived_finding(stack: tuple[str, Graph, dict[str, 
 def test_every_stack_exports_its_endpoints(stack: tuple[str, Graph, dict[str, str]]) -> None:
     name, graph, _ = stack
     assert set(graph.exports) == {
+        "api_url",
         "orders_table",
         "ops_topic_arn",
         "orders_api_function",
         "orders_api_target_arn",
         "ingest_function",
-        "ingest_dlq_arn",
+        "orders_inbox_url",
+        "orders_inbox_dlq_url",
     }
     assert graph.exports["orders_api_function"] == f"resilient-serverless-{name}-orders-api"
+    assert str(graph.exports["api_url"]).startswith("https://")
 
 
 def test_every_component_child_is_parented(stack: tuple[str, Graph, dict[str, str]]) -> None:
@@ -43,6 +47,31 @@ def test_every_component_child_is_parented(stack: tuple[str, Graph, dict[str, st
     for component in graph.of_type("ResilientFunction"):
         kids = graph.children_of(component)
         assert {k.type.split(":")[-1] for k in kids} >= {"Function", "Role", "LogGroup", "MetricAlarm"}, component.urn
+    api = graph.one("ThrottledApi")
+    assert {k.type.split(":")[-1] for k in graph.children_of(api)} >= {"Stage", "Integration", "MetricAlarm"}
+
+
+def test_the_api_sits_in_front_of_the_functions_with_stack_settings() -> None:
+    dev, prod = run_stack("dev", ROOT), run_stack("prod", ROOT)
+    assert dev.outputs_of(dev.one("ThrottledApi"))["flavor"] == "http"
+    assert prod.outputs_of(prod.one("ThrottledApi"))["flavor"] == "rest"
+    stage = dev.one("aws:apigatewayv2/stage:Stage")
+    assert stage.inputs["defaultRouteSettings"]["throttlingRateLimit"] == 20
+    assert [s["routeKey"] for s in stage.inputs["routeSettings"]] == ["GET /orders/{order_id}", "POST /orders"]
+    integration = prod.one("aws:apigateway/integration:Integration", "orders-integration-get-orders-order-id")
+    assert integration.inputs["uri"].endswith("function:resilient-serverless-prod-orders-api:live/invocations")
+
+
+def test_writes_reach_the_inbox_and_ingest_drains_it_bounded() -> None:
+    graph = run_stack("staging", ROOT)
+    inbox = graph.one("aws:sqs/queue:Queue", "orders-inbox")
+    mapping = graph.one("aws:lambda/eventSourceMapping:EventSourceMapping")
+    ingest = graph.one("aws:lambda/function:Function", "ingest-function")
+    assert inbox.inputs["visibilityTimeoutSeconds"] == 6 * ingest.inputs["timeout"] + 1
+    assert json.loads(inbox.inputs["redrivePolicy"])["maxReceiveCount"] == 5
+    assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping.inputs["scalingConfig"] == {"maximumConcurrency": 5}
+    assert ingest.inputs["reservedConcurrentExecutions"] == -1  # bounded by the mapping instead
 
 
 def test_stack_settings_reach_the_functions() -> None:
@@ -77,11 +106,10 @@ def test_local_uses_only_what_localstack_free_emulates() -> None:
     graph = run_stack("local", ROOT)
     for fn in graph.of_type("aws:lambda/function:Function"):
         assert fn.inputs["layers"] == [], fn.urn  # no layers in the free edition: Powertools is bundled
+    assert graph.of_type("aws:apigatewayv2/api:Api") == []
     assert rules.waivers() == {"lambda-tracing-active": "LocalStack's free edition has no X-Ray"}
 
 
 def test_bad_override_is_refused_before_any_resource() -> None:
-    from resilient_serverless.components import ConfigError
-
-    with pytest.raises(ConfigError, match=r"asyncMaxRetries=5 is outside 0 to 2"):
-        run_stack("dev", ROOT, overrides={"asyncMaxRetries": 5})
+    with pytest.raises(ConfigError, match=r"ingestMaxConcurrency=1000000 is outside 2 to 1000"):
+        run_stack("dev", ROOT, overrides={"ingestMaxConcurrency": 1_000_000})

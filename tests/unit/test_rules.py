@@ -216,3 +216,76 @@ def test_rule_ids_are_unique_and_described() -> None:
     assert all(r.description and r.severity in ("error", "warning") for r in rules.RULES.values())
     with pytest.raises(ValueError, match="rule 'sqs-encrypted' is registered twice"):
         rules.rule("sqs-encrypted", "error", (), "dup")(lambda r, g: [])
+
+
+# --- API Gateway rules -------------------------------------------------------------------------------
+def test_http_route_setting_without_both_throttle_values_is_an_error() -> None:
+    def program() -> None:
+        aws.apigatewayv2.Stage(
+            "s",
+            api_id="a",
+            name="$default",
+            default_route_settings={"throttling_rate_limit": 10, "throttling_burst_limit": 20},
+            route_settings=[{"route_key": "GET /x", "throttling_rate_limit": 10}],
+            access_log_settings={"destination_arn": "arn:aws:logs:x", "format": "{}"},
+        )
+
+    assert findings(program, "api-stage-throttled") == ["route GET /x omits a throttle value: AWS throttles it to 0"]
+
+
+def test_http_stage_without_default_throttle_is_an_error() -> None:
+    def program() -> None:
+        aws.apigatewayv2.Stage("s", api_id="a", name="$default")
+
+    assert findings(program, "api-stage-throttled") == [
+        "default route settings lack a rate and burst: AWS throttles such a stage to 0"
+    ]
+    assert findings(program, "api-access-logs") == [
+        "no access log settings: rejected and failed requests leave no trace"
+    ]
+
+
+def test_rest_stage_without_stage_wide_throttle_is_an_error() -> None:
+    def program() -> None:
+        aws.apigateway.Stage("s", rest_api="api1", deployment="d", stage_name="live")
+
+    assert findings(program, "api-stage-throttled") == [
+        "stage live has no '*/*' method settings with a throttle: only the account limit applies"
+    ]
+
+
+def test_integration_that_gives_up_before_its_function_is_an_error() -> None:
+    def program() -> None:
+        fn = good_function(timeout=20)
+        aws.apigateway.Integration(
+            "i",
+            rest_api="api1",
+            resource_id="r",
+            http_method="GET",
+            type="AWS_PROXY",
+            integration_http_method="POST",
+            uri=fn.invoke_arn,
+            timeout_milliseconds=15000,
+        )
+
+    assert findings(program, "api-timeout-chain") == [
+        "function f may run 20 s, not less than the 15000 ms integration timeout: the gateway gives up while the "
+        "function still works"
+    ]
+
+
+def test_permission_open_to_every_api_is_an_error() -> None:
+    def program() -> None:
+        aws.lambda_.Permission("p", action="lambda:InvokeFunction", function="f", principal="apigateway.amazonaws.com")
+        aws.lambda_.Permission(
+            "q",
+            action="lambda:InvokeFunction",
+            function="f",
+            principal="apigateway.amazonaws.com",
+            source_arn="arn:aws:execute-api:eu-west-1:123456789012:abc123/*",
+        )
+
+    assert findings(program, "lambda-permission-scoped") == [
+        "source ARN (none) does not name one API, stage, method and path",
+        "source ARN arn:aws:execute-api:eu-west-1:123456789012:abc123/* does not name one API, stage, method and path",
+    ]

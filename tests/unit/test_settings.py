@@ -24,10 +24,12 @@ def test_no_key_gives_the_documented_defaults() -> None:
         account_concurrency=1000,
         reserved_concurrency=10,
         provisioned_concurrency=0,
-        async_max_retries=1,
-        async_max_event_age=3600,
+        ingest_max_concurrency=5,
         powertools="layer",
         api_flavor="rest",
+        api_rate_limit=50,
+        api_burst_limit=100,
+        api_gateway_account_role=True,
         canary=False,
         contributor_insights=False,
         alarm_email="",
@@ -53,10 +55,15 @@ def test_unknown_key_lists_the_valid_keys() -> None:
     [
         ({"functionTimeoutSeconds": 901}, "functionTimeoutSeconds=901 is outside 1 to 900 seconds (Lambda timeout)"),
         ({"functionMemoryMb": 64}, "functionMemoryMb=64 is outside 128 to 10240 MB (Lambda memory)"),
-        ({"asyncMaxRetries": 3}, "asyncMaxRetries=3 is outside 0 to 2 (Lambda async invocation retries)"),
         (
-            {"asyncMaxEventAgeSeconds": 30},
-            "asyncMaxEventAgeSeconds=30 is outside 60 to 21600 seconds (Lambda maximum event age)",
+            {"ingestMaxConcurrency": 1},
+            "ingestMaxConcurrency=1 is outside 2 to 1000 (SQS event source mapping maximum concurrency)",
+        ),
+        ({"apiRateLimit": 0}, "apiRateLimit=0 is outside 1 to 10000 requests per second (never 0)"),
+        ({"apiBurstLimit": 5001}, "apiBurstLimit=5001 is outside 1 to 5000 (API Gateway account burst)"),
+        (
+            {"apiRateLimit": 200, "apiBurstLimit": 100},
+            "apiBurstLimit=100 is below apiRateLimit=200: the bucket must hold one second of the rate",
         ),
         (
             {"logRetentionDays": 10},

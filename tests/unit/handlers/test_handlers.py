@@ -67,12 +67,41 @@ def test_open_circuit_answers_503_with_retry_after(
     assert 1 <= int(response["headers"]["Retry-After"]) <= 30
 
 
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    """An SQS event as Lambda delivers it to a mapping's consumer."""
+    return {
+        "Records": [
+            {
+                "messageId": f"m-{i}",
+                "receiptHandle": f"rh-{i}",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1767225600000",
+                    "SenderId": "AIDA",
+                    "ApproximateFirstReceiveTimestamp": "1767225600000",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:orders-inbox",
+                "awsRegion": "eu-west-1",
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+def body(name: str) -> str:
+    return json.dumps(load_event(name))
+
+
 def test_ingest_stores_once_and_counts_duplicates(
     aws: dict[str, Any], context: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ingest = aws["ingest"]
-    assert ingest.lambda_handler(load_event("order_valid.json"), context) == {"outcome": "stored"}
-    assert ingest.lambda_handler(load_event("order_valid.json"), context) == {"outcome": "duplicate"}
+    assert ingest.lambda_handler(sqs_event(body("order_valid.json")), context) == {"batchItemFailures": []}
+    assert ingest.lambda_handler(sqs_event(body("order_valid.json")), context) == {"batchItemFailures": []}
     item = aws["dynamodb"].get_item(TableName="orders", Key={"order_id": {"S": "o-1"}})["Item"]
     assert item["status"] == {"S": "accepted"} and int(item["expires_at"]["N"]) > 0
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
@@ -81,22 +110,33 @@ def test_ingest_stores_once_and_counts_duplicates(
 
 
 def test_invalid_order_goes_to_the_dlq_with_its_reason_not_retried(aws: dict[str, Any], context: Any) -> None:
-    assert aws["ingest"].lambda_handler(load_event("order_bad_qty.json"), context) == {"outcome": "dead-lettered"}
-    messages = aws["sqs"].receive_message(QueueUrl=aws["dlq_url"], MessageAttributeNames=["All"])["Messages"]
-    assert json.loads(messages[0]["Body"]) == load_event("order_bad_qty.json")
-    assert messages[0]["MessageAttributes"]["reason"]["StringValue"] == (
-        "items[0]={'sku': 'SKU-1', 'qty': 0} needs sku (string) and qty (1 to 1000)"
-    )
+    response = aws["ingest"].lambda_handler(sqs_event(body("order_bad_qty.json"), "not json"), context)
+    assert response == {"batchItemFailures": []}  # deleted from the inbox: retrying cannot help
+    messages = aws["sqs"].receive_message(
+        QueueUrl=aws["dlq_url"], MessageAttributeNames=["All"], MaxNumberOfMessages=10
+    )["Messages"]
+    reasons = sorted(m["MessageAttributes"]["reason"]["StringValue"] for m in messages)
+    assert reasons[0] == "items[0]={'sku': 'SKU-1', 'qty': 0} needs sku (string) and qty (1 to 1000)"
+    assert reasons[1].startswith("the body is not JSON: ")
     assert "Item" not in aws["dynamodb"].get_item(TableName="orders", Key={"order_id": {"S": "o-2"}})
 
 
-def test_transient_fault_raises_so_lambda_retries(
+def test_a_transient_fault_fails_only_its_own_message(
     aws: dict[str, Any], context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ingest = aws["ingest"]
-    monkeypatch.setattr(ingest, "TABLE", "missing")
-    with pytest.raises(ClientError, match="ResourceNotFoundException"):
-        ingest.lambda_handler(load_event("order_valid.json"), context)
+    real_store = ingest.store
+
+    def flaky(order: dict[str, Any], deadline: Any, now: float) -> bool:
+        if order["order_id"] == "o-bad":
+            raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "gone"}}, "PutItem")
+        return real_store(order, deadline, now)
+
+    monkeypatch.setattr(ingest, "store", flaky)
+    other = json.dumps({"order_id": "o-bad", "items": [{"sku": "S", "qty": 1}]})
+    response = ingest.lambda_handler(sqs_event(body("order_valid.json"), other), context)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert "Item" in aws["dynamodb"].get_item(TableName="orders", Key={"order_id": {"S": "o-1"}})
 
 
 @pytest.mark.parametrize(
