@@ -124,7 +124,9 @@ class ThrottledApiArgs(TypedDict, total=False):
     """REST only: a WAF web ACL blocking an IP above this many requests per 5 minutes.
     Default: none."""
     cors: CorsArgs
-    """CORS for browsers. Default: none."""
+    """CORS for browsers. HTTP: native. REST: an OPTIONS preflight per path answered by API
+    Gateway, and the origin header on gateway errors and 202 answers; a Lambda proxy target sets
+    the header on its own responses. REST takes one origin (or ``*``). Default: none."""
     alarm_topic_arn: pulumi.Input[str] | None
     """SNS topic for alarm and OK actions. Default: none."""
     tags: Mapping[str, str]
@@ -395,8 +397,14 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     cors = args.get("cors")
     if cors is not None:
         p.check_known_keys(cors, CorsArgs.__annotations__, what="cors key")
-        if not cors.get("allow_origins"):
+        origins = list(cors.get("allow_origins") or [])
+        if not origins:
             p.add("cors.allow_origins needs at least one origin")
+        elif flavor == "rest" and len(origins) > 1:
+            p.add(
+                f"cors.allow_origins={origins!r}: a REST API answers with one static origin (or '*'); "
+                "use one origin or flavor='http'"
+            )
     stage_name = args.get("stage_name", defaults.API_REST_STAGE if flavor == "rest" else defaults.API_HTTP_STAGE)
     if not re.fullmatch(r"\$default|[A-Za-z0-9_-]{1,128}", str(stage_name)):
         p.add(f"stage_name={stage_name!r} must be letters, digits, - or _ (or $default on HTTP)")
@@ -622,6 +630,8 @@ class ThrottledApi(ResilientComponent):
         for route in self.routes:
             deps += self._rest_route(route, resources, validator)
         deps += self._gateway_responses()
+        if s.cors is not None:
+            deps += self._rest_preflight(resources)
         self.deployment = self._child(
             "deployment",
             aws.apigateway.Deployment,
@@ -756,6 +766,8 @@ class ThrottledApi(ResilientComponent):
         )
         made: list[pulumi.Resource] = [method, integration]
         if route.mode in ("async", "queue"):
+            cors = self._cors_headers() if self.settings.cors is not None else {}
+            origin = {k: v for k, v in cors.items() if k == "Access-Control-Allow-Origin"}
             response = self._child(
                 "integration",
                 aws.apigateway.MethodResponse,
@@ -765,6 +777,7 @@ class ThrottledApi(ResilientComponent):
                     "resource_id": method.resource_id,
                     "http_method": method.http_method,
                     "status_code": "202",
+                    "response_parameters": {f"method.response.header.{h}": True for h in origin},
                 },
             )
             made.append(response)
@@ -779,6 +792,7 @@ class ThrottledApi(ResilientComponent):
                         "http_method": method.http_method,
                         "status_code": "202",
                         "selection_pattern": "",
+                        "response_parameters": {f"method.response.header.{h}": v for h, v in origin.items()},
                         "response_templates": {
                             "application/json": '{"accepted": true, "requestId": "$context.requestId"}'
                         },
@@ -824,6 +838,70 @@ class ThrottledApi(ResilientComponent):
             "request_templates": {"application/json": "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"},
         }
 
+    def _cors_headers(self) -> dict[str, str]:
+        cors = self.settings.cors or {}
+        methods = ",".join(cors.get("allow_methods") or ["OPTIONS", *METHODS[:-1]])
+        headers = ",".join(cors.get("allow_headers") or ["Content-Type", "X-Api-Key"])
+        return {
+            "Access-Control-Allow-Origin": f"'{next(iter(cors.get('allow_origins') or ['*']))}'",
+            "Access-Control-Allow-Methods": f"'{methods}'",
+            "Access-Control-Allow-Headers": f"'{headers}'",
+            "Access-Control-Max-Age": f"'{cors.get('max_age', 600)}'",
+        }
+
+    def _rest_preflight(self, resources: dict[str, pulumi.Output[str]]) -> list[pulumi.Resource]:
+        """OPTIONS on every routed path, answered by API Gateway itself (MOCK): no invocation."""
+        made: list[pulumi.Resource] = []
+        headers = self._cors_headers()
+        for path in sorted({r.path for r in self.routes}):
+            label = re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-").lower() or "root"
+            method = self._child(
+                "method",
+                aws.apigateway.Method,
+                f"preflight-{label}",
+                {
+                    "rest_api": self.api.id,
+                    "resource_id": resources[path],
+                    "http_method": "OPTIONS",
+                    "authorization": "NONE",
+                    "api_key_required": False,
+                },
+            )
+            where = {"rest_api": self.api.id, "resource_id": method.resource_id, "http_method": method.http_method}
+            integration = self._child(
+                "integration",
+                aws.apigateway.Integration,
+                f"preflight-{label}",
+                {
+                    **where,
+                    "type": "MOCK",
+                    "request_templates": {"application/json": '{"statusCode": 200}'},
+                },
+            )
+            response = self._child(
+                "integration",
+                aws.apigateway.MethodResponse,
+                f"preflight-response-{label}",
+                {
+                    **where,
+                    "status_code": "200",
+                    "response_parameters": {f"method.response.header.{h}": True for h in headers},
+                },
+            )
+            answer = self._child(
+                "integration",
+                aws.apigateway.IntegrationResponse,
+                f"preflight-answer-{label}",
+                {
+                    **where,
+                    "status_code": "200",
+                    "response_parameters": {f"method.response.header.{h}": v for h, v in headers.items()},
+                },
+                pulumi.ResourceOptions(depends_on=[integration, response]),
+            )
+            made += [method, integration, response, answer]
+        return made
+
     def _gateway_responses(self) -> list[pulumi.Resource]:
         """Bodies clients can act on: which field failed validation; when to retry after a throttle."""
         responses = {
@@ -835,22 +913,29 @@ class ThrottledApi(ResilientComponent):
                 {"gatewayresponse.header.Retry-After": "'1'"},
             ),
         }
+        origin: dict[str, str] = {}
+        if self.settings.cors is not None:
+            # Browsers can read an error only when it carries the origin header too.
+            origin = {
+                "gatewayresponse.header.Access-Control-Allow-Origin": self._cors_headers()[
+                    "Access-Control-Allow-Origin"
+                ]
+            }
+            responses |= {
+                "DEFAULT_4XX": ("", '{"message": "$context.error.messageString"}', {}),
+                "DEFAULT_5XX": ("", '{"message": "$context.error.messageString"}', {}),
+            }
         made: list[pulumi.Resource] = []
         for kind, (status, body, headers) in responses.items():
-            made.append(
-                self._child(
-                    "gateway_response",
-                    aws.apigateway.Response,
-                    f"response-{kind.lower()}",
-                    {
-                        "rest_api_id": self.api.id,
-                        "response_type": kind,
-                        "status_code": status,
-                        "response_templates": {"application/json": body},
-                        "response_parameters": headers,
-                    },
-                )
-            )
+            args: dict[str, Any] = {
+                "rest_api_id": self.api.id,
+                "response_type": kind,
+                "response_templates": {"application/json": body},
+                "response_parameters": headers | origin,
+            }
+            if status:
+                args["status_code"] = status
+            made.append(self._child("gateway_response", aws.apigateway.Response, f"response-{kind.lower()}", args))
         return made
 
     def _usage_plans(self) -> None:

@@ -430,3 +430,61 @@ def test_bad_input_registers_nothing() -> None:
 
     graph = run_program(program)
     assert graph.of_type("ThrottledApi") == [] and graph.of_type("aws:apigateway/restApi:RestApi") == []
+
+
+def test_rest_cors_answers_preflight_without_an_invocation() -> None:
+    graph = build("rest", routes="all", extra={"cors": {"allow_origins": ["https://shop.example"]}})
+    preflights = [m for m in graph.of_type("aws:apigateway/method:Method") if m.inputs["httpMethod"] == "OPTIONS"]
+    assert len(preflights) == 2  # /orders and /orders/{order_id}
+    mock = graph.one("aws:apigateway/integration:Integration", "front-preflight-orders")
+    assert mock.inputs["type"] == "MOCK"
+    answer = graph.one("aws:apigateway/integrationResponse:IntegrationResponse", "front-preflight-answer-orders")
+    assert answer.inputs["responseParameters"]["method.response.header.Access-Control-Allow-Origin"] == (
+        "'https://shop.example'"
+    )
+    error = graph.one("aws:apigateway/response:Response", "front-response-default_4xx")
+    assert error.inputs["responseParameters"] == {
+        "gatewayresponse.header.Access-Control-Allow-Origin": "'https://shop.example'"
+    }
+    accepted = graph.one("aws:apigateway/integrationResponse:IntegrationResponse", "front-accepted-post-orders")
+    assert accepted.inputs["responseParameters"] == {
+        "method.response.header.Access-Control-Allow-Origin": "'https://shop.example'"
+    }
+
+
+def test_rest_cors_takes_one_origin() -> None:
+    problems = errors_of("rest", cors={"allow_origins": ["https://a.example", "https://b.example"]})
+    assert problems == [
+        "cors.allow_origins=['https://a.example', 'https://b.example']: a REST API answers with one "
+        "static origin (or '*'); use one origin or flavor='http'"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"stage_name": "my stage"}, "stage_name='my stage' must be letters, digits, - or _ (or $default on HTTP)"),
+        ({"usage_plans": {"a b": {}}}, "usage_plans key 'a b' must be 1 to 64 letters, digits, - or _"),
+        (
+            {"usage_plans": {"acme": {"quota": {"limit": 0, "period": "DAY"}}}},
+            "usage_plans['acme'].quota.limit=0 is outside 1 to 2000000000",
+        ),
+        ({"transform": {"apis": {}}}, "unknown transform key 'apis' (valid transform keys: access_logs, alarm, api,"),
+        ({"rate": 5}, "unknown argument 'rate' (valid arguments: alarm_topic_arn, cors,"),
+    ],
+)
+def test_more_bad_api_arguments(args: dict[str, Any], message: str) -> None:
+    problems = errors_of("rest", **args)
+    assert any(p.startswith(message) for p in problems), problems
+
+
+def test_expected_latency_is_bounded() -> None:
+    problems = errors_of("rest", lambda fn: [{"method": "GET", "path": "/a", "function": fn, "expected_latency_ms": 0}])
+    assert problems == ["routes[0].expected_latency_ms=0 is outside 1 to 900000 ms"]
+
+
+def test_default_stage_names() -> None:
+    assert build("rest").one(REST_STAGE).inputs["stageName"] == "live"
+    http = build("http")
+    assert http.one(HTTP_STAGE).inputs["name"] == "$default"
+    assert http.exports["url"].endswith(".amazonaws.com/")
