@@ -78,15 +78,17 @@ def synthesis_rows(sizes: tuple[int, ...] = (10, 100, 500)) -> list[Row]:
             )
             self.register_outputs({})
 
-    per_resource: dict[int, float] = {}
-    for n in sizes:
+    def seconds_per_resource(n: int) -> float:
         start = time.perf_counter()
-        graph = run_program(lambda n=n: [Small(f"s{i}") for i in range(n)], project="bench", stack="bench")
-        per_resource[n] = (time.perf_counter() - start) / len(graph)
+        graph = run_program(lambda: [Small(f"s{i}") for i in range(n)], project="bench", stack="bench")
+        return (time.perf_counter() - start) / len(graph)
+
+    seconds_per_resource(10)  # warm imports and caches; not counted
+    per_resource = {n: statistics.median(seconds_per_resource(n) for _ in range(3)) for n in sizes}
     spread = max(per_resource.values()) / min(per_resource.values())
     rows = [
         Row(
-            f"synthesis, {n} components ({3 * n} resources)",
+            f"synthesis, {n} components ({3 * n} resources, median of 3)",
             f"{per_resource[n] * 1000:.2f} ms/resource",
             "see below",
             None,
