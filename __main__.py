@@ -3,22 +3,23 @@ environment. Everything that differs between environments is a value in
 ``environments/Pulumi.<stack>.yaml``; this file has no ``if stack == ...``.
 
     client --GET /orders/{id}--> ThrottledApi --sync--> orders-api --> orders table
-    client --POST /orders------> ThrottledApi --SQS--> orders-inbox --> ingest --> orders table
-                                                            '-> inbox DLQ (poison and failed orders)
+    client --POST /orders------> ThrottledApi --SQS--> inbox high --> ingest (high) --> orders table
+                                                        | older than 60 s: deferred
+                                                        v
+                                                       inbox low --> ingest (low) --> orders table
+    each queue has its DLQ: poison orders at once (with the reason), failures after 5 receives
 """
-
-import json
 
 import pulumi
 import pulumi_aws as aws
 from resilient_serverless.components import (
     ApiGatewayAccount,
+    PriorityQueuePair,
     ResilientFunction,
     ThrottledApi,
     physical_name,
     stack_tags,
 )
-from resilient_serverless.components.queues import visibility_timeout_for
 from resilient_serverless.components.rules import waive
 
 from environments.settings import load_settings
@@ -28,8 +29,6 @@ for rule_id, reason in settings.waived_rules().items():
     waive(rule_id, reason)
 project, stack = pulumi.get_project(), pulumi.get_stack()
 tags = stack_tags("reference-deployment")
-INGEST_BATCH_WINDOW_S = 1
-INBOX_MAX_RECEIVES = 5
 
 ops_topic = aws.sns.Topic("ops-alarms", name=physical_name("sns", project, stack, "ops-alarms"), tags=tags)
 for email in filter(None, [settings.alarm_email]):
@@ -80,70 +79,24 @@ orders_api = ResilientFunction(
 orders_api.grants.allow("read-orders", ["dynamodb:GetItem"], [orders_table.arn])
 
 # Writes go straight from the API into a queue: no Lambda on the request path, and a spike
-# waits in the inbox instead of failing. ingest drains it at its own, bounded pace.
-inbox_dlq = aws.sqs.Queue(
-    "orders-inbox-dlq",
-    name=physical_name("sqs", project, stack, "orders-inbox-dlq"),
-    message_retention_seconds=1_209_600,  # 14 days: longer than the inbox keeps anything
-    sqs_managed_sse_enabled=True,
-    tags=tags,
-)
-inbox = aws.sqs.Queue(
+# waits in the inbox instead of failing. Fresh orders go first: an order that waited a minute on
+# the high queue steps aside to the low one; malformed ones go to the DLQ with the reason.
+inbox = PriorityQueuePair(
     "orders-inbox",
-    name=physical_name("sqs", project, stack, "orders-inbox"),
-    visibility_timeout_seconds=visibility_timeout_for(settings.function_timeout, INGEST_BATCH_WINDOW_S),
-    message_retention_seconds=345_600,  # 4 days
-    sqs_managed_sse_enabled=True,
-    redrive_policy=inbox_dlq.arn.apply(
-        lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": INBOX_MAX_RECEIVES})
-    ),
-    tags=tags,
-)
-ingest = ResilientFunction(
-    "ingest",
     {
-        **common,
         "handler": "handlers.ingest.lambda_handler",
-        "invocation": "queue",
-        "environment": {"ORDERS_TABLE": orders_table.name, "RESILIENT_DLQ_URL": inbox_dlq.url},
-        "description": "Drains the order inbox (idempotent on order_id; poison orders to the DLQ)",
+        "code": code,
+        "consumer": {
+            **{k: v for k, v in common.items() if k != "code"},
+            "environment": {"ORDERS_TABLE": orders_table.name},
+            "description": "Drains the order inbox (idempotent on order_id)",
+        },
+        "max_concurrency": {"high": settings.ingest_max_concurrency, "low": 2},
+        "alarm_topic_arn": ops_topic.arn,
     },
 )
-consume = ingest.grants.consume_from(inbox)
-ingest.grants.send_to(inbox_dlq)
-ingest.grants.allow("write-orders", ["dynamodb:PutItem"], [orders_table.arn])
-aws.lambda_.EventSourceMapping(
-    "ingest-inbox",
-    event_source_arn=inbox.arn,
-    function_name=ingest.function.name,
-    batch_size=10,
-    maximum_batching_window_in_seconds=INGEST_BATCH_WINDOW_S,
-    function_response_types=["ReportBatchItemFailures"],
-    scaling_config={"maximum_concurrency": settings.ingest_max_concurrency},
-    tags=tags,
-    opts=pulumi.ResourceOptions(depends_on=[consume]),
-)
-for queue, metric, threshold, what in [
-    (inbox, "ApproximateAgeOfOldestMessage", 300, "orders wait in the inbox for more than 5 minutes"),
-    (inbox_dlq, "ApproximateNumberOfMessagesVisible", 0, "orders are in the dead-letter queue"),
-]:
-    aws.cloudwatch.MetricAlarm(
-        f"{queue._name}-alarm",
-        name=physical_name("alarm", project, stack, queue._name, metric),
-        namespace="AWS/SQS",
-        metric_name=metric,
-        dimensions={"QueueName": queue.name},
-        statistic="Maximum",
-        threshold=threshold,
-        comparison_operator="GreaterThanThreshold",
-        period=60,
-        evaluation_periods=1,
-        treat_missing_data="notBreaching",
-        alarm_description=what,
-        alarm_actions=[ops_topic.arn],
-        ok_actions=[ops_topic.arn],
-        tags=tags,
-    )
+for consumer in inbox.consumers.values():
+    consumer.grants.allow("write-orders", ["dynamodb:PutItem"], [orders_table.arn])
 
 api = ThrottledApi(
     "orders",
@@ -155,7 +108,7 @@ api = ThrottledApi(
         "routes": [
             # A DynamoDB GetItem answers in tens of milliseconds; 100 ms is the planning figure.
             {"method": "GET", "path": "/orders/{order_id}", "function": orders_api, "expected_latency_ms": 100},
-            {"method": "POST", "path": "/orders", "queue": inbox},
+            {"method": "POST", "path": "/orders", "queue": inbox.queues["high"]},
         ],
     },
 )
@@ -165,6 +118,5 @@ pulumi.export("orders_table", orders_table.name)
 pulumi.export("ops_topic_arn", ops_topic.arn)
 pulumi.export("orders_api_function", orders_api.function_name)
 pulumi.export("orders_api_target_arn", orders_api.target_arn)
-pulumi.export("ingest_function", ingest.function_name)
-pulumi.export("orders_inbox_url", inbox.url)
-pulumi.export("orders_inbox_dlq_url", inbox_dlq.url)
+pulumi.export("orders_inbox", inbox.producer_config)
+pulumi.export("ingest_functions", {role: fn.function_name for role, fn in inbox.consumers.items()})

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .base import ResilientComponent, stack_tags
     from .grants import Grants
     from .naming import physical_name
+    from .priority_queue_pair import PriorityQueuePair, PriorityQueuePairArgs
     from .resilient_function import ResilientFunction, ResilientFunctionArgs
     from .throttled_api import ApiGatewayAccount, ThrottledApi, ThrottledApiArgs
     from .validation import ConfigError
@@ -27,6 +28,8 @@ __all__ = [
     "ThrottledApi",
     "ThrottledApiArgs",
     "physical_name",
+    "PriorityQueuePair",
+    "PriorityQueuePairArgs",
     "stack_tags",
 ]
 
@@ -39,6 +42,8 @@ _WHERE = {
     "ResilientFunction": ".resilient_function",
     "ResilientFunctionArgs": ".resilient_function",
     "ApiGatewayAccount": ".throttled_api",
+    "PriorityQueuePair": ".priority_queue_pair",
+    "PriorityQueuePairArgs": ".priority_queue_pair",
     "ThrottledApi": ".throttled_api",
     "ThrottledApiArgs": ".throttled_api",
 }

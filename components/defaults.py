@@ -98,3 +98,14 @@ WAF_RATE_LIMIT_RANGE: Final[tuple[int, int]] = (10, 2_000_000_000)  # requests p
 # Payload limits, documented for callers: both flavours accept 10 MB; a synchronous Lambda
 # invocation carries at most 6 MB, an SQS message 256 KiB, an async Lambda event 1 MB.
 API_PAYLOAD_LIMIT_BYTES: Final = {"rest": 10 * 1024 * 1024, "http": 10 * 1024 * 1024}
+
+# --- PriorityQueuePair ----------------------------------------------------------------------------
+QUEUE_BATCH_SIZE: Final = 10
+QUEUE_BATCHING_WINDOW_S: Final = 1  # a little batching for throughput; FIFO has none
+# Fresh work first: a message that waited a minute on the high queue steps aside to the low one.
+QUEUE_DEFER_AFTER_S: Final = 60
+QUEUE_RETENTION_S: Final = 345_600  # 4 days (the SQS default); the DLQs keep 14
+QUEUE_MAX_RECEIVE_COUNT: Final = 5
+# Each queue's consumer has its own ceiling: a flood on one cannot take the other's capacity.
+QUEUE_MAX_CONCURRENCY: Final = {"high": 10, "low": 2, "surge": 2, "shard": 2}
+QUEUE_OLDEST_AGE_ALARM_S: Final = {"high": 300, "low": 3600, "surge": 300, "shard": 300}

@@ -1,12 +1,9 @@
-"""Drain the order inbox (SQS): validate each order, then write it once (idempotent on order_id).
+"""Drain the order inbox (a PriorityQueuePair): validate each order, write it once.
 
-Every message ends one of four ways, and each is counted in an EMF metric:
-- stored: written to the table;
-- duplicate: already there (SQS delivers at least once), deleted;
-- dead-lettered: malformed, sent at once to the DLQ with the reason as a message attribute and
-  deleted from the inbox (retrying it could never succeed);
-- failed: a transient fault; reported in ``batchItemFailures`` so only that message is retried,
-  and after ``maxReceiveCount`` receives SQS moves it to the DLQ.
+The queue mechanics live in ``resilience.priority``: every message ends processed, deferred (high
+queue, older than a minute), dead-lettered (malformed: at once, with the reason) or failed
+(transient: retried by SQS, then redriven to the DLQ). This module only says what a valid order
+is and how to store one; storing is idempotent on ``order_id`` (SQS delivers at least once).
 """
 
 from __future__ import annotations
@@ -17,20 +14,15 @@ import time
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from .resilience.backoff import Deadline, retry
 from .resilience.clients import aws_client
 from .resilience.observability import logger, metrics, tracer
+from .resilience.priority import SqsMessage, consumer_from_env
 
 TABLE = os.environ.get("ORDERS_TABLE", "orders")
-DLQ_URL = os.environ.get("RESILIENT_DLQ_URL", "")
 ORDER_TTL_S = 90 * 24 * 3600
 dynamodb = aws_client("dynamodb")
-sqs = aws_client("sqs")
-processor = BatchProcessor(event_type=EventType.SQS)
 _deadline = Deadline.after(0)  # replaced at the start of every invocation
 
 
@@ -61,12 +53,13 @@ def validate(event: Any) -> dict[str, Any]:
     return {"order_id": order_id, "items": items}
 
 
-def dead_letter(body: str, reason: str) -> None:
-    sqs.send_message(
-        QueueUrl=DLQ_URL,
-        MessageBody=body,
-        MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:256]}},
-    )
+def reason_invalid(body: Any) -> str | None:
+    """None for a valid order, else why not (the DLQ message carries it)."""
+    try:
+        validate(body)
+    except InvalidOrder as bad:
+        return str(bad)
+    return None
 
 
 def store(order: dict[str, Any], deadline: Deadline, now: float) -> bool:
@@ -94,33 +87,18 @@ def store(order: dict[str, Any], deadline: Deadline, now: float) -> bool:
     return True
 
 
-def handle(body: str, deadline: Deadline, now: float) -> str:
-    """``stored``, ``duplicate`` or ``dead-lettered``; a transient fault raises (the message is retried)."""
-    try:
-        order = validate(json.loads(body))
-    except (InvalidOrder, ValueError) as bad:
-        reason = str(bad) if isinstance(bad, InvalidOrder) else f"the body is not JSON: {bad}"
-        logger.warning("invalid order dead-lettered", extra={"reason": reason})
-        dead_letter(body, reason)
-        metrics.add_metric(name="OrdersDeadLettered", unit=MetricUnit.Count, value=1)
-        return "dead-lettered"
-    try:
-        stored = store(order, deadline, now)
-    except Exception:
-        metrics.add_metric(name="OrdersFailed", unit=MetricUnit.Count, value=1)
-        raise  # reported in batchItemFailures: SQS retries it, then redrives it to the DLQ
+def process(body: Any, message: SqsMessage) -> None:
+    stored = store(validate(body), _deadline, time.time())
     metrics.add_metric(name="OrdersAccepted" if stored else "OrdersDuplicate", unit=MetricUnit.Count, value=1)
-    return "stored" if stored else "duplicate"
 
 
-def record_handler(record: SQSRecord) -> str:
-    return handle(record.body, _deadline, time.time())
+consumer = consumer_from_env(process, validate=reason_invalid)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
-    global _deadline  # noqa: PLW0603 (one deadline per invocation, read by the record handler)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    global _deadline  # noqa: PLW0603 (one deadline per invocation, read by process)
     _deadline = Deadline.from_context(context)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return consumer.handle(event)

@@ -1,0 +1,339 @@
+"""PriorityQueuePair: queues that never build a silent backlog.
+
+What you get by default (``defaults.py``, each pinned by a test): a high- and a low-priority SQS
+queue, each with its own DLQ of the same type (14 days' retention, longer than the 4 days of its
+source), SQS-managed encryption, redrive after 5 receives, and a visibility timeout of 6x the
+consumer's timeout plus the batching window. One consumer (a ResilientFunction in ``queue`` mode)
+per queue, through a mapping with batches of 10, a 1 s batching window (none on FIFO), partial
+batch responses and its own maximum concurrency (high 10, low 2), so a flood on one queue cannot
+take the other's capacity. The high consumer defers messages older than 60 s to the low queue;
+a TTL drop is off until the owner sets ``ttl_s``. Alarms on the oldest message age (high 5 min, low
+1 h) and on any message in a DLQ.
+
+Options: ``surge`` (a surge queue with its own consumer, and thresholds for the producer's
+``Router``), ``shards`` (n queues, each tenant permanently on k of them), ``fifo``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from . import defaults
+from .base import ResilientComponent, Transform
+from .queues import visibility_timeout_for
+from .resilient_function import ResilientFunction, ResilientFunctionArgs
+from .validation import Problems
+
+__all__ = ["PriorityQueuePair", "PriorityQueuePairArgs"]
+
+ROLES = ("high", "low", "surge", "shard")
+
+
+class SurgeArgs(TypedDict, total=False):
+    backlog: int
+    """Route to the surge queue while the warm queue holds more visible messages than this."""
+    age_s: int
+    """... or while its oldest message is older than this (seconds)."""
+
+
+class ShardArgs(TypedDict):
+    count: int
+    """n shard queues, 2 to 100."""
+    per_tenant: int
+    """k queues per tenant, 1 to n - 1."""
+
+
+class PriorityQueuePairArgs(TypedDict, total=False):
+    """Arguments of PriorityQueuePair. ``handler`` and ``code`` (of the consumers) are required.
+
+    ``transform`` keys: queue, dlq, mapping, alarm (consumer functions take theirs through
+    ``consumer['transform']``).
+    """
+
+    handler: str
+    """The consumers' handler; build it with ``handlers.resilience.priority.consumer_from_env``."""
+    code: pulumi.Archive | str
+    consumer: ResilientFunctionArgs
+    """Extra ResilientFunction arguments for every consumer (timeout, memory, environment...)."""
+    fifo: bool
+    """FIFO queues (``.fifo`` names, ordered per message group). Default: False."""
+    content_based_deduplication: bool
+    """FIFO only: deduplicate on the body's hash rather than explicit ids. Default: True."""
+    defer_after_s: int | None
+    """High consumer: move messages older than this to the low queue. None: never. Default: 60
+    (None on FIFO, where deferral would reorder a group)."""
+    ttl_s: int | None
+    """Drop (and count) messages older than this. Default: None (never drop)."""
+    batch_size: int
+    """Messages per invocation: 1 to 10000 (FIFO 10; above 10 needs a batching window). Default: 10."""
+    batching_window_s: int
+    """0 to 300 s; FIFO must be 0. Default: 1 (0 on FIFO)."""
+    max_concurrency: Mapping[str, int]
+    """Per role (high, low, surge, shard), 2 to 1000. Default: high 10, low 2, surge 2, shard 2."""
+    max_receive_count: int
+    """Receives before SQS moves a message to its DLQ, 1 to 1000. Default: 5."""
+    retention_s: int
+    """60 to 1209599 s; the DLQs keep 14 days, longer than this. Default: 345600 (4 days)."""
+    visibility_timeout_s: int
+    """At least 6x the consumer timeout plus the batching window (refused below). Default: that."""
+    surge: SurgeArgs | None
+    """A surge queue and consumer, with the producer thresholds. Default: none."""
+    shards: ShardArgs | None
+    """Shuffle-sharded queues instead of one warm queue. Default: none."""
+    oldest_age_alarm_s: Mapping[str, int]
+    """Alarm thresholds on the oldest message per role. Default: high 300, low 3600, others 300."""
+    alarm_topic_arn: pulumi.Input[str] | None
+    tags: Mapping[str, str]
+    transform: Mapping[str, Transform]
+
+
+@dataclass(frozen=True)
+class _Settings:
+    handler: str
+    code: Any
+    consumer: dict[str, Any]
+    consumer_timeout: int
+    fifo: bool
+    content_based_deduplication: bool
+    defer_after_s: int | None
+    ttl_s: int | None
+    batch_size: int
+    window_s: int
+    concurrency: dict[str, int]
+    max_receive_count: int
+    retention_s: int
+    visibility_s: int
+    surge: SurgeArgs | None
+    shards: ShardArgs | None
+    age_alarm_s: dict[str, int]
+    alarm_topic_arn: pulumi.Input[str] | None
+
+
+def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:  # noqa: C901, PLR0912, PLR0915
+    p = Problems(f"PriorityQueuePair {name!r}")
+    p.check_known_keys(args, PriorityQueuePairArgs.__annotations__, what="argument")
+    for required in ("handler", "code"):
+        if not args.get(required):
+            p.add(f"{required} is required (the consumers' handler and package)")
+    consumer = dict(args.get("consumer") or {})
+    for owned in ("handler", "code", "invocation"):
+        if owned in consumer:
+            p.add(f"consumer[{owned!r}] is set by PriorityQueuePair; pass handler and code at the top level")
+    timeout = consumer.get("timeout", defaults.FUNCTION_TIMEOUT_S)
+    fifo = bool(args.get("fifo", False))
+    window = args.get("batching_window_s", 0 if fifo else defaults.QUEUE_BATCHING_WINDOW_S)
+    batch = args.get("batch_size", defaults.QUEUE_BATCH_SIZE)
+    window_ok = p.check_int_range("batching_window_s", window, 0, 300, unit="seconds", why="SQS mapping window")
+    batch_ok = p.check_int_range("batch_size", batch, 1, 10 if fifo else 10_000,
+                                 why="SQS FIFO mapping batch" if fifo else "SQS mapping batch")
+    if fifo and window_ok and window != 0:
+        p.add(f"batching_window_s={window!r} must be 0 on FIFO queues (AWS has no batching window for them)")
+    if not fifo and batch_ok and window_ok and batch > 10 and window < 1:
+        p.add(f"batch_size={batch!r} above 10 needs batching_window_s of at least 1 (AWS)")
+    default_defer = None if fifo else defaults.QUEUE_DEFER_AFTER_S
+    defer = args.get("defer_after_s", default_defer)
+    ttl = args.get("ttl_s")
+    retention = args.get("retention_s", defaults.QUEUE_RETENTION_S)
+    retention_ok = p.check_int_range("retention_s", retention, 60, defaults.DLQ_RETENTION_S - 1, unit="seconds",
+                                     why="the DLQ keeps 1209600 s and must outlive its source")
+    if fifo and defer is not None:
+        p.add(f"defer_after_s={defer!r} cannot be used with fifo=True: deferral would reorder a message group")
+    order = [("defer_after_s", defer), ("ttl_s", ttl), ("retention_s", retention if retention_ok else None)]
+    present = [(k, v) for k, v in order if v is not None]
+    for key, value in present:
+        if key != "retention_s":
+            p.check_int_range(key, value, 1, defaults.DLQ_RETENTION_S, unit="seconds")
+    for (k1, v1), (k2, v2) in zip(present, present[1:], strict=False):
+        if isinstance(v1, int) and isinstance(v2, int) and v1 >= v2:
+            p.add(f"{k1}={v1!r} must be below {k2}={v2!r} (defer_after_s < ttl_s < retention_s)")
+    concurrency = {**defaults.QUEUE_MAX_CONCURRENCY, **dict(args.get("max_concurrency") or {})}
+    p.check_known_keys(concurrency, ROLES, what="max_concurrency role")
+    for role, value in concurrency.items():
+        if role in ROLES:
+            p.check_int_range(f"max_concurrency[{role!r}]", value, 2, 1000, why="SQS mapping maximum concurrency")
+    receives = args.get("max_receive_count", defaults.QUEUE_MAX_RECEIVE_COUNT)
+    p.check_int_range("max_receive_count", receives, 1, 1000, why="SQS redrive maxReceiveCount")
+    derived = visibility_timeout_for(timeout, window) if isinstance(timeout, int) and window_ok else 0
+    visibility = args.get("visibility_timeout_s", derived)
+    if p.check_int_range("visibility_timeout_s", visibility, 0, 43200, unit="seconds", why="SQS visibility timeout") \
+            and visibility < derived:
+        p.add(f"visibility_timeout_s={visibility!r} is below {derived} (6 x the consumer timeout of {timeout} s "
+              f"+ the batching window of {window} s): a batch still in work would be delivered again")
+    surge, shards = args.get("surge"), args.get("shards")
+    if surge is not None:
+        p.check_known_keys(surge, SurgeArgs.__annotations__, what="surge key")
+        if "backlog" not in surge and "age_s" not in surge:
+            p.add("surge needs a threshold: backlog and/or age_s")
+        if "backlog" in surge:
+            p.check_int_range("surge.backlog", surge["backlog"], 1, 100_000_000)
+        if "age_s" in surge:
+            p.check_int_range("surge.age_s", surge["age_s"], 60, defaults.DLQ_RETENTION_S, unit="seconds",
+                              why="SQS age metrics have one-minute resolution")
+    if shards is not None:
+        if surge is not None:
+            p.add("surge and shards cannot be combined: a sharded pair spreads load across its shards instead")
+        count, per = shards.get("count"), shards.get("per_tenant")
+        if p.check_int_range("shards.count", count, 2, 100):
+            p.check_int_range("shards.per_tenant", per, 1, count - 1,
+                              why="a tenant on every shard would share all of them with everyone")
+    alarms = {**defaults.QUEUE_OLDEST_AGE_ALARM_S, **dict(args.get("oldest_age_alarm_s") or {})}
+    for role, value in alarms.items():
+        p.check_int_range(f"oldest_age_alarm_s[{role!r}]", value, 60, defaults.DLQ_RETENTION_S, unit="seconds")
+    transform_check(args.get("transform"), p)
+    p.raise_if_any()
+    return _Settings(
+        handler=args["handler"], code=args["code"], consumer=consumer, consumer_timeout=timeout, fifo=fifo,
+        content_based_deduplication=bool(args.get("content_based_deduplication", True)), defer_after_s=defer,
+        ttl_s=ttl, batch_size=batch, window_s=window, concurrency=concurrency, max_receive_count=receives,
+        retention_s=retention, visibility_s=visibility, surge=surge, shards=shards, age_alarm_s=alarms,
+        alarm_topic_arn=args.get("alarm_topic_arn"),
+    )
+
+
+class PriorityQueuePair(ResilientComponent):
+    """High and low priority queues (plus surge or shards) with isolated consumers and DLQs."""
+
+    TRANSFORM_KEYS: ClassVar[tuple[str, ...]] = ("queue", "dlq", "mapping", "alarm")
+
+    high_url: pulumi.Output[str]
+    low_url: pulumi.Output[str]
+    producer_config: pulumi.Output[dict[str, Any]]
+    """What ``handlers.resilience.routing.Router`` needs: URLs, thresholds, shards, fifo."""
+
+    def __init__(self, name: str, args: PriorityQueuePairArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        settings = _validate(name, args, self.check_transform_keys)
+        super().__init__(name, tags=args.get("tags"), transform=args.get("transform"), opts=opts)
+        self.settings = s = settings
+        self.queues: dict[str, aws.sqs.Queue] = {}
+        self.dlqs: dict[str, aws.sqs.Queue] = {}
+        self.consumers: dict[str, ResilientFunction] = {}
+        self.mappings: list[aws.lambda_.EventSourceMapping] = []
+        self._create_queue("low")
+        roles = ["high"] + (["surge"] if s.surge is not None else [])
+        for role in roles:
+            self._create_queue(role)
+        shard_names = [f"shard{i}" for i in range(s.shards["count"])] if s.shards else []
+        if shard_names:
+            self.dlqs["shard"] = self._dlq("shard")
+            for shard in shard_names:
+                self._create_queue(shard, dlq=self.dlqs["shard"])
+        for role in (*roles, "low"):
+            self._create_consumer(role, [role])
+        if shard_names:
+            self._create_consumer("shard", shard_names)
+        self._create_alarms()
+        self.high_url = self.queues["high"].url
+        self.low_url = self.queues["low"].url
+        self.producer_config = pulumi.Output.all(
+            high=self.high_url,
+            surge=self.queues["surge"].url if "surge" in self.queues else None,
+            shards=pulumi.Output.all(*[self.queues[n].url for n in shard_names]),
+        ).apply(lambda urls: {
+            "high_url": urls["high"], "surge_url": urls["surge"], "shard_urls": list(urls["shards"]),
+            "shards_per_tenant": s.shards["per_tenant"] if s.shards else None,
+            "surge_backlog": (s.surge or {}).get("backlog"), "surge_age_s": (s.surge or {}).get("age_s"),
+            "fifo": s.fifo,
+        })
+        outputs: dict[str, Any] = {
+            "high_url": self.high_url, "low_url": self.low_url, "producer_config": self.producer_config,
+            "dlq_urls": {role: q.url for role, q in self.dlqs.items()},
+            "defer_after_s": s.defer_after_s, "ttl_s": s.ttl_s, "visibility_timeout_s": s.visibility_s,
+        }
+        if s.shards:
+            outputs["blast_radius"] = 1 / math.comb(s.shards["count"], s.shards["per_tenant"])
+        self.register_outputs(outputs)
+
+    # -- queues ------------------------------------------------------------------------------------
+    def _queue_args(self, retention: int) -> dict[str, Any]:
+        args: dict[str, Any] = {"message_retention_seconds": retention, "sqs_managed_sse_enabled": True}
+        if self.settings.fifo:
+            args |= {"fifo_queue": True, "content_based_deduplication": self.settings.content_based_deduplication}
+        return args
+
+    def _dlq(self, role: str) -> aws.sqs.Queue:
+        return self._child("dlq", aws.sqs.Queue, f"{role}-dlq", {
+            "name": self.physical("sqs", f"{role}-dlq", fifo=self.settings.fifo),
+            **self._queue_args(defaults.DLQ_RETENTION_S),
+        })
+
+    def _create_queue(self, role: str, dlq: aws.sqs.Queue | None = None) -> None:
+        s = self.settings
+        if dlq is None:
+            dlq = self.dlqs[role] = self._dlq(role)
+        self.queues[role] = self._child("queue", aws.sqs.Queue, role, {
+            "name": self.physical("sqs", role, fifo=s.fifo),
+            "visibility_timeout_seconds": s.visibility_s,
+            "redrive_policy": dlq.arn.apply(lambda arn: json.dumps(
+                {"deadLetterTargetArn": arn, "maxReceiveCount": s.max_receive_count})),
+            **self._queue_args(s.retention_s),
+        })
+
+    # -- consumers ---------------------------------------------------------------------------------
+    def _create_consumer(self, role: str, queue_names: list[str]) -> None:
+        s = self.settings
+        dlq = self.dlqs["shard" if role == "shard" else role]
+        env: dict[str, pulumi.Input[str]] = {
+            "RESILIENT_QUEUE_ROLE": "low" if role == "low" else ("surge" if role == "surge" else "high"),
+            "RESILIENT_DLQ_URL": dlq.url,
+            "RESILIENT_FIFO": "true" if s.fifo else "false",
+        }
+        if s.ttl_s is not None:
+            env["RESILIENT_TTL_S"] = str(s.ttl_s)
+        if role == "high" and s.defer_after_s is not None:
+            env |= {"RESILIENT_DEFER_AFTER_S": str(s.defer_after_s), "RESILIENT_LOW_QUEUE_URL": self.queues["low"].url}
+        if role == "shard":
+            env["RESILIENT_QUEUE_ROLE"] = "low"  # shards isolate tenants; they do not defer
+        consumer_args: dict[str, Any] = {
+            **s.consumer,
+            "handler": s.handler, "code": s.code, "invocation": "queue",
+            "environment": {**dict(s.consumer.get("environment") or {}), **env},
+            "alarm_topic_arn": s.consumer.get("alarm_topic_arn", s.alarm_topic_arn),
+        }
+        fn = ResilientFunction(f"{self._name}-{role}-consumer", consumer_args,  # type: ignore[arg-type]
+                               opts=pulumi.ResourceOptions(parent=self))
+        self.consumers[role] = fn
+        grants = [fn.grants.send_to(dlq)]
+        if role == "high" and s.defer_after_s is not None:
+            grants.append(fn.grants.send_to(self.queues["low"]))
+        for queue_name in queue_names:
+            queue = self.queues[queue_name]
+            grants.append(fn.grants.consume_from(queue))
+            mapping_args: dict[str, Any] = {
+                "event_source_arn": queue.arn,
+                "function_name": fn.function.name,
+                "batch_size": s.batch_size,
+                "function_response_types": ["ReportBatchItemFailures"],
+                "scaling_config": {"maximum_concurrency": s.concurrency[role]},
+            }
+            if not s.fifo:
+                mapping_args["maximum_batching_window_in_seconds"] = s.window_s
+            self.mappings.append(self._child("mapping", aws.lambda_.EventSourceMapping, f"{queue_name}-mapping",
+                                             mapping_args, pulumi.ResourceOptions(depends_on=grants)))
+
+    # -- alarms ------------------------------------------------------------------------------------
+    def _create_alarms(self) -> None:
+        topic = self.settings.alarm_topic_arn
+        actions = [topic] if topic is not None else []
+        targets = [(name, queue, "ApproximateAgeOfOldestMessage",
+                    self.settings.age_alarm_s.get("shard" if name.startswith("shard") else name,
+                                                  defaults.QUEUE_OLDEST_AGE_ALARM_S["high"]),
+                    f"the oldest message in {name} is older than the threshold: the backlog is ageing")
+                   for name, queue in self.queues.items()]
+        targets += [(f"{role}-dlq", dlq, "ApproximateNumberOfMessagesVisible", 0,
+                     f"messages are waiting in the {role} DLQ") for role, dlq in self.dlqs.items()]
+        for label, queue, metric, threshold, description in targets:
+            self._child("alarm", aws.cloudwatch.MetricAlarm, f"alarm-{label}-{'age' if 'Age' in metric else 'depth'}", {
+                "name": self.physical("alarm", f"{label}-{'age' if 'Age' in metric else 'depth'}"),
+                "namespace": "AWS/SQS", "metric_name": metric, "dimensions": {"QueueName": queue.name},
+                "statistic": "Maximum", "threshold": threshold, "comparison_operator": "GreaterThanThreshold",
+                "period": defaults.ALARM_PERIOD_S, "evaluation_periods": 1, "datapoints_to_alarm": 1,
+                "treat_missing_data": "notBreaching", "alarm_description": description,
+                "alarm_actions": actions, "ok_actions": actions,
+            })

@@ -1,0 +1,254 @@
+"""PriorityConsumer: every message ends processed, deferred, dead-lettered or dropped by TTL,
+and is counted. The conservation property runs through moto with injected send failures."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+
+from handlers.resilience.priority import PriorityConsumer, SqsMessage, age_seconds, consumer_from_env
+
+NOW = 1_800_000_000.0
+MAX_RECEIVES = 3
+
+
+def record(message_id: str, body: str, age_s: float, **attributes: str) -> dict[str, Any]:
+    return {
+        "messageId": message_id, "receiptHandle": f"rh-{message_id}", "body": body,
+        "attributes": {"SentTimestamp": str(int((NOW - age_s) * 1000)), "ApproximateReceiveCount": "1",
+                       **attributes},
+        "messageAttributes": {"tenant": {"stringValue": "acme", "dataType": "String"}},
+        "eventSource": "aws:sqs",
+    }
+
+
+class FlakySqs:
+    """A real (moto) SQS client whose batch sends fail as the test decides."""
+
+    def __init__(self, client: Any, faults: list[str]) -> None:
+        self.client, self.faults, self.calls = client, list(faults), Counter[str]()
+
+    def send_message_batch(self, **kwargs: Any) -> Any:
+        self.calls["send_message_batch"] += 1
+        fault = self.faults.pop(0) if self.faults else "ok"
+        if fault == "throttle":
+            raise ClientError({"Error": {"Code": "ThrottlingException"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+                              "SendMessageBatch")
+        if fault == "5xx":
+            raise ClientError({"Error": {"Code": "InternalError"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
+                              "SendMessageBatch")
+        if fault == "timeout":
+            raise ReadTimeoutError(endpoint_url="https://sqs")
+        if fault == "connection":
+            raise EndpointConnectionError(endpoint_url="https://sqs")
+        response = self.client.send_message_batch(**kwargs)
+        if fault == "partial" and response.get("Successful"):
+            # SQS accepted the first entry and refused the rest: only the first may be acknowledged.
+            first, *rest = response["Successful"]
+            self._undo(kwargs["QueueUrl"], len(rest))  # take the refused ones back out of the queue
+            return {"Successful": [first], "Failed": [{"Id": e["Id"], "Code": "InternalError", "SenderFault": False}
+                                                      for e in rest]}
+        return response
+
+    def _undo(self, url: str, count: int) -> None:
+        """Remove ``count`` just-sent messages so the queue holds only the acknowledged ones."""
+        removed = 0
+        while removed < count:
+            got = self.client.receive_message(QueueUrl=url, MaxNumberOfMessages=min(10, count - removed),
+                                              VisibilityTimeout=0).get("Messages", [])
+            for m in got:
+                self.client.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            removed += len(got)
+            if not got:
+                break
+
+    def send_message(self, **kwargs: Any) -> Any:
+        return self.client.send_message(**kwargs)
+
+
+def drain(client: Any, url: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    while True:
+        got = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
+                                     VisibilityTimeout=60).get("Messages", [])
+        if not got:
+            return out
+        out += got
+
+
+messages_strategy = st.lists(
+    st.tuples(
+        st.floats(min_value=0, max_value=7200),  # age in seconds
+        st.sampled_from(["valid", "valid", "valid", "poison", "not-json", "fails-once", "always-fails"]),
+        st.integers(min_value=0, max_value=2000),  # padding: body size
+    ),
+    min_size=1, max_size=40,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    messages=messages_strategy,
+    batch_sizes=st.lists(st.integers(min_value=1, max_value=10), min_size=1, max_size=20),
+    faults=st.lists(st.sampled_from(["ok", "ok", "throttle", "5xx", "timeout", "connection", "partial"]), max_size=30),
+    ttl=st.sampled_from([None, 3600.0]),
+)
+def test_nothing_is_lost(messages: list[tuple[float, str, int]], batch_sizes: list[int], faults: list[str],
+                         ttl: float | None) -> None:
+    with mock_aws():
+        client = boto3.client("sqs", region_name="eu-west-1")
+        low = client.create_queue(QueueName="low")["QueueUrl"]
+        dlq = client.create_queue(QueueName="dlq")["QueueUrl"]
+        sqs = FlakySqs(client, faults)
+        attempts: Counter[str] = Counter()
+        counted: Counter[str] = Counter()
+
+        def process(body: Any, message: SqsMessage) -> None:
+            attempts[message.message_id] += 1
+            if body["kind"] == "always-fails" or (body["kind"] == "fails-once" and attempts[message.message_id] == 1):
+                raise ConnectionError("downstream unavailable")
+
+        def validate(body: Any) -> str | None:
+            return "kind must not be poison" if body.get("kind") == "poison" else None
+
+        consumer = PriorityConsumer(process=process, sqs=sqs, role="high", low_queue_url=low, dlq_url=dlq,
+                                    defer_after_s=60, ttl_s=ttl, validate=validate, clock=lambda: NOW,
+                                    metric=lambda name, n: counted.update({name: n}))
+        pending = [
+            record(f"m{i}", "{not json" if kind == "not-json" else json.dumps({"kind": kind, "pad": "x" * size}), age)
+            for i, (age, kind, size) in enumerate(messages)
+        ]
+        receives: Counter[str] = Counter()
+        final: dict[str, str] = {}
+        sizes = iter(batch_sizes * 100)
+        while pending:  # SQS delivers what is left, in batches; failures come back later
+            size = next(sizes)
+            batch, pending = pending[:size], pending[size:]
+            for r in batch:
+                receives[r["messageId"]] += 1
+            response = consumer.handle({"Records": batch})
+            failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+            for r in batch:
+                if r["messageId"] not in failed:
+                    continue
+                if receives[r["messageId"]] >= MAX_RECEIVES:  # SQS redrive: maxReceiveCount reached
+                    client.send_message(QueueUrl=dlq, MessageBody=r["body"])
+                    final[r["messageId"]] = "redriven"
+                else:
+                    pending.append(r)
+            for r in batch:
+                if r["messageId"] not in failed:
+                    final[r["messageId"]] = "done"
+
+        in_low, in_dlq = drain(client, low), drain(client, dlq)
+        done = [m for m, state in final.items() if state == "done"]
+        redriven = [m for m, state in final.items() if state == "redriven"]
+        # Conservation: every input message is in exactly one terminal place.
+        assert len(final) == len(messages)
+        accounted = (counted["MessagesProcessed"] + counted["MessagesDeferred"] + counted["MessagesDeadLettered"]
+                     + counted["MessagesDroppedTTL"])
+        assert accounted == len(done)
+        assert len(in_low) == counted["MessagesDeferred"]  # a deferral is acknowledged only once written
+        assert len(in_dlq) == counted["MessagesDeadLettered"] + len(redriven)
+        expected_drops = sum(1 for age, kind, _ in messages if ttl is not None and age > ttl
+                             and kind not in ("poison", "not-json"))
+        assert counted["MessagesDroppedTTL"] == expected_drops  # every drop is counted in a metric
+        reasons = [m["MessageAttributes"]["reason"]["StringValue"] for m in in_dlq if "MessageAttributes" in m]
+        assert all(r.startswith(("kind must not be poison", "body is not JSON")) for r in reasons)
+
+
+def test_deferral_writes_go_out_ten_at_a_time() -> None:
+    calls: list[int] = []
+
+    class Sqs:
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+            calls.append(len(Entries))
+            return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
+
+    consumer = PriorityConsumer(process=lambda b, m: None, sqs=Sqs(), low_queue_url="low", defer_after_s=60,
+                                clock=lambda: NOW)
+    outcomes = consumer.consume([SqsMessage.from_record(record(f"m{i}", "{}", 120)) for i in range(25)])
+    assert calls == [10, 10, 5]
+    assert set(outcomes.values()) == {"deferred"}
+
+
+def test_fresh_messages_are_processed_and_old_ones_deferred_with_attributes() -> None:
+    sent: list[dict[str, Any]] = []
+
+    class Sqs:
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+            sent.extend(Entries)
+            return {"Successful": [{"Id": e["Id"]} for e in Entries]}
+
+    processed: list[str] = []
+    consumer = PriorityConsumer(process=lambda b, m: processed.append(m.message_id), sqs=Sqs(), low_queue_url="low",
+                                defer_after_s=60, clock=lambda: NOW)
+    outcomes = consumer.consume([SqsMessage.from_record(record("fresh", "{}", 5)),
+                                 SqsMessage.from_record(record("old", '{"a": 1}', 61))])
+    assert outcomes == {"fresh": "processed", "old": "deferred"}
+    assert processed == ["fresh"]
+    assert sent == [{"Id": "m0", "MessageBody": '{"a": 1}', "MessageAttributes": {
+        "tenant": {"DataType": "String", "StringValue": "acme"},
+        "deferred-from": {"DataType": "String", "StringValue": "high"}}}]
+
+
+def test_fifo_fails_the_rest_of_the_batch_after_a_failure() -> None:
+    def process(body: Any, message: SqsMessage) -> None:
+        if message.message_id == "b":
+            raise RuntimeError("boom")
+
+    consumer = PriorityConsumer(process=process, sqs=None, role="low", fifo=True, clock=lambda: NOW)
+    event = {"Records": [record(m, "{}", 1, MessageGroupId="g") for m in ("a", "b", "c")]}
+    assert consumer.handle(event) == {"batchItemFailures": [{"itemIdentifier": "b"}, {"itemIdentifier": "c"}]}
+
+
+def test_ttl_drops_are_logged_and_counted() -> None:
+    logged: list[tuple[str, dict[str, Any]]] = []
+    counted: Counter[str] = Counter()
+    consumer = PriorityConsumer(process=lambda b, m: None, sqs=None, role="low", ttl_s=300, clock=lambda: NOW,
+                                metric=lambda name, n: counted.update({name: n}),
+                                log=lambda message, fields: logged.append((message, dict(fields))))
+    assert consumer.handle({"Records": [record("stale", "{}", 301), record("ok", "{}", 10)]}) == {"batchItemFailures": []}
+    assert counted == Counter({"MessagesDroppedTTL": 1, "MessagesProcessed": 1})
+    assert logged == [("message dropped by TTL", {"message_id": "stale", "age_s": 301.0, "ttl_s": 300,
+                                                  "reason": "ttl"})]
+
+
+def test_fifo_deferral_keeps_group_and_deduplication_ids() -> None:
+    consumer = PriorityConsumer(process=lambda b, m: None, sqs=None, role="low", fifo=True, clock=lambda: NOW)
+    entry = consumer._entry(SqsMessage.from_record(record("x", "{}", 1, MessageGroupId="g1",
+                                                          MessageDeduplicationId="d1")), {"reason": "bad"})
+    assert (entry["MessageGroupId"], entry["MessageDeduplicationId"]) == ("g1", "d1")
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"defer_after_s": 60}, "defer_after_s needs low_queue_url: deferred messages must have somewhere to go"),
+    ({"defer_after_s": 60, "low_queue_url": "low", "ttl_s": 60}, "defer_after_s=60 must be below ttl_s=60"),
+    ({"defer_after_s": 60, "low_queue_url": "low", "fifo": True},
+     "defer_after_s cannot be used on FIFO queues: deferral would reorder a message group"),
+])
+def test_bad_consumer_settings(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        PriorityConsumer(process=lambda b, m: None, sqs=None, **kwargs)
+
+
+def test_age_comes_from_sent_timestamp() -> None:
+    assert age_seconds(SqsMessage.from_record(record("m", "{}", 42.5)), NOW) == pytest.approx(42.5, abs=0.001)
+
+
+def test_consumer_from_env_reads_what_the_component_sets() -> None:
+    consumer = consumer_from_env(lambda b, m: None, sqs=object(), environ={
+        "RESILIENT_QUEUE_ROLE": "high", "RESILIENT_LOW_QUEUE_URL": "https://low", "RESILIENT_DLQ_URL": "https://dlq",
+        "RESILIENT_DEFER_AFTER_S": "60", "RESILIENT_TTL_S": "3600", "RESILIENT_FIFO": "false"})
+    assert (consumer.role, consumer.low_queue_url, consumer.dlq_url) == ("high", "https://low", "https://dlq")
+    assert (consumer.defer_after_s, consumer.ttl_s, consumer.fifo) == (60.0, 3600.0, False)
+    with pytest.raises(ValueError, match="RESILIENT_QUEUE_ROLE='mid' is not one of 'high', 'low', 'surge'"):
+        consumer_from_env(lambda b, m: None, sqs=object(), environ={"RESILIENT_QUEUE_ROLE": "mid"})
