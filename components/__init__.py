@@ -22,14 +22,14 @@ __all__ = [
     "ApiGatewayAccount",
     "ConfigError",
     "Grants",
+    "PriorityQueuePair",
+    "PriorityQueuePairArgs",
     "ResilientComponent",
     "ResilientFunction",
     "ResilientFunctionArgs",
     "ThrottledApi",
     "ThrottledApiArgs",
     "physical_name",
-    "PriorityQueuePair",
-    "PriorityQueuePairArgs",
     "stack_tags",
 ]
 

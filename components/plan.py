@@ -116,8 +116,16 @@ def _physical(r: CapturedResource) -> str | None:
 
 
 def _component_settings(outputs: dict[str, Any]) -> dict[str, Any]:
-    keys = ("flavor", "url", "stage_throttle", "timeout", "defer_after_s", "ttl_s", "visibility_timeout_s",
-            "blast_radius")
+    keys = (
+        "flavor",
+        "url",
+        "stage_throttle",
+        "timeout",
+        "defer_after_s",
+        "ttl_s",
+        "visibility_timeout_s",
+        "blast_radius",
+    )
     return {k: outputs[k] for k in keys if outputs.get(k) is not None}
 
 

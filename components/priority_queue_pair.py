@@ -16,6 +16,7 @@ Options: ``surge`` (a surge queue with its own consumer, and thresholds for the 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Mapping
@@ -131,8 +132,9 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     window = args.get("batching_window_s", 0 if fifo else defaults.QUEUE_BATCHING_WINDOW_S)
     batch = args.get("batch_size", defaults.QUEUE_BATCH_SIZE)
     window_ok = p.check_int_range("batching_window_s", window, 0, 300, unit="seconds", why="SQS mapping window")
-    batch_ok = p.check_int_range("batch_size", batch, 1, 10 if fifo else 10_000,
-                                 why="SQS FIFO mapping batch" if fifo else "SQS mapping batch")
+    batch_ok = p.check_int_range(
+        "batch_size", batch, 1, 10 if fifo else 10_000, why="SQS FIFO mapping batch" if fifo else "SQS mapping batch"
+    )
     if fifo and window_ok and window != 0:
         p.add(f"batching_window_s={window!r} must be 0 on FIFO queues (AWS has no batching window for them)")
     if not fifo and batch_ok and window_ok and batch > 10 and window < 1:
@@ -141,8 +143,14 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     defer = args.get("defer_after_s", default_defer)
     ttl = args.get("ttl_s")
     retention = args.get("retention_s", defaults.QUEUE_RETENTION_S)
-    retention_ok = p.check_int_range("retention_s", retention, 60, defaults.DLQ_RETENTION_S - 1, unit="seconds",
-                                     why="the DLQ keeps 1209600 s and must outlive its source")
+    retention_ok = p.check_int_range(
+        "retention_s",
+        retention,
+        60,
+        defaults.DLQ_RETENTION_S - 1,
+        unit="seconds",
+        why="the DLQ keeps 1209600 s and must outlive its source",
+    )
     if fifo and defer is not None:
         p.add(f"defer_after_s={defer!r} cannot be used with fifo=True: deferral would reorder a message group")
     order = [("defer_after_s", defer), ("ttl_s", ttl), ("retention_s", retention if retention_ok else None)]
@@ -150,7 +158,7 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     for key, value in present:
         if key != "retention_s":
             p.check_int_range(key, value, 1, defaults.DLQ_RETENTION_S, unit="seconds")
-    for (k1, v1), (k2, v2) in zip(present, present[1:], strict=False):
+    for (k1, v1), (k2, v2) in itertools.pairwise(present):
         if isinstance(v1, int) and isinstance(v2, int) and v1 >= v2:
             p.add(f"{k1}={v1!r} must be below {k2}={v2!r} (defer_after_s < ttl_s < retention_s)")
     concurrency = {**defaults.QUEUE_MAX_CONCURRENCY, **dict(args.get("max_concurrency") or {})}
@@ -162,10 +170,14 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     p.check_int_range("max_receive_count", receives, 1, 1000, why="SQS redrive maxReceiveCount")
     derived = visibility_timeout_for(timeout, window) if isinstance(timeout, int) and window_ok else 0
     visibility = args.get("visibility_timeout_s", derived)
-    if p.check_int_range("visibility_timeout_s", visibility, 0, 43200, unit="seconds", why="SQS visibility timeout") \
-            and visibility < derived:
-        p.add(f"visibility_timeout_s={visibility!r} is below {derived} (6 x the consumer timeout of {timeout} s "
-              f"+ the batching window of {window} s): a batch still in work would be delivered again")
+    if (
+        p.check_int_range("visibility_timeout_s", visibility, 0, 43200, unit="seconds", why="SQS visibility timeout")
+        and visibility < derived
+    ):
+        p.add(
+            f"visibility_timeout_s={visibility!r} is below {derived} (6 x the consumer timeout of {timeout} s "
+            f"+ the batching window of {window} s): a batch still in work would be delivered again"
+        )
     surge, shards = args.get("surge"), args.get("shards")
     if surge is not None:
         p.check_known_keys(surge, SurgeArgs.__annotations__, what="surge key")
@@ -174,25 +186,49 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         if "backlog" in surge:
             p.check_int_range("surge.backlog", surge["backlog"], 1, 100_000_000)
         if "age_s" in surge:
-            p.check_int_range("surge.age_s", surge["age_s"], 60, defaults.DLQ_RETENTION_S, unit="seconds",
-                              why="SQS age metrics have one-minute resolution")
+            p.check_int_range(
+                "surge.age_s",
+                surge["age_s"],
+                60,
+                defaults.DLQ_RETENTION_S,
+                unit="seconds",
+                why="SQS age metrics have one-minute resolution",
+            )
     if shards is not None:
         if surge is not None:
             p.add("surge and shards cannot be combined: a sharded pair spreads load across its shards instead")
         count, per = shards.get("count"), shards.get("per_tenant")
         if p.check_int_range("shards.count", count, 2, 100):
-            p.check_int_range("shards.per_tenant", per, 1, count - 1,
-                              why="a tenant on every shard would share all of them with everyone")
+            p.check_int_range(
+                "shards.per_tenant",
+                per,
+                1,
+                count - 1,
+                why="a tenant on every shard would share all of them with everyone",
+            )
     alarms = {**defaults.QUEUE_OLDEST_AGE_ALARM_S, **dict(args.get("oldest_age_alarm_s") or {})}
     for role, value in alarms.items():
         p.check_int_range(f"oldest_age_alarm_s[{role!r}]", value, 60, defaults.DLQ_RETENTION_S, unit="seconds")
     transform_check(args.get("transform"), p)
     p.raise_if_any()
     return _Settings(
-        handler=args["handler"], code=args["code"], consumer=consumer, consumer_timeout=timeout, fifo=fifo,
-        content_based_deduplication=bool(args.get("content_based_deduplication", True)), defer_after_s=defer,
-        ttl_s=ttl, batch_size=batch, window_s=window, concurrency=concurrency, max_receive_count=receives,
-        retention_s=retention, visibility_s=visibility, surge=surge, shards=shards, age_alarm_s=alarms,
+        handler=args["handler"],
+        code=args["code"],
+        consumer=consumer,
+        consumer_timeout=timeout,
+        fifo=fifo,
+        content_based_deduplication=bool(args.get("content_based_deduplication", True)),
+        defer_after_s=defer,
+        ttl_s=ttl,
+        batch_size=batch,
+        window_s=window,
+        concurrency=concurrency,
+        max_receive_count=receives,
+        retention_s=retention,
+        visibility_s=visibility,
+        surge=surge,
+        shards=shards,
+        age_alarm_s=alarms,
         alarm_topic_arn=args.get("alarm_topic_arn"),
     )
 
@@ -235,16 +271,25 @@ class PriorityQueuePair(ResilientComponent):
             high=self.high_url,
             surge=self.queues["surge"].url if "surge" in self.queues else None,
             shards=pulumi.Output.all(*[self.queues[n].url for n in shard_names]),
-        ).apply(lambda urls: {
-            "high_url": urls["high"], "surge_url": urls["surge"], "shard_urls": list(urls["shards"]),
-            "shards_per_tenant": s.shards["per_tenant"] if s.shards else None,
-            "surge_backlog": (s.surge or {}).get("backlog"), "surge_age_s": (s.surge or {}).get("age_s"),
-            "fifo": s.fifo,
-        })
+        ).apply(
+            lambda urls: {
+                "high_url": urls["high"],
+                "surge_url": urls["surge"],
+                "shard_urls": list(urls["shards"]),
+                "shards_per_tenant": s.shards["per_tenant"] if s.shards else None,
+                "surge_backlog": (s.surge or {}).get("backlog"),
+                "surge_age_s": (s.surge or {}).get("age_s"),
+                "fifo": s.fifo,
+            }
+        )
         outputs: dict[str, Any] = {
-            "high_url": self.high_url, "low_url": self.low_url, "producer_config": self.producer_config,
+            "high_url": self.high_url,
+            "low_url": self.low_url,
+            "producer_config": self.producer_config,
             "dlq_urls": {role: q.url for role, q in self.dlqs.items()},
-            "defer_after_s": s.defer_after_s, "ttl_s": s.ttl_s, "visibility_timeout_s": s.visibility_s,
+            "defer_after_s": s.defer_after_s,
+            "ttl_s": s.ttl_s,
+            "visibility_timeout_s": s.visibility_s,
         }
         if s.shards:
             outputs["blast_radius"] = 1 / math.comb(s.shards["count"], s.shards["per_tenant"])
@@ -258,22 +303,33 @@ class PriorityQueuePair(ResilientComponent):
         return args
 
     def _dlq(self, role: str) -> aws.sqs.Queue:
-        return self._child("dlq", aws.sqs.Queue, f"{role}-dlq", {
-            "name": self.physical("sqs", f"{role}-dlq", fifo=self.settings.fifo),
-            **self._queue_args(defaults.DLQ_RETENTION_S),
-        })
+        return self._child(
+            "dlq",
+            aws.sqs.Queue,
+            f"{role}-dlq",
+            {
+                "name": self.physical("sqs", f"{role}-dlq", fifo=self.settings.fifo),
+                **self._queue_args(defaults.DLQ_RETENTION_S),
+            },
+        )
 
     def _create_queue(self, role: str, dlq: aws.sqs.Queue | None = None) -> None:
         s = self.settings
         if dlq is None:
             dlq = self.dlqs[role] = self._dlq(role)
-        self.queues[role] = self._child("queue", aws.sqs.Queue, role, {
-            "name": self.physical("sqs", role, fifo=s.fifo),
-            "visibility_timeout_seconds": s.visibility_s,
-            "redrive_policy": dlq.arn.apply(lambda arn: json.dumps(
-                {"deadLetterTargetArn": arn, "maxReceiveCount": s.max_receive_count})),
-            **self._queue_args(s.retention_s),
-        })
+        self.queues[role] = self._child(
+            "queue",
+            aws.sqs.Queue,
+            role,
+            {
+                "name": self.physical("sqs", role, fifo=s.fifo),
+                "visibility_timeout_seconds": s.visibility_s,
+                "redrive_policy": dlq.arn.apply(
+                    lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": s.max_receive_count})
+                ),
+                **self._queue_args(s.retention_s),
+            },
+        )
 
     # -- consumers ---------------------------------------------------------------------------------
     def _create_consumer(self, role: str, queue_names: list[str]) -> None:
@@ -292,12 +348,17 @@ class PriorityQueuePair(ResilientComponent):
             env["RESILIENT_QUEUE_ROLE"] = "low"  # shards isolate tenants; they do not defer
         consumer_args: dict[str, Any] = {
             **s.consumer,
-            "handler": s.handler, "code": s.code, "invocation": "queue",
+            "handler": s.handler,
+            "code": s.code,
+            "invocation": "queue",
             "environment": {**dict(s.consumer.get("environment") or {}), **env},
             "alarm_topic_arn": s.consumer.get("alarm_topic_arn", s.alarm_topic_arn),
         }
-        fn = ResilientFunction(f"{self._name}-{role}-consumer", consumer_args,  # type: ignore[arg-type]
-                               opts=pulumi.ResourceOptions(parent=self))
+        fn = ResilientFunction(
+            f"{self._name}-{role}-consumer",
+            consumer_args,  # type: ignore[arg-type]
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.consumers[role] = fn
         grants = [fn.grants.send_to(dlq)]
         if role == "high" and s.defer_after_s is not None:
@@ -314,26 +375,55 @@ class PriorityQueuePair(ResilientComponent):
             }
             if not s.fifo:
                 mapping_args["maximum_batching_window_in_seconds"] = s.window_s
-            self.mappings.append(self._child("mapping", aws.lambda_.EventSourceMapping, f"{queue_name}-mapping",
-                                             mapping_args, pulumi.ResourceOptions(depends_on=grants)))
+            self.mappings.append(
+                self._child(
+                    "mapping",
+                    aws.lambda_.EventSourceMapping,
+                    f"{queue_name}-mapping",
+                    mapping_args,
+                    pulumi.ResourceOptions(depends_on=grants),
+                )
+            )
 
     # -- alarms ------------------------------------------------------------------------------------
     def _create_alarms(self) -> None:
         topic = self.settings.alarm_topic_arn
         actions = [topic] if topic is not None else []
-        targets = [(name, queue, "ApproximateAgeOfOldestMessage",
-                    self.settings.age_alarm_s.get("shard" if name.startswith("shard") else name,
-                                                  defaults.QUEUE_OLDEST_AGE_ALARM_S["high"]),
-                    f"the oldest message in {name} is older than the threshold: the backlog is ageing")
-                   for name, queue in self.queues.items()]
-        targets += [(f"{role}-dlq", dlq, "ApproximateNumberOfMessagesVisible", 0,
-                     f"messages are waiting in the {role} DLQ") for role, dlq in self.dlqs.items()]
+        targets = [
+            (
+                name,
+                queue,
+                "ApproximateAgeOfOldestMessage",
+                self.settings.age_alarm_s.get(
+                    "shard" if name.startswith("shard") else name, defaults.QUEUE_OLDEST_AGE_ALARM_S["high"]
+                ),
+                f"the oldest message in {name} is older than the threshold: the backlog is ageing",
+            )
+            for name, queue in self.queues.items()
+        ]
+        targets += [
+            (f"{role}-dlq", dlq, "ApproximateNumberOfMessagesVisible", 0, f"messages are waiting in the {role} DLQ")
+            for role, dlq in self.dlqs.items()
+        ]
         for label, queue, metric, threshold, description in targets:
-            self._child("alarm", aws.cloudwatch.MetricAlarm, f"alarm-{label}-{'age' if 'Age' in metric else 'depth'}", {
-                "name": self.physical("alarm", f"{label}-{'age' if 'Age' in metric else 'depth'}"),
-                "namespace": "AWS/SQS", "metric_name": metric, "dimensions": {"QueueName": queue.name},
-                "statistic": "Maximum", "threshold": threshold, "comparison_operator": "GreaterThanThreshold",
-                "period": defaults.ALARM_PERIOD_S, "evaluation_periods": 1, "datapoints_to_alarm": 1,
-                "treat_missing_data": "notBreaching", "alarm_description": description,
-                "alarm_actions": actions, "ok_actions": actions,
-            })
+            self._child(
+                "alarm",
+                aws.cloudwatch.MetricAlarm,
+                f"alarm-{label}-{'age' if 'Age' in metric else 'depth'}",
+                {
+                    "name": self.physical("alarm", f"{label}-{'age' if 'Age' in metric else 'depth'}"),
+                    "namespace": "AWS/SQS",
+                    "metric_name": metric,
+                    "dimensions": {"QueueName": queue.name},
+                    "statistic": "Maximum",
+                    "threshold": threshold,
+                    "comparison_operator": "GreaterThanThreshold",
+                    "period": defaults.ALARM_PERIOD_S,
+                    "evaluation_periods": 1,
+                    "datapoints_to_alarm": 1,
+                    "treat_missing_data": "notBreaching",
+                    "alarm_description": description,
+                    "alarm_actions": actions,
+                    "ok_actions": actions,
+                },
+            )

@@ -448,8 +448,12 @@ def _function_by_name(graph: Graph, name: str) -> CapturedResource | None:
     return next((f for f in graph.of_type(FUNCTION) if f.outputs.get("name") == name), None)
 
 
-@rule("sqs-visibility-covers-consumer", "error", (MAPPING,),
-      "A queue's visibility timeout is at least 6x its consumer's timeout plus the batching window")
+@rule(
+    "sqs-visibility-covers-consumer",
+    "error",
+    (MAPPING,),
+    "A queue's visibility timeout is at least 6x its consumer's timeout plus the batching window",
+)
 def sqs_visibility_covers_consumer(mapping: CapturedResource, graph: Graph) -> Iterator[str]:
     queue = _queue_by_arn(graph, str(mapping.inputs.get("eventSourceArn", "")))
     fn = _function_by_name(graph, str(mapping.inputs.get("functionName", "")))
@@ -458,12 +462,18 @@ def sqs_visibility_covers_consumer(mapping: CapturedResource, graph: Graph) -> I
     needed = 6 * fn.inputs.get("timeout", 3) + mapping.inputs.get("maximumBatchingWindowInSeconds", 0)
     visibility = queue.inputs.get("visibilityTimeoutSeconds", 30)
     if visibility < needed:
-        yield (f"queue {queue.name} hides a received batch for {visibility} s, below the {needed} s its consumer "
-               f"{fn.name} may need (6 x {fn.inputs.get('timeout', 3)} s + window): work is delivered twice")
+        yield (
+            f"queue {queue.name} hides a received batch for {visibility} s, below the {needed} s its consumer "
+            f"{fn.name} may need (6 x {fn.inputs.get('timeout', 3)} s + window): work is delivered twice"
+        )
 
 
-@rule("sqs-mapping-isolated", "error", (MAPPING,),
-      "An SQS consumer reports partial batch failures and has its own maximum concurrency")
+@rule(
+    "sqs-mapping-isolated",
+    "error",
+    (MAPPING,),
+    "An SQS consumer reports partial batch failures and has its own maximum concurrency",
+)
 def sqs_mapping_isolated(mapping: CapturedResource, graph: Graph) -> Iterator[str]:
     if ":sqs:" not in str(mapping.inputs.get("eventSourceArn", "")):
         return
@@ -483,7 +493,9 @@ def sqs_dlq_outlives_source(queue: CapturedResource, graph: Graph) -> Iterator[s
     source_keeps = queue.inputs.get("messageRetentionSeconds", 345_600)
     dlq_keeps = dlq.inputs.get("messageRetentionSeconds", 345_600)
     if dlq_keeps <= source_keeps:
-        yield (f"its DLQ {dlq.name} keeps messages {dlq_keeps} s, not longer than this queue's {source_keeps} s: "
-               "a redriven message can expire before anyone looks")
+        yield (
+            f"its DLQ {dlq.name} keeps messages {dlq_keeps} s, not longer than this queue's {source_keeps} s: "
+            "a redriven message can expire before anyone looks"
+        )
     if bool(dlq.inputs.get("fifoQueue")) != bool(queue.inputs.get("fifoQueue")):
         yield f"its DLQ {dlq.name} is not of the same type (standard or FIFO)"

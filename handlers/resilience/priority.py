@@ -113,10 +113,10 @@ class PriorityConsumer:
         """Lambda's SQS event in, a partial batch response out."""
         messages = [SqsMessage.from_record(r) for r in event.get("Records", [])]
         outcomes = self.consume(messages)
-        for outcome in METRIC_NAMES:
+        for outcome, metric_name in METRIC_NAMES.items():
             count = sum(1 for o in outcomes.values() if o == outcome)
             if count:
-                self.metric(METRIC_NAMES[outcome], count)
+                self.metric(metric_name, count)
         return {"batchItemFailures": [{"itemIdentifier": m} for m, o in outcomes.items() if o == "failed"]}
 
     def consume(self, messages: Sequence[SqsMessage]) -> dict[str, Outcome]:
@@ -150,8 +150,10 @@ class PriorityConsumer:
             return "dead-lettered"
         age = age_seconds(message, now)
         if self.ttl_s is not None and age > self.ttl_s:
-            self.log("message dropped by TTL", {"message_id": message.message_id, "age_s": round(age, 3),
-                                                "ttl_s": self.ttl_s, "reason": "ttl"})
+            self.log(
+                "message dropped by TTL",
+                {"message_id": message.message_id, "age_s": round(age, 3), "ttl_s": self.ttl_s, "reason": "ttl"},
+            )
             return "dropped"
         if self.role == "high" and self.defer_after_s is not None and age > self.defer_after_s:
             to_defer.append(message)
@@ -196,13 +198,15 @@ class PriorityConsumer:
     def _defer(self, messages: Sequence[SqsMessage]) -> list[str]:
         if not messages:
             return []
-        assert self.low_queue_url is not None  # noqa: S101 (checked in __post_init__)
+        assert self.low_queue_url is not None
         entries = [(m, self._entry(m, {"deferred-from": self.role})) for m in messages]
         return self._send_batches(self.low_queue_url, entries)
 
     def _entry(self, message: SqsMessage, extra: Mapping[str, str]) -> dict[str, Any]:
-        entry: dict[str, Any] = {"MessageBody": message.body,
-                                 "MessageAttributes": _forwarded_attributes(message, extra)}
+        entry: dict[str, Any] = {
+            "MessageBody": message.body,
+            "MessageAttributes": _forwarded_attributes(message, extra),
+        }
         if self.fifo:
             entry["MessageGroupId"] = message.attributes.get("MessageGroupId", "default")
             entry["MessageDeduplicationId"] = message.attributes.get("MessageDeduplicationId", message.message_id)

@@ -83,8 +83,15 @@ class Router:
             return str(surge)
         return str(warm)
 
-    def send(self, body: str, *, tenant: str | None = None, group_id: str | None = None,
-             dedup_id: str | None = None, attributes: Mapping[str, str] | None = None) -> str:
+    def send(
+        self,
+        body: str,
+        *,
+        tenant: str | None = None,
+        group_id: str | None = None,
+        dedup_id: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> str:
         """Send ``body``; return the URL of the queue it went to."""
         url = self.queue_for(tenant)
         args: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
@@ -118,11 +125,24 @@ class Router:
             name = url.rsplit("/", 1)[-1]
             end = time.time()
             result = self.cloudwatch.get_metric_data(
-                MetricDataQueries=[{"Id": "age", "ReturnData": True, "MetricStat": {
-                    "Metric": {"Namespace": "AWS/SQS", "MetricName": "ApproximateAgeOfOldestMessage",
-                               "Dimensions": [{"Name": "QueueName", "Value": name}]},
-                    "Period": 60, "Stat": "Maximum"}}],
-                StartTime=end - 300, EndTime=end)
+                MetricDataQueries=[
+                    {
+                        "Id": "age",
+                        "ReturnData": True,
+                        "MetricStat": {
+                            "Metric": {
+                                "Namespace": "AWS/SQS",
+                                "MetricName": "ApproximateAgeOfOldestMessage",
+                                "Dimensions": [{"Name": "QueueName", "Value": name}],
+                            },
+                            "Period": 60,
+                            "Stat": "Maximum",
+                        },
+                    }
+                ],
+                StartTime=end - 300,
+                EndTime=end,
+            )
             values = list(itertools.chain.from_iterable(r.get("Values", []) for r in result["MetricDataResults"]))
             cached = (now, float(values[0]) if values else 0.0)
             self._age[url] = cached

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -34,10 +33,10 @@ def test_every_stack_exports_its_endpoints(stack: tuple[str, Graph, dict[str, st
         "ops_topic_arn",
         "orders_api_function",
         "orders_api_target_arn",
-        "ingest_function",
-        "orders_inbox_url",
-        "orders_inbox_dlq_url",
+        "orders_inbox",
+        "ingest_functions",
     }
+    assert set(graph.exports["ingest_functions"]) == {"high", "low"}
     assert graph.exports["orders_api_function"] == f"resilient-serverless-{name}-orders-api"
     assert str(graph.exports["api_url"]).startswith("https://")
 
@@ -62,16 +61,18 @@ def test_the_api_sits_in_front_of_the_functions_with_stack_settings() -> None:
     assert integration.inputs["uri"].endswith("function:resilient-serverless-prod-orders-api:live/invocations")
 
 
-def test_writes_reach_the_inbox_and_ingest_drains_it_bounded() -> None:
-    graph = run_stack("staging", ROOT)
-    inbox = graph.one("aws:sqs/queue:Queue", "orders-inbox")
-    mapping = graph.one("aws:lambda/eventSourceMapping:EventSourceMapping")
-    ingest = graph.one("aws:lambda/function:Function", "ingest-function")
-    assert inbox.inputs["visibilityTimeoutSeconds"] == 6 * ingest.inputs["timeout"] + 1
-    assert json.loads(inbox.inputs["redrivePolicy"])["maxReceiveCount"] == 5
-    assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping.inputs["scalingConfig"] == {"maximumConcurrency": 5}
-    assert ingest.inputs["reservedConcurrentExecutions"] == -1  # bounded by the mapping instead
+def test_writes_reach_the_high_queue_and_each_queue_drains_at_its_own_pace() -> None:
+    graph = run_stack("prod", ROOT)
+    high = graph.one("aws:sqs/queue:Queue", "orders-inbox-high")
+    post = graph.one("aws:apigateway/integration:Integration", "orders-integration-post-orders")
+    assert post.inputs["uri"].endswith(f"sqs:path/123456789012/{high.outputs['name']}")
+    mappings = {m.name: m.inputs for m in graph.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")}
+    assert mappings["orders-inbox-high-mapping"]["scalingConfig"] == {"maximumConcurrency": 20}  # prod setting
+    assert mappings["orders-inbox-low-mapping"]["scalingConfig"] == {"maximumConcurrency": 2}
+    consumer = graph.one("aws:lambda/function:Function", "orders-inbox-high-consumer-function")
+    assert high.inputs["visibilityTimeoutSeconds"] == 6 * consumer.inputs["timeout"] + 1
+    assert consumer.inputs["reservedConcurrentExecutions"] == -1  # bounded by its mapping instead
+    assert consumer.inputs["environment"]["variables"]["ORDERS_TABLE"] == "resilient-serverless-prod-orders"
 
 
 def test_stack_settings_reach_the_functions() -> None:

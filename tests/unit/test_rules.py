@@ -289,3 +289,58 @@ def test_permission_open_to_every_api_is_an_error() -> None:
         "source ARN (none) does not name one API, stage, method and path",
         "source ARN arn:aws:execute-api:eu-west-1:123456789012:abc123/* does not name one API, stage, method and path",
     ]
+
+
+# --- queue rules -------------------------------------------------------------------------------------
+def _queue_with_consumer(visibility: int, **mapping: Any) -> Callable[[], None]:
+    def program() -> None:
+        dlq = aws.sqs.Queue("dlq", message_retention_seconds=1_209_600, sqs_managed_sse_enabled=True, tags=TAGS)
+        queue = aws.sqs.Queue(
+            "q",
+            visibility_timeout_seconds=visibility,
+            sqs_managed_sse_enabled=True,
+            tags=TAGS,
+            redrive_policy=dlq.arn.apply(lambda a: json.dumps({"deadLetterTargetArn": a, "maxReceiveCount": 5})),
+        )
+        fn = good_function(timeout=10, reserved_concurrent_executions=-1)
+        aws.lambda_.EventSourceMapping("m", event_source_arn=queue.arn, function_name=fn.name, tags=TAGS, **mapping)
+
+    return program
+
+
+def test_visibility_below_six_times_the_consumer_timeout_is_an_error() -> None:
+    program = _queue_with_consumer(
+        30,
+        maximum_batching_window_in_seconds=2,
+        function_response_types=["ReportBatchItemFailures"],
+        scaling_config={"maximum_concurrency": 2},
+    )
+    assert findings(program, "sqs-visibility-covers-consumer") == [
+        "queue q hides a received batch for 30 s, below the 62 s its consumer f may need (6 x 10 s + window): "
+        "work is delivered twice"
+    ]
+    assert findings(program, "sqs-mapping-isolated") == []
+
+
+def test_mapping_without_partial_batches_or_concurrency_is_an_error() -> None:
+    assert findings(_queue_with_consumer(60), "sqs-mapping-isolated") == [
+        "no ReportBatchItemFailures: one bad message makes the whole batch retry",
+        "no maximum concurrency: a flood on this queue can take every execution environment",
+    ]
+
+
+def test_dlq_that_expires_first_or_differs_in_type_is_an_error() -> None:
+    def program() -> None:
+        dlq = aws.sqs.Queue("dlq", message_retention_seconds=60, fifo_queue=True, tags=TAGS)
+        aws.sqs.Queue(
+            "q",
+            message_retention_seconds=345_600,
+            tags=TAGS,
+            redrive_policy=dlq.arn.apply(lambda a: json.dumps({"deadLetterTargetArn": a, "maxReceiveCount": 5})),
+        )
+
+    assert findings(program, "sqs-dlq-outlives-source") == [
+        "its DLQ dlq keeps messages 60 s, not longer than this queue's 345600 s: a redriven message can expire "
+        "before anyone looks",
+        "its DLQ dlq is not of the same type (standard or FIFO)",
+    ]

@@ -4,6 +4,7 @@ duplicates, dead-lettering with a reason, and the breaker answering 503."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,7 +30,22 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         dlq_url = sqs.create_queue(QueueName="ingest-dlq")["QueueUrl"]
         from handlers import ingest, orders
 
-        monkeypatch.setattr(ingest, "DLQ_URL", dlq_url)
+        low_url = sqs.create_queue(QueueName="ingest-low")["QueueUrl"]
+        monkeypatch.setattr(
+            ingest,
+            "consumer",
+            ingest.consumer_from_env(
+                ingest.process,
+                validate=ingest.reason_invalid,
+                sqs=sqs,
+                environ={
+                    "RESILIENT_QUEUE_ROLE": "high",
+                    "RESILIENT_DLQ_URL": dlq_url,
+                    "RESILIENT_LOW_QUEUE_URL": low_url,
+                    "RESILIENT_DEFER_AFTER_S": "60",
+                },
+            ),
+        )
         monkeypatch.setattr(orders.breaker, "_local", type(orders.breaker._local)())
         yield {"dynamodb": dynamodb, "sqs": sqs, "dlq_url": dlq_url, "orders": orders, "ingest": ingest}
 
@@ -67,8 +83,9 @@ def test_open_circuit_answers_503_with_retry_after(
     assert 1 <= int(response["headers"]["Retry-After"]) <= 30
 
 
-def sqs_event(*bodies: str) -> dict[str, Any]:
-    """An SQS event as Lambda delivers it to a mapping's consumer."""
+def sqs_event(*bodies: str, age_s: float = 1.0) -> dict[str, Any]:
+    """An SQS event as Lambda delivers it to a mapping's consumer, sent ``age_s`` ago."""
+    sent = str(int((time.time() - age_s) * 1000))
     return {
         "Records": [
             {
@@ -77,9 +94,9 @@ def sqs_event(*bodies: str) -> dict[str, Any]:
                 "body": body,
                 "attributes": {
                     "ApproximateReceiveCount": "1",
-                    "SentTimestamp": "1767225600000",
+                    "SentTimestamp": sent,
                     "SenderId": "AIDA",
-                    "ApproximateFirstReceiveTimestamp": "1767225600000",
+                    "ApproximateFirstReceiveTimestamp": sent,
                 },
                 "messageAttributes": {},
                 "md5OfBody": "",
@@ -116,8 +133,8 @@ def test_invalid_order_goes_to_the_dlq_with_its_reason_not_retried(aws: dict[str
         QueueUrl=aws["dlq_url"], MessageAttributeNames=["All"], MaxNumberOfMessages=10
     )["Messages"]
     reasons = sorted(m["MessageAttributes"]["reason"]["StringValue"] for m in messages)
-    assert reasons[0] == "items[0]={'sku': 'SKU-1', 'qty': 0} needs sku (string) and qty (1 to 1000)"
-    assert reasons[1].startswith("the body is not JSON: ")
+    assert reasons[0].startswith("body is not JSON: ")
+    assert reasons[1] == "items[0]={'sku': 'SKU-1', 'qty': 0} needs sku (string) and qty (1 to 1000)"
     assert "Item" not in aws["dynamodb"].get_item(TableName="orders", Key={"order_id": {"S": "o-2"}})
 
 
@@ -154,3 +171,14 @@ def test_validation_names_the_field(event: dict[str, Any], reason: str) -> None:
     with pytest.raises(InvalidOrder) as raised:
         validate(event)
     assert str(raised.value).startswith(reason)
+
+
+def test_an_order_that_waited_too_long_steps_aside_to_the_low_queue(aws: dict[str, Any], context: Any) -> None:
+    ingest = aws["ingest"]
+    response = ingest.lambda_handler(sqs_event(body("order_valid.json"), age_s=120), context)
+    assert response == {"batchItemFailures": []}
+    low = aws["sqs"].get_queue_url(QueueName="ingest-low")["QueueUrl"]
+    moved = aws["sqs"].receive_message(QueueUrl=low, MessageAttributeNames=["All"])["Messages"]
+    assert json.loads(moved[0]["Body"]) == load_event("order_valid.json")
+    assert moved[0]["MessageAttributes"]["deferred-from"]["StringValue"] == "high"
+    assert "Item" not in aws["dynamodb"].get_item(TableName="orders", Key={"order_id": {"S": "o-1"}})

@@ -9,12 +9,13 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
 from handlers.resilience.priority import PriorityConsumer, SqsMessage, age_seconds, consumer_from_env
+from tests.unit.handlers.conftest import client_error
 
 NOW = 1_800_000_000.0
 MAX_RECEIVES = 3
@@ -22,9 +23,10 @@ MAX_RECEIVES = 3
 
 def record(message_id: str, body: str, age_s: float, **attributes: str) -> dict[str, Any]:
     return {
-        "messageId": message_id, "receiptHandle": f"rh-{message_id}", "body": body,
-        "attributes": {"SentTimestamp": str(int((NOW - age_s) * 1000)), "ApproximateReceiveCount": "1",
-                       **attributes},
+        "messageId": message_id,
+        "receiptHandle": f"rh-{message_id}",
+        "body": body,
+        "attributes": {"SentTimestamp": str(int((NOW - age_s) * 1000)), "ApproximateReceiveCount": "1", **attributes},
         "messageAttributes": {"tenant": {"stringValue": "acme", "dataType": "String"}},
         "eventSource": "aws:sqs",
     }
@@ -40,11 +42,9 @@ class FlakySqs:
         self.calls["send_message_batch"] += 1
         fault = self.faults.pop(0) if self.faults else "ok"
         if fault == "throttle":
-            raise ClientError({"Error": {"Code": "ThrottlingException"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
-                              "SendMessageBatch")
+            raise client_error("ThrottlingException", 400, "SendMessageBatch")
         if fault == "5xx":
-            raise ClientError({"Error": {"Code": "InternalError"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
-                              "SendMessageBatch")
+            raise client_error("InternalError", 500, "SendMessageBatch")
         if fault == "timeout":
             raise ReadTimeoutError(endpoint_url="https://sqs")
         if fault == "connection":
@@ -54,16 +54,19 @@ class FlakySqs:
             # SQS accepted the first entry and refused the rest: only the first may be acknowledged.
             first, *rest = response["Successful"]
             self._undo(kwargs["QueueUrl"], len(rest))  # take the refused ones back out of the queue
-            return {"Successful": [first], "Failed": [{"Id": e["Id"], "Code": "InternalError", "SenderFault": False}
-                                                      for e in rest]}
+            return {
+                "Successful": [first],
+                "Failed": [{"Id": e["Id"], "Code": "InternalError", "SenderFault": False} for e in rest],
+            }
         return response
 
     def _undo(self, url: str, count: int) -> None:
         """Remove ``count`` just-sent messages so the queue holds only the acknowledged ones."""
         removed = 0
         while removed < count:
-            got = self.client.receive_message(QueueUrl=url, MaxNumberOfMessages=min(10, count - removed),
-                                              VisibilityTimeout=0).get("Messages", [])
+            got = self.client.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=min(10, count - removed), VisibilityTimeout=0
+            ).get("Messages", [])
             for m in got:
                 self.client.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
             removed += len(got)
@@ -77,11 +80,37 @@ class FlakySqs:
 def drain(client: Any, url: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     while True:
-        got = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
-                                     VisibilityTimeout=60).get("Messages", [])
+        got = client.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=60
+        ).get("Messages", [])
         if not got:
             return out
         out += got
+
+
+def deliver_until_settled(
+    consumer: PriorityConsumer, pending: list[dict[str, Any]], batch_sizes: list[int], client: Any, dlq: str
+) -> dict[str, str]:
+    """Play SQS: deliver in batches, give failed messages back, redrive them after MAX_RECEIVES.
+
+    Returns each message id's end: ``done`` (acknowledged) or ``redriven`` (moved to the DLQ by SQS)."""
+    receives: Counter[str] = Counter()
+    final: dict[str, str] = {}
+    sizes = iter(batch_sizes * 100)
+    while pending:
+        size = next(sizes)
+        batch, pending = pending[:size], pending[size:]
+        receives.update(r["messageId"] for r in batch)
+        failed = {f["itemIdentifier"] for f in consumer.handle({"Records": batch})["batchItemFailures"]}
+        for r in batch:
+            if r["messageId"] not in failed:
+                final[r["messageId"]] = "done"
+            elif receives[r["messageId"]] >= MAX_RECEIVES:  # SQS redrive: maxReceiveCount reached
+                client.send_message(QueueUrl=dlq, MessageBody=r["body"])
+                final[r["messageId"]] = "redriven"
+            else:
+                pending.append(r)
+    return final
 
 
 messages_strategy = st.lists(
@@ -90,7 +119,8 @@ messages_strategy = st.lists(
         st.sampled_from(["valid", "valid", "valid", "poison", "not-json", "fails-once", "always-fails"]),
         st.integers(min_value=0, max_value=2000),  # padding: body size
     ),
-    min_size=1, max_size=40,
+    min_size=1,
+    max_size=40,
 )
 
 
@@ -101,8 +131,9 @@ messages_strategy = st.lists(
     faults=st.lists(st.sampled_from(["ok", "ok", "throttle", "5xx", "timeout", "connection", "partial"]), max_size=30),
     ttl=st.sampled_from([None, 3600.0]),
 )
-def test_nothing_is_lost(messages: list[tuple[float, str, int]], batch_sizes: list[int], faults: list[str],
-                         ttl: float | None) -> None:
+def test_nothing_is_lost(
+    messages: list[tuple[float, str, int]], batch_sizes: list[int], faults: list[str], ttl: float | None
+) -> None:
     with mock_aws():
         client = boto3.client("sqs", region_name="eu-west-1")
         low = client.create_queue(QueueName="low")["QueueUrl"]
@@ -119,47 +150,41 @@ def test_nothing_is_lost(messages: list[tuple[float, str, int]], batch_sizes: li
         def validate(body: Any) -> str | None:
             return "kind must not be poison" if body.get("kind") == "poison" else None
 
-        consumer = PriorityConsumer(process=process, sqs=sqs, role="high", low_queue_url=low, dlq_url=dlq,
-                                    defer_after_s=60, ttl_s=ttl, validate=validate, clock=lambda: NOW,
-                                    metric=lambda name, n: counted.update({name: n}))
+        consumer = PriorityConsumer(
+            process=process,
+            sqs=sqs,
+            role="high",
+            low_queue_url=low,
+            dlq_url=dlq,
+            defer_after_s=60,
+            ttl_s=ttl,
+            validate=validate,
+            clock=lambda: NOW,
+            metric=lambda name, n: counted.update({name: n}),
+        )
         pending = [
             record(f"m{i}", "{not json" if kind == "not-json" else json.dumps({"kind": kind, "pad": "x" * size}), age)
             for i, (age, kind, size) in enumerate(messages)
         ]
-        receives: Counter[str] = Counter()
-        final: dict[str, str] = {}
-        sizes = iter(batch_sizes * 100)
-        while pending:  # SQS delivers what is left, in batches; failures come back later
-            size = next(sizes)
-            batch, pending = pending[:size], pending[size:]
-            for r in batch:
-                receives[r["messageId"]] += 1
-            response = consumer.handle({"Records": batch})
-            failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
-            for r in batch:
-                if r["messageId"] not in failed:
-                    continue
-                if receives[r["messageId"]] >= MAX_RECEIVES:  # SQS redrive: maxReceiveCount reached
-                    client.send_message(QueueUrl=dlq, MessageBody=r["body"])
-                    final[r["messageId"]] = "redriven"
-                else:
-                    pending.append(r)
-            for r in batch:
-                if r["messageId"] not in failed:
-                    final[r["messageId"]] = "done"
+        final = deliver_until_settled(consumer, pending, batch_sizes, client, dlq)
 
         in_low, in_dlq = drain(client, low), drain(client, dlq)
         done = [m for m, state in final.items() if state == "done"]
         redriven = [m for m, state in final.items() if state == "redriven"]
         # Conservation: every input message is in exactly one terminal place.
         assert len(final) == len(messages)
-        accounted = (counted["MessagesProcessed"] + counted["MessagesDeferred"] + counted["MessagesDeadLettered"]
-                     + counted["MessagesDroppedTTL"])
+        accounted = (
+            counted["MessagesProcessed"]
+            + counted["MessagesDeferred"]
+            + counted["MessagesDeadLettered"]
+            + counted["MessagesDroppedTTL"]
+        )
         assert accounted == len(done)
         assert len(in_low) == counted["MessagesDeferred"]  # a deferral is acknowledged only once written
         assert len(in_dlq) == counted["MessagesDeadLettered"] + len(redriven)
-        expected_drops = sum(1 for age, kind, _ in messages if ttl is not None and age > ttl
-                             and kind not in ("poison", "not-json"))
+        expected_drops = sum(
+            1 for age, kind, _ in messages if ttl is not None and age > ttl and kind not in ("poison", "not-json")
+        )
         assert counted["MessagesDroppedTTL"] == expected_drops  # every drop is counted in a metric
         reasons = [m["MessageAttributes"]["reason"]["StringValue"] for m in in_dlq if "MessageAttributes" in m]
         assert all(r.startswith(("kind must not be poison", "body is not JSON")) for r in reasons)
@@ -169,12 +194,13 @@ def test_deferral_writes_go_out_ten_at_a_time() -> None:
     calls: list[int] = []
 
     class Sqs:
-        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
             calls.append(len(Entries))
             return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
 
-    consumer = PriorityConsumer(process=lambda b, m: None, sqs=Sqs(), low_queue_url="low", defer_after_s=60,
-                                clock=lambda: NOW)
+    consumer = PriorityConsumer(
+        process=lambda b, m: None, sqs=Sqs(), low_queue_url="low", defer_after_s=60, clock=lambda: NOW
+    )
     outcomes = consumer.consume([SqsMessage.from_record(record(f"m{i}", "{}", 120)) for i in range(25)])
     assert calls == [10, 10, 5]
     assert set(outcomes.values()) == {"deferred"}
@@ -184,20 +210,33 @@ def test_fresh_messages_are_processed_and_old_ones_deferred_with_attributes() ->
     sent: list[dict[str, Any]] = []
 
     class Sqs:
-        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
             sent.extend(Entries)
             return {"Successful": [{"Id": e["Id"]} for e in Entries]}
 
     processed: list[str] = []
-    consumer = PriorityConsumer(process=lambda b, m: processed.append(m.message_id), sqs=Sqs(), low_queue_url="low",
-                                defer_after_s=60, clock=lambda: NOW)
-    outcomes = consumer.consume([SqsMessage.from_record(record("fresh", "{}", 5)),
-                                 SqsMessage.from_record(record("old", '{"a": 1}', 61))])
+    consumer = PriorityConsumer(
+        process=lambda b, m: processed.append(m.message_id),
+        sqs=Sqs(),
+        low_queue_url="low",
+        defer_after_s=60,
+        clock=lambda: NOW,
+    )
+    outcomes = consumer.consume(
+        [SqsMessage.from_record(record("fresh", "{}", 5)), SqsMessage.from_record(record("old", '{"a": 1}', 61))]
+    )
     assert outcomes == {"fresh": "processed", "old": "deferred"}
     assert processed == ["fresh"]
-    assert sent == [{"Id": "m0", "MessageBody": '{"a": 1}', "MessageAttributes": {
-        "tenant": {"DataType": "String", "StringValue": "acme"},
-        "deferred-from": {"DataType": "String", "StringValue": "high"}}}]
+    assert sent == [
+        {
+            "Id": "m0",
+            "MessageBody": '{"a": 1}',
+            "MessageAttributes": {
+                "tenant": {"DataType": "String", "StringValue": "acme"},
+                "deferred-from": {"DataType": "String", "StringValue": "high"},
+            },
+        }
+    ]
 
 
 def test_fifo_fails_the_rest_of_the_batch_after_a_failure() -> None:
@@ -213,28 +252,44 @@ def test_fifo_fails_the_rest_of_the_batch_after_a_failure() -> None:
 def test_ttl_drops_are_logged_and_counted() -> None:
     logged: list[tuple[str, dict[str, Any]]] = []
     counted: Counter[str] = Counter()
-    consumer = PriorityConsumer(process=lambda b, m: None, sqs=None, role="low", ttl_s=300, clock=lambda: NOW,
-                                metric=lambda name, n: counted.update({name: n}),
-                                log=lambda message, fields: logged.append((message, dict(fields))))
-    assert consumer.handle({"Records": [record("stale", "{}", 301), record("ok", "{}", 10)]}) == {"batchItemFailures": []}
+    consumer = PriorityConsumer(
+        process=lambda b, m: None,
+        sqs=None,
+        role="low",
+        ttl_s=300,
+        clock=lambda: NOW,
+        metric=lambda name, n: counted.update({name: n}),
+        log=lambda message, fields: logged.append((message, dict(fields))),
+    )
+    assert consumer.handle({"Records": [record("stale", "{}", 301), record("ok", "{}", 10)]}) == {
+        "batchItemFailures": []
+    }
     assert counted == Counter({"MessagesDroppedTTL": 1, "MessagesProcessed": 1})
-    assert logged == [("message dropped by TTL", {"message_id": "stale", "age_s": 301.0, "ttl_s": 300,
-                                                  "reason": "ttl"})]
+    assert logged == [
+        ("message dropped by TTL", {"message_id": "stale", "age_s": 301.0, "ttl_s": 300, "reason": "ttl"})
+    ]
 
 
 def test_fifo_deferral_keeps_group_and_deduplication_ids() -> None:
     consumer = PriorityConsumer(process=lambda b, m: None, sqs=None, role="low", fifo=True, clock=lambda: NOW)
-    entry = consumer._entry(SqsMessage.from_record(record("x", "{}", 1, MessageGroupId="g1",
-                                                          MessageDeduplicationId="d1")), {"reason": "bad"})
+    entry = consumer._entry(
+        SqsMessage.from_record(record("x", "{}", 1, MessageGroupId="g1", MessageDeduplicationId="d1")),
+        {"reason": "bad"},
+    )
     assert (entry["MessageGroupId"], entry["MessageDeduplicationId"]) == ("g1", "d1")
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"defer_after_s": 60}, "defer_after_s needs low_queue_url: deferred messages must have somewhere to go"),
-    ({"defer_after_s": 60, "low_queue_url": "low", "ttl_s": 60}, "defer_after_s=60 must be below ttl_s=60"),
-    ({"defer_after_s": 60, "low_queue_url": "low", "fifo": True},
-     "defer_after_s cannot be used on FIFO queues: deferral would reorder a message group"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"defer_after_s": 60}, "defer_after_s needs low_queue_url: deferred messages must have somewhere to go"),
+        ({"defer_after_s": 60, "low_queue_url": "low", "ttl_s": 60}, "defer_after_s=60 must be below ttl_s=60"),
+        (
+            {"defer_after_s": 60, "low_queue_url": "low", "fifo": True},
+            "defer_after_s cannot be used on FIFO queues: deferral would reorder a message group",
+        ),
+    ],
+)
 def test_bad_consumer_settings(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PriorityConsumer(process=lambda b, m: None, sqs=None, **kwargs)
@@ -245,9 +300,18 @@ def test_age_comes_from_sent_timestamp() -> None:
 
 
 def test_consumer_from_env_reads_what_the_component_sets() -> None:
-    consumer = consumer_from_env(lambda b, m: None, sqs=object(), environ={
-        "RESILIENT_QUEUE_ROLE": "high", "RESILIENT_LOW_QUEUE_URL": "https://low", "RESILIENT_DLQ_URL": "https://dlq",
-        "RESILIENT_DEFER_AFTER_S": "60", "RESILIENT_TTL_S": "3600", "RESILIENT_FIFO": "false"})
+    consumer = consumer_from_env(
+        lambda b, m: None,
+        sqs=object(),
+        environ={
+            "RESILIENT_QUEUE_ROLE": "high",
+            "RESILIENT_LOW_QUEUE_URL": "https://low",
+            "RESILIENT_DLQ_URL": "https://dlq",
+            "RESILIENT_DEFER_AFTER_S": "60",
+            "RESILIENT_TTL_S": "3600",
+            "RESILIENT_FIFO": "false",
+        },
+    )
     assert (consumer.role, consumer.low_queue_url, consumer.dlq_url) == ("high", "https://low", "https://dlq")
     assert (consumer.defer_after_s, consumer.ttl_s, consumer.fifo) == (60.0, 3600.0, False)
     with pytest.raises(ValueError, match="RESILIENT_QUEUE_ROLE='mid' is not one of 'high', 'low', 'surge'"):
