@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = ["Outcome", "PriorityConsumer", "SqsMessage", "age_seconds"]
@@ -39,26 +40,44 @@ METRIC_NAMES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
 class SqsMessage:
-    """The parts of an SQS record the consumer needs."""
+    """A read-only view of one SQS record, made for every processed message: fields are read from
+    the record on access rather than copied."""
 
-    message_id: str
-    body: str
-    sent_at_ms: int
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-    message_attributes: Mapping[str, Any] = field(default_factory=dict)
+    __slots__ = ("record",)
+
+    def __init__(self, record: Mapping[str, Any]) -> None:
+        self.record = record
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> SqsMessage:
-        attributes = record.get("attributes") or {}
-        return cls(
-            message_id=record["messageId"],
-            body=record.get("body", ""),
-            sent_at_ms=int(attributes.get("SentTimestamp", 0)),
-            attributes=attributes,
-            message_attributes=record.get("messageAttributes") or {},
-        )
+        return cls(record)
+
+    @property
+    def message_id(self) -> str:
+        return str(self.record["messageId"])
+
+    @property
+    def body(self) -> str:
+        return str(self.record.get("body", ""))
+
+    @property
+    def sent_at_ms(self) -> int:
+        """``SentTimestamp``: when the producer sent it, in milliseconds since the epoch."""
+        return int(self.attributes.get("SentTimestamp", 0))
+
+    @property
+    def attributes(self) -> Mapping[str, Any]:
+        """System attributes (SentTimestamp, MessageGroupId, ApproximateReceiveCount...)."""
+        return self.record.get("attributes") or {}
+
+    @property
+    def message_attributes(self) -> Mapping[str, Any]:
+        """The producer's message attributes, as Lambda delivers them."""
+        return self.record.get("messageAttributes") or {}
+
+    def __repr__(self) -> str:
+        return f"SqsMessage({self.message_id!r}, sent_at_ms={self.sent_at_ms})"
 
 
 def age_seconds(message: SqsMessage, now_s: float) -> float:
@@ -66,16 +85,24 @@ def age_seconds(message: SqsMessage, now_s: float) -> float:
     return max(0.0, now_s - message.sent_at_ms / 1000)
 
 
-def _forwarded_attributes(message: SqsMessage, extra: Mapping[str, str]) -> dict[str, Any]:
-    """Message attributes in SendMessage's shape (Lambda delivers them in camelCase)."""
+def _string_attributes(values: Mapping[str, str]) -> dict[str, Any]:
+    return {name: {"DataType": "String", "StringValue": text[:256]} for name, text in values.items()}
+
+
+def _forwarded_attributes(given: Mapping[str, Any] | None, extra: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The producer's message attributes in SendMessage's shape (Lambda delivers them in camelCase),
+    plus ``extra`` (already in SendMessage's shape)."""
+    if not given:  # the common case, kept cheap: it runs for every deferred message
+        return extra
     out: dict[str, Any] = {}
-    for name, value in message.message_attributes.items():
+    for name, value in given.items():
         data_type = value.get("dataType") or value.get("DataType") or "String"
         if "stringValue" in value or "StringValue" in value:
             out[name] = {"DataType": data_type, "StringValue": value.get("stringValue", value.get("StringValue"))}
-    for name, text in extra.items():
-        out[name] = {"DataType": "String", "StringValue": text[:256]}
-    return dict(list(out.items())[:10])  # SQS allows 10 message attributes
+    out.update(extra)
+    if len(out) > 10:  # SQS allows 10 message attributes
+        out = dict(list(out.items())[:10])
+    return out
 
 
 @dataclass
@@ -111,105 +138,121 @@ class PriorityConsumer:
     # -- the batch ---------------------------------------------------------------------------------
     def handle(self, event: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
         """Lambda's SQS event in, a partial batch response out."""
-        messages = [SqsMessage.from_record(r) for r in event.get("Records", [])]
-        outcomes = self.consume(messages)
-        for outcome, metric_name in METRIC_NAMES.items():
-            count = sum(1 for o in outcomes.values() if o == outcome)
-            if count:
-                self.metric(metric_name, count)
+        outcomes = self._consume(event.get("Records", []))
+        for outcome, count in Counter(outcomes.values()).items():
+            self.metric(METRIC_NAMES[outcome], count)
         return {"batchItemFailures": [{"itemIdentifier": m} for m, o in outcomes.items() if o == "failed"]}
 
     def consume(self, messages: Sequence[SqsMessage]) -> dict[str, Outcome]:
         """The outcome of every message, keyed by message id, in batch order."""
-        now = self.clock()
+        return self._consume([m.record for m in messages])
+
+    def _consume(self, records: Sequence[Mapping[str, Any]]) -> dict[str, Outcome]:  # noqa: C901
+        # The hot loop of every consumer, kept flat on purpose (bench: warm cost per message):
+        # ages are compared as SentTimestamp against cut-offs computed once per batch.
+        now_ms = self.clock() * 1000
+        ttl_cut = now_ms - self.ttl_s * 1000 if self.ttl_s is not None else None
+        defer_cut = (
+            now_ms - self.defer_after_s * 1000 if self.defer_after_s is not None and self.role == "high" else None
+        )
+        validate, process, fifo, loads = self.validate, self.process, self.fifo, json.loads
         outcomes: dict[str, Outcome] = {}
-        to_defer: list[SqsMessage] = []
-        poisoned: list[tuple[SqsMessage, str]] = []
-        for message in messages:
-            if self.fifo and "failed" in outcomes.values():
-                outcomes[message.message_id] = "failed"  # keep the group's order: retry the rest
+        to_defer: list[Mapping[str, Any]] = []
+        poisoned: list[tuple[Mapping[str, Any], str]] = []
+        blocked = False  # FIFO: after a failure, the rest of the batch is retried to keep the group's order
+        for record in records:
+            message_id = record["messageId"]
+            if blocked:
+                outcomes[message_id] = "failed"
                 continue
-            outcomes[message.message_id] = self._classify(message, now, to_defer, poisoned)
+            try:
+                body = loads(record.get("body", ""))
+            except ValueError as error:
+                poisoned.append((record, f"body is not JSON: {error}"))
+                outcomes[message_id] = "dead-lettered"
+                continue
+            reason = validate(body) if validate is not None else None
+            if reason is not None:
+                poisoned.append((record, reason))
+                outcomes[message_id] = "dead-lettered"
+                continue
+            try:
+                sent_ms: float = int(record["attributes"]["SentTimestamp"])
+            except KeyError:
+                sent_ms = now_ms  # no timestamp (not from SQS): age unknown, so never dropped or deferred
+            if ttl_cut is not None and sent_ms < ttl_cut:
+                self.log(
+                    "message dropped by TTL",
+                    {
+                        "message_id": message_id,
+                        "age_s": round((now_ms - sent_ms) / 1000, 3),
+                        "ttl_s": self.ttl_s,
+                        "reason": "ttl",
+                    },
+                )
+                outcomes[message_id] = "dropped"
+            elif defer_cut is not None and sent_ms < defer_cut:
+                to_defer.append(record)
+                outcomes[message_id] = "deferred"
+            else:
+                try:
+                    process(body, SqsMessage(record))
+                    outcomes[message_id] = "processed"
+                except Exception as error:  # reported per item; SQS retries it
+                    self.log("message failed", {"message_id": message_id, "error": repr(error)[:500]})
+                    outcomes[message_id] = "failed"
+                    blocked = fifo
         for message_id in self._dead_letter(poisoned):
             outcomes[message_id] = "failed"
         for message_id in self._defer(to_defer):
             outcomes[message_id] = "failed"
         return outcomes
 
-    def _classify(
-        self, message: SqsMessage, now: float, to_defer: list[SqsMessage], poisoned: list[tuple[SqsMessage, str]]
-    ) -> Outcome:
-        try:
-            body = json.loads(message.body)
-        except ValueError as error:
-            poisoned.append((message, f"body is not JSON: {error}"))
-            return "dead-lettered"
-        reason = self.validate(body) if self.validate is not None else None
-        if reason is not None:
-            poisoned.append((message, reason))
-            return "dead-lettered"
-        age = age_seconds(message, now)
-        if self.ttl_s is not None and age > self.ttl_s:
-            self.log(
-                "message dropped by TTL",
-                {"message_id": message.message_id, "age_s": round(age, 3), "ttl_s": self.ttl_s, "reason": "ttl"},
-            )
-            return "dropped"
-        if self.role == "high" and self.defer_after_s is not None and age > self.defer_after_s:
-            to_defer.append(message)
-            return "deferred"
-        try:
-            self.process(body, message)
-        except Exception as error:  # reported per item; SQS retries it
-            self.log("message failed", {"message_id": message.message_id, "error": repr(error)[:500]})
-            return "failed"
-        return "processed"
-
     # -- writes, in batches of 10 ------------------------------------------------------------------
-    def _send_batches(self, queue_url: str, entries: list[tuple[SqsMessage, dict[str, Any]]]) -> list[str]:
+    def _send_batches(self, queue_url: str, entries: list[tuple[Mapping[str, Any], dict[str, Any]]]) -> list[str]:
         """Send entries in groups of 10; return the message ids whose write did not succeed."""
         failed: list[str] = []
         for start in range(0, len(entries), SEND_BATCH_MAX):
             group = entries[start : start + SEND_BATCH_MAX]
-            by_id = {f"m{i}": message for i, (message, _) in enumerate(group)}
+            by_id: dict[str, str] = {}
+            for i, (record, entry) in enumerate(group):
+                entry["Id"] = f"m{i}"
+                by_id[entry["Id"]] = record["messageId"]
             try:
-                response = self.sqs.send_message_batch(
-                    QueueUrl=queue_url,
-                    Entries=[{"Id": f"m{i}", **entry} for i, (_, entry) in enumerate(group)],
-                )
+                response = self.sqs.send_message_batch(QueueUrl=queue_url, Entries=[entry for _, entry in group])
             except Exception as error:  # throttled, 5xx, timeout: none of this group was acknowledged
                 self.log("batch send failed", {"queue_url": queue_url, "error": repr(error)[:500]})
-                failed += [m.message_id for m in by_id.values()]
+                failed += by_id.values()
                 continue
-            failed += [by_id[f["Id"]].message_id for f in response.get("Failed", [])]
+            failed += [by_id[f["Id"]] for f in response.get("Failed", [])]
         return failed
 
-    def _dead_letter(self, poisoned: Iterable[tuple[SqsMessage, str]]) -> list[str]:
-        poisoned = list(poisoned)
+    def _dead_letter(self, poisoned: list[tuple[Mapping[str, Any], str]]) -> list[str]:
         if not poisoned:
             return []
         if not self.dlq_url:
-            return [m.message_id for m, _ in poisoned]  # nowhere to put it: let SQS redrive it
-        for message, reason in poisoned:
-            self.log("message dead-lettered", {"message_id": message.message_id, "reason": reason})
-        entries = [(m, self._entry(m, {"reason": reason})) for m, reason in poisoned]
+            return [r["messageId"] for r, _ in poisoned]  # nowhere to put it: let SQS redrive it
+        for record, reason in poisoned:
+            self.log("message dead-lettered", {"message_id": record["messageId"], "reason": reason})
+        entries = [(r, self._entry(r, _string_attributes({"reason": reason}))) for r, reason in poisoned]
         return self._send_batches(self.dlq_url, entries)
 
-    def _defer(self, messages: Sequence[SqsMessage]) -> list[str]:
-        if not messages:
+    def _defer(self, records: list[Mapping[str, Any]]) -> list[str]:
+        if not records:
             return []
         assert self.low_queue_url is not None
-        entries = [(m, self._entry(m, {"deferred-from": self.role})) for m in messages]
-        return self._send_batches(self.low_queue_url, entries)
+        extra = _string_attributes({"deferred-from": self.role})  # one for the batch: it is only read
+        return self._send_batches(self.low_queue_url, [(r, self._entry(r, extra)) for r in records])
 
-    def _entry(self, message: SqsMessage, extra: Mapping[str, str]) -> dict[str, Any]:
+    def _entry(self, record: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
         entry: dict[str, Any] = {
-            "MessageBody": message.body,
-            "MessageAttributes": _forwarded_attributes(message, extra),
+            "MessageBody": record.get("body", ""),
+            "MessageAttributes": _forwarded_attributes(record.get("messageAttributes"), extra),
         }
         if self.fifo:
-            entry["MessageGroupId"] = message.attributes.get("MessageGroupId", "default")
-            entry["MessageDeduplicationId"] = message.attributes.get("MessageDeduplicationId", message.message_id)
+            attributes = record.get("attributes") or {}
+            entry["MessageGroupId"] = attributes.get("MessageGroupId", "default")
+            entry["MessageDeduplicationId"] = attributes.get("MessageDeduplicationId", record["messageId"])
         return entry
 
 
