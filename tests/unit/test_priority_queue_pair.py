@@ -230,3 +230,33 @@ def test_bad_input_registers_nothing() -> None:
             PriorityQueuePair("inbox", {"handler": "h.h", "code": HANDLERS, "ttl_s": 1, "defer_after_s": 5})
 
     assert len(run_program(program)) == 0
+
+
+def test_outputs_name_every_queue_dlq_and_consumer(pair: Graph) -> None:
+    outputs = pair.outputs_of(pair.one("PriorityQueuePair"))
+    assert set(outputs["queue_arns"]) == {"high", "low"} and set(outputs["dlq_arns"]) == {"high", "low"}
+    assert outputs["queue_arns"]["high"] == queue(pair, "high").outputs["arn"]
+    assert outputs["consumer_functions"] == {
+        "high": "shop-dev-inbox-high-consumer",
+        "low": "shop-dev-inbox-low-consumer",
+    }
+    assert outputs["high_url"] == pair.exports["config"]["high_url"]
+
+
+def test_the_plan_shows_queues_consumers_and_the_blast_radius() -> None:
+    from resilient_serverless.components.plan import build_plan
+
+    graph = build(shards={"count": 8, "per_tenant": 2})
+    plan = build_plan(graph, rules.check(graph, waived={}))
+    node = next(n for n in plan["tree"] if n["type"].endswith("PriorityQueuePair"))
+    assert node["settings"]["blast_radius"] == pytest.approx(1 / 28)
+    assert node["settings"]["visibility_timeout_s"] == 61 and node["settings"]["defer_after_s"] == 60
+    children = {c["name"]: c["settings"] for c in node["children"]}
+    assert children["inbox-high"]["visibility_timeout_s"] == 61
+    assert children["inbox-high-mapping"] == {
+        "batch_size": 10,
+        "batching_window_s": 1,
+        "max_concurrency": 10,
+        "partial_batch": True,
+    }
+    assert "inbox-high-consumer" in children

@@ -316,3 +316,18 @@ def test_consumer_from_env_reads_what_the_component_sets() -> None:
     assert (consumer.defer_after_s, consumer.ttl_s, consumer.fifo) == (60.0, 3600.0, False)
     with pytest.raises(ValueError, match="RESILIENT_QUEUE_ROLE='mid' is not one of 'high', 'low', 'surge'"):
         consumer_from_env(lambda b, m: None, sqs=object(), environ={"RESILIENT_QUEUE_ROLE": "mid"})
+
+
+def test_a_message_without_a_timestamp_is_never_dropped_or_deferred() -> None:
+    processed: list[str] = []
+    consumer = PriorityConsumer(
+        process=lambda b, m: processed.append(m.message_id),
+        sqs=None,
+        low_queue_url="low",
+        defer_after_s=60,
+        ttl_s=120,
+        clock=lambda: NOW,
+    )
+    untimed = {"messageId": "u", "body": "{}", "attributes": {}}
+    assert consumer.handle({"Records": [untimed]}) == {"batchItemFailures": []}
+    assert processed == ["u"]
