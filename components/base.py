@@ -109,6 +109,29 @@ class ResilientComponent(pulumi.ComponentResource):
         """This component's physical name for a child of ``kind``: project-stack-name[-suffix]."""
         return physical_name(kind, pulumi.get_project(), pulumi.get_stack(), self._name, suffix, fifo=fifo)
 
+    def _alarm(self, suffix: str, topic: pulumi.Input[str] | None, **args: Any) -> pulumi.Resource:
+        """A CloudWatch alarm ``<name>-alarm-<suffix>`` that fires above its threshold; alarm and OK
+        actions to ``topic``. Defaults: 60 s periods, 2 of 3 breaching, missing data not breaching."""
+        import pulumi_aws as aws  # noqa: PLC0415 (keeps this module light for naming and rules)
+
+        actions = [topic] if topic is not None else []
+        return self._child(
+            "alarm",
+            aws.cloudwatch.MetricAlarm,
+            f"alarm-{suffix}",
+            {
+                "name": self.physical("alarm", suffix),
+                "comparison_operator": "GreaterThanThreshold",
+                "period": defaults.ALARM_PERIOD_S,
+                "evaluation_periods": defaults.ALARM_EVALUATION_PERIODS,
+                "datapoints_to_alarm": defaults.ALARM_DATAPOINTS_TO_ALARM,
+                "treat_missing_data": "notBreaching",
+                "alarm_actions": actions,
+                "ok_actions": actions,
+                **args,
+            },
+        )
+
     def _child(
         self,
         key: str,

@@ -391,8 +391,6 @@ class PriorityQueuePair(ResilientComponent):
 
     # -- alarms ------------------------------------------------------------------------------------
     def _create_alarms(self) -> None:
-        topic = self.settings.alarm_topic_arn
-        actions = [topic] if topic is not None else []
         targets = [
             (
                 name,
@@ -410,24 +408,15 @@ class PriorityQueuePair(ResilientComponent):
             for role, dlq in self.dlqs.items()
         ]
         for label, queue, metric, threshold, description in targets:
-            self._child(
-                "alarm",
-                aws.cloudwatch.MetricAlarm,
-                f"alarm-{label}-{'age' if 'Age' in metric else 'depth'}",
-                {
-                    "name": self.physical("alarm", f"{label}-{'age' if 'Age' in metric else 'depth'}"),
-                    "namespace": "AWS/SQS",
-                    "metric_name": metric,
-                    "dimensions": {"QueueName": queue.name},
-                    "statistic": "Maximum",
-                    "threshold": threshold,
-                    "comparison_operator": "GreaterThanThreshold",
-                    "period": defaults.ALARM_PERIOD_S,
-                    "evaluation_periods": 1,
-                    "datapoints_to_alarm": 1,
-                    "treat_missing_data": "notBreaching",
-                    "alarm_description": description,
-                    "alarm_actions": actions,
-                    "ok_actions": actions,
-                },
+            self._alarm(
+                f"{label}-{'age' if 'Age' in metric else 'depth'}",
+                self.settings.alarm_topic_arn,
+                namespace="AWS/SQS",
+                metric_name=metric,
+                dimensions={"QueueName": queue.name},
+                statistic="Maximum",
+                threshold=threshold,
+                evaluation_periods=1,  # one breaching minute: an ageing backlog or a dead letter is news at once
+                datapoints_to_alarm=1,
+                alarm_description=description,
             )

@@ -547,26 +547,7 @@ class ResilientFunction(ResilientComponent):
             args["qualifier"] = self.alias.name
         return self._child("event_invoke_config", aws.lambda_.FunctionEventInvokeConfig, "async", args)
 
-    def _alarm(self, suffix: str, **args: Any) -> aws.cloudwatch.MetricAlarm:
-        topic = self.settings.alarm_topic_arn
-        actions = [topic] if topic is not None else []
-        return self._child(
-            "alarm",
-            aws.cloudwatch.MetricAlarm,
-            f"alarm-{suffix}",
-            {
-                "name": self.physical("alarm", suffix),
-                "period": defaults.ALARM_PERIOD_S,
-                "evaluation_periods": defaults.ALARM_EVALUATION_PERIODS,
-                "datapoints_to_alarm": defaults.ALARM_DATAPOINTS_TO_ALARM,
-                "treat_missing_data": "notBreaching",
-                "alarm_actions": actions,
-                "ok_actions": actions,
-                **args,
-            },
-        )
-
-    def _create_alarms(self) -> dict[str, aws.cloudwatch.MetricAlarm]:
+    def _create_alarms(self) -> dict[str, pulumi.Resource]:
         s = self.settings
         share = defaults.DURATION_ALARM_SHARE_OF_TIMEOUT
         # (suffix, metric, statistic, threshold, description); each fires above its threshold.
@@ -594,6 +575,7 @@ class ResilientFunction(ResilientComponent):
         alarms = {
             suffix: self._alarm(
                 suffix,
+                s.alarm_topic_arn,
                 namespace="AWS/Lambda",
                 dimensions={"FunctionName": self.function.name},
                 metric_name=metric,
@@ -607,6 +589,7 @@ class ResilientFunction(ResilientComponent):
         if self.dlq is not None:
             alarms["dlq-depth"] = self._alarm(
                 "dlq-depth",
+                s.alarm_topic_arn,
                 namespace="AWS/SQS",
                 metric_name="ApproximateNumberOfMessagesVisible",
                 dimensions={"QueueName": self.dlq.name},

@@ -1079,10 +1079,8 @@ class ThrottledApi(ResilientComponent):
         }
 
     # -- alarms ------------------------------------------------------------------------------------
-    def _create_alarms(self) -> dict[str, aws.cloudwatch.MetricAlarm]:
+    def _create_alarms(self) -> dict[str, pulumi.Resource]:
         s = self.settings
-        topic = s.alarm_topic_arn
-        actions = [topic] if topic is not None else []
         if s.flavor == "rest":
             dims: dict[str, Any] = {"ApiName": self.api.name, "Stage": s.stage_name}
             names = {"5xx": "5XXError", "4xx": "4XXError"}
@@ -1115,26 +1113,15 @@ class ThrottledApi(ResilientComponent):
             ),
         ]
         return {
-            suffix: self._child(
-                "alarm",
-                aws.cloudwatch.MetricAlarm,
-                f"alarm-{suffix}",
-                {
-                    "name": self.physical("alarm", suffix),
-                    "namespace": "AWS/ApiGateway",
-                    "metric_name": metric,
-                    "dimensions": dims,
-                    **({"extended_statistic": stat} if stat.startswith("p") else {"statistic": stat}),
-                    "threshold": threshold,
-                    "comparison_operator": "GreaterThanThreshold",
-                    "period": defaults.ALARM_PERIOD_S,
-                    "evaluation_periods": defaults.ALARM_EVALUATION_PERIODS,
-                    "datapoints_to_alarm": defaults.ALARM_DATAPOINTS_TO_ALARM,
-                    "treat_missing_data": "notBreaching",
-                    "alarm_description": description,
-                    "alarm_actions": actions,
-                    "ok_actions": actions,
-                },
+            suffix: self._alarm(
+                suffix,
+                s.alarm_topic_arn,
+                namespace="AWS/ApiGateway",
+                metric_name=metric,
+                dimensions=dims,
+                threshold=threshold,
+                alarm_description=description,
+                **({"extended_statistic": stat} if stat.startswith("p") else {"statistic": stat}),
             )
             for suffix, metric, stat, threshold, description in specs
         }
