@@ -95,9 +95,6 @@ API_5XX_RATE_ALARM: Final = 0.01  # share of requests
 API_4XX_RATE_ALARM: Final = 0.10  # includes 429 (throttled): a rising rate means clients are shed
 API_LATENCY_ALARM_SHARE: Final = 0.8  # of the longest integration timeout
 WAF_RATE_LIMIT_RANGE: Final[tuple[int, int]] = (10, 2_000_000_000)  # requests per IP per 5 minutes
-# Payload limits, documented for callers: both flavours accept 10 MB; a synchronous Lambda
-# invocation carries at most 6 MB, an SQS message 256 KiB, an async Lambda event 1 MB.
-API_PAYLOAD_LIMIT_BYTES: Final = {"rest": 10 * 1024 * 1024, "http": 10 * 1024 * 1024}
 
 # --- PriorityQueuePair ----------------------------------------------------------------------------
 QUEUE_BATCH_SIZE: Final = 10

@@ -260,3 +260,12 @@ def test_the_plan_shows_queues_consumers_and_the_blast_radius() -> None:
         "partial_batch": True,
     }
     assert "inbox-high-consumer" in children
+
+
+def test_surge_and_shard_consumers_default_to_two_concurrent_with_five_minute_age_alarms() -> None:
+    surge = build(surge={"backlog": 10})
+    shards = build(shards={"count": 3, "per_tenant": 1})
+    assert surge.one(MAPPING, "inbox-surge-mapping").inputs["scalingConfig"] == {"maximumConcurrency": 2}
+    assert shards.one(MAPPING, "inbox-shard0-mapping").inputs["scalingConfig"] == {"maximumConcurrency": 2}
+    assert surge.one("aws:cloudwatch/metricAlarm:MetricAlarm", "inbox-alarm-surge-age").inputs["threshold"] == 300
+    assert shards.one("aws:cloudwatch/metricAlarm:MetricAlarm", "inbox-alarm-shard0-age").inputs["threshold"] == 300

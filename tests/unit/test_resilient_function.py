@@ -355,3 +355,14 @@ def test_layer_for_other_partitions_is_refused() -> None:
     assert powertools_layer_arn("cn-north-1", "aws-cn", "python3.13", "x86_64", 27) == (
         "arn:aws-cn:lambda:cn-north-1:498634801083:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:27"
     )
+
+
+def test_alarms_use_one_minute_periods_two_of_three_and_ignore_missing_data(sync_graph: Graph) -> None:
+    for alarm in sync_graph.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
+        assert (alarm.inputs["period"], alarm.inputs["evaluationPeriods"], alarm.inputs["datapointsToAlarm"]) == (
+            60,
+            3,
+            2,
+        ), alarm.urn
+        assert alarm.inputs["treatMissingData"] == "notBreaching"
+        assert alarm.inputs["comparisonOperator"] == "GreaterThanThreshold"

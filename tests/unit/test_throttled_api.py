@@ -488,3 +488,13 @@ def test_default_stage_names() -> None:
     http = build("http")
     assert http.one(HTTP_STAGE).inputs["name"] == "$default"
     assert http.exports["url"].endswith(".amazonaws.com/")
+
+
+def test_the_default_flavour_is_rest() -> None:
+    def program() -> None:
+        fn = ResilientFunction("get", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        ThrottledApi("front", {"routes": [{"method": "GET", "path": "/a", "function": fn}]})
+
+    graph = run_program(program)
+    assert len(graph.of_type("aws:apigateway/restApi:RestApi")) == 1
+    assert graph.of_type("aws:apigatewayv2/api:Api") == []

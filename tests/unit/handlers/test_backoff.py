@@ -162,3 +162,7 @@ def test_policy_and_delay_validation() -> None:
         RetryPolicy(base_s=3, cap_s=2)
     with pytest.raises(ValueError, match="attempt=-1 must be >= 0"):
         full_jitter_delay(-1, 1, 1)
+
+
+def test_retry_policy_defaults_are_three_attempts_50_ms_base_2_s_cap() -> None:
+    assert RetryPolicy() == RetryPolicy(attempts=3, base_s=0.05, cap_s=2.0)

@@ -163,3 +163,20 @@ def test_bad_settings_are_refused() -> None:
         CircuitBreaker("x", failure_threshold=0)
     with pytest.raises(ValueError, match="reset_timeout_s=0 must be above 0"):
         CircuitBreaker("x", reset_timeout_s=0)
+
+
+def test_breaker_defaults_open_after_five_failures_and_probe_after_30_s() -> None:
+    now = [0.0]
+    breaker = CircuitBreaker("dep", clock=lambda: now[0])
+    assert (breaker.failure_threshold, breaker.reset_timeout_s) == (5, 30.0)
+    for _ in range(4):
+        with pytest.raises(OSError):
+            breaker.call(lambda: (_ for _ in ()).throw(OSError("down")))
+    assert breaker.state == "closed"
+    with pytest.raises(OSError):
+        breaker.call(lambda: (_ for _ in ()).throw(OSError("down")))
+    assert breaker.state == "open"
+    now[0] = 29.9
+    assert breaker.state == "open"
+    now[0] = 30.0
+    assert breaker.state == "half_open"
