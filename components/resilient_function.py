@@ -441,12 +441,15 @@ class ResilientFunction(ResilientComponent):
         if self.settings.powertools == "layer":
             return self.settings.code
         import aws_lambda_powertools  # noqa: PLC0415 (only when bundling)
+        import typing_extensions  # noqa: PLC0415
 
-        package_dir = Path(aws_lambda_powertools.__file__).parent
+        # Powertools needs jmespath (shipped with botocore in the runtime) and typing_extensions
+        # (not shipped): both go in the package, as the official layer would provide them.
         return pulumi.AssetArchive(
             {
                 ".": self.settings.code,
-                "aws_lambda_powertools": pulumi.FileArchive(str(package_dir)),
+                "aws_lambda_powertools": pulumi.FileArchive(str(Path(aws_lambda_powertools.__file__).parent)),
+                "typing_extensions.py": pulumi.FileAsset(typing_extensions.__file__),
             }
         )
 

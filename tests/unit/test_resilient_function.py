@@ -366,3 +366,11 @@ def test_alarms_use_one_minute_periods_two_of_three_and_ignore_missing_data(sync
         ), alarm.urn
         assert alarm.inputs["treatMissingData"] == "notBreaching"
         assert alarm.inputs["comparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_bundle_mode_packages_powertools_and_its_missing_dependency() -> None:
+    fn = build(powertools="bundle").one(FUNCTION)
+    assets = fn.inputs["code"].assets
+    assert set(assets) == {".", "aws_lambda_powertools", "typing_extensions.py"}
+    assert Path(assets["aws_lambda_powertools"].path, "logging").is_dir()
+    assert Path(assets["typing_extensions.py"].path).is_file()
