@@ -1,6 +1,6 @@
 """Producer side of PriorityQueuePair: surge routing and shuffle sharding.
 
-``Router(config).send(body, tenant=...)`` picks the queue:
+``Router(config).route(body, tenant=...)`` sends a message to the queue it picks:
 
 - with shards, each tenant owns ``k`` of the ``n`` shard queues, chosen by a stable hash of the
   tenant id and never changed; the message goes to the least backlogged of the tenant's ``k``
@@ -75,7 +75,7 @@ class Router:
         shards: Sequence[str] = self.config.get("shard_urls") or []
         if shards:
             if tenant is None:
-                raise ValueError("this queue pair is shuffle-sharded: send(..., tenant=...) is required")
+                raise ValueError("this queue pair is shuffle-sharded: route(..., tenant=...) is required")
             indices = shard_indices(tenant, len(shards), int(self.config["shards_per_tenant"]))
             return min((shards[i] for i in indices), key=self.backlog)
         warm, surge = self.config["high_url"], self.config.get("surge_url")
@@ -83,7 +83,7 @@ class Router:
             return str(surge)
         return str(warm)
 
-    def send(
+    def route(
         self,
         body: str,
         *,

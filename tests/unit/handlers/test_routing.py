@@ -71,11 +71,11 @@ def test_warm_queue_until_its_backlog_passes_the_threshold() -> None:
     now = [0.0]
     sqs = FakeSqs({"https://warm": 100})
     router = Router(CONFIG, sqs, clock=lambda: now[0])
-    assert router.send('{"a": 1}') == "https://warm"
+    assert router.route('{"a": 1}') == "https://warm"
     sqs.backlogs["https://warm"] = 101
-    assert router.send('{"a": 2}') == "https://warm"  # cached for 5 s: no call per message
+    assert router.route('{"a": 2}') == "https://warm"  # cached for 5 s: no call per message
     now[0] = BACKLOG_CACHE_S
-    assert router.send('{"a": 3}') == "https://surge"
+    assert router.route('{"a": 3}') == "https://surge"
     assert sqs.attribute_calls == 2
 
 
@@ -91,17 +91,17 @@ def test_a_sharded_tenant_goes_to_its_least_backlogged_shard() -> None:
     config = {"high_url": "https://warm", "shard_urls": urls, "shards_per_tenant": 2, "fifo": False}
     mine = [urls[i] for i in shard_indices("acme", 8, 2)]
     sqs = FakeSqs({mine[0]: 50, mine[1]: 3})
-    assert Router(config, sqs).send("{}", tenant="acme") == mine[1]
-    with pytest.raises(ValueError, match=r"shuffle-sharded: send\(\.\.\., tenant=\.\.\.\) is required"):
-        Router(config, sqs).send("{}")
+    assert Router(config, sqs).route("{}", tenant="acme") == mine[1]
+    with pytest.raises(ValueError, match=r"shuffle-sharded: route\(\.\.\., tenant=\.\.\.\) is required"):
+        Router(config, sqs).route("{}")
 
 
 def test_fifo_needs_a_group_id() -> None:
     sqs = FakeSqs({})
     router = Router({**CONFIG, "surge_url": None, "fifo": True}, sqs)
     with pytest.raises(ValueError, match="a FIFO queue pair needs group_id"):
-        router.send("{}")
-    router.send("{}", group_id="customer-1", dedup_id="order-1", attributes={"tenant": "acme"})
+        router.route("{}")
+    router.route("{}", group_id="customer-1", dedup_id="order-1", attributes={"tenant": "acme"})
     assert sqs.sent[-1] == {
         "QueueUrl": "https://warm",
         "MessageBody": "{}",
