@@ -134,7 +134,7 @@ SPECS: tuple[SettingSpec, ...] = (
         "ingest_max_concurrency",
         int,
         5,
-        "Most concurrent ingest consumers on the order inbox (the mapping's maximum concurrency)",
+        "Most concurrent consumers on the high-priority order inbox (its mapping's maximum concurrency)",
         _int_range(2, 1000, why="SQS event source mapping maximum concurrency"),
     ),
     SettingSpec(
