@@ -22,11 +22,15 @@ PLAN_SCHEMA = "resilient-serverless/plan@1"
 Extractor = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def _get(d: dict[str, Any], *path: str) -> Any:
+def _get(d: Any, *path: str) -> Any:
+    """``d[path[0]][path[1]]...``, or None where a step is missing (list steps are indexes)."""
     for key in path:
-        if not isinstance(d, dict):
+        if isinstance(d, list) and key.isdigit() and int(key) < len(d):
+            d = d[int(key)]
+        elif isinstance(d, dict):
+            d = d.get(key)
+        else:
             return None
-        d = d.get(key)  # type: ignore[assignment]
     return d
 
 
@@ -99,6 +103,41 @@ SETTINGS: dict[str, Extractor] = {
     "aws:cloudwatch/logGroup:LogGroup": lambda i: {"retention_days": i.get("retentionInDays")},
     "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,
     "aws:iam/rolePolicy:RolePolicy": _policy,
+    "aws:apigateway/stage:Stage": lambda i: {
+        "stage": i.get("stageName"),
+        "xray": i.get("xrayTracingEnabled"),
+        "access_logs": bool(_get(i, "accessLogSettings", "destinationArn")),
+    },
+    "aws:apigateway/methodSettings:MethodSettings": lambda i: {
+        "method_path": i.get("methodPath"),
+        "rate": _get(i, "settings", "throttlingRateLimit"),
+        "burst": _get(i, "settings", "throttlingBurstLimit"),
+        "logging": _get(i, "settings", "loggingLevel"),
+    },
+    "aws:apigateway/integration:Integration": lambda i: {
+        "type": i.get("type"),
+        "timeout_ms": i.get("timeoutMilliseconds"),
+    },
+    "aws:apigatewayv2/stage:Stage": lambda i: {
+        "stage": i.get("name"),
+        "rate": _get(i, "defaultRouteSettings", "throttlingRateLimit"),
+        "burst": _get(i, "defaultRouteSettings", "throttlingBurstLimit"),
+        "routes_throttled": len(i.get("routeSettings") or []),
+        "access_logs": bool(_get(i, "accessLogSettings", "destinationArn")),
+    },
+    "aws:apigatewayv2/integration:Integration": lambda i: {
+        "type": i.get("integrationSubtype") or i.get("integrationType"),
+        "timeout_ms": i.get("timeoutMilliseconds"),
+    },
+    "aws:wafv2/webAcl:WebAcl": lambda i: {
+        "rate_limit_per_ip": _get(i, "rules", "0", "statement", "rateBasedStatement", "limit")
+    },
+    "aws:apigateway/usagePlan:UsagePlan": lambda i: {
+        "rate": _get(i, "throttleSettings", "rateLimit"),
+        "burst": _get(i, "throttleSettings", "burstLimit"),
+        "quota": _get(i, "quotaSettings", "limit"),
+        "period": _get(i, "quotaSettings", "period"),
+    },
     "aws:dynamodb/table:Table": lambda i: {
         "billing": i.get("billingMode"),
         "pitr": _get(i, "pointInTimeRecovery", "enabled"),

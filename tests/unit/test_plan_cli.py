@@ -105,3 +105,20 @@ def test_rules_lists_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules"]) == 0
     out = capsys.readouterr().out
     assert all(rule_id in out for rule_id in RULES)
+
+
+def test_plan_shows_the_front_door_throttles_and_timeouts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--stack", "dev", "--json", "--project-dir", str(ROOT)]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    api = next(n for n in plan["tree"] if n["type"].endswith("ThrottledApi"))
+    children = {c["name"]: c["settings"] for c in api["children"]}
+    assert children["orders-stage"] == {
+        "stage": "$default",
+        "rate": 20,
+        "burst": 40,
+        "routes_throttled": 2,
+        "access_logs": True,
+    }
+    assert children["orders-integration-get-orders-order-id"] == {"type": "AWS_PROXY", "timeout_ms": 11000}
+    assert children["orders-integration-post-orders"] == {"type": "SQS-SendMessage", "timeout_ms": 5000}
+    assert [r["route"] for r in api["routes"]] == ["GET /orders/{order_id}", "POST /orders"]
