@@ -20,7 +20,7 @@ from .validation import ConfigError
 if TYPE_CHECKING:
     from .base import ResilientComponent
 
-__all__ = ["Grants", "policy_json"]
+__all__ = ["Grants", "assume_role_policy", "policy_json"]
 
 _LABEL = re.compile(r"[^A-Za-z0-9-]")
 
@@ -29,6 +29,17 @@ def policy_json(statements: Sequence[Mapping]) -> pulumi.Output[str]:
     """An IAM policy document (JSON) from statements whose values may be Pulumi outputs."""
     return pulumi.Output.from_input({"Version": "2012-10-17", "Statement": list(statements)}).apply(
         lambda doc: json.dumps(doc, sort_keys=True)
+    )
+
+
+def assume_role_policy(service: str) -> str:
+    """The trust policy that lets ``service`` (e.g. ``lambda.amazonaws.com``) assume a role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        },
+        sort_keys=True,
     )
 
 

@@ -11,7 +11,6 @@ event invoke config (1 retry, 1 h event age) with an SQS DLQ as on-failure desti
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ import pulumi_aws as aws
 
 from . import defaults
 from .base import ResilientComponent, Transform
-from .grants import Grants, policy_json
+from .grants import Grants, assume_role_policy, policy_json
 from .validation import Problems
 
 __all__ = ["ResilientFunction", "ResilientFunctionArgs", "powertools_layer_arn"]
@@ -288,15 +287,7 @@ def queue_url_of_arn(arn: str) -> str:
     return f"https://sqs.{parts[3]}.{suffix}/{parts[4]}/{parts[5]}"
 
 
-_ASSUME_LAMBDA = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    },
-    sort_keys=True,
-)
+_ASSUME_LAMBDA = assume_role_policy("lambda.amazonaws.com")
 
 
 class ResilientFunction(ResilientComponent):

@@ -35,7 +35,7 @@ import pulumi_aws as aws
 
 from . import defaults
 from .base import ResilientComponent, Transform
-from .grants import policy_json
+from .grants import assume_role_policy, policy_json
 from .resilient_function import ResilientFunction
 from .validation import Problems
 
@@ -46,6 +46,11 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 PATH = re.compile(r"^/$|^(/([A-Za-z0-9._-]+|\{[A-Za-z_][A-Za-z0-9_]*\}))*(/\{[A-Za-z_][A-Za-z0-9_]*\+\})?$")
 PARAM = re.compile(r"^(querystring|header)\.[A-Za-z0-9._-]+$")
 QUOTA_PERIODS = ("DAY", "WEEK", "MONTH")
+
+
+def _slug(text: str) -> str:
+    """A route or path as a resource-name part: ``GET /orders/{id}`` -> ``get-orders-id``."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "root"
 
 
 class ThrottleArgs(TypedDict, total=False):
@@ -150,8 +155,7 @@ class _Route:
 
     @property
     def label(self) -> str:
-        cleaned = re.sub(r"[^A-Za-z0-9]+", "-", f"{self.method}{self.path}").strip("-").lower()
-        return cleaned or "root"
+        return _slug(f"{self.method}{self.path}")
 
     @property
     def arn_path(self) -> str:
@@ -466,15 +470,7 @@ def _source_arn(execution_arn: pulumi.Output[str], stage: str, route: _Route) ->
     return execution_arn.apply(lambda arn: f"{arn}/{stage}/{route.arn_method}{route.arn_path}")
 
 
-_ASSUME_APIGATEWAY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    },
-    sort_keys=True,
-)
+_ASSUME_APIGATEWAY = assume_role_policy("apigateway.amazonaws.com")
 
 
 class ThrottledApi(ResilientComponent):
@@ -712,7 +708,7 @@ class ThrottledApi(ResilientComponent):
             for part in route.path.strip("/").split("/") if route.path != "/" else []:
                 path = f"{parent.rstrip('/')}/{part}"
                 if path not in ids:
-                    label = re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-").lower()
+                    label = _slug(path)
                     resource = self._child(
                         "method",
                         aws.apigateway.Resource,
@@ -854,7 +850,7 @@ class ThrottledApi(ResilientComponent):
         made: list[pulumi.Resource] = []
         headers = self._cors_headers()
         for path in sorted({r.path for r in self.routes}):
-            label = re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-").lower() or "root"
+            label = _slug(path)
             method = self._child(
                 "method",
                 aws.apigateway.Method,

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from handlers.resilience.backoff import Deadline, RetryPolicy, full_jitter_delay, is_retryable, retry
 from handlers.resilience.clients import aws_client
+from tests.unit.handlers.conftest import client_error
 
 
 @given(attempt=st.integers(0, 200), base=st.floats(0.001, 10), cap=st.floats(0.001, 100), r=st.floats(0, 1))
@@ -23,10 +24,6 @@ def test_delay_is_within_zero_and_the_capped_exponential(attempt: int, base: flo
 @given(attempt=st.integers(0, 30))
 def test_the_upper_bound_is_reached_with_the_top_random_value(attempt: int) -> None:
     assert full_jitter_delay(attempt, 0.05, 2.0, lambda: 1.0) == min(2.0, 0.05 * 2**attempt)
-
-
-def client_error(response: dict[str, Any], operation: str) -> ClientError:
-    return ClientError(response, operation)  # type: ignore[arg-type]
 
 
 class Clock:
@@ -43,10 +40,7 @@ class Clock:
 
 
 def throttled() -> ClientError:
-    return client_error(
-        {"Error": {"Code": "ThrottlingException", "Message": "slow down"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
-        "GetItem",
-    )
+    return client_error("ThrottlingException", 400, "GetItem")
 
 
 @given(attempts=st.integers(1, 10), failures=st.integers(0, 12))
@@ -95,9 +89,7 @@ def test_client_errors_are_not_retried() -> None:
 
     def call() -> None:
         calls.append(1)
-        raise client_error(
-            {"Error": {"Code": "ValidationException"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "Op"
-        )
+        raise client_error("ValidationException", 400)
 
     with pytest.raises(ClientError):
         retry(call, sleep=lambda s: None)
@@ -108,15 +100,9 @@ def test_client_errors_are_not_retried() -> None:
     ("error", "expected"),
     [
         (throttled(), True),
-        (client_error({"Error": {"Code": "X"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "Op"), True),
-        (client_error({"Error": {"Code": "X"}, "ResponseMetadata": {"HTTPStatusCode": 429}}, "Op"), True),
-        (
-            client_error(
-                {"Error": {"Code": "ConditionalCheckFailedException"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
-                "Op",
-            ),
-            False,
-        ),
+        (client_error("X", 503), True),
+        (client_error("X", 429), True),
+        (client_error("ConditionalCheckFailedException", 400), False),
         (EndpointConnectionError(endpoint_url="https://x"), True),
         (ValueError("bad"), False),
     ],
