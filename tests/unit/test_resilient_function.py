@@ -374,3 +374,30 @@ def test_bundle_mode_packages_powertools_and_its_missing_dependency() -> None:
     assert set(assets) == {".", "aws_lambda_powertools", "typing_extensions.py"}
     assert Path(assets["aws_lambda_powertools"].path, "logging").is_dir()
     assert Path(assets["typing_extensions.py"].path).is_file()
+
+
+def test_transform_values_must_be_dicts_or_callables() -> None:
+    error = error_of(transform={"function": 42})
+    assert error.problems == ["transform['function'] must be a dict or a callable, got 42"]
+
+
+def test_a_grant_label_is_used_once_per_role() -> None:
+    def program() -> None:
+        fn = ResilientFunction("orders", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn.grants.allow("read", ["dynamodb:GetItem"], ["arn:aws:dynamodb:eu-west-1:123456789012:table/t"])
+        fn.grants.allow("read", ["dynamodb:Query"], ["arn:aws:dynamodb:eu-west-1:123456789012:table/t"])
+
+    with pytest.raises(ConfigError, match=r"^grant 'read' on 'orders': grant label 'read' is used twice on this role$"):
+        run_program(program)
+
+
+def test_queue_url_of_arn() -> None:
+    from resilient_serverless.components.resilient_function import queue_url_of_arn
+
+    assert queue_url_of_arn("arn:aws-cn:sqs:cn-north-1:123456789012:q") == (
+        "https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q"
+    )
+    with pytest.raises(
+        ValueError, match="on_failure_destination_arn='arn:aws:sns:eu-west-1:1:t' is not an SQS queue ARN"
+    ):
+        queue_url_of_arn("arn:aws:sns:eu-west-1:1:t")

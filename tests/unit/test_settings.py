@@ -106,3 +106,9 @@ def test_pulumi_yaml_declares_every_setting_with_its_type_and_default(root: Path
 
 def test_every_spec_maps_to_a_settings_field() -> None:
     assert {s.attr for s in SPECS} == set(StackSettings.__dataclass_fields__)
+
+
+def test_waivers_must_be_a_list() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({"waivers": 7})
+    assert raised.value.problems == ["waivers=7 must be a list"]

@@ -498,3 +498,21 @@ def test_the_default_flavour_is_rest() -> None:
     graph = run_program(program)
     assert len(graph.of_type("aws:apigateway/restApi:RestApi")) == 1
     assert graph.of_type("aws:apigatewayv2/api:Api") == []
+
+
+def test_throttle_and_route_must_be_dicts() -> None:
+    assert "throttle=50 must be a dict with rate and burst" in errors_of("rest", throttle=50)
+    assert errors_of("rest", lambda fn: ["GET /orders"]) == ["routes[0]='GET /orders' must be a dict"]
+
+
+def test_api_gateway_account_role_can_push_logs() -> None:
+    from resilient_serverless.components import ApiGatewayAccount
+
+    graph = run_program(lambda: ApiGatewayAccount("apigw"), project="shop", stack="dev")
+    role = graph.one("aws:iam/role:Role")
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
+        "Service": "apigateway.amazonaws.com"
+    }
+    attachment = graph.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+    assert graph.one("aws:apigateway/account:Account").inputs["cloudwatchRoleArn"] == role.outputs["arn"]

@@ -43,3 +43,17 @@ def test_wrong_types_are_named(value: object, message: str) -> None:
 
 def test_config_error_is_a_value_error() -> None:
     assert issubclass(ConfigError, ValueError)
+
+
+def test_a_range_check_names_a_value_that_is_not_a_number() -> None:
+    p = Problems("s")
+    assert not p.check_range("rate", "fast", 0.5, 10, unit="rps")
+    assert p.items == ["rate='fast' must be a number from 0.5 to 10 rps"]
+
+
+def test_visibility_timeout_for_refuses_impossible_inputs() -> None:
+    from resilient_serverless.components.queues import visibility_timeout_for
+
+    assert visibility_timeout_for(10, 1) == 61
+    with pytest.raises(ValueError, match="consumer_timeout_s=0 must be >= 1 and batching_window_s=0 >= 0"):
+        visibility_timeout_for(0)

@@ -152,3 +152,11 @@ def test_policy_and_delay_validation() -> None:
 
 def test_retry_policy_defaults_are_three_attempts_50_ms_base_2_s_cap() -> None:
     assert RetryPolicy() == RetryPolicy(attempts=3, base_s=0.05, cap_s=2.0)
+
+
+def test_deadline_keeps_half_a_second_by_default() -> None:
+    class Ctx:
+        def get_remaining_time_in_millis(self) -> int:
+            return 3000
+
+    assert Deadline.from_context(Ctx(), clock=lambda: 100.0).at == 102.5

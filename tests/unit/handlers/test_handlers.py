@@ -120,7 +120,9 @@ def test_ingest_stores_once_and_counts_duplicates(
     assert ingest.lambda_handler(sqs_event(body("order_valid.json")), context) == {"batchItemFailures": []}
     assert ingest.lambda_handler(sqs_event(body("order_valid.json")), context) == {"batchItemFailures": []}
     item = aws["dynamodb"].get_item(TableName="orders", Key={"order_id": {"S": "o-1"}})["Item"]
-    assert item["status"] == {"S": "accepted"} and int(item["expires_at"]["N"]) > 0
+    assert item["status"] == {"S": "accepted"}
+    expires_in_days = (int(item["expires_at"]["N"]) - time.time()) / 86400
+    assert 89.9 < expires_in_days <= 90  # the table's TTL removes orders after 90 days
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert [m.get("OrdersAccepted") for m in emf] == [[1.0], None]
     assert [m.get("OrdersDuplicate") for m in emf] == [None, [1.0]]
@@ -182,3 +184,10 @@ def test_an_order_that_waited_too_long_steps_aside_to_the_low_queue(aws: dict[st
     assert json.loads(moved[0]["Body"]) == load_event("order_valid.json")
     assert moved[0]["MessageAttributes"]["deferred-from"]["StringValue"] == "high"
     assert "Item" not in aws["dynamodb"].get_item(TableName="orders", Key={"order_id": {"S": "o-1"}})
+
+
+def test_an_order_must_be_a_json_object() -> None:
+    from handlers.ingest import InvalidOrder, validate
+
+    with pytest.raises(InvalidOrder, match="the order must be a JSON object, got list"):
+        validate([])

@@ -114,3 +114,18 @@ def test_fifo_needs_a_group_id() -> None:
 def test_bad_shard_arguments() -> None:
     with pytest.raises(ValueError, match="k=0 must be from 1 to n=4"):
         shard_indices("t", 4, 0)
+
+
+def test_the_oldest_age_is_read_once_a_minute() -> None:
+    from handlers.resilience.routing import AGE_CACHE_S
+
+    now = [0.0]
+    cloudwatch = FakeCloudWatch(age=10)
+    router = Router(CONFIG, FakeSqs({}), cloudwatch=cloudwatch, clock=lambda: now[0])
+    router.queue_for()
+    now[0] = 59.9
+    router.queue_for()
+    assert (AGE_CACHE_S, cloudwatch.calls) == (60.0, 1)
+    now[0] = 60.0
+    router.queue_for()
+    assert cloudwatch.calls == 2
