@@ -55,6 +55,10 @@ class Rule:
     types: tuple[str, ...]  # empty: every resource
     description: str
     fn: RuleFn
+    # Whether the rule looks past its one resource (a policy pack runs such a rule as a stack
+    # policy). None: inferred from whether ``fn`` reads its ``graph`` argument
+    # (``components.policy.uses_graph``). Default: None.
+    needs_graph: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -75,13 +79,23 @@ RULES: dict[str, Rule] = {}
 _WAIVERS: dict[str, str] = {}
 
 
-def rule(rule_id: str, severity: Severity, types: tuple[str, ...], description: str) -> Callable[[RuleFn], RuleFn]:
-    """Register a rule. ``types`` are Pulumi type tokens; an empty tuple means every resource."""
+def rule(
+    rule_id: str,
+    severity: Severity,
+    types: tuple[str, ...],
+    description: str,
+    *,
+    needs_graph: bool | None = None,
+) -> Callable[[RuleFn], RuleFn]:
+    """Register a rule. ``types`` are Pulumi type tokens; an empty tuple means every resource.
+
+    ``needs_graph``: see ``Rule.needs_graph``; set it only where inference from the code is wrong.
+    Default: None (inferred)."""
 
     def register(fn: RuleFn) -> RuleFn:
         if rule_id in RULES:
             raise ValueError(f"rule {rule_id!r} is registered twice")
-        RULES[rule_id] = Rule(rule_id, severity, types, description, fn)
+        RULES[rule_id] = Rule(rule_id, severity, types, description, fn, needs_graph)
         return fn
 
     return register
