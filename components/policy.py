@@ -239,18 +239,26 @@ def _checked(value: Any, path: tuple[str, ...]) -> Any:
     return value
 
 
-def _plain(value: Any, path: tuple[str, ...] = ()) -> Any:
+def _plain(value: Any, path: tuple[str, ...] = (), *, program_only: bool = False) -> Any:
     """pulumi-policy's read-only proxies as ``_KnownDict``/``_KnownList``, unknowns kept as its
-    sentinels (read lazily), so the rules see the same shapes the offline plan gives them."""
+    sentinels (read lazily), so the rules see the same shapes the offline plan gives them.
+
+    ``program_only``: drop what the provider filled in. A resource policy gets the inputs after
+    the provider's ``Check``, where pulumi-terraform-bridge has added the schema's defaults (a
+    Lambda's 3 s timeout) and listed their keys under ``__defaults``; the rules judge what the
+    program set, as the offline plan's inputs are."""
     if isinstance(value, Mapping):
         out = _KnownDict()
         out.path = path
+        filled = set(_defaults_of(value)) if program_only else set()
         for key in value:
+            if key in filled:
+                continue
             try:
                 item = value[key]
             except UnknownValueError as unknown:
                 item = unknown.unknown_type_sentinel
-            dict.__setitem__(out, key, _plain(item, (*path, str(key))))
+            dict.__setitem__(out, key, _plain(item, (*path, str(key)), program_only=program_only))
         return out
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         items = _KnownList()
@@ -260,9 +268,24 @@ def _plain(value: Any, path: tuple[str, ...] = ()) -> Any:
                 item = value[i]
             except UnknownValueError as unknown:
                 item = unknown.unknown_type_sentinel
-            list.append(items, _plain(item, (*path, str(i))))
+            list.append(items, _plain(item, (*path, str(i)), program_only=program_only))
         return items
     return value
+
+
+DEFAULTS_KEY = "__defaults"
+
+
+def _defaults_of(props: Mapping[str, Any]) -> list[str]:
+    """The keys a provider's ``Check`` filled from its schema, and the marker itself."""
+    if DEFAULTS_KEY not in props:
+        return []
+    try:
+        listed = props[DEFAULTS_KEY]
+    except UnknownValueError:
+        listed = []
+    names = [str(k) for k in listed] if isinstance(listed, Sequence) and not isinstance(listed, str) else []
+    return [DEFAULTS_KEY, *names]
 
 
 def _is_custom(resource_type: str, provider: object | None) -> bool:
@@ -271,8 +294,8 @@ def _is_custom(resource_type: str, provider: object | None) -> bool:
 
 
 def captured_from_resource_args(args: ResourceValidationArgs) -> CapturedResource:
-    """A resource validation's resource (its inputs) as the offline plan captures one."""
-    props = _plain(args.props)
+    """A resource validation's resource (the inputs its program set) as the offline plan captures one."""
+    props = _plain(args.props, program_only=True)
     return CapturedResource(
         urn=args.urn,
         type=args.resource_type,

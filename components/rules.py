@@ -500,7 +500,8 @@ def sqs_mapping_isolated(mapping: CapturedResource, graph: Graph) -> Iterator[st
 @rule("sqs-dlq-outlives-source", "error", (QUEUE,), "A dead-letter queue keeps messages longer than its source")
 def sqs_dlq_outlives_source(queue: CapturedResource, graph: Graph) -> Iterator[str]:
     redrive = queue.inputs.get("redrivePolicy")
-    target = json.loads(redrive).get("deadLetterTargetArn") if isinstance(redrive, str) else None
+    # A deployed queue without one reports "" (what a policy pack's stack policy sees).
+    target = json.loads(redrive).get("deadLetterTargetArn") if isinstance(redrive, str) and redrive else None
     dlq = _queue_by_arn(graph, target) if target else None
     if dlq is None:
         return

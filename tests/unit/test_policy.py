@@ -474,6 +474,31 @@ def test_a_value_unknown_during_preview_is_reported_as_the_sdk_does_and_the_rest
     ]
 
 
+def test_a_resource_policy_judges_what_the_program_set_not_the_providers_defaults(raw: Graph) -> None:
+    # GIVEN a function's inputs as the engine hands them to a resource policy: after the AWS
+    # provider's Check, which fills the schema's defaults (a 3 s timeout) and lists them in __defaults
+    fn = raw.one("aws:lambda/function:Function", "invoicer")
+    filled = {**fn.inputs, "timeout": 3, "memorySize": 128, "__defaults": ["memorySize", "timeout"]}
+    policy = policy_for(rules.RULES["lambda-explicit-timeout"])
+    found = analyze(dataclasses.replace(raw, resources=[dataclasses.replace(fn, inputs=filled)]), [policy])
+    # THEN the timeout the program never set is still missing
+    assert [v.message for v in found] == [
+        "Function invoicer: no timeout set: work is bounded only by the 3 s AWS default"
+    ]
+    # AND a timeout the program did set is judged as set
+    chosen = {**fn.inputs, "timeout": 3, "__defaults": ["memorySize"]}
+    assert analyze(dataclasses.replace(raw, resources=[dataclasses.replace(fn, inputs=chosen)]), [policy]) == []
+
+
+def test_a_deployed_queue_without_a_redrive_policy_reports_it_as_empty_and_the_rules_cope(raw: Graph) -> None:
+    # GIVEN the state AWS reports for a queue with no redrive policy: an empty string
+    graph = _with(raw, "events", redrivePolicy="")
+    # THEN the pack and the plan agree, and the queue still lacks a DLQ
+    assert pack_view(graph) == plan_view(graph)
+    events = graph.one(name="events")
+    assert ("sqs-dead-letter", events.urn) in {(v[0], v[1]) for v in pack_view(graph)}
+
+
 # --- enforcement levels and waivers ---------------------------------------------------------------
 def test_default_levels_are_mandatory_for_errors_and_advisory_for_warnings() -> None:
     assert dict(DEFAULT_LEVELS) == {"error": "mandatory", "warning": "advisory"}
