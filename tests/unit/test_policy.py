@@ -52,6 +52,33 @@ STACKS = ["dev", "staging", "prod", "local"]
 CODE = pulumi.AssetArchive({"index.py": pulumi.StringAsset("def handler(event, context):\n    return event\n")})
 
 
+# The rules when the pack was written: each has its mistake in the bad graphs below.
+TODAYS_GRAPH_RULES = {
+    "lambda-bounded-concurrency",
+    "lambda-json-logs-with-retention",
+    "provisioned-within-reserved",
+    "sqs-dead-letter",
+    "api-stage-throttled",
+    "api-timeout-chain",
+    "api-capacity",
+    "sqs-visibility-covers-consumer",
+    "sqs-dlq-outlives-source",
+}
+TODAYS_SINGLE_RESOURCE_RULES = {
+    "lambda-explicit-timeout",
+    "lambda-tracing-active",
+    "log-group-retention",
+    "async-invoke-bounded",
+    "iam-no-wildcards",
+    "sqs-encrypted",
+    "alarm-has-actions",
+    "tags-required",
+    "api-access-logs",
+    "lambda-permission-scoped",
+    "sqs-mapping-isolated",
+}
+
+
 # --- a program that never used our components ---------------------------------------------------
 def raw_program() -> None:
     """A billing service written with raw pulumi_aws, in another region, with the mistakes the
@@ -233,32 +260,8 @@ def test_a_rule_that_reads_the_graph_is_a_stack_policy_the_others_resource_polic
 
 def test_which_of_todays_rules_read_the_graph() -> None:
     # The rules present when the pack was written; rules added later are inferred the same way.
-    graph_rules = {
-        "lambda-bounded-concurrency",
-        "lambda-json-logs-with-retention",
-        "provisioned-within-reserved",
-        "sqs-dead-letter",
-        "api-stage-throttled",
-        "api-timeout-chain",
-        "api-capacity",
-        "sqs-visibility-covers-consumer",
-        "sqs-dlq-outlives-source",
-    }
-    single = {
-        "lambda-explicit-timeout",
-        "lambda-tracing-active",
-        "log-group-retention",
-        "async-invoke-bounded",
-        "iam-no-wildcards",
-        "sqs-encrypted",
-        "alarm-has-actions",
-        "tags-required",
-        "api-access-logs",
-        "lambda-permission-scoped",
-        "sqs-mapping-isolated",
-    }
-    assert {i for i in graph_rules if uses_graph(rules.RULES[i])} == graph_rules
-    assert {i for i in single if uses_graph(rules.RULES[i])} == set()
+    assert {i for i in TODAYS_GRAPH_RULES if uses_graph(rules.RULES[i])} == TODAYS_GRAPH_RULES
+    assert {i for i in TODAYS_SINGLE_RESOURCE_RULES if uses_graph(rules.RULES[i])} == set()
 
 
 def _rule(fn: Callable[..., Any], needs_graph: bool | None = None) -> Rule:
@@ -312,10 +315,39 @@ def test_every_rule_fires_through_the_pack_on_a_bad_graph(rule_id: str, raw: Gra
             # THEN the pack reports exactly what the plan finds for this rule
             assert [v for v in pack_view(graph) if v[0] == rule_id] == expected
             return
-    pytest.fail(
-        f"no bad graph makes {rule_id!r} fire: add its mistake to raw_program in tests/unit/test_policy.py "
-        "(a rule that needs other resources cannot fire on a bare resource)"
+    # A rule whose mistake needs other resources, added after this corpus: its policy still
+    # reports whatever its function finds, on that resource, at the rule's level.
+    r = rules.RULES[rule_id]
+    stub = dataclasses.replace(
+        r, fn=lambda resource, graph: iter([f"found on {resource.name}"]), needs_graph=uses_graph(r)
     )
+    graph = bare_graph((r.types or ("aws:sqs/queue:Queue",))[0])
+    kind = graph.resources[0].type.split(":")[-1]
+    assert analyze(graph, [policy_for(stub)]) == [
+        Violation(rule_id, DEFAULT_LEVELS[r.severity], graph.resources[0].urn, f"{kind} bare: found on bare")
+    ]
+
+
+def test_a_later_rule_that_no_bad_graph_here_triggers_is_still_checked_through_the_pack(
+    raw: Graph, ours: Graph
+) -> None:
+    # GIVEN a rule registered after this corpus, whose mistake needs a resource no bad graph has
+    @rules.rule("zz-later-rule", "warning", ("aws:sfn/stateMachine:StateMachine",), "A rule added later")
+    def later(resource: CapturedResource, graph: Graph) -> Any:
+        if graph.of_type("aws:sns/topic:Topic"):
+            yield "a topic and a state machine"
+
+    try:
+        # THEN the per-rule test checks its policy's wiring instead of failing for want of a mistake
+        assert uses_graph(rules.RULES["zz-later-rule"])
+        test_every_rule_fires_through_the_pack_on_a_bad_graph("zz-later-rule", raw, ours)
+    finally:
+        del rules.RULES["zz-later-rule"]
+
+
+def test_each_of_todays_rules_fires_on_the_bad_graphs_themselves(raw: Graph, ours: Graph) -> None:
+    fired = {f[0] for graph in bad_graphs(raw, ours) for f in plan_view(graph)}
+    assert fired >= TODAYS_GRAPH_RULES | TODAYS_SINGLE_RESOURCE_RULES
 
 
 @pytest.mark.parametrize("which", ["raw", "ours"])
