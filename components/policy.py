@@ -103,8 +103,10 @@ def uses_graph(r: Rule) -> bool:
     """Whether ``r`` becomes a stack policy: ``r.needs_graph`` when set, else whether its function
     reads its second argument at all (directly, through a helper, or inside a comprehension).
 
-    Inference errs towards the graph: a rule that mentions ``graph`` runs as a stack policy, which
-    sees every resource, so it can only lose the pre-creation check, never a finding."""
+    Inference errs towards the graph: a rule that mentions ``graph`` at all runs as a stack
+    policy, which sees every resource it might look at. The price, for a rule that only passes
+    ``graph`` along unused: it judges the deployed state (provider defaults filled in) after the
+    plan instead of the program's inputs before creation; ``@rule(..., needs_graph=False)`` says so."""
     if r.needs_graph is not None:
         return r.needs_graph
     fn = inspect.unwrap(r.fn)

@@ -298,9 +298,23 @@ def test_a_rule_can_say_itself_whether_it_needs_the_graph() -> None:
 
 
 def test_rule_registration_keeps_needs_graph_optional() -> None:
-    # GIVEN a rule registered as every existing rule is (no needs_graph) THEN it defaults to None
-    assert all(r.needs_graph in (None, True, False) for r in rules.RULES.values())
-    assert rules.RULES["lambda-explicit-timeout"].needs_graph is None
+    # GIVEN rules registered as before the pack existed, and one that says it needs the graph
+    @rules.rule("zz-as-before", "warning", ("aws:sqs/queue:Queue",), "Registered as before")
+    def as_before(resource: CapturedResource, graph: Graph) -> Any:
+        yield from ()
+
+    @rules.rule("zz-says-so", "warning", ("aws:sqs/queue:Queue",), "Says so", needs_graph=True)
+    def says_so(resource: CapturedResource, graph: Graph) -> Any:
+        yield from ()
+
+    try:
+        # THEN the default is None (inferred), and the stated value is kept
+        assert rules.RULES["zz-as-before"].needs_graph is None
+        assert isinstance(policy_for(rules.RULES["zz-as-before"]), ResourceValidationPolicy)
+        assert rules.RULES["zz-says-so"].needs_graph is True
+        assert isinstance(policy_for(rules.RULES["zz-says-so"]), StackValidationPolicy)
+    finally:
+        del rules.RULES["zz-as-before"], rules.RULES["zz-says-so"]
 
 
 # --- every rule fires through the pack, and the pack agrees with the plan -------------------------
