@@ -18,7 +18,8 @@ for ``warning``; ``PackSettings`` (the pack's ``settings.yaml``) sets a level pe
 ``all``, and waives rules with a reason (``"rule-id: reason"``, as in the stack settings). A
 waived rule still reports, marked ``[waived: reason]``, at ``advisory``: visible, never blocking.
 Pulumi's own policy configuration (``--policy-pack-config``, or a policy group in Pulumi Cloud)
-can still override any policy's level.
+can still override any policy's level, and waive it through the ``waiver`` property each policy
+declares (with ``enforcementLevel: advisory`` beside it: a policy cannot lower its own level).
 
 ``PolicyPack(...)`` starts a gRPC server and blocks, so it is only constructed in the pack's
 entry point (``policy/__main__.py``); everything here is importable and tested without it.
@@ -38,6 +39,7 @@ import yaml
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
+    PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -65,6 +67,7 @@ __all__ = [
     "LEVELS",
     "PACK_NAME",
     "SETTINGS_ENV",
+    "WAIVER_PROPERTY",
     "PackSettings",
     "captured_from_resource_args",
     "graph_from_stack_args",
@@ -85,6 +88,8 @@ _SEVERITIES = {"error": Severity.HIGH, "warning": Severity.MEDIUM}
 # Names another settings file than the pack's own settings.yaml (a team's overrides).
 SETTINGS_ENV = "RESILIENT_SERVERLESS_POLICY_SETTINGS"
 STACK_TYPE = "pulumi:pulumi:Stack"
+# The property of a policy's Pulumi config that waives it: ``{"rule-id": {"waiver": "why"}}``.
+WAIVER_PROPERTY = "waiver"
 _UNKNOWNS = frozenset(
     {
         UNKNOWN_ARCHIVE_VALUE,
@@ -361,12 +366,19 @@ def _findings(r: Rule, resources: Iterable[CapturedResource], graph: Graph, waiv
             yield Finding(r.id, r.severity, resource.urn, resource.type, resource.name, message, waived)
 
 
+def _waiver(args: ResourceValidationArgs | StackValidationArgs, waived: str | None) -> str | None:
+    # Pulumi's policy config (``{"rule-id": {"enforcementLevel": "advisory", "waiver": "why"}}``)
+    # waives as the pack's settings do; its reason wins, being the one closest to the stack.
+    reason = (args.get_config() or {}).get(WAIVER_PROPERTY)
+    return str(reason).strip() if isinstance(reason, str) and reason.strip() else waived
+
+
 def _resource_validation(r: Rule, waived: str | None) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if r.types and args.resource_type not in r.types:
             return
         resource = captured_from_resource_args(args)
-        for finding in _findings(r, [resource], Graph([resource]), waived):
+        for finding in _findings(r, [resource], Graph([resource]), _waiver(args, waived)):
             report_violation(violation_message(finding), None)
 
     return validate
@@ -375,10 +387,11 @@ def _resource_validation(r: Rule, waived: str | None) -> Callable[[ResourceValid
 def _stack_validation(r: Rule, waived: str | None) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         graph = graph_from_stack_args(args)
+        reason = _waiver(args, waived)
         unknown: UnknownValueError | None = None
         for resource in graph:
             try:
-                found = list(_findings(r, [resource], graph, waived))
+                found = list(_findings(r, [resource], graph, reason))
             except UnknownValueError as error:
                 # A preview: judge every resource that is known, then let the SDK say which
                 # value kept this rule from judging the rest (it reports that as advisory).
@@ -393,7 +406,8 @@ def _stack_validation(r: Rule, waived: str | None) -> Callable[[StackValidationA
 
 
 def policy_for(r: Rule, settings: PackSettings | None = None) -> Policy:
-    """The policy for one rule: same name, description and function, its enforcement level."""
+    """The policy for one rule: same name, description and function, its enforcement level, and
+    a ``waiver`` property in its Pulumi policy config."""
     settings = settings or PackSettings()
     level = EnforcementLevel(settings.level_of(r))
     waived = settings.waivers.get(r.id)
@@ -403,6 +417,15 @@ def policy_for(r: Rule, settings: PackSettings | None = None) -> Policy:
         "enforcement_level": level,
         "severity": _SEVERITIES[r.severity],
         "tags": ["resilience", "aws"],
+        "config_schema": PolicyConfigSchema(
+            properties={
+                WAIVER_PROPERTY: {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "Why this rule is waived; set enforcementLevel to advisory beside it",
+                }
+            }
+        ),
     }
     if uses_graph(r):
         return StackValidationPolicy(validate=_stack_validation(r, waived), **common)

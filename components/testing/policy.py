@@ -119,11 +119,28 @@ class Violation:
     message: str
 
 
-def _level(policy: Policy, levels: Mapping[str, str]) -> str:
-    # As the SDK: the configured level, else the policy's own, else the pack's (advisory).
-    if policy.name in levels:
-        return levels[policy.name]
+PolicyConfig = Mapping[str, Any]
+
+
+def _level(policy: Policy, config: PolicyConfig) -> str:
+    # As the engine: the policy's configured level, else the config's ``all``, else the policy's
+    # own, else the pack's (advisory).
+    entry = config.get(policy.name)
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, Mapping) and "enforcementLevel" in entry:
+        return str(entry["enforcementLevel"])
+    if "all" in config:
+        all_entry = config["all"]
+        return str(all_entry if isinstance(all_entry, str) else all_entry["enforcementLevel"])
     return policy.enforcement_level.value if policy.enforcement_level else EnforcementLevel.ADVISORY.value
+
+
+def _properties(policy: Policy, config: PolicyConfig) -> dict[str, Any] | None:
+    entry = config.get(policy.name)
+    if not isinstance(entry, Mapping):
+        return None
+    return {k: v for k, v in entry.items() if k != "enforcementLevel"} or None
 
 
 def _reporter(found: list[Violation], policy: str, level: str, resource_urn: str | None) -> Any:
@@ -136,31 +153,35 @@ def _reporter(found: list[Violation], policy: str, level: str, resource_urn: str
     return report_violation
 
 
-def analyze(graph: Graph, policies: Iterable[Policy], levels: Mapping[str, str] | None = None) -> list[Violation]:
+def analyze(graph: Graph, policies: Iterable[Policy], config: PolicyConfig | None = None) -> list[Violation]:
     """Every violation the policies report over ``graph``: resource policies on each resource in
-    graph order, then stack policies. ``levels`` overrides levels by policy name, as
-    ``--policy-pack-config`` does. A policy that reads a value unknown during a preview is
-    reported as the SDK does: one advisory violation saying it cannot run."""
-    levels = levels or {}
+    graph order, then stack policies. ``config`` is what ``--policy-pack-config`` holds (a level
+    per policy name or ``all``, or ``{"enforcementLevel": ..., <property>: ...}``). A policy that
+    reads a value unknown during a preview is reported as the SDK does: one advisory violation
+    saying it cannot run."""
+    config = config or {}
     policies = list(policies)
     found: list[Violation] = []
     for policy in policies:
-        level = _level(policy, levels)
+        level = _level(policy, config)
         if level == "disabled" or not isinstance(policy, ResourceValidationPolicy):
             continue
         for resource in graph:
             try:
-                policy.validate(resource_args(graph, resource), _reporter(found, policy.name, level, resource.urn))
+                policy.validate(
+                    resource_args(graph, resource, _properties(policy, config)),
+                    _reporter(found, policy.name, level, resource.urn),
+                )
             except UnknownValueError as error:
                 found.append(
                     Violation(policy.name, "advisory", resource.urn, f"can't run during preview: {error.message}")
                 )
     for policy in policies:
-        level = _level(policy, levels)
+        level = _level(policy, config)
         if level == "disabled" or not isinstance(policy, StackValidationPolicy):
             continue
         try:
-            policy.validate(stack_args(graph), _reporter(found, policy.name, level, None))
+            policy.validate(stack_args(graph, _properties(policy, config)), _reporter(found, policy.name, level, None))
         except UnknownValueError as error:
             found.append(Violation(policy.name, "advisory", "", f"can't run during preview: {error.message}"))
     return found

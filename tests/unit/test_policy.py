@@ -566,8 +566,33 @@ def test_a_disabled_rule_reports_nothing(raw: Graph) -> None:
 
 def test_pulumi_policy_config_overrides_a_level(raw: Graph) -> None:
     # As `--policy-pack-config '{"sqs-encrypted": "mandatory"}'` would.
-    found = analyze(raw, policies(), levels={"sqs-encrypted": "mandatory"})
+    found = analyze(raw, policies(), config={"sqs-encrypted": "mandatory"})
     assert {v.level for v in found if v.policy == "sqs-encrypted"} == {"mandatory"}
+    everything = analyze(raw, policies(), config={"all": "advisory"})
+    assert {v.level for v in everything} == {"advisory"}
+
+
+def test_pulumi_policy_config_waives_a_rule_as_the_settings_do(raw: Graph) -> None:
+    # GIVEN a policy group's config that waives the tracing rule, and an empty reason elsewhere
+    config = {
+        "lambda-tracing-active": {"enforcementLevel": "advisory", "waiver": "traced by the vendor's agent"},
+        "log-group-retention": {"waiver": "  "},
+    }
+    found = analyze(raw, policies(), config=config)
+    # THEN its findings are marked with that reason, and a blank reason waives nothing
+    assert sorted(v.message for v in found if v.policy == "lambda-tracing-active") == [
+        "[waived: traced by the vendor's agent] Function invoicer: tracing is not Active: no X-Ray trace for this "
+        "function",
+        "[waived: traced by the vendor's agent] Function settler: tracing is not Active: no X-Ray trace for this "
+        "function",
+    ]
+    assert [v.message for v in found if v.policy == "log-group-retention"] == [
+        "LogGroup billing-audit: no retention: logs are kept (and billed) forever"
+    ]
+    # AND every policy declares the property, so the CLI accepts such a config
+    for policy in policies():
+        assert policy.config_schema is not None
+        assert policy.config_schema.properties["waiver"]["type"] == "string", policy.name
 
 
 def test_a_waived_rule_still_reports_marked_and_never_blocks(raw: Graph) -> None:
