@@ -5,8 +5,8 @@ function: the offline plan and the pack share one source of truth, and a rule ad
 ``rules.py`` joins the pack with no edit here.
 
 - A rule that reads only its one resource becomes a *resource* policy: the engine calls it with
-  each resource's inputs before the resource is created or updated, so a mandatory finding stops
-  ``pulumi preview`` and ``pulumi up`` before anything changes.
+  each resource's inputs before the resource is created or updated, so a mandatory finding fails
+  ``pulumi preview`` and stops ``pulumi up`` before that resource changes.
 - A rule that reads the graph (a function's log group, a queue's consumer, a DLQ's retention)
   becomes a *stack* policy: the engine calls it once with every resource of the stack and their
   state (outputs: what AWS applies, provider defaults included), after ``preview`` has planned
