@@ -681,6 +681,23 @@ def test_the_entry_point_builds_one_pack_of_every_rule(monkeypatch: pytest.Monke
     assert {p.enforcement_level.value for p in built[0]["policies"]} == {"advisory"}
 
 
+def test_the_entry_point_refuses_bad_settings_before_any_server_starts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    built: list[dict[str, Any]] = []
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda **kwargs: built.append(kwargs))
+    chosen = tmp_path / "team.yaml"
+    chosen.write_text("enforcement: {sqs-encrypted: strict}\n")
+    monkeypatch.setenv(SETTINGS_ENV, str(chosen))
+    with pytest.raises(ConfigError) as raised:
+        runpy.run_path(str(PACK / "__main__.py"), run_name="__main__")
+    assert str(raised.value) == (
+        f"policy settings {chosen}: enforcement.sqs-encrypted='strict' is not one of 'advisory', 'mandatory', "
+        "'disabled'"
+    )
+    assert built == []
+
+
 def test_the_pack_folder_is_a_python_policy_pack() -> None:
     import yaml
 
