@@ -55,6 +55,10 @@ class Rule:
     types: tuple[str, ...]  # empty: every resource
     description: str
     fn: RuleFn
+    # Whether the rule looks past its one resource (a policy pack runs such a rule as a stack
+    # policy). None: inferred from whether ``fn`` reads its ``graph`` argument
+    # (``components.policy.uses_graph``). Default: None.
+    needs_graph: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -75,13 +79,23 @@ RULES: dict[str, Rule] = {}
 _WAIVERS: dict[str, str] = {}
 
 
-def rule(rule_id: str, severity: Severity, types: tuple[str, ...], description: str) -> Callable[[RuleFn], RuleFn]:
-    """Register a rule. ``types`` are Pulumi type tokens; an empty tuple means every resource."""
+def rule(
+    rule_id: str,
+    severity: Severity,
+    types: tuple[str, ...],
+    description: str,
+    *,
+    needs_graph: bool | None = None,
+) -> Callable[[RuleFn], RuleFn]:
+    """Register a rule. ``types`` are Pulumi type tokens; an empty tuple means every resource.
+
+    ``needs_graph``: see ``Rule.needs_graph``; set it only where inference from the code is wrong.
+    Default: None (inferred)."""
 
     def register(fn: RuleFn) -> RuleFn:
         if rule_id in RULES:
             raise ValueError(f"rule {rule_id!r} is registered twice")
-        RULES[rule_id] = Rule(rule_id, severity, types, description, fn)
+        RULES[rule_id] = Rule(rule_id, severity, types, description, fn, needs_graph)
         return fn
 
     return register
@@ -486,7 +500,8 @@ def sqs_mapping_isolated(mapping: CapturedResource, graph: Graph) -> Iterator[st
 @rule("sqs-dlq-outlives-source", "error", (QUEUE,), "A dead-letter queue keeps messages longer than its source")
 def sqs_dlq_outlives_source(queue: CapturedResource, graph: Graph) -> Iterator[str]:
     redrive = queue.inputs.get("redrivePolicy")
-    target = json.loads(redrive).get("deadLetterTargetArn") if isinstance(redrive, str) else None
+    # A deployed queue without one reports "" (what a policy pack's stack policy sees).
+    target = json.loads(redrive).get("deadLetterTargetArn") if isinstance(redrive, str) and redrive else None
     dlq = _queue_by_arn(graph, target) if target else None
     if dlq is None:
         return
