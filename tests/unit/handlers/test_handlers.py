@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from tests.conftest import load_event
+from tests.unit.handlers.conftest import client_error
 
 
 @pytest.fixture
@@ -234,7 +235,7 @@ def test_an_exact_replay_is_a_no_op_and_an_older_version_is_counted_and_logged(
     names = [n for m in (json.loads(x) for x in out.splitlines() if '"_aws"' in x) for n in m if n.startswith("Orders")]
     assert names == ["OrdersAccepted", "OrdersDuplicate", "OrdersStale", "OrdersConflict"]
     refused = [r for r in caplog.records if r.getMessage().startswith("order write refused")]
-    assert [(r.getMessage(), r.version, r.stored_version) for r in refused] == [
+    assert [(r.getMessage(), r.__dict__["version"], r.__dict__["stored_version"]) for r in refused] == [
         ("order write refused: stale", 1, 2),
         ("order write refused: conflict", 2, 2),
     ]
@@ -259,9 +260,7 @@ def test_a_lost_put_response_still_counts_as_the_first_write(
             result = real.put_item(**kwargs)
             if not self.lost:
                 self.lost = True
-                raise ClientError(
-                    {"Error": {"Code": "InternalServerError"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "PutItem"
-                )
+                raise client_error("InternalServerError", 500, "PutItem")
             return result
 
     monkeypatch.setattr(ingest, "dynamodb", LostResponse())
