@@ -69,6 +69,7 @@ SEND_BATCH_MAX_BYTES = 1_048_576  # SQS SendMessageBatch: 1 MiB for all entries,
 MESSAGE_ATTRIBUTES_MAX = 10  # SQS: message attributes per message
 FIRST_ENQUEUED = "resilient-first-enqueued-ms"
 RECEIVE_COUNT = "resilient-receive-count"
+_OURS_FIXED_BYTES = len(FIRST_ENQUEUED) + len(RECEIVE_COUNT) + 3 * len("String")  # names and types
 METRIC_NAMES: dict[str, str] = {
     "processed": "MessagesProcessed",
     "deferred": "MessagesDeferred",
@@ -200,10 +201,6 @@ def age_seconds(message: SqsMessage, now_s: float) -> float:
     return max(0.0, now_s - message.first_enqueued_ms / 1000)
 
 
-def _string_attributes(values: Mapping[str, str]) -> dict[str, Any]:
-    return {name: {"DataType": "String", "StringValue": text[:256]} for name, text in values.items()}
-
-
 def _forwarded_attributes(given: Any, ours: dict[str, Any]) -> dict[str, Any]:
     """``ours`` (already in SendMessage's shape) plus the producer's message attributes converted
     from Lambda's camelCase, ours first: SQS allows 10 per message, and the carried age must not be
@@ -228,11 +225,13 @@ def _forwarded_attributes(given: Any, ours: dict[str, Any]) -> dict[str, Any]:
 
 def entry_size(entry: Mapping[str, Any]) -> int:
     """Bytes SQS counts for one entry: the body plus each attribute's name, type and value."""
-    size = len(str(entry.get("MessageBody", "")).encode("utf-8", "surrogatepass"))
+    body = str(entry.get("MessageBody", ""))
+    size = len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
     for name, value in (entry.get("MessageAttributes") or {}).items():
-        size += len(name.encode()) + len(str(value.get("DataType", "")).encode())
+        size += len(name) + len(value["DataType"])  # names and types are ASCII (SQS)
         if "StringValue" in value:
-            size += len(str(value["StringValue"]).encode("utf-8", "surrogatepass"))
+            text = str(value["StringValue"])
+            size += len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
         else:
             size += len(value.get("BinaryValue") or b"")
     return size
@@ -381,7 +380,7 @@ class PriorityConsumer:
         )
         validate, process, fifo, loads = self.validate, self.process, self.fifo, json.loads
         outcomes: dict[str, Outcome] = {}
-        to_defer: list[tuple[str, Mapping[str, Any]]] = []
+        to_defer: list[tuple[str, Mapping[str, Any], float]] = []
         poisoned: list[tuple[str, Mapping[str, Any], str]] = []
         blocked = False  # FIFO: after a failure, the rest of the batch is retried to keep the group's order
         longest = 0.0  # seconds, the longest process() call of this batch
@@ -428,9 +427,16 @@ class PriorityConsumer:
                 poisoned.append((message_id, record, reason))
                 outcomes[message_id] = "dead-lettered"
                 continue
-            carried = _first_enqueued_ms(record)
+            # Fast path (no carried attributes, a numeric SentTimestamp); else the careful reader.
             # Age unknown (not from SQS, or a garbled timestamp): never dropped or deferred.
-            first_ms: float = now_ms if carried is None else carried
+            first_ms: float
+            try:
+                if record["messageAttributes"]:
+                    raise LookupError  # attributes present: one may carry the first enqueue
+                first_ms = int(record["attributes"]["SentTimestamp"])
+            except (LookupError, TypeError, ValueError):
+                carried = _first_enqueued_ms(record)
+                first_ms = now_ms if carried is None else carried
             if ttl_cut is not None and first_ms < ttl_cut:
                 self.log(
                     "message dropped by TTL",
@@ -443,7 +449,7 @@ class PriorityConsumer:
                 )
                 outcomes[message_id] = "dropped"
             elif defer_cut is not None and first_ms < defer_cut:
-                to_defer.append((message_id, record))
+                to_defer.append((message_id, record, first_ms))
                 outcomes[message_id] = "deferred"
             else:
                 started = clock() if deadline is not None else 0.0
@@ -469,22 +475,22 @@ class PriorityConsumer:
         return outcomes
 
     # -- writes, in batches of at most 10 entries and 1 MiB ----------------------------------------
-    def _send_batches(self, queue_url: str, kind: str, entries: list[tuple[str, dict[str, Any]]]) -> list[str]:
-        """Send entries in groups under SQS's batch limits; return the message ids whose write did
-        not succeed. With a dedup store, messages already written by an earlier receive are skipped."""
+    def _send_batches(self, queue_url: str, kind: str, entries: list[tuple[str, dict[str, Any], int]]) -> list[str]:
+        """Send ``(message id, entry, size)`` in groups under SQS's batch limits; return the message
+        ids whose write did not succeed. With a dedup store, messages already written by an earlier
+        receive are skipped."""
         keys: dict[str, str] = {}
         if self.dedup is not None:
-            keys = {message_id: f"{self.role}:{kind}:{message_id}" for message_id, _ in entries}
+            keys = {message_id: f"{self.role}:{kind}:{message_id}" for message_id, _, _ in entries}
             try:
                 done = self.dedup.seen(list(keys.values()))
             except Exception as error:  # the store is advisory: write again rather than lose a message
                 self.log("dedup store unavailable", {"error": repr(error)[:500]})
                 done = set()
-            entries = [(m, e) for m, e in entries if keys[m] not in done]
+            entries = [e for e in entries if keys[e[0]] not in done]
         failed: list[str] = []
         written: list[str] = []
-        sized = [(entry_size(entry), (message_id, entry)) for message_id, entry in entries]
-        for group in _batches(sized, SEND_BATCH_MAX, self.max_batch_bytes):
+        for group in _batches([(size, (m, e)) for m, e, size in entries], SEND_BATCH_MAX, self.max_batch_bytes):
             by_id: dict[str, str] = {}
             for i, (message_id, entry) in enumerate(group):
                 entry["Id"] = f"m{i}"
@@ -513,40 +519,60 @@ class PriorityConsumer:
             return [message_id for message_id, _, _ in poisoned]  # nowhere to put it: let SQS redrive it
         for message_id, _, reason in poisoned:
             self.log("message dead-lettered", {"message_id": message_id, "reason": reason})
-        entries = [
-            (message_id, self._entry(message_id, record, {"reason": reason})) for message_id, record, reason in poisoned
-        ]
+        entries = []
+        for message_id, record, reason in poisoned:
+            first = _first_enqueued_ms(record)
+            now_ms = int(self.clock() * 1000)
+            entry, size = self._entry(message_id, record, now_ms if first is None else first, "reason", reason)
+            entries.append((message_id, entry, size))
         return self._send_batches(self.dlq_url, "dlq", entries)
 
-    def _defer(self, records: list[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    def _defer(self, records: list[tuple[str, Mapping[str, Any], float]]) -> list[str]:
         if not records:
             return []
         assert self.low_queue_url is not None
-        extra = {"deferred-from": self.role}
-        return self._send_batches(
-            self.low_queue_url, "defer", [(m, self._entry(m, record, extra)) for m, record in records]
-        )
+        entries = []
+        for message_id, record, first_ms in records:
+            entry, size = self._entry(message_id, record, first_ms, "deferred-from", self.role)
+            entries.append((message_id, entry, size))
+        return self._send_batches(self.low_queue_url, "defer", entries)
 
-    def _entry(self, message_id: str, record: Mapping[str, Any], extra: Mapping[str, str]) -> dict[str, Any]:
-        """The copy of ``record`` for the next hop: the same body, the first-enqueue time and the
-        receive count so far, ``extra``, then the producer's attributes."""
-        message = SqsMessage(record)
-        first_ms = _first_enqueued_ms(record)
+    def _entry(
+        self, message_id: str, record: Mapping[str, Any], first_ms: float, label: str, text: str
+    ) -> tuple[dict[str, Any], int]:
+        """The copy of ``record`` for the next hop, and its size as SQS counts it: the same body;
+        the first-enqueue time, the receive count so far and ``label: text`` as attributes; then
+        the producer's attributes. Runs for every deferred message, so it builds the dicts (and
+        adds up our attributes' sizes) directly."""
+        given = record.get("messageAttributes")
+        system = record.get("attributes") or {}
+        try:
+            count = int(system.get("ApproximateReceiveCount", 1))
+        except (TypeError, ValueError, AttributeError):
+            count = 1
+        if given:
+            count += _int_or(_attribute_text(record, RECEIVE_COUNT), 0)
+        first, received, text = str(int(first_ms)), str(count), text[:256]
         ours = {
-            FIRST_ENQUEUED: str(first_ms if first_ms is not None else int(self.clock() * 1000)),
-            RECEIVE_COUNT: str(message.receive_count),
-            **extra,
+            FIRST_ENQUEUED: {"DataType": "String", "StringValue": first},
+            RECEIVE_COUNT: {"DataType": "String", "StringValue": received},
+            label: {"DataType": "String", "StringValue": text},
         }
         raw = record.get("body")
-        entry: dict[str, Any] = {
-            "MessageBody": raw if isinstance(raw, str) and raw else "(no body)",  # SQS refuses an empty body
-            "MessageAttributes": _forwarded_attributes(record.get("messageAttributes"), _string_attributes(ours)),
-        }
+        body = raw if isinstance(raw, str) and raw else "(no body)"  # SQS refuses an empty body
+        entry: dict[str, Any] = {"MessageBody": body, "MessageAttributes": ours}
+        if given:
+            entry["MessageAttributes"] = _forwarded_attributes(given, ours)
+            size = entry_size(entry)
+        else:
+            size = len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
+            size += _OURS_FIXED_BYTES + len(label) + len(first) + len(received)
+            size += len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
         if self.fifo:
-            attributes = message.attributes
+            attributes = system if isinstance(system, Mapping) else {}
             entry["MessageGroupId"] = attributes.get("MessageGroupId", "default")
             entry["MessageDeduplicationId"] = attributes.get("MessageDeduplicationId", message_id)
-        return entry
+        return entry, size
 
 
 def consumer_from_env(

@@ -274,10 +274,8 @@ def test_ttl_drops_are_logged_and_counted() -> None:
 
 def test_fifo_deferral_keeps_group_and_deduplication_ids() -> None:
     consumer = PriorityConsumer(process=lambda b, m: None, sqs=None, role="low", fifo=True, clock=lambda: NOW)
-    entry = consumer._entry(
-        "x",
-        record("x", "{}", 1, MessageGroupId="g1", MessageDeduplicationId="d1"),
-        {"reason": "bad"},
+    entry, _ = consumer._entry(
+        "x", record("x", "{}", 1, MessageGroupId="g1", MessageDeduplicationId="d1"), NOW * 1000, "reason", "bad"
     )
     assert (entry["MessageGroupId"], entry["MessageDeduplicationId"]) == ("g1", "d1")
 
