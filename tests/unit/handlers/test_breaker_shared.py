@@ -163,3 +163,24 @@ def test_a_probe_that_fails_reopens_the_circuit_for_a_new_window(table: AtomicRe
         breaker.call(lambda: (_ for _ in ()).throw(TimeoutError("still down")))
     stored = store.load("dep")
     assert stored is not None and (stored.state, stored.opened_at) == ("open", 1000.0)
+
+
+def test_a_store_that_always_conflicts_is_tried_a_bounded_number_of_times() -> None:
+    from handlers.resilience.breaker import CONFLICT_RETRIES
+
+    class Contended:
+        saves = 0
+
+        def load(self, name: str) -> BreakerState | None:
+            return BreakerState("closed", 1, 0.0, version=7)
+
+        def save(self, name: str, state: BreakerState) -> bool:
+            self.saves += 1
+            assert state.version == 8  # always computed from the fresh read
+            return False
+
+    store = Contended()
+    breaker = CircuitBreaker("dep", store=store)
+    with pytest.raises(ConnectionError):
+        breaker.call(lambda: (_ for _ in ()).throw(ConnectionError("down")))
+    assert store.saves == CONFLICT_RETRIES

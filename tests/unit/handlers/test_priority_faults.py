@@ -338,3 +338,27 @@ def test_entry_size_counts_body_and_attributes() -> None:
         },
     }
     assert entry_size(entry) == 6 + (2 + 6 + 3) + (1 + 6 + 2)
+
+
+# -- defaults ------------------------------------------------------------------------------------
+
+
+def test_consumer_defaults_margin_1_s_batches_of_1_mib_no_dedup_poison_reason() -> None:
+    c = PriorityConsumer(process=lambda b, m: None, sqs=None)
+    assert (c.deadline_margin_s, c.max_batch_bytes, c.dedup, c.classify) == (1.0, 1_048_576, None, poison_reason)
+
+
+def test_consumer_from_env_adds_a_dedup_store_where_a_table_is_named() -> None:
+    from handlers.resilience.priority import consumer_from_env
+
+    c = consumer_from_env(lambda b, m: None, sqs=object(), environ={"RESILIENT_DEDUP_TABLE": "dedup"})
+    assert isinstance(c.dedup, DynamoDBDedupStore) and c.dedup.table_name == "dedup"
+    assert consumer_from_env(lambda b, m: None, sqs=object(), environ={}).dedup is None
+
+
+def test_retry_and_breaker_defaults() -> None:
+    from handlers.resilience.backoff import RetryPolicy
+    from handlers.resilience.breaker import CONFLICT_RETRIES
+
+    assert RetryPolicy().attempt_timeout_s is None
+    assert CONFLICT_RETRIES == 10
