@@ -362,3 +362,26 @@ def test_retry_and_breaker_defaults() -> None:
 
     assert RetryPolicy().attempt_timeout_s is None
     assert CONFLICT_RETRIES == 10
+
+
+def test_the_first_enqueue_time_survives_sqs_redrive_to_the_dlq() -> None:
+    # GIVEN a low queue that redrives to its DLQ after one receive (as SQS does, moto included)
+    with mock_aws():
+        client = boto3.client("sqs", region_name="eu-west-1")
+        dlq = client.create_queue(QueueName="low-dlq")["QueueUrl"]
+        dlq_arn = client.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        low = client.create_queue(
+            QueueName="low",
+            Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"})},
+        )["QueueUrl"]
+        high = PriorityConsumer(
+            process=lambda b, m: None, sqs=client, low_queue_url=low, defer_after_s=60, clock=lambda: NOW
+        )
+        high.handle({"Records": [record("m", "{}", age_s=600)]})
+        # WHEN the low consumer fails it once, and SQS moves it to the DLQ
+        client.receive_message(QueueUrl=low, VisibilityTimeout=0)
+        client.receive_message(QueueUrl=low, VisibilityTimeout=0)
+        [redriven] = receive_all(client, dlq)
+        # THEN the copy in the DLQ still carries the first enqueue, ready for a redrive back
+        message = SqsMessage.from_record(lambda_record(redriven))
+        assert message.first_enqueued_ms == int((NOW - 600) * 1000)
