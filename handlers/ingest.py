@@ -33,7 +33,7 @@ ORDER_TTL_S = 90 * 24 * 3600
 MAX_VERSION = 2**53  # exact in every JSON reader
 StoreResult = Literal["written", "replay", "stale", "conflict"]
 dynamodb = aws_client("dynamodb")
-_deadline = Deadline.after(0)  # replaced at the start of every invocation
+_deadline = Deadline(float("inf"))  # no deadline outside an invocation; replaced at the start of each
 
 
 class InvalidOrder(PoisonMessage):
