@@ -69,6 +69,7 @@ SEND_BATCH_MAX_BYTES = 1_048_576  # SQS SendMessageBatch: 1 MiB for all entries,
 MESSAGE_ATTRIBUTES_MAX = 10  # SQS: message attributes per message
 FIRST_ENQUEUED = "resilient-first-enqueued-ms"
 RECEIVE_COUNT = "resilient-receive-count"
+_IDS = tuple(f"m{i}" for i in range(SEND_BATCH_MAX))  # batch entry ids, unique within a request
 _OURS_FIXED_BYTES = len(FIRST_ENQUEUED) + len(RECEIVE_COUNT) + 3 * len("String")  # names and types
 METRIC_NAMES: dict[str, str] = {
     "processed": "MessagesProcessed",
@@ -389,8 +390,11 @@ class PriorityConsumer:
             # A record without a usable messageId gets a stand-in: it can still be dead-lettered,
             # and if even that fails, Lambda treats the unknown identifier as a failure of the
             # whole batch, which redelivers it rather than losing it.
-            message_id = record.get("messageId") if isinstance(record, Mapping) else None
-            if not isinstance(message_id, str) or not message_id:
+            try:
+                message_id = record["messageId"]
+            except (LookupError, TypeError):
+                message_id = None
+            if type(message_id) is not str or not message_id:
                 message_id = f"record-{index}-without-messageId"
                 if isinstance(record, Mapping):
                     poisoned.append((message_id, record, "the record has no messageId"))
@@ -410,7 +414,7 @@ class PriorityConsumer:
                 continue
             try:
                 raw = record.get("body")
-                if not isinstance(raw, str):
+                if type(raw) is not str:
                     raise PoisonMessage("the record has no body")
                 try:
                     body = loads(raw)
@@ -490,13 +494,17 @@ class PriorityConsumer:
             entries = [e for e in entries if keys[e[0]] not in done]
         failed: list[str] = []
         written: list[str] = []
-        for group in _batches([(size, (m, e)) for m, e, size in entries], SEND_BATCH_MAX, self.max_batch_bytes):
+        if len(entries) <= SEND_BATCH_MAX and sum(size for _, _, size in entries) <= self.max_batch_bytes:
+            groups = [entries]  # the usual batch: one request, nothing to split
+        else:
+            groups = _batches([(item[2], item) for item in entries], SEND_BATCH_MAX, self.max_batch_bytes)
+        for group in groups:
             by_id: dict[str, str] = {}
-            for i, (message_id, entry) in enumerate(group):
-                entry["Id"] = f"m{i}"
-                by_id[entry["Id"]] = message_id
+            for i, (message_id, entry, _) in enumerate(group):
+                entry["Id"] = _IDS[i]
+                by_id[_IDS[i]] = message_id
             try:
-                response = self.sqs.send_message_batch(QueueUrl=queue_url, Entries=[entry for _, entry in group])
+                response = self.sqs.send_message_batch(QueueUrl=queue_url, Entries=[entry for _, entry, _ in group])
             except Exception as error:  # throttled, 5xx, timeout: none of this group was acknowledged
                 self.log("batch send failed", {"queue_url": queue_url, "error": repr(error)[:500]})
                 failed += by_id.values()
@@ -531,9 +539,30 @@ class PriorityConsumer:
         if not records:
             return []
         assert self.low_queue_url is not None
-        entries = []
+        # Runs for every deferred message: the common record (no producer attributes, not FIFO)
+        # is copied here directly, with its size added up from parts whose size is known.
+        role = {"DataType": "String", "StringValue": self.role}
+        fixed = _OURS_FIXED_BYTES + len("deferred-from") + len(self.role)
+        entries: list[tuple[str, dict[str, Any], int]] = []
         for message_id, record, first_ms in records:
-            entry, size = self._entry(message_id, record, first_ms, "deferred-from", self.role)
+            body: str = record["body"]  # a deferred record's body was read as JSON: a string
+            system = record.get("attributes")
+            received = system.get("ApproximateReceiveCount", "1") if type(system) is dict else "1"
+            if record.get("messageAttributes") or self.fifo or type(received) is not str or not received.isdigit():
+                entry, size = self._entry(message_id, record, first_ms, "deferred-from", self.role)
+                entries.append((message_id, entry, size))
+                continue
+            first = str(int(first_ms))
+            entry = {
+                "MessageBody": body,
+                "MessageAttributes": {
+                    FIRST_ENQUEUED: {"DataType": "String", "StringValue": first},
+                    RECEIVE_COUNT: {"DataType": "String", "StringValue": received},
+                    "deferred-from": role,
+                },
+            }
+            size = fixed + len(first) + len(received)
+            size += len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
             entries.append((message_id, entry, size))
         return self._send_batches(self.low_queue_url, "defer", entries)
 
