@@ -76,15 +76,16 @@ def _hand_written(event: dict[str, Any], sqs: _FakeSqs, process: Any) -> dict[st
     return {"batchItemFailures": failures}
 
 
-def per_message_cost(rounds: int = 7, batches: int = 2000) -> tuple[float, float]:
-    """Warm microseconds per message: (library consumer, hand-written loop), same calls, median of rounds."""
+def per_message_cost(rounds: int = 7, batches: int = 2000, old_every: int = 2) -> tuple[float, float]:
+    """Warm microseconds per message: (library consumer, hand-written loop), same calls, median of
+    rounds; every ``old_every``-th message is old and deferred (2: half, 10: a tenth, 1: all)."""
     from handlers.resilience.priority import PriorityConsumer
 
     sqs = _FakeSqs()
     consumer = PriorityConsumer(
         process=lambda body, message: None, sqs=sqs, low_queue_url="low", defer_after_s=60, clock=lambda: NOW
     )
-    event = {"Records": _records(10, old_every=2)}  # half deferred, half processed
+    event = {"Records": _records(10, old_every=old_every)}
 
     def timed(fn: Any) -> float:
         start = time.perf_counter()

@@ -19,6 +19,7 @@ from .validation import ConfigError
 
 if TYPE_CHECKING:
     from .base import ResilientComponent
+    from .priority_queue_pair import PriorityQueuePair
 
 __all__ = ["Grants", "assume_role_policy", "policy_json"]
 
@@ -67,14 +68,37 @@ class Grants:
             raise ConfigError(f"grant {label!r} on {self._owner._name!r}", problems)
         self._labels.add(label)
         statement = {"Effect": "Allow", "Action": sorted(actions), "Resource": list(resources)}
+        return self._policy(label, [statement])
+
+    def _policy(self, label: str, statements: Sequence[Mapping[str, Any]]) -> aws.iam.RolePolicy:
         policy = aws.iam.RolePolicy(
             f"{self._owner._name}-grant-{label}",
             role=self._role.id,
-            policy=policy_json([statement]),
+            policy=policy_json(statements),
             opts=pulumi.ResourceOptions(parent=self._owner),
         )
         self.policies.append(policy)
         return policy
+
+    def route_to(self, pair: PriorityQueuePair) -> aws.iam.RolePolicy:
+        """What a producer's ``Router`` needs for ``pair``: ``sqs:SendMessage`` and
+        ``sqs:GetQueueAttributes`` (the backlog signal) on the queues it routes to (high, surge,
+        shards; never low), and, where the pair surges on age, ``cloudwatch:GetMetricData`` on
+        ``"*"``: that action has no resource-level permissions, so ``"*"`` is the narrowest
+        resource there is. It is the one wildcard resource a grant helper writes."""
+        label = f"route-{_label_of(pair)}"
+        if label in self._labels:
+            raise ConfigError(
+                f"grant {label!r} on {self._owner._name!r}", [f"grant label {label!r} is used twice on this role"]
+            )
+        self._labels.add(label)
+        queues = [queue.arn for name, queue in pair.queues.items() if name != "low"]
+        statements: list[dict[str, Any]] = [
+            {"Effect": "Allow", "Action": ["sqs:GetQueueAttributes", "sqs:SendMessage"], "Resource": queues}
+        ]
+        if (pair.settings.surge or {}).get("age_s") is not None:
+            statements.append({"Effect": "Allow", "Action": ["cloudwatch:GetMetricData"], "Resource": "*"})
+        return self._policy(label, statements)
 
     def send_to(self, queue: aws.sqs.Queue) -> aws.iam.RolePolicy:
         return self.allow(f"send-{_label_of(queue)}", ["sqs:SendMessage"], [queue.arn])

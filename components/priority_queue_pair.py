@@ -372,7 +372,9 @@ class PriorityQueuePair(ResilientComponent):
             grants.append(fn.grants.consume_from(queue))
             mapping_args: dict[str, Any] = {
                 "event_source_arn": queue.arn,
-                "function_name": fn.function.name,
+                # The mapping invokes what it names: the alias where there is one, so the
+                # consumer's provisioned concurrency or SnapStart serves the queue.
+                "function_name": fn.alias.arn if fn.alias is not None else fn.function.name,
                 "batch_size": s.batch_size,
                 "function_response_types": ["ReportBatchItemFailures"],
                 "scaling_config": {"maximum_concurrency": s.concurrency[role]},

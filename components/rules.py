@@ -42,6 +42,7 @@ NO_RESOURCE_LEVEL = frozenset(
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
         "cloudwatch:PutMetricData",
+        "cloudwatch:GetMetricData",
         "xray:GetSamplingRules",
         "xray:GetSamplingTargets",
     }

@@ -1,33 +1,43 @@
-"""Drain the order inbox (a PriorityQueuePair): validate each order, write it once.
+"""Drain the order inbox (a PriorityQueuePair): validate each order, write the newest version.
 
 The queue mechanics live in ``resilience.priority``: every message ends processed, deferred (high
-queue, older than a minute), dead-lettered (malformed: at once, with the reason) or failed
-(transient: retried by SQS, then redriven to the DLQ). This module only says what a valid order
-is and how to store one; storing is idempotent on ``order_id`` (SQS delivers at least once).
+queue, older than a minute), dead-lettered (malformed, or an order DynamoDB can never store: at
+once, with the reason) or failed (transient: retried by SQS, then redriven to the DLQ). This
+module only says what a valid order is and how to store one.
+
+Writes are versioned, because SQS delivers at least once and clients resend corrections: an
+order carries ``version`` (an integer the client raises with each change, e.g. a timestamp in
+milliseconds; default 0). A write succeeds only where the stored version is older; an exact
+replay (same version, same content, e.g. a redelivery or a retry after a lost response) is a
+no-op counted as ``OrdersDuplicate``; an older version is counted (``OrdersStale``) and logged,
+and so is the same version with other content (``OrdersConflict``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from .resilience.backoff import Deadline, retry
 from .resilience.clients import aws_client
 from .resilience.observability import logger, metrics, tracer
-from .resilience.priority import SqsMessage, consumer_from_env
+from .resilience.priority import PoisonMessage, SqsMessage, consumer_from_env
 
 TABLE = os.environ.get("ORDERS_TABLE", "orders")
 ORDER_TTL_S = 90 * 24 * 3600
+MAX_VERSION = 2**53  # exact in every JSON reader
+StoreResult = Literal["written", "replay", "stale", "conflict"]
 dynamodb = aws_client("dynamodb")
-_deadline = Deadline.after(0)  # replaced at the start of every invocation
+_deadline = Deadline(float("inf"))  # no deadline outside an invocation; replaced at the start of each
 
 
-class InvalidOrder(ValueError):
-    pass
+class InvalidOrder(PoisonMessage):
+    """A malformed order: dead-lettered at once with this reason (a ``ValueError``)."""
 
 
 def validate(event: Any) -> dict[str, Any]:
@@ -50,7 +60,10 @@ def validate(event: Any) -> dict[str, Any]:
             or not 1 <= qty <= 1000
         ):
             raise InvalidOrder(f"items[{i}]={item!r} needs sku (string) and qty (1 to 1000)")
-    return {"order_id": order_id, "items": items}
+    version = event.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_VERSION:
+        raise InvalidOrder(f"version={version!r} must be an integer from 0 to {MAX_VERSION}")
+    return {"order_id": order_id, "items": items, "version": version}
 
 
 def reason_invalid(body: Any) -> str | None:
@@ -62,34 +75,68 @@ def reason_invalid(body: Any) -> str | None:
     return None
 
 
-def store(order: dict[str, Any], deadline: Deadline, now: float) -> bool:
-    """Write the order unless it exists; True when written, False for a duplicate."""
+def _digest(order: dict[str, Any]) -> str:
+    """What makes two writes of one version the same write."""
+    canonical = json.dumps({"items": order["items"], "version": order["version"]}, sort_keys=True)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def store(order: dict[str, Any], deadline: Deadline, now: float) -> StoreResult:
+    """Write the order where no newer version is stored: ``written``; ``replay`` for the same
+    version and content; ``stale`` for an older version; ``conflict`` for the same version with
+    other content (the stored one stays)."""
     from botocore.exceptions import ClientError  # noqa: PLC0415
 
+    digest = _digest(order)
+    attempts = [0]
+
     def put() -> Any:
+        attempts[0] += 1
         return dynamodb.put_item(
             TableName=TABLE,
             Item={
                 "order_id": {"S": order["order_id"]},
                 "status": {"S": "accepted"},
                 "items": {"S": json.dumps(order["items"])},
+                "version": {"N": str(order["version"])},
+                "digest": {"S": digest},
                 "expires_at": {"N": str(int(now) + ORDER_TTL_S)},
             },
-            ConditionExpression="attribute_not_exists(order_id)",
+            ConditionExpression="attribute_not_exists(order_id) OR version < :v",
+            ExpressionAttributeValues={":v": {"N": str(order["version"])}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
 
     try:
         retry(put, deadline=deadline)
     except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        stored: dict[str, Any] = dict(error.response.get("Item") or {})  # type: ignore[call-overload]
+        stored_version = int(stored.get("version", {}).get("N", "0"))
+        if stored.get("digest", {}).get("S") == digest:
+            # Our own earlier attempt wrote it when only its response was lost; else a redelivery.
+            return "written" if attempts[0] > 1 else "replay"
+        result: StoreResult = "stale" if stored_version > order["version"] else "conflict"
+        logger.warning(
+            f"order write refused: {result}",
+            extra={"order_id": order["order_id"], "version": order["version"], "stored_version": stored_version},
+        )
+        return result
+    return "written"
+
+
+METRIC_OF: dict[StoreResult, str] = {
+    "written": "OrdersAccepted",
+    "replay": "OrdersDuplicate",
+    "stale": "OrdersStale",
+    "conflict": "OrdersConflict",
+}
 
 
 def process(body: Any, message: SqsMessage) -> None:
-    stored = store(validate(body), _deadline, time.time())
-    metrics.add_metric(name="OrdersAccepted" if stored else "OrdersDuplicate", unit=MetricUnit.Count, value=1)
+    result = store(validate(body), _deadline, time.time())
+    metrics.add_metric(name=METRIC_OF[result], unit=MetricUnit.Count, value=1)
 
 
 consumer = consumer_from_env(process, validate=reason_invalid)
@@ -101,4 +148,4 @@ consumer = consumer_from_env(process, validate=reason_invalid)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _deadline  # noqa: PLW0603 (one deadline per invocation, read by process)
     _deadline = Deadline.from_context(context)
-    return consumer.handle(event)
+    return consumer.handle(event, context)

@@ -1,9 +1,16 @@
 """Retry with full-jitter exponential backoff, bounded by attempts and by a time budget.
 
+This is the one layer that retries AWS calls: ``aws_client`` builds clients with botocore's own
+retries off (one attempt per call), because only this layer knows the invocation's deadline;
+retries in both layers would multiply (3 x 3 = 9 requests per logical call). The budget, per
+logical call: 3 attempts, full-jitter delays (50 ms base, 2 s cap), and no attempt started that
+cannot finish before the deadline.
+
 The delay before retry ``n`` (0-based) is ``random(0, min(cap, base * 2**n))`` (full jitter:
 clients that failed together do not retry together). The budget comes from the invocation's
-remaining time: a retry whose delay would end after the deadline is not attempted, so no work
-goes on after the caller has given up.
+remaining time: a retry is started only if its delay plus the expected length of an attempt (the
+policy's ``attempt_timeout_s``, or the longest attempt so far) ends before the deadline, so no
+work goes on after the caller has given up.
 """
 
 from __future__ import annotations
@@ -76,17 +83,24 @@ class Deadline:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Defaults: 3 attempts, 50 ms base, 2 s cap (short: a Lambda has seconds, not minutes)."""
+    """Defaults: 3 attempts, 50 ms base, 2 s cap (short: a Lambda has seconds, not minutes).
+
+    ``attempt_timeout_s``: the longest one attempt may take (e.g. the client's connect plus read
+    timeout), used to decide whether a retry can finish before the deadline. Default: None (the
+    longest attempt seen so far in this call)."""
 
     attempts: int = 3
     base_s: float = 0.05
     cap_s: float = 2.0
+    attempt_timeout_s: float | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.attempts <= 10:
             raise ValueError(f"attempts={self.attempts!r} is outside 1 to 10")
         if not 0 < self.base_s <= self.cap_s:
             raise ValueError(f"base_s={self.base_s!r} must be > 0 and at most cap_s={self.cap_s!r}")
+        if self.attempt_timeout_s is not None and not self.attempt_timeout_s > 0:
+            raise ValueError(f"attempt_timeout_s={self.attempt_timeout_s!r} must be above 0")
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -118,8 +132,13 @@ def retry(
     on_retry: Callable[[int, BaseException, float], Any] | None = None,
 ) -> T:
     """Call ``call`` until it succeeds, the error is not retryable, attempts run out, or the next
-    delay would pass the deadline; then the last error is raised."""
+    attempt could not finish before the deadline; then the last error is raised. With no time
+    left at all, ``TimeoutError`` is raised without a call."""
+    if deadline is not None and deadline.remaining() <= 0:
+        raise TimeoutError("no time left before the deadline: the call was not made")
+    longest = policy.attempt_timeout_s or 0.0
     for attempt in range(policy.attempts):
+        started = deadline.clock() if deadline is not None else 0.0
         try:
             return call()
         except Exception as error:
@@ -127,8 +146,11 @@ def retry(
             if last or not retry_on(error):
                 raise
             delay = full_jitter_delay(attempt, policy.base_s, policy.cap_s, rand)
-            if deadline is not None and delay >= deadline.remaining():
-                raise
+            if deadline is not None:
+                if policy.attempt_timeout_s is None:
+                    longest = max(longest, deadline.clock() - started)
+                if delay + longest >= deadline.remaining():
+                    raise
             if on_retry is not None:
                 on_retry(attempt + 1, error, delay)
             sleep(delay)

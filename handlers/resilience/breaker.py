@@ -9,11 +9,13 @@ a dependency is down (up to ``failure_threshold`` failed calls each), which cost
 call. A shared store (``DynamoDBBreakerStore``) lets one environment's discovery protect all of
 them, at the price of a read per call and a write per state change, and of making the store a
 dependency itself; when the store fails, the breaker falls back to its local state (fail open).
+With the store, a state change is a conditional write retried from a fresh read on a conflict
+(five environments failing at once count five failures), and the half-open probe is a lease
+taken with a conditional write (one probe per reset window across all environments).
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -39,6 +41,8 @@ class BreakerState:
     failures: int = 0
     opened_at: float = 0.0
     version: int = 0
+    probe_until: float = 0.0
+    """Half-open: the probe lease of the environment that probes, until this time (epoch s)."""
 
 
 class BreakerStore(Protocol):
@@ -48,8 +52,17 @@ class BreakerStore(Protocol):
         ...
 
 
+CONFLICT_RETRIES = 10  # fresh reads per state change before falling back to local state
+
+
 class CircuitBreaker:
-    """Defaults: open after 5 consecutive failures, probe after 30 s."""
+    """Defaults: open after 5 consecutive failures, probe after 30 s.
+
+    With a shared store every state change is a conditional write computed from a fresh read and
+    retried from a fresh read on a conflict (up to ``CONFLICT_RETRIES`` times), so failures that
+    several environments record at once all count. A half-open probe needs a lease, taken with a
+    conditional write: one probe per reset window across every environment sharing the store.
+    """
 
     def __init__(
         self,
@@ -72,14 +85,14 @@ class CircuitBreaker:
         self.clock = clock
         self.store = store
         self._local = BreakerState()
-        self._probe_in_flight = False
 
     # wall-clock time (not monotonic) so that a shared store compares across environments
     @property
     def state(self) -> State:
-        return self._current().state
+        return self._effective(self._load())
 
-    def _current(self) -> BreakerState:
+    def _load(self) -> BreakerState:
+        """The stored state (fresh), or the local one without a store or when the store fails."""
         if self.store is not None:
             try:
                 stored = self.store.load(self.name)
@@ -87,45 +100,82 @@ class CircuitBreaker:
                 stored = None
             if stored is not None:
                 self._local = stored
-        current = self._local
-        if current.state == "open" and self.clock() - current.opened_at >= self.reset_timeout_s:
-            current = replace(current, state="half_open")
-        return current
+        return self._local
 
-    def _write(self, new: BreakerState) -> None:
-        new = replace(new, version=self._local.version + 1)
-        self._local = new
-        if self.store is not None:
-            # Local state already holds the change; the store catches up on the next write.
-            with contextlib.suppress(Exception):
-                self.store.save(self.name, new)
+    def _effective(self, stored: BreakerState) -> State:
+        if stored.state == "open" and self.clock() - stored.opened_at >= self.reset_timeout_s:
+            return "half_open"
+        return stored.state
+
+    def _update(self, change: Callable[[BreakerState], BreakerState | None]) -> BreakerState | None:
+        """Apply ``change`` to a fresh read and write it conditionally on the version read; on a
+        conflict, read again and re-apply. None when ``change`` declines (nothing to write)."""
+        for _ in range(CONFLICT_RETRIES):
+            base = self._load()
+            new = change(base)
+            if new is None:
+                return None
+            new = replace(new, version=base.version + 1)
+            if self.store is None:
+                self._local = new
+                return new
+            try:
+                saved = self.store.save(self.name, new)
+            except Exception:  # fail open: the change holds locally; the store catches up later
+                saved = True
+            if saved:
+                self._local = new
+                return new
+        return None  # still contended: another environment's writes stand
 
     def call(self, fn: Callable[[], T]) -> T:
-        current = self._current()
-        if current.state == "open":
-            raise CircuitOpenError(self.name, self.reset_timeout_s - (self.clock() - current.opened_at))
-        if current.state == "half_open":
-            if self._probe_in_flight:
+        stored = self._load()
+        current = self._effective(stored)
+        now = self.clock()
+        if current == "open":
+            raise CircuitOpenError(self.name, self.reset_timeout_s - (now - stored.opened_at))
+        probing = False
+        if current == "half_open":
+            if stored.state == "half_open" and stored.probe_until > now:  # another probe holds the lease
+                raise CircuitOpenError(self.name, stored.probe_until - now)
+            if self._update(self._take_lease) is None:
                 raise CircuitOpenError(self.name, self.reset_timeout_s)
-            self._probe_in_flight = True
+            probing = True
         try:
             result = fn()
         except Exception as error:
             if self.is_failure(error):
-                self._record_failure(current)
+                self._update(self._with_failure)
+            elif probing:
+                self._update(self._release_lease)
             raise
-        finally:
-            self._probe_in_flight = False
-        if current.state != "closed" or current.failures:
-            self._write(BreakerState("closed", 0, 0.0))
+        if probing or stored.state != "closed" or stored.failures:
+            self._update(self._closed)
         return result
 
-    def _record_failure(self, current: BreakerState) -> None:
-        failures = current.failures + 1
-        if current.state == "half_open" or failures >= self.failure_threshold:
-            self._write(BreakerState("open", failures, self.clock()))
-        else:
-            self._write(replace(current, state="closed", failures=failures))
+    # -- state changes, each a function of the freshest stored state ------------------------------
+    def _take_lease(self, stored: BreakerState) -> BreakerState | None:
+        now = self.clock()
+        if self._effective(stored) != "half_open" or (stored.state == "half_open" and stored.probe_until > now):
+            return None
+        return replace(stored, state="half_open", probe_until=now + self.reset_timeout_s)
+
+    def _release_lease(self, stored: BreakerState) -> BreakerState | None:
+        return replace(stored, probe_until=0.0) if stored.state == "half_open" else None
+
+    def _with_failure(self, stored: BreakerState) -> BreakerState | None:
+        current = self._effective(stored)
+        if current == "open":
+            return None  # already open: nothing to add
+        failures = stored.failures + 1
+        if current == "half_open" or failures >= self.failure_threshold:
+            return BreakerState("open", failures, self.clock())
+        return replace(stored, state="closed", failures=failures, probe_until=0.0)
+
+    def _closed(self, stored: BreakerState) -> BreakerState | None:
+        if stored.state == "closed" and not stored.failures:
+            return None
+        return BreakerState("closed", 0, 0.0)
 
 
 class DynamoDBBreakerStore:
@@ -146,6 +196,7 @@ class DynamoDBBreakerStore:
             int(item["failures"]["N"]),
             float(item["opened_at"]["N"]),
             int(item["version"]["N"]),
+            float(item.get("probe_until", {}).get("N", "0")),
         )
 
     def save(self, name: str, state: BreakerState) -> bool:
@@ -160,6 +211,7 @@ class DynamoDBBreakerStore:
                     "failures": {"N": str(state.failures)},
                     "opened_at": {"N": repr(state.opened_at)},
                     "version": {"N": str(state.version)},
+                    "probe_until": {"N": repr(state.probe_until)},
                 },
                 ConditionExpression="attribute_not_exists(pk) OR version < :v",
                 ExpressionAttributeValues={":v": {"N": str(state.version)}},

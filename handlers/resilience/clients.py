@@ -14,11 +14,13 @@ __all__ = ["ClientSettings", "aws_client"]
 
 class ClientSettings:
     """Defaults: connect 2 s, read 5 s (below the 10 s function timeout), standard retry mode
-    with 3 attempts in all. ``adaptive`` adds client-side rate limiting after throttles."""
+    with 1 attempt: botocore does not retry. Retries belong to one layer, ``backoff.retry``, which
+    knows the invocation's deadline (retries in both layers multiply: 3 x 3 = 9 requests per
+    logical call). ``adaptive`` adds client-side rate limiting after throttles."""
 
     connect_timeout_s: float = 2.0
     read_timeout_s: float = 5.0
-    max_attempts: int = 3
+    max_attempts: int = 1
     retry_mode: str = "standard"
 
 

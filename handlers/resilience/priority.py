@@ -3,34 +3,74 @@ dropped by an explicit TTL, and each outcome is counted.
 
 For each record of an SQS batch, in order:
 
-1. a body that fails the schema (or is not JSON) is *dead-lettered* at once, with the reason as a
-   message attribute: retrying it could never succeed;
-2. a message older than ``ttl_s`` (from ``SentTimestamp``) is *dropped*, where the owner enabled a
-   TTL (point-in-time data such as device readings), with a log line and a metric;
+1. a record that cannot be read (no ``messageId``, no body, a body that is not JSON or is nested
+   too deeply) or whose body fails the schema is *dead-lettered* at once, with the reason as a
+   message attribute: retrying it could never succeed. Anything raised while reading or judging
+   one record is that record's outcome, never the batch's;
+2. a message older than ``ttl_s`` is *dropped*, where the owner enabled a TTL (point-in-time data
+   such as device readings), with a log line and a metric;
 3. on the high-priority queue, a message older than ``defer_after_s`` is *deferred* to the
-   low-priority queue, so fresh work is not stuck behind a backlog; deferral writes go out with
-   ``SendMessageBatch`` in groups of 10, and a message is acknowledged only once its write
-   succeeded;
-4. anything else is *processed* by the owner's function.
+   low-priority queue, so fresh work is not stuck behind a backlog;
+4. anything else is *processed* by the owner's function. An error that cannot succeed on a retry
+   (``PoisonMessage``, a validation or size error from AWS, a string that cannot be encoded) is
+   dead-lettered at once with its reason; any other error fails that record alone.
+
+Ages are always measured from the *first* enqueue: every hop this library writes (deferral,
+dead-lettering, and the producer's ``Router`` for surge and shard queues) carries
+``resilient-first-enqueued-ms`` and the cumulative ``resilient-receive-count`` as message
+attributes, and SQS keeps message attributes when it redrives a message to or from a DLQ. A
+message without them (the first hop) is aged from its ``SentTimestamp``.
+
+Deferral and DLQ writes go out with ``SendMessageBatch``, split so that a request holds at most 10
+entries and 1 MiB (bodies and attributes); a message is acknowledged only once its write succeeded.
+With a Lambda context, the consumer stops starting work ``deadline_margin_s`` before the
+invocation's deadline and reports the records it did not reach as failures (SQS delivers them
+again), so work already done is never redelivered by a timeout.
 
 A record whose processing, dead-lettering or deferral failed is reported in ``batchItemFailures``
 and retried by SQS; after ``maxReceiveCount`` receives SQS moves it to the DLQ. On a FIFO queue the
 first failure also fails every later record of the batch, so a group is never processed out of order.
+
+Delivery is at least once, and this is where it is accepted: a write that succeeded whose
+acknowledgement was lost (the invocation timed out between the two) is written again on the next
+receive. With a ``dedup`` store (``DynamoDBDedupStore``) every deferral and DLQ write is recorded
+per message and skipped on a redelivery, which narrows the window to the moment between the write
+and its record; on a FIFO target the write carries a deduplication id (the message's own), which
+SQS honours for 5 minutes. ``process`` must itself be idempotent on the message (the orders
+ingest handler writes versioned items).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-__all__ = ["Outcome", "PriorityConsumer", "SqsMessage", "age_seconds"]
+from .backoff import Deadline
+
+__all__ = [
+    "DedupStore",
+    "DynamoDBDedupStore",
+    "Outcome",
+    "PoisonMessage",
+    "PriorityConsumer",
+    "SqsMessage",
+    "age_seconds",
+    "poison_reason",
+]
 
 Outcome = Literal["processed", "deferred", "dead-lettered", "dropped", "failed"]
-SEND_BATCH_MAX = 10  # SQS SendMessageBatch limit
+SEND_BATCH_MAX = 10  # SQS SendMessageBatch: entries per request
+SEND_BATCH_MAX_BYTES = 1_048_576  # SQS SendMessageBatch: 1 MiB for all entries, attributes included
+MESSAGE_ATTRIBUTES_MAX = 10  # SQS: message attributes per message
+FIRST_ENQUEUED = "resilient-first-enqueued-ms"
+RECEIVE_COUNT = "resilient-receive-count"
+_IDS = tuple(f"m{i}" for i in range(SEND_BATCH_MAX))  # batch entry ids, unique within a request
+_OURS_FIXED_BYTES = len(FIRST_ENQUEUED) + len(RECEIVE_COUNT) + 3 * len("String")  # names and types
 METRIC_NAMES: dict[str, str] = {
     "processed": "MessagesProcessed",
     "deferred": "MessagesDeferred",
@@ -38,6 +78,67 @@ METRIC_NAMES: dict[str, str] = {
     "dropped": "MessagesDroppedTTL",
     "failed": "MessagesFailed",
 }
+# AWS error codes that a retry of the same request can never turn into a success.
+POISON_CODES = frozenset({"ValidationException", "SerializationException", "InvalidParameterValue"})
+
+
+class PoisonMessage(ValueError):
+    """Raise from ``process`` for a message that can never succeed: it is dead-lettered at once
+    with ``str(error)`` as its reason instead of being received again."""
+
+
+def poison_reason(error: BaseException) -> str | None:
+    """Why ``error`` cannot succeed on a retry, or None when a retry might help.
+
+    Poison: ``PoisonMessage``, ``RecursionError`` (a body nested too deeply), ``UnicodeError`` (a
+    string that cannot be encoded), botocore's parameter validation, and AWS validation or size
+    errors (``ValidationException``, e.g. a DynamoDB item over 400 KB)."""
+    if isinstance(error, PoisonMessage):
+        return str(error)
+    if isinstance(error, RecursionError):
+        return "nested too deeply to handle"
+    if isinstance(error, UnicodeError):
+        return f"cannot be encoded: {error}"
+    if type(error).__name__ == "ParamValidationError":
+        return f"refused by request validation: {error}"
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        code = (response.get("Error") or {}).get("Code", "")
+        if code in POISON_CODES:
+            return f"{code}: {(response.get('Error') or {}).get('Message', '')}"
+    return None
+
+
+def _int_or(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _attribute_text(record: Mapping[str, Any], name: str) -> Any:
+    attributes = record.get("messageAttributes")
+    if not attributes:
+        return None
+    value = attributes.get(name)
+    if not isinstance(value, Mapping):
+        return None
+    return value.get("stringValue", value.get("StringValue"))
+
+
+def _first_enqueued_ms(record: Mapping[str, Any]) -> int | None:
+    """When the message first entered any queue: our attribute, else ``SentTimestamp``; None when
+    neither is a number (the age is then unknown, and the message is never dropped or deferred)."""
+    carried = _attribute_text(record, FIRST_ENQUEUED)
+    if carried is not None:
+        first = _int_or(carried, -1)
+        if first >= 0:
+            return first
+    attributes = record.get("attributes")
+    if not isinstance(attributes, Mapping):
+        return None
+    sent = _int_or(attributes.get("SentTimestamp"), -1)
+    return sent if sent >= 0 else None
 
 
 class SqsMessage:
@@ -63,55 +164,167 @@ class SqsMessage:
 
     @property
     def sent_at_ms(self) -> int:
-        """``SentTimestamp``: when the producer sent it, in milliseconds since the epoch."""
-        return int(self.attributes.get("SentTimestamp", 0))
+        """``SentTimestamp``: when this hop's copy was sent, in milliseconds since the epoch (0 when
+        missing or not a number)."""
+        return _int_or(self.attributes.get("SentTimestamp"), 0)
+
+    @property
+    def first_enqueued_ms(self) -> int:
+        """When the message first entered any queue (carried across deferral, surge, shard and DLQ
+        hops), in milliseconds since the epoch; this hop's ``SentTimestamp`` on the first hop."""
+        first = _first_enqueued_ms(self.record)
+        return 0 if first is None else first
+
+    @property
+    def receive_count(self) -> int:
+        """Receives over every hop: the carried count plus this queue's ``ApproximateReceiveCount``."""
+        carried = _int_or(_attribute_text(self.record, RECEIVE_COUNT), 0)
+        return carried + _int_or(self.attributes.get("ApproximateReceiveCount"), 1)
 
     @property
     def attributes(self) -> Mapping[str, Any]:
         """System attributes (SentTimestamp, MessageGroupId, ApproximateReceiveCount...)."""
-        return self.record.get("attributes") or {}
+        attributes = self.record.get("attributes")
+        return attributes if isinstance(attributes, Mapping) else {}
 
     @property
     def message_attributes(self) -> Mapping[str, Any]:
         """The producer's message attributes, as Lambda delivers them."""
-        return self.record.get("messageAttributes") or {}
+        attributes = self.record.get("messageAttributes")
+        return attributes if isinstance(attributes, Mapping) else {}
 
     def __repr__(self) -> str:
-        return f"SqsMessage({self.message_id!r}, sent_at_ms={self.sent_at_ms})"
+        return f"SqsMessage({self.message_id!r}, first_enqueued_ms={self.first_enqueued_ms})"
 
 
 def age_seconds(message: SqsMessage, now_s: float) -> float:
-    """How long ago the producer sent the message (``SentTimestamp``, milliseconds since epoch)."""
-    return max(0.0, now_s - message.sent_at_ms / 1000)
+    """How long ago the message first entered a queue (see ``SqsMessage.first_enqueued_ms``)."""
+    return max(0.0, now_s - message.first_enqueued_ms / 1000)
 
 
-def _string_attributes(values: Mapping[str, str]) -> dict[str, Any]:
-    return {name: {"DataType": "String", "StringValue": text[:256]} for name, text in values.items()}
-
-
-def _forwarded_attributes(given: Mapping[str, Any] | None, extra: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The producer's message attributes in SendMessage's shape (Lambda delivers them in camelCase),
-    plus ``extra`` (already in SendMessage's shape)."""
-    if not given:  # the common case, kept cheap: it runs for every deferred message
-        return extra
-    out: dict[str, Any] = {}
+def _forwarded_attributes(given: Any, ours: dict[str, Any]) -> dict[str, Any]:
+    """``ours`` (already in SendMessage's shape) plus the producer's message attributes converted
+    from Lambda's camelCase, ours first: SQS allows 10 per message, and the carried age must not be
+    the one cut."""
+    if not given or not isinstance(given, Mapping):  # the common case, kept cheap
+        return ours
+    out = dict(ours)
     for name, value in given.items():
+        if name in out or len(out) >= MESSAGE_ATTRIBUTES_MAX or not isinstance(value, Mapping):
+            continue
         data_type = value.get("dataType") or value.get("DataType") or "String"
-        if "stringValue" in value or "StringValue" in value:
+        if value.get("stringValue", value.get("StringValue")) is not None:
             out[name] = {"DataType": data_type, "StringValue": value.get("stringValue", value.get("StringValue"))}
-    out.update(extra)
-    if len(out) > 10:  # SQS allows 10 message attributes
-        out = dict(list(out.items())[:10])
+        elif value.get("binaryValue", value.get("BinaryValue")) is not None:
+            binary = value.get("binaryValue", value.get("BinaryValue"))
+            out[name] = {
+                "DataType": data_type,
+                "BinaryValue": base64.b64decode(binary) if isinstance(binary, str) else binary,
+            }
     return out
+
+
+def entry_size(entry: Mapping[str, Any]) -> int:
+    """Bytes SQS counts for one entry: the body plus each attribute's name, type and value."""
+    body = str(entry.get("MessageBody", ""))
+    size = len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
+    for name, value in (entry.get("MessageAttributes") or {}).items():
+        size += len(name) + len(value["DataType"])  # names and types are ASCII (SQS)
+        if "StringValue" in value:
+            text = str(value["StringValue"])
+            size += len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+        else:
+            size += len(value.get("BinaryValue") or b"")
+    return size
+
+
+def _batches(sized: Sequence[tuple[int, Any]], max_entries: int, max_bytes: int) -> list[list[Any]]:
+    """Consecutive groups of at most ``max_entries`` items and ``max_bytes`` in total (an item
+    larger than ``max_bytes`` goes alone: SQS will refuse it, and only it)."""
+    groups: list[list[Any]] = []
+    current: list[Any] = []
+    total = 0
+    for size, item in sized:
+        if current and (len(current) >= max_entries or total + size > max_bytes):
+            groups.append(current)
+            current, total = [], 0
+        current.append(item)
+        total += size
+    if current:
+        groups.append(current)
+    return groups
+
+
+class DedupStore(Protocol):
+    """Records the consumer's writes per message so that a redelivered message is not written twice."""
+
+    def seen(self, keys: Sequence[str]) -> set[str]:
+        """The keys among ``keys`` already recorded."""
+        ...
+
+    def mark(self, keys: Sequence[str]) -> None:
+        """Record ``keys``."""
+        ...
+
+
+class DynamoDBDedupStore:
+    """Deduplication records in a DynamoDB table keyed by ``pk`` (string), expiring through the
+    table's TTL on ``expires_at``. Default ``ttl_s``: 86400 (a day: far past any redelivery of
+    a batch that timed out, which comes back after the queue's visibility timeout)."""
+
+    def __init__(
+        self, table_name: str, client: Any, ttl_s: int = 86_400, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.table_name, self.client, self.ttl_s, self.clock = table_name, client, ttl_s, clock
+
+    def seen(self, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 100):  # BatchGetItem: 100 keys per request
+            request = {
+                self.table_name: {
+                    "Keys": [{"pk": {"S": key}} for key in unique[start : start + 100]],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "pk",
+                }
+            }
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                found.update(item["pk"]["S"] for item in response.get("Responses", {}).get(self.table_name, []))
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def mark(self, keys: Sequence[str]) -> None:
+        expires = str(int(self.clock()) + self.ttl_s)
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 25):  # BatchWriteItem: 25 items per request
+            request: Any = {
+                self.table_name: [
+                    {"PutRequest": {"Item": {"pk": {"S": key}, "expires_at": {"N": expires}}}}
+                    for key in unique[start : start + 25]
+                ]
+            }
+            while request:
+                request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
+
+_NOT_REACHED = "not started: the invocation's deadline is near"
 
 
 @dataclass
 class PriorityConsumer:
-    """One consumer. ``process(body, message)`` does the owner's work; raise to fail the record.
+    """One consumer. ``process(body, message)`` does the owner's work; raise to fail the record
+    (``PoisonMessage`` to dead-letter it at once).
 
     ``role`` is ``high`` (defers), ``low`` or ``surge`` (process only). ``validate(body)`` returns
-    None for a good body or the reason it is bad. ``metric(name, count)`` publishes a count
-    (EMF through Powertools in Lambda). ``sqs`` is a boto client; ``clock`` returns epoch seconds.
+    None for a good body or the reason it is bad. ``classify(error)`` returns why an error from
+    ``process`` cannot succeed (the record is dead-lettered with that reason) or None (the record
+    fails and SQS retries it); default ``poison_reason``. ``metric(name, count)`` publishes a count
+    (EMF through Powertools in Lambda). ``sqs`` is a boto client; ``clock`` returns epoch seconds
+    and also times the deadline. ``deadline_margin_s``: the time kept before the invocation's
+    deadline for the batch's writes and the response. Default: 1.0. ``max_batch_bytes``: the
+    SendMessageBatch size limit. Default: 1048576 (1 MiB). ``dedup``: a ``DedupStore`` that makes
+    deferral and DLQ writes idempotent per message. Default: None (at least once).
     """
 
     process: Callable[[Any, SqsMessage], Any]
@@ -126,6 +339,10 @@ class PriorityConsumer:
     metric: Callable[[str, int], Any] = lambda name, count: None
     log: Callable[[str, Mapping[str, Any]], Any] = lambda message, fields: None
     clock: Callable[[], float] = time.time
+    classify: Callable[[BaseException], str | None] = poison_reason
+    deadline_margin_s: float = 1.0
+    max_batch_bytes: int = SEND_BATCH_MAX_BYTES
+    dedup: DedupStore | None = None
 
     def __post_init__(self) -> None:
         if self.role == "high" and self.defer_after_s is not None and not self.low_queue_url:
@@ -136,20 +353,27 @@ class PriorityConsumer:
             raise ValueError("defer_after_s cannot be used on FIFO queues: deferral would reorder a message group")
 
     # -- the batch ---------------------------------------------------------------------------------
-    def handle(self, event: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
-        """Lambda's SQS event in, a partial batch response out."""
-        outcomes = self._consume(event.get("Records", []))
+    def handle(self, event: Mapping[str, Any], context: Any = None) -> dict[str, list[dict[str, str]]]:
+        """Lambda's SQS event in, a partial batch response out. With ``context`` (Lambda's), no
+        record is started within ``deadline_margin_s`` of the invocation's deadline."""
+        deadline = None
+        if context is not None:
+            deadline = Deadline.from_context(context, margin_s=self.deadline_margin_s, clock=self.clock)
+        records = event.get("Records") if isinstance(event, Mapping) else None
+        outcomes = self._consume(records if isinstance(records, list) else [], deadline)
         for outcome, count in Counter(outcomes.values()).items():
             self.metric(METRIC_NAMES[outcome], count)
         return {"batchItemFailures": [{"itemIdentifier": m} for m, o in outcomes.items() if o == "failed"]}
 
-    def consume(self, messages: Sequence[SqsMessage]) -> dict[str, Outcome]:
+    def consume(self, messages: Sequence[SqsMessage], deadline: Deadline | None = None) -> dict[str, Outcome]:
         """The outcome of every message, keyed by message id, in batch order."""
-        return self._consume([m.record for m in messages])
+        return self._consume([m.record for m in messages], deadline)
 
-    def _consume(self, records: Sequence[Mapping[str, Any]]) -> dict[str, Outcome]:  # noqa: C901
+    def _consume(  # noqa: C901, PLR0912, PLR0915
+        self, records: Sequence[Any], deadline: Deadline | None = None
+    ) -> dict[str, Outcome]:
         # The hot loop of every consumer, kept flat on purpose (bench: warm cost per message):
-        # ages are compared as SentTimestamp against cut-offs computed once per batch.
+        # ages are compared as first-enqueue times against cut-offs computed once per batch.
         now_ms = self.clock() * 1000
         ttl_cut = now_ms - self.ttl_s * 1000 if self.ttl_s is not None else None
         defer_cut = (
@@ -157,103 +381,227 @@ class PriorityConsumer:
         )
         validate, process, fifo, loads = self.validate, self.process, self.fifo, json.loads
         outcomes: dict[str, Outcome] = {}
-        to_defer: list[Mapping[str, Any]] = []
-        poisoned: list[tuple[Mapping[str, Any], str]] = []
+        to_defer: list[tuple[str, Mapping[str, Any], float]] = []
+        poisoned: list[tuple[str, Mapping[str, Any], str]] = []
         blocked = False  # FIFO: after a failure, the rest of the batch is retried to keep the group's order
-        for record in records:
-            message_id = record["messageId"]
+        longest = 0.0  # seconds, the longest process() call of this batch
+        clock = self.clock
+        for index, record in enumerate(records):
+            # A record without a usable messageId gets a stand-in: it can still be dead-lettered,
+            # and if even that fails, Lambda treats the unknown identifier as a failure of the
+            # whole batch, which redelivers it rather than losing it.
+            try:
+                message_id = record["messageId"]
+            except (LookupError, TypeError):
+                message_id = None
+            if type(message_id) is not str or not message_id:
+                message_id = f"record-{index}-without-messageId"
+                if isinstance(record, Mapping):
+                    poisoned.append((message_id, record, "the record has no messageId"))
+                    outcomes[message_id] = "dead-lettered"
+                else:
+                    self.log("record is not an object", {"index": index, "record": repr(record)[:200]})
+                    outcomes[message_id] = "failed"
+                continue
             if blocked:
                 outcomes[message_id] = "failed"
                 continue
-            try:
-                body = loads(record.get("body", ""))
-            except ValueError as error:
-                poisoned.append((record, f"body is not JSON: {error}"))
-                outcomes[message_id] = "dead-lettered"
+            # A record is started only if it can finish: the longest one so far is the estimate.
+            if deadline is not None and deadline.remaining() <= longest:
+                outcomes[message_id] = "failed"
+                blocked = True  # every later record is past the deadline too
+                self.log(_NOT_REACHED, {"message_id": message_id, "remaining": len(records) - index})
                 continue
-            reason = validate(body) if validate is not None else None
+            try:
+                raw = record.get("body")
+                if type(raw) is not str:
+                    raise PoisonMessage("the record has no body")
+                try:
+                    body = loads(raw)
+                except RecursionError:
+                    raise PoisonMessage("body is nested too deeply to parse") from None
+                except ValueError as error:
+                    raise PoisonMessage(f"body is not JSON: {error}") from None
+                reason = validate(body) if validate is not None else None
+            except PoisonMessage as error:
+                reason = str(error)
+            except Exception as error:  # a validator that crashed on this body: judged by this body alone
+                reason = self.classify(error) or f"validation raised {type(error).__name__}: {error}"[:500]
             if reason is not None:
-                poisoned.append((record, reason))
+                poisoned.append((message_id, record, reason))
                 outcomes[message_id] = "dead-lettered"
                 continue
+            # Fast path (no carried attributes, a numeric SentTimestamp); else the careful reader.
+            # Age unknown (not from SQS, or a garbled timestamp): never dropped or deferred.
+            first_ms: float
             try:
-                sent_ms: float = int(record["attributes"]["SentTimestamp"])
-            except KeyError:
-                sent_ms = now_ms  # no timestamp (not from SQS): age unknown, so never dropped or deferred
-            if ttl_cut is not None and sent_ms < ttl_cut:
+                if record["messageAttributes"]:
+                    raise LookupError  # attributes present: one may carry the first enqueue
+                first_ms = int(record["attributes"]["SentTimestamp"])
+            except (LookupError, TypeError, ValueError):
+                carried = _first_enqueued_ms(record)
+                first_ms = now_ms if carried is None else carried
+            if ttl_cut is not None and first_ms < ttl_cut:
                 self.log(
                     "message dropped by TTL",
                     {
                         "message_id": message_id,
-                        "age_s": round((now_ms - sent_ms) / 1000, 3),
+                        "age_s": round((now_ms - first_ms) / 1000, 3),
                         "ttl_s": self.ttl_s,
                         "reason": "ttl",
                     },
                 )
                 outcomes[message_id] = "dropped"
-            elif defer_cut is not None and sent_ms < defer_cut:
-                to_defer.append(record)
+            elif defer_cut is not None and first_ms < defer_cut:
+                to_defer.append((message_id, record, first_ms))
                 outcomes[message_id] = "deferred"
             else:
+                started = clock() if deadline is not None else 0.0
                 try:
                     process(body, SqsMessage(record))
                     outcomes[message_id] = "processed"
-                except Exception as error:  # reported per item; SQS retries it
+                except Exception as error:  # reported per item; SQS retries it, unless it can never succeed
+                    poison = self.classify(error)
+                    if poison is not None:
+                        poisoned.append((message_id, record, poison))
+                        outcomes[message_id] = "dead-lettered"
+                        continue
                     self.log("message failed", {"message_id": message_id, "error": repr(error)[:500]})
                     outcomes[message_id] = "failed"
                     blocked = fifo
+                finally:
+                    if deadline is not None:
+                        longest = max(longest, clock() - started)
         for message_id in self._dead_letter(poisoned):
             outcomes[message_id] = "failed"
         for message_id in self._defer(to_defer):
             outcomes[message_id] = "failed"
         return outcomes
 
-    # -- writes, in batches of 10 ------------------------------------------------------------------
-    def _send_batches(self, queue_url: str, entries: list[tuple[Mapping[str, Any], dict[str, Any]]]) -> list[str]:
-        """Send entries in groups of 10; return the message ids whose write did not succeed."""
-        failed: list[str] = []
-        for start in range(0, len(entries), SEND_BATCH_MAX):
-            group = entries[start : start + SEND_BATCH_MAX]
-            by_id: dict[str, str] = {}
-            for i, (record, entry) in enumerate(group):
-                entry["Id"] = f"m{i}"
-                by_id[entry["Id"]] = record["messageId"]
+    # -- writes, in batches of at most 10 entries and 1 MiB ----------------------------------------
+    def _send_batches(self, queue_url: str, kind: str, entries: list[tuple[str, dict[str, Any], int]]) -> list[str]:
+        """Send ``(message id, entry, size)`` in groups under SQS's batch limits; return the message
+        ids whose write did not succeed. With a dedup store, messages already written by an earlier
+        receive are skipped."""
+        keys: dict[str, str] = {}
+        if self.dedup is not None:
+            keys = {message_id: f"{self.role}:{kind}:{message_id}" for message_id, _, _ in entries}
             try:
-                response = self.sqs.send_message_batch(QueueUrl=queue_url, Entries=[entry for _, entry in group])
+                done = self.dedup.seen(list(keys.values()))
+            except Exception as error:  # the store is advisory: write again rather than lose a message
+                self.log("dedup store unavailable", {"error": repr(error)[:500]})
+                done = set()
+            entries = [e for e in entries if keys[e[0]] not in done]
+        failed: list[str] = []
+        written: list[str] = []
+        if len(entries) <= SEND_BATCH_MAX and sum(size for _, _, size in entries) <= self.max_batch_bytes:
+            groups = [entries]  # the usual batch: one request, nothing to split
+        else:
+            groups = _batches([(item[2], item) for item in entries], SEND_BATCH_MAX, self.max_batch_bytes)
+        for group in groups:
+            by_id: dict[str, str] = {}
+            for i, (message_id, entry, _) in enumerate(group):
+                entry["Id"] = _IDS[i]
+                by_id[_IDS[i]] = message_id
+            try:
+                response = self.sqs.send_message_batch(QueueUrl=queue_url, Entries=[entry for _, entry, _ in group])
             except Exception as error:  # throttled, 5xx, timeout: none of this group was acknowledged
                 self.log("batch send failed", {"queue_url": queue_url, "error": repr(error)[:500]})
                 failed += by_id.values()
                 continue
-            failed += [by_id[f["Id"]] for f in response.get("Failed", [])]
+            refused = [by_id[f["Id"]] for f in response.get("Failed", [])]
+            failed += refused
+            if self.dedup is not None:
+                written += [m for m in by_id.values() if m not in refused]
+        if written and self.dedup is not None:
+            try:
+                self.dedup.mark([keys[m] for m in written])
+            except Exception as error:  # the writes stand; a redelivery may write them again
+                self.log("dedup store unavailable", {"error": repr(error)[:500]})
         return failed
 
-    def _dead_letter(self, poisoned: list[tuple[Mapping[str, Any], str]]) -> list[str]:
+    def _dead_letter(self, poisoned: list[tuple[str, Mapping[str, Any], str]]) -> list[str]:
         if not poisoned:
             return []
         if not self.dlq_url:
-            return [r["messageId"] for r, _ in poisoned]  # nowhere to put it: let SQS redrive it
-        for record, reason in poisoned:
-            self.log("message dead-lettered", {"message_id": record["messageId"], "reason": reason})
-        entries = [(r, self._entry(r, _string_attributes({"reason": reason}))) for r, reason in poisoned]
-        return self._send_batches(self.dlq_url, entries)
+            return [message_id for message_id, _, _ in poisoned]  # nowhere to put it: let SQS redrive it
+        for message_id, _, reason in poisoned:
+            self.log("message dead-lettered", {"message_id": message_id, "reason": reason})
+        entries = []
+        for message_id, record, reason in poisoned:
+            first = _first_enqueued_ms(record)
+            now_ms = int(self.clock() * 1000)
+            entry, size = self._entry(message_id, record, now_ms if first is None else first, "reason", reason)
+            entries.append((message_id, entry, size))
+        return self._send_batches(self.dlq_url, "dlq", entries)
 
-    def _defer(self, records: list[Mapping[str, Any]]) -> list[str]:
+    def _defer(self, records: list[tuple[str, Mapping[str, Any], float]]) -> list[str]:
         if not records:
             return []
         assert self.low_queue_url is not None
-        extra = _string_attributes({"deferred-from": self.role})  # one for the batch: it is only read
-        return self._send_batches(self.low_queue_url, [(r, self._entry(r, extra)) for r in records])
+        # Runs for every deferred message: the common record (no producer attributes, not FIFO)
+        # is copied here directly, with its size added up from parts whose size is known.
+        role = {"DataType": "String", "StringValue": self.role}
+        fixed = _OURS_FIXED_BYTES + len("deferred-from") + len(self.role)
+        entries: list[tuple[str, dict[str, Any], int]] = []
+        for message_id, record, first_ms in records:
+            body: str = record["body"]  # a deferred record's body was read as JSON: a string
+            system = record.get("attributes")
+            received = system.get("ApproximateReceiveCount", "1") if type(system) is dict else "1"
+            if record.get("messageAttributes") or self.fifo or type(received) is not str or not received.isdigit():
+                entry, size = self._entry(message_id, record, first_ms, "deferred-from", self.role)
+                entries.append((message_id, entry, size))
+                continue
+            first = str(int(first_ms))
+            entry = {
+                "MessageBody": body,
+                "MessageAttributes": {
+                    FIRST_ENQUEUED: {"DataType": "String", "StringValue": first},
+                    RECEIVE_COUNT: {"DataType": "String", "StringValue": received},
+                    "deferred-from": role,
+                },
+            }
+            size = fixed + len(first) + len(received)
+            size += len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
+            entries.append((message_id, entry, size))
+        return self._send_batches(self.low_queue_url, "defer", entries)
 
-    def _entry(self, record: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-        entry: dict[str, Any] = {
-            "MessageBody": record.get("body", ""),
-            "MessageAttributes": _forwarded_attributes(record.get("messageAttributes"), extra),
+    def _entry(
+        self, message_id: str, record: Mapping[str, Any], first_ms: float, label: str, text: str
+    ) -> tuple[dict[str, Any], int]:
+        """The copy of ``record`` for the next hop, and its size as SQS counts it: the same body;
+        the first-enqueue time, the receive count so far and ``label: text`` as attributes; then
+        the producer's attributes. Runs for every deferred message, so it builds the dicts (and
+        adds up our attributes' sizes) directly."""
+        given = record.get("messageAttributes")
+        system = record.get("attributes") or {}
+        try:
+            count = int(system.get("ApproximateReceiveCount", 1))
+        except (TypeError, ValueError, AttributeError):
+            count = 1
+        if given:
+            count += _int_or(_attribute_text(record, RECEIVE_COUNT), 0)
+        first, received, text = str(int(first_ms)), str(count), text[:256]
+        ours = {
+            FIRST_ENQUEUED: {"DataType": "String", "StringValue": first},
+            RECEIVE_COUNT: {"DataType": "String", "StringValue": received},
+            label: {"DataType": "String", "StringValue": text},
         }
+        raw = record.get("body")
+        body = raw if isinstance(raw, str) and raw else "(no body)"  # SQS refuses an empty body
+        entry: dict[str, Any] = {"MessageBody": body, "MessageAttributes": ours}
+        if given:
+            entry["MessageAttributes"] = _forwarded_attributes(given, ours)
+            size = entry_size(entry)
+        else:
+            size = len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
+            size += _OURS_FIXED_BYTES + len(label) + len(first) + len(received)
+            size += len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
         if self.fifo:
-            attributes = record.get("attributes") or {}
+            attributes = system if isinstance(system, Mapping) else {}
             entry["MessageGroupId"] = attributes.get("MessageGroupId", "default")
-            entry["MessageDeduplicationId"] = attributes.get("MessageDeduplicationId", record["messageId"])
-        return entry
+            entry["MessageDeduplicationId"] = attributes.get("MessageDeduplicationId", message_id)
+        return entry, size
 
 
 def consumer_from_env(
@@ -265,7 +613,9 @@ def consumer_from_env(
 ) -> PriorityConsumer:
     """A consumer configured by the variables PriorityQueuePair sets on each consumer function:
     RESILIENT_QUEUE_ROLE, RESILIENT_LOW_QUEUE_URL, RESILIENT_DLQ_URL, RESILIENT_DEFER_AFTER_S,
-    RESILIENT_TTL_S, RESILIENT_FIFO. Metrics and logs go through the Powertools objects of
+    RESILIENT_TTL_S, RESILIENT_FIFO; and RESILIENT_DEDUP_TABLE, where the owner adds one (a
+    DynamoDB table keyed by ``pk`` with TTL on ``expires_at``) to make deferral and DLQ writes
+    idempotent per message. Metrics and logs go through the Powertools objects of
     ``observability``."""
     import os  # noqa: PLC0415
 
@@ -281,11 +631,13 @@ def consumer_from_env(
         return float(value) if value else None
 
     role = env.get("RESILIENT_QUEUE_ROLE", "high")
+    client = sqs if sqs is not None else aws_client("sqs")
+    dedup_table = env.get("RESILIENT_DEDUP_TABLE") or None
     if role not in ("high", "low", "surge"):
         raise ValueError(f"RESILIENT_QUEUE_ROLE={role!r} is not one of 'high', 'low', 'surge'")
     return PriorityConsumer(
         process=process,
-        sqs=sqs if sqs is not None else aws_client("sqs"),
+        sqs=client,
         role=role,  # type: ignore[arg-type]
         low_queue_url=env.get("RESILIENT_LOW_QUEUE_URL") or None,
         dlq_url=env.get("RESILIENT_DLQ_URL") or None,
@@ -295,4 +647,5 @@ def consumer_from_env(
         validate=validate,
         metric=lambda name, count: metrics.add_metric(name=name, unit=MetricUnit.Count, value=count),
         log=lambda message, fields: logger.info(message, extra=dict(fields)),
+        dedup=DynamoDBDedupStore(dedup_table, aws_client("dynamodb")) if dedup_table else None,
     )

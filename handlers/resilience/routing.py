@@ -11,6 +11,16 @@
 
 Backlogs come from ``GetQueueAttributes`` and the oldest age from CloudWatch, each cached (5 s and
 60 s), so routing adds no call per message. ``config`` is the component's ``producer_config`` output.
+
+The signals are advisory: when a lookup fails (throttled, 5xx, timeout), the message still goes
+out, to the warm queue (or the tenant's first shard), the fallback is counted
+(``RouterSignalUnavailable``), and that lookup is not tried again for a backoff that doubles from
+1 s up to 60 s while it keeps failing. The surge decision has hysteresis: it starts when the
+backlog or the age passes its threshold and ends only once both are back under
+``SURGE_EXIT_RATIO`` (80%) of it, so a backlog hovering at the threshold does not flap between
+queues. Every message carries ``resilient-first-enqueued-ms`` so the consumers age it from here.
+The send itself goes through ``backoff.retry`` (the one retry layer). The producer's permissions:
+``fn.grants.route_to(pair)``.
 """
 
 from __future__ import annotations
@@ -23,10 +33,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .backoff import Deadline, RetryPolicy, retry
+
 __all__ = ["Router", "blast_radius", "shard_indices"]
 
 BACKLOG_CACHE_S = 5.0
 AGE_CACHE_S = 60.0  # ApproximateAgeOfOldestMessage is a one-minute metric
+SIGNAL_BACKOFF_S = (1.0, 60.0)  # first and longest pause of a failing lookup
+SURGE_EXIT_RATIO = 0.8  # hysteresis: leave surge only below 80% of each threshold
+FIRST_ENQUEUED = "resilient-first-enqueued-ms"  # read by handlers.resilience.priority
+MESSAGE_ATTRIBUTES_MAX = 10
 
 
 def shard_indices(tenant: str, n: int, k: int) -> tuple[int, ...]:
@@ -62,14 +78,23 @@ def blast_radius(n: int, k: int) -> float:
 
 @dataclass
 class Router:
-    """Sends messages where PriorityQueuePair's ``producer_config`` says. Clients are injectable."""
+    """Sends messages where PriorityQueuePair's ``producer_config`` says. Clients are injectable.
+
+    ``metric(name, count)`` publishes a count (``RouterSignalUnavailable``). Default: none.
+    ``retry_policy``: the send's retry budget. Default: ``RetryPolicy()`` (3 attempts).
+    ``clock`` (monotonic) times the caches; ``wall_clock`` stamps the first enqueue."""
 
     config: Mapping[str, Any]
     sqs: Any
     cloudwatch: Any = None
     clock: Callable[[], float] = time.monotonic
+    metric: Callable[[str, int], Any] = lambda name, count: None
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    wall_clock: Callable[[], float] = time.time
     _backlog: dict[str, tuple[float, int]] = field(default_factory=dict)
     _age: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _failing: dict[str, tuple[int, float]] = field(default_factory=dict)  # lookup -> (failures in a row, retry at)
+    _surge_on: bool = False
 
     def queue_for(self, tenant: str | None = None) -> str:
         shards: Sequence[str] = self.config.get("shard_urls") or []
@@ -77,7 +102,12 @@ class Router:
             if tenant is None:
                 raise ValueError("this queue pair is shuffle-sharded: route(..., tenant=...) is required")
             indices = shard_indices(tenant, len(shards), int(self.config["shards_per_tenant"]))
-            return min((shards[i] for i in indices), key=self.backlog)
+            mine = [shards[i] for i in indices]
+            known = [(backlog, url) for url in mine if (backlog := self._signal_backlog(url)) is not None]
+            if len(known) < len(mine):
+                self.metric("RouterSignalUnavailable", 1)
+            # Unknown backlogs count as empty-but-last: a known short queue still wins.
+            return min(known)[1] if known else mine[0]
         warm, surge = self.config["high_url"], self.config.get("surge_url")
         if surge and self._surging(warm):
             return str(surge)
@@ -91,22 +121,45 @@ class Router:
         group_id: str | None = None,
         dedup_id: str | None = None,
         attributes: Mapping[str, str] | None = None,
+        deadline: Deadline | None = None,
     ) -> str:
-        """Send ``body``; return the URL of the queue it went to."""
+        """Send ``body``; return the URL of the queue it went to. ``deadline`` bounds the send's
+        retries (the invocation's, from ``Deadline.from_context``)."""
         url = self.queue_for(tenant)
         args: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
-        if attributes:
-            args["MessageAttributes"] = {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}
+        given = dict(attributes or {})
+        if FIRST_ENQUEUED not in given and len(given) < MESSAGE_ATTRIBUTES_MAX:
+            given[FIRST_ENQUEUED] = str(int(self.wall_clock() * 1000))
+        args["MessageAttributes"] = {k: {"DataType": "String", "StringValue": v} for k, v in given.items()}
         if self.config.get("fifo"):
             if group_id is None:
                 raise ValueError("a FIFO queue pair needs group_id (the unit of ordering)")
             args["MessageGroupId"] = group_id
             if dedup_id is not None:
                 args["MessageDeduplicationId"] = dedup_id
-        self.sqs.send_message(**args)
+        retry(lambda: self.sqs.send_message(**args), policy=self.retry_policy, deadline=deadline)
         return url
 
-    # -- cached signals ----------------------------------------------------------------------------
+    # -- cached, advisory signals --------------------------------------------------------------------
+    def _advisory(self, key: str, lookup: Callable[[], Any]) -> Any:
+        """``lookup()``, or None while it fails (then not tried again until its backoff ends)."""
+        now = self.clock()
+        failures, retry_at = self._failing.get(key, (0, 0.0))
+        if failures and now < retry_at:
+            return None
+        try:
+            value = lookup()
+        except Exception:  # throttled, 5xx, timeout, no permission: the message goes out anyway
+            first, longest = SIGNAL_BACKOFF_S
+            self._failing[key] = (failures + 1, now + min(longest, first * 2**failures))
+            return None
+        self._failing.pop(key, None)
+        return value
+
+    def _signal_backlog(self, url: str) -> int | None:
+        value = self._advisory(f"backlog {url}", lambda: self.backlog(url))
+        return None if value is None else int(value)
+
     def backlog(self, url: str) -> int:
         now = self.clock()
         cached = self._backlog.get(url)
@@ -149,8 +202,22 @@ class Router:
         return cached[1]
 
     def _surging(self, warm: str) -> bool:
+        """Past a threshold: surge; back under ``SURGE_EXIT_RATIO`` of every threshold: warm; in
+        between: as before. With a signal unavailable: warm, counted."""
         backlog_limit = self.config.get("surge_backlog")
         age_limit = self.config.get("surge_age_s")
-        if backlog_limit is not None and self.backlog(warm) > backlog_limit:
-            return True
-        return age_limit is not None and self.oldest_age(warm) > age_limit
+        readings: list[tuple[float | None, float]] = []
+        if backlog_limit is not None:
+            readings.append((self._signal_backlog(warm), float(backlog_limit)))
+        if age_limit is not None:
+            readings.append((self._advisory(f"age {warm}", lambda: self.oldest_age(warm)), float(age_limit)))
+        if any(value is None for value, _ in readings):
+            self.metric("RouterSignalUnavailable", 1)
+            self._surge_on = False
+            return False
+        known = [(float(value), limit) for value, limit in readings if value is not None]
+        if any(value > limit for value, limit in known):
+            self._surge_on = True
+        elif all(value < limit * SURGE_EXIT_RATIO for value, limit in known):
+            self._surge_on = False
+        return self._surge_on

@@ -73,7 +73,7 @@ def test_retry_never_sleeps_past_the_deadline(budget: float, r: float) -> None:
     def call() -> str:
         raise throttled()
 
-    with pytest.raises(ClientError):
+    with pytest.raises((ClientError, TimeoutError)):  # TimeoutError: no time even for a first call
         retry(
             call,
             policy=RetryPolicy(attempts=10, base_s=0.1, cap_s=2.0),

@@ -12,12 +12,12 @@ def test_clients_have_bounded_timeouts_and_retries() -> None:
     client = aws_client("sqs")
     config = client.meta.config
     assert (config.connect_timeout, config.read_timeout) == (2.0, 5.0)
-    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+    assert config.retries == {"mode": "standard", "total_max_attempts": 1}  # backoff.retry owns retries
     assert aws_client("sqs") is client  # once per execution environment
     assert (ClientSettings.connect_timeout_s, ClientSettings.read_timeout_s, ClientSettings.max_attempts) == (
         2.0,
         5.0,
-        3,
+        1,
     )
 
 

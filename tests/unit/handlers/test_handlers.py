@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from tests.conftest import load_event
+from tests.unit.handlers.conftest import client_error
 
 
 @pytest.fixture
@@ -191,3 +192,103 @@ def test_an_order_must_be_a_json_object() -> None:
 
     with pytest.raises(InvalidOrder, match="the order must be a JSON object, got list"):
         validate([])
+
+
+# -- versioned writes (issue 9) ------------------------------------------------------------------
+
+
+def order(version: int | None, qty: int = 1) -> str:
+    fields: dict[str, Any] = {"order_id": "o-9", "items": [{"sku": "S", "qty": qty}]}
+    if version is not None:
+        fields["version"] = version
+    return json.dumps(fields)
+
+
+def emitted(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    return [name for m in lines for name in m if name.startswith("Orders")]
+
+
+def stored_qty(aws: dict[str, Any]) -> tuple[int, int]:
+    item = aws["dynamodb"].get_item(TableName="orders", Key={"order_id": {"S": "o-9"}})["Item"]
+    return json.loads(item["items"]["S"])[0]["qty"], int(item["version"]["N"])
+
+
+def test_a_corrected_resend_with_a_newer_version_replaces_the_order(
+    aws: dict[str, Any], context: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ingest = aws["ingest"]
+    ingest.lambda_handler(sqs_event(order(1, qty=1)), context)
+    ingest.lambda_handler(sqs_event(order(2, qty=5)), context)
+    assert stored_qty(aws) == (5, 2)
+    assert emitted(capsys) == ["OrdersAccepted", "OrdersAccepted"]
+
+
+def test_an_exact_replay_is_a_no_op_and_an_older_version_is_counted_and_logged(
+    aws: dict[str, Any], context: Any, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    ingest = aws["ingest"]
+    for body_ in (order(2, qty=5), order(2, qty=5), order(1, qty=1), order(2, qty=7)):
+        assert ingest.lambda_handler(sqs_event(body_), context) == {"batchItemFailures": []}
+    assert stored_qty(aws) == (5, 2)
+    out = capsys.readouterr().out
+    names = [n for m in (json.loads(x) for x in out.splitlines() if '"_aws"' in x) for n in m if n.startswith("Orders")]
+    assert names == ["OrdersAccepted", "OrdersDuplicate", "OrdersStale", "OrdersConflict"]
+    refused = [r for r in caplog.records if r.getMessage().startswith("order write refused")]
+    assert [(r.getMessage(), r.__dict__["version"], r.__dict__["stored_version"]) for r in refused] == [
+        ("order write refused: stale", 1, 2),
+        ("order write refused: conflict", 2, 2),
+    ]
+
+
+def test_an_order_without_a_version_is_version_0(aws: dict[str, Any], context: Any) -> None:
+    aws["ingest"].lambda_handler(sqs_event(order(None, qty=3)), context)
+    assert stored_qty(aws) == (3, 0)
+
+
+def test_a_lost_put_response_still_counts_as_the_first_write(
+    aws: dict[str, Any], context: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a table whose first PutItem succeeds but whose response is lost (a 500 after the write)
+    ingest = aws["ingest"]
+    real = ingest.dynamodb
+
+    class LostResponse:
+        lost = False
+
+        def put_item(self, **kwargs: Any) -> Any:
+            result = real.put_item(**kwargs)
+            if not self.lost:
+                self.lost = True
+                raise client_error("InternalServerError", 500, "PutItem")
+            return result
+
+    monkeypatch.setattr(ingest, "dynamodb", LostResponse())
+    # WHEN the order is ingested (our retry finds its own write)
+    assert ingest.lambda_handler(sqs_event(order(1)), context) == {"batchItemFailures": []}
+    # THEN it is an accepted order, not a duplicate
+    assert emitted(capsys) == ["OrdersAccepted"]
+
+
+def test_an_order_dynamodb_cannot_store_is_dead_lettered_at_once_with_the_reason(
+    aws: dict[str, Any], context: Any
+) -> None:
+    # GIVEN a valid order of 100 items whose item in DynamoDB would pass 400 KB
+    huge = json.dumps({"order_id": "o-big", "items": [{"sku": "S" * 5000, "qty": 1}] * 100})
+    # WHEN ingested
+    response = aws["ingest"].lambda_handler(sqs_event(huge), context)
+    # THEN it is not retried five times: it is in the DLQ at once, with DynamoDB's reason
+    assert response == {"batchItemFailures": []}
+    [dead] = aws["sqs"].receive_message(QueueUrl=aws["dlq_url"], MessageAttributeNames=["All"])["Messages"]
+    assert dead["MessageAttributes"]["reason"]["StringValue"] == (
+        "ValidationException: Item size has exceeded the maximum allowed size"
+    )
+
+
+@pytest.mark.parametrize("version", [-1, 2**53 + 1, "3", True, 1.5])
+def test_a_bad_version_is_named(version: Any) -> None:
+    from handlers.ingest import InvalidOrder, validate
+
+    with pytest.raises(InvalidOrder) as raised:
+        validate({"order_id": "a", "items": [{"sku": "s", "qty": 1}], "version": version})
+    assert str(raised.value) == f"version={version!r} must be an integer from 0 to 9007199254740992"

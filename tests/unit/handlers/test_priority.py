@@ -232,8 +232,10 @@ def test_fresh_messages_are_processed_and_old_ones_deferred_with_attributes() ->
             "Id": "m0",
             "MessageBody": '{"a": 1}',
             "MessageAttributes": {
-                "tenant": {"DataType": "String", "StringValue": "acme"},
+                "resilient-first-enqueued-ms": {"DataType": "String", "StringValue": str(int((NOW - 61) * 1000))},
+                "resilient-receive-count": {"DataType": "String", "StringValue": "1"},
                 "deferred-from": {"DataType": "String", "StringValue": "high"},
+                "tenant": {"DataType": "String", "StringValue": "acme"},
             },
         }
     ]
@@ -272,9 +274,8 @@ def test_ttl_drops_are_logged_and_counted() -> None:
 
 def test_fifo_deferral_keeps_group_and_deduplication_ids() -> None:
     consumer = PriorityConsumer(process=lambda b, m: None, sqs=None, role="low", fifo=True, clock=lambda: NOW)
-    entry = consumer._entry(
-        record("x", "{}", 1, MessageGroupId="g1", MessageDeduplicationId="d1"),
-        {"reason": "bad"},
+    entry, _ = consumer._entry(
+        "x", record("x", "{}", 1, MessageGroupId="g1", MessageDeduplicationId="d1"), NOW * 1000, "reason", "bad"
     )
     assert (entry["MessageGroupId"], entry["MessageDeduplicationId"]) == ("g1", "d1")
 

@@ -98,7 +98,7 @@ def test_a_sharded_tenant_goes_to_its_least_backlogged_shard() -> None:
 
 def test_fifo_needs_a_group_id() -> None:
     sqs = FakeSqs({})
-    router = Router({**CONFIG, "surge_url": None, "fifo": True}, sqs)
+    router = Router({**CONFIG, "surge_url": None, "fifo": True}, sqs, wall_clock=lambda: 1_800_000_000.0)
     with pytest.raises(ValueError, match="a FIFO queue pair needs group_id"):
         router.route("{}")
     router.route("{}", group_id="customer-1", dedup_id="order-1", attributes={"tenant": "acme"})
@@ -107,7 +107,10 @@ def test_fifo_needs_a_group_id() -> None:
         "MessageBody": "{}",
         "MessageGroupId": "customer-1",
         "MessageDeduplicationId": "order-1",
-        "MessageAttributes": {"tenant": {"DataType": "String", "StringValue": "acme"}},
+        "MessageAttributes": {
+            "tenant": {"DataType": "String", "StringValue": "acme"},
+            "resilient-first-enqueued-ms": {"DataType": "String", "StringValue": "1800000000000"},
+        },
     }
 
 
