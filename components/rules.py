@@ -583,8 +583,13 @@ def callback_bounded(machine: CapturedResource, graph: Graph) -> Iterator[str]:
             yield f"{name}: no HeartbeatSeconds: a lost callback is noticed only at the timeout"
         if timeout is None:
             yield f"{name}: no TimeoutSeconds: the task waits up to a year for its token"
-        numbers = isinstance(heartbeat, int | float) and isinstance(timeout, int | float)
-        if numbers and not isinstance(heartbeat, bool) and not isinstance(timeout, bool) and heartbeat > timeout:
+        if (
+            isinstance(heartbeat, int | float)
+            and isinstance(timeout, int | float)
+            and not isinstance(heartbeat, bool)
+            and not isinstance(timeout, bool)
+            and heartbeat > timeout
+        ):
             yield f"{name}: HeartbeatSeconds {heartbeat} is above TimeoutSeconds {timeout}: it can never fire"
 
 

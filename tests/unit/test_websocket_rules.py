@@ -22,7 +22,7 @@ def findings(program: Callable[[], None], rule_id: str) -> list[str]:
     return [f.message for f in rules.check(graph, waived={}) if f.rule == rule_id]
 
 
-def websocket_stage(route_settings: list[dict[str, Any]], routes: tuple[str, ...] = ("$connect", "subscribe")) -> None:
+def websocket_stage(route_settings: list[Any], routes: tuple[str, ...] = ("$connect", "subscribe")) -> None:
     api = aws.apigatewayv2.Api("ws", protocol_type="WEBSOCKET", route_selection_expression="$request.body.action")
     for key in routes:
         aws.apigatewayv2.Route(f"route-{key.strip('$')}", api_id=api.id, route_key=key)
@@ -35,7 +35,7 @@ def websocket_stage(route_settings: list[dict[str, Any]], routes: tuple[str, ...
     )
 
 
-def setting(key: str, rate: float = 10, burst: int = 20) -> dict[str, Any]:
+def setting(key: str, rate: float = 10, burst: int = 20) -> Any:
     return {"route_key": key, "throttling_rate_limit": rate, "throttling_burst_limit": burst}
 
 
