@@ -419,3 +419,23 @@ def test_bad_input_registers_nothing() -> None:
 
     graph = run_program(program)
     assert len(graph) == 0
+
+
+# --- the plan ------------------------------------------------------------------------------------------
+def test_plan_shows_routes_callback_timeouts_and_connection_quota_math(graph: Graph) -> None:
+    import io
+
+    from resilient_serverless.components.plan import build_plan, render_plan
+    from rich.console import Console
+
+    plan = build_plan(graph, [])
+    node = next(n for n in plan["tree"] if n["type"].endswith(":WebSocketNotifier"))
+    assert [r["route"] for r in node["routes"]] == ["$connect", "$disconnect", "subscribe", "$default"]
+    assert node["routes"][0]["authorization"] == "job token (query parameters job_id, token)"
+    assert node["settings"]["callback"] == {"heartbeat_s": 120, "timeout_s": 300, "notify_task_timeout_s": 15}
+    assert node["settings"]["connect_quota"]["share_of_account_quota"] == 0.2
+    out = io.StringIO()
+    render_plan(plan, Console(file=out, width=400, color_system=None))
+    text = out.getvalue()
+    assert "route $connect -> function socket  throttle=100/200 timeout=11000 ms" in text
+    assert "'apis_like_this_per_account': 5" in text and "'heartbeat_s': 120" in text
