@@ -548,7 +548,6 @@ class WebSocketNotifier(ResilientComponent):
                 "integration_method": "POST",
                 "integration_uri": socket.invoke_arn,
                 "timeout_milliseconds": s.integration_timeout_ms,
-                "content_handling_strategy": "CONVERT_TO_TEXT",
             },
         )
         self.integration = integration

@@ -439,3 +439,26 @@ def test_plan_shows_routes_callback_timeouts_and_connection_quota_math(graph: Gr
     text = out.getvalue()
     assert "route $connect -> function socket  throttle=100/200 timeout=11000 ms" in text
     assert "'apis_like_this_per_account': 5" in text and "'heartbeat_s': 120" in text
+
+
+def test_transform_edits_a_child_and_read_results_grants_get_object_under_the_prefix() -> None:
+    def program() -> None:
+        push = WebSocketNotifier(
+            "push",
+            {"code": HANDLERS, "transform": {"table": {"point_in_time_recovery": {"enabled": True}}}},
+        )
+        push.read_results("arn:aws:s3:::shop-dev-results", "results/")
+
+    graph = run_program(program)
+    table = graph.one("aws:dynamodb/table:Table", "push-connections")
+    assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert table.inputs["ttl"] == {"attributeName": "expires_at", "enabled": True}  # the rest kept
+    grant = graph.one(POLICY, "push-notify-grant-results")
+    assert json.loads(grant.inputs["policy"])["Statement"] == [
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::shop-dev-results/results/*"]}
+    ]
+
+
+def test_an_unknown_transform_key_is_named() -> None:
+    message = errors_of(transform={"bucket": {}})[0]
+    assert message.startswith("unknown transform key 'bucket' (valid transform keys: access_logs, alarm, api,")
