@@ -702,7 +702,7 @@ class WebSocketNotifier(ResilientComponent):
                 f"Messages above {share:.0%} of the stage throttle ({s.rate}/s)",
             ),
         ]
-        return {
+        alarms = {
             suffix: self._alarm(
                 suffix,
                 s.alarm_topic_arn,
@@ -715,6 +715,20 @@ class WebSocketNotifier(ResilientComponent):
             )
             for suffix, metric, threshold, description in specs
         }
+        # notify's EMF metric (Powertools: the function's namespace, dimension "service"): a result
+        # that reached no subscriber after retries; the job still falls back to polling.
+        notify = self.functions["notify"].settings
+        alarms["push-failed"] = self._alarm(
+            "push-failed",
+            s.alarm_topic_arn,
+            namespace=notify.metrics_namespace,
+            metric_name="PushFailed",
+            dimensions={"service": notify.service_name},
+            statistic="Sum",
+            threshold=0,
+            alarm_description="Posts to subscribers failed after retries (throttled or erroring management API)",
+        )
+        return alarms
 
     # -- PushChannel (AsyncJobWorkflow) ---------------------------------------------------------------
     def bind_jobs(self, table_name: pulumi.Input[str], table_arn: pulumi.Input[str]) -> None:

@@ -201,7 +201,10 @@ def test_alarms_cover_errors_and_rates_against_the_throttles(graph: Graph) -> No
         "push-alarm-execution-errors": ("ExecutionError", 0),
         "push-alarm-connect-rate": ("ConnectCount", 4800),  # 100/s x 60 s x 80%
         "push-alarm-message-rate": ("MessageCount", 2400),  # 50/s x 60 s x 80%
+        "push-alarm-push-failed": ("PushFailed", 0),
     }
+    failed = alarms["push-alarm-push-failed"]
+    assert (failed["namespace"], failed["dimensions"]) == ("shop", {"service": "push-notify"})
 
 
 # --- permissions -------------------------------------------------------------------------------------
