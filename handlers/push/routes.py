@@ -15,6 +15,7 @@ from .connect import connect
 from .default import default
 from .deps import PushDeps, deps_from_env
 from .disconnect import disconnect
+from .protocol import answer
 from .subscribe import subscribe
 
 __all__ = ["handle", "lambda_handler"]
@@ -22,6 +23,9 @@ __all__ = ["handle", "lambda_handler"]
 
 def handle(event: dict[str, Any], deps: PushDeps) -> dict[str, Any]:
     route = (event.get("requestContext") or {}).get("routeKey")
+    if route in ("$connect", "subscribe") and not deps.jobs.table:
+        # Deployed before AsyncJobWorkflow bound its job table (bind_jobs): say so, do not guess.
+        return answer(503, {"type": "error", "error": "push_not_bound", "message": "push is not available yet"})
     if route == "$connect":
         return connect(event, deps)
     if route == "$disconnect":

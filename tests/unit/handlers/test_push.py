@@ -433,3 +433,37 @@ def test_notify_config_defaults_match_the_component() -> None:
     assert NotifyConfig.from_env({"PUSH_INLINE_MAX_BYTES": "1000", "PUSH_NOTIFY_CONCURRENCY": "2"}) == NotifyConfig(
         1000, 900, 2
     )
+
+
+# --- the Lambda entry points, configured from their environment -------------------------------------
+def test_socket_and_notify_entry_points_read_their_environment(
+    world: World, monkeypatch: pytest.MonkeyPatch, context: Any
+) -> None:
+    from handlers.push import deps, routes
+    from handlers.push import notify as notify_module
+
+    monkeypatch.setenv("CONNECTIONS_TABLE", "connections")
+    monkeypatch.setenv("JOBS_TABLE", "jobs")
+    monkeypatch.setenv("PUSH_ENDPOINT", ENDPOINT)
+    monkeypatch.setenv("PUSH_INLINE_MAX_BYTES", "1000")
+    deps.deps_from_env.cache_clear()
+    notify_module._clients.cache_clear()
+    try:
+        event = world.event("$connect", "c-1", query={"job_id": "job-a", "token": TOKEN_A})
+        assert routes.lambda_handler(event, context)["statusCode"] == 200
+        frame = {"action": "subscribe", "job_id": "job-a", "token": TOKEN_A}
+        assert routes.lambda_handler(world.event("subscribe", "c-1", frame), context)["statusCode"] == 200
+        world.s3.put_object(Bucket="results", Key="job-a.json", Body=b"z" * 2000)  # above 1000: a URL
+        event = {"job_id": "job-a", "result": {"bucket": "results", "key": "job-a.json"}}
+        assert notify_module.lambda_handler(event, context)["mode"] == "url"
+        assert "url" in json.loads(world.received("c-1"))
+    finally:
+        deps.deps_from_env.cache_clear()
+        notify_module._clients.cache_clear()
+
+
+def test_a_socket_not_bound_to_a_job_table_says_so(world: World) -> None:
+    world.deps.jobs = Jobs(world.dynamodb, "")
+    response = world.connect("c-1", "job-a", TOKEN_A)
+    assert (response["statusCode"], body(response)["error"]) == (503, "push_not_bound")
+    assert world.connections.get("c-1") is None
