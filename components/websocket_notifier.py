@@ -6,7 +6,8 @@ WebSocket API with the same throttle checks, access log format and alarm helper.
 What you get by default (``defaults.py``, each pinned by a test):
 
 - Routes ``$connect`` (authorized: a short-lived token bound to one job, passed as the
-  ``job_id`` and ``token`` query parameters, or ``connect_auth='iam'`` for signed clients),
+  ``job_id`` and ``token`` query parameters; or ``connect_auth='iam'`` for signed clients, or
+  ``'authorizer'`` for a principal from your REQUEST authorizer function),
   ``$disconnect``, ``subscribe`` (``{"action": "subscribe", "job_id": ..., "token": ...}``) and
   ``$default``, which answers every frame it gets (not JSON, unknown action, oversized) with a
   JSON error on the socket. ``subscribe`` and ``$default`` answer through a route response, so a
@@ -54,7 +55,7 @@ __all__ = ["WebSocketNotifier", "WebSocketNotifierArgs", "push_states"]
 
 ROUTE_KEYS: tuple[str, ...] = ("$connect", "$disconnect", "subscribe", "$default")
 ANSWERING_ROUTES: tuple[str, ...] = ("subscribe", "$default")  # their Lambda's answer goes back on the socket
-CONNECT_AUTH: tuple[str, ...] = ("token", "iam")
+CONNECT_AUTH: tuple[str, ...] = ("token", "iam", "authorizer")
 JOB_INDEX = "by-job"
 HANDLERS = {
     "socket": "handlers.push.routes.lambda_handler",
@@ -86,7 +87,14 @@ class WebSocketNotifierArgs(TypedDict, total=False):
     29 s, memory, log level, powertools...). Default: none."""
     connect_auth: str
     """``token`` (the job's push token in the ``token`` and ``job_id`` query parameters, checked
-    by the socket function) or ``iam`` (SigV4-signed connects). Default: ``token``."""
+    by the socket function), ``iam`` (SigV4-signed connects) or ``authorizer`` (a REQUEST Lambda
+    authorizer, ``authorizer``; its principal is recorded). Either way ``subscribe`` checks the
+    job's token. Default: ``token``."""
+    authorizer: ResilientFunction
+    """``connect_auth='authorizer'`` only: the REQUEST authorizer function. Default: none."""
+    authorizer_identity_sources: list[str]
+    """Where the authorizer reads the caller's identity; a connect without them is refused before
+    any invocation. Default: ``["route.request.header.Authorization"]``."""
     stage_name: str
     """Default: ``live``."""
     throttle: ThrottleArgs
@@ -138,7 +146,9 @@ class _Route:
             "burst": self.burst,
         }
         if self.key == "$connect":
-            row["authorization"] = "AWS_IAM" if auth == "iam" else "job token (query parameters job_id, token)"
+            row["authorization"] = {"iam": "AWS_IAM", "authorizer": "REQUEST authorizer"}.get(
+                auth, "job token (query parameters job_id, token)"
+            )
         if self.key in ANSWERING_ROUTES:
             row["answers_on_socket"] = True
         return row
@@ -150,6 +160,8 @@ class _Settings:
     function: dict[str, Any]
     function_timeout: int
     connect_auth: str
+    authorizer: ResilientFunction | None
+    identity_sources: tuple[str, ...]
     stage_name: str
     rate: float
     burst: int
@@ -245,6 +257,18 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     timeout = _check_function(p, function)
     auth = args.get("connect_auth", "token")
     p.check_choice("connect_auth", auth, CONNECT_AUTH)
+    authorizer = args.get("authorizer")
+    sources = tuple(args.get("authorizer_identity_sources") or ("route.request.header.Authorization",))
+    if auth == "authorizer" and not isinstance(authorizer, ResilientFunction):
+        p.add(f"connect_auth='authorizer' needs authorizer=<a ResilientFunction>, got {authorizer!r}")
+    if auth != "authorizer" and ("authorizer" in args or "authorizer_identity_sources" in args):
+        p.add(f"authorizer and authorizer_identity_sources apply only to connect_auth='authorizer', not {auth!r}")
+    for source in sources:
+        if not str(source).startswith(("route.request.header.", "route.request.querystring.")):
+            p.add(
+                f"authorizer_identity_sources entry {source!r} must be route.request.header.<name> or "
+                "route.request.querystring.<name>"
+            )
     stage_name = args.get("stage_name", defaults.WS_STAGE)
     if not isinstance(stage_name, str) or not stage_name.replace("-", "").replace("_", "").isalnum():
         p.add(f"stage_name={stage_name!r} must be letters, digits, - or _")
@@ -289,6 +313,8 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         function=function,
         function_timeout=timeout,
         connect_auth=auth,
+        authorizer=authorizer if auth == "authorizer" else None,
+        identity_sources=sources,
         stage_name=stage_name,
         rate=stage[0],
         burst=stage[1],
@@ -561,7 +587,9 @@ class WebSocketNotifier(ResilientComponent):
                 "target": integration.id.apply(lambda i: f"integrations/{i}"),
             }
             if route.key == "$connect":
-                args["authorization_type"] = "AWS_IAM" if s.connect_auth == "iam" else "NONE"
+                args["authorization_type"] = {"iam": "AWS_IAM", "authorizer": "CUSTOM"}.get(s.connect_auth, "NONE")
+                if s.connect_auth == "authorizer":
+                    args["authorizer_id"] = self._create_authorizer().id
                 if s.connect_auth == "token":
                     # API Gateway refuses a connect without them before any invocation.
                     args["request_parameters"] = [
@@ -582,6 +610,33 @@ class WebSocketNotifier(ResilientComponent):
                 )
             self.permissions.append(self._permit(socket, route))
         return routes
+
+    def _create_authorizer(self) -> aws.apigatewayv2.Authorizer:
+        s = self.settings
+        assert s.authorizer is not None
+        self.authorizer = self._child(
+            "route",
+            aws.apigatewayv2.Authorizer,
+            "authorizer",
+            {
+                "api_id": self.api.id,
+                "name": self.physical("api", "authorizer"),
+                "authorizer_type": "REQUEST",
+                "authorizer_uri": s.authorizer.invoke_arn,
+                "identity_sources": list(s.identity_sources),
+            },
+        )
+        args: dict[str, Any] = {
+            "action": "lambda:InvokeFunction",
+            "function": s.authorizer.function.name,
+            "principal": "apigateway.amazonaws.com",
+            # This API's one authorizer: arn:...:execute-api:<region>:<account>:<api>/authorizers/<id>.
+            "source_arn": pulumi.Output.concat(self.api.execution_arn, "/authorizers/", self.authorizer.id),
+        }
+        if s.authorizer.alias is not None:
+            args["qualifier"] = s.authorizer.alias.name
+        self.permissions.append(self._child("permission", aws.lambda_.Permission, "invoke-authorizer", args))
+        return self.authorizer
 
     def _permit(self, function: ResilientFunction, route: _Route) -> aws.lambda_.Permission:
         args: dict[str, Any] = {

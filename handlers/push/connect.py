@@ -18,9 +18,12 @@ def connect(event: dict[str, Any], deps: PushDeps) -> dict[str, Any]:
     context = event.get("requestContext") or {}
     connection_id = context["connectionId"]
     now = deps.clock()
-    if deps.connect_auth == "iam":
-        # API Gateway checked the SigV4 signature; the principal is recorded for the audit trail.
-        principal = (context.get("identity") or {}).get("userArn")
+    if deps.connect_auth in ("iam", "authorizer"):
+        # API Gateway checked the signature or ran the authorizer; the principal is recorded for the
+        # audit trail, and subscribe still asks for the job's token.
+        principal = (context.get("identity") or {}).get("userArn") or (context.get("authorizer") or {}).get(
+            "principalId"
+        )
         deps.connections.admit(connection_id, now, None, principal)
         return answer(200, {"connected": True})
     query = event.get("queryStringParameters") or {}

@@ -362,7 +362,7 @@ def errors_of(**args: Any) -> list[str]:
             {"route_throttles": {"$connect": {"rate": 1}}},
             "route_throttles['$connect'] is set through connect_throttle (it is bounded by the account quota)",
         ),
-        ({"connect_auth": "basic"}, "connect_auth='basic' is not one of 'token', 'iam'"),
+        ({"connect_auth": "basic"}, "connect_auth='basic' is not one of 'token', 'iam', 'authorizer'"),
         (
             {"callback_heartbeat_s": 600, "callback_timeout_s": 300},
             "callback_heartbeat_s=600 is above callback_timeout_s=300: the heartbeat must fit in the timeout, or "
@@ -408,7 +408,8 @@ def test_missing_code_and_unknown_argument_are_both_reported() -> None:
     with pytest.raises(ConfigError) as raised:
         run_program(program)
     assert raised.value.problems[:2] == [
-        "unknown argument 'routes' (valid arguments: alarm_topic_arn, callback_heartbeat_s, callback_timeout_s, "
+        "unknown argument 'routes' (valid arguments: alarm_topic_arn, authorizer, authorizer_identity_sources, "
+        "callback_heartbeat_s, callback_timeout_s, "
         "code, connect_auth, connect_throttle, function, gateway_account, inline_max_bytes, log_retention_days, "
         "notify_concurrency, result_url_ttl_s, route_throttles, stage_name, tags, throttle, transform)",
         "code is required (the package holding handlers.push)",
@@ -465,3 +466,37 @@ def test_transform_edits_a_child_and_read_results_grants_get_object_under_the_pr
 def test_an_unknown_transform_key_is_named() -> None:
     message = errors_of(transform={"bucket": {}})[0]
     assert message.startswith("unknown transform key 'bucket' (valid transform keys: access_logs, alarm, api,")
+
+
+def test_authorizer_connect_uses_your_request_authorizer_scoped_to_this_api() -> None:
+    from resilient_serverless.components import ResilientFunction
+
+    def program() -> None:
+        auth = ResilientFunction("auth", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        WebSocketNotifier("push", {"code": HANDLERS, "connect_auth": "authorizer", "authorizer": auth})
+
+    graph = run_program(program)
+    api = graph.one("aws:apigatewayv2/api:Api")
+    authorizer = graph.one("aws:apigatewayv2/authorizer:Authorizer")
+    assert (authorizer.inputs["authorizerType"], authorizer.inputs["identitySources"]) == (
+        "REQUEST",
+        ["route.request.header.Authorization"],
+    )
+    assert authorizer.inputs["authorizerUri"] == graph.one(FUNCTION, "auth-function").outputs["invokeArn"]
+    connect = next(r for r in graph.of_type(ROUTE) if r.inputs["routeKey"] == "$connect")
+    assert (connect.inputs["authorizationType"], connect.inputs["authorizerId"]) == ("CUSTOM", authorizer.outputs["id"])
+    permission = graph.one("aws:lambda/permission:Permission", "push-invoke-authorizer")
+    assert permission.inputs["sourceArn"] == f"{api.outputs['executionArn']}/authorizers/{authorizer.outputs['id']}"
+    assert permission.urn in graph.one(WS_STAGE).dependencies
+    from resilient_serverless.components import rules
+
+    assert [f for f in rules.check(graph, waived={}) if f.rule == "lambda-permission-scoped"] == []
+
+
+def test_authorizer_mode_needs_its_function_and_the_others_refuse_it() -> None:
+    assert errors_of(connect_auth="authorizer") == [
+        "connect_auth='authorizer' needs authorizer=<a ResilientFunction>, got None"
+    ]
+    assert errors_of(authorizer_identity_sources=["route.request.header.X"]) == [
+        "authorizer and authorizer_identity_sources apply only to connect_auth='authorizer', not 'token'"
+    ]

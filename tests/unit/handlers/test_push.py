@@ -467,3 +467,13 @@ def test_a_socket_not_bound_to_a_job_table_says_so(world: World) -> None:
     response = world.connect("c-1", "job-a", TOKEN_A)
     assert (response["statusCode"], body(response)["error"]) == (503, "push_not_bound")
     assert world.connections.get("c-1") is None
+
+
+def test_authorizer_connections_record_the_principal_and_still_need_the_token(world: World) -> None:
+    world.deps.connect_auth = "authorizer"
+    event = world.event("$connect", "c-auth")
+    event["requestContext"]["authorizer"] = {"principalId": "user-42"}
+    assert handle(event, world.deps)["statusCode"] == 200
+    assert (world.connections.get("c-auth") or {})["principal"] == {"S": "user-42"}
+    assert refused(world.subscribe("c-auth", "job-a", TOKEN_B))
+    assert world.subscribe("c-auth", "job-a", TOKEN_A)["statusCode"] == 200
