@@ -17,6 +17,7 @@ from resilient_serverless.components import (
     PriorityQueuePair,
     ResilientFunction,
     ThrottledApi,
+    WebSocketNotifier,
     physical_name,
     stack_tags,
 )
@@ -33,8 +34,7 @@ tags = stack_tags("reference-deployment")
 ops_topic = aws.sns.Topic("ops-alarms", name=physical_name("sns", project, stack, "ops-alarms"), tags=tags)
 for email in filter(None, [settings.alarm_email]):
     aws.sns.TopicSubscription("ops-alarms-email", topic=ops_topic.arn, protocol="email", endpoint=email)
-for _ in filter(None, [settings.api_gateway_account_role]):
-    ApiGatewayAccount("apigateway-account")
+gateway_accounts = [ApiGatewayAccount("apigateway-account") for _ in filter(None, [settings.api_gateway_account_role])]
 
 orders_table = aws.dynamodb.Table(
     "orders",
@@ -120,3 +120,22 @@ pulumi.export("orders_api_function", orders_api.function_name)
 pulumi.export("orders_api_target_arn", orders_api.target_arn)
 pulumi.export("orders_inbox", inbox.producer_config)
 pulumi.export("ingest_functions", {role: fn.function_name for role, fn in inbox.consumers.items()})
+
+# Push of job results over a WebSocket (off where the platform lacks WebSocket APIs: clients poll).
+# Not wired to a job API yet: AsyncJobWorkflow takes it as its ``push`` channel (bind_jobs,
+# workflow_states, state_machine_statements) and the results bucket through read_results.
+push = (
+    WebSocketNotifier(
+        "job-push",
+        {
+            "code": code,
+            "function": {k: v for k, v in common.items() if k not in ("code", "alarm_topic_arn")},
+            "log_retention_days": settings.log_retention_days,
+            "gateway_account": gateway_accounts[0] if gateway_accounts else None,
+            "alarm_topic_arn": ops_topic.arn,
+        },
+    )
+    if settings.push_notifications
+    else None
+)
+pulumi.export("push_url", push.url if push is not None else f"polling only: {settings.push_off_reason}")

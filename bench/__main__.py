@@ -6,7 +6,8 @@ against a bare boto3 floor and the idiomatic Powertools handler (fresh interpret
 environment with tracing on, init plus one invocation, interleaved, median of 9); the priority
 consumer's AWS calls per 1000 deferred messages (moto, counted by botocore's event hook) and its
 warm cost per message against a hand-written loop making the same calls (interleaved, median of 7),
-overall and with 10%, 50% and 100% of the messages old enough to be deferred.
+overall and with 10%, 50% and 100% of the messages old enough to be deferred; the push notifier's posts per second against a stubbed management endpoint, and its AWS calls per
+notified job (bench/push.py).
 """
 
 from __future__ import annotations
@@ -185,11 +186,43 @@ def queue_rows() -> list[Row]:
     return rows
 
 
+def push_rows() -> list[Row]:
+    from bench.push import ACCOUNT_RATE, calls_per_notified_job, posts_per_second
+
+    cpu = posts_per_second(1000, 0.0)
+    bounded = posts_per_second(400, 0.02, concurrency=8)
+    serial = posts_per_second(100, 0.02, concurrency=1)
+    calls = calls_per_notified_job()
+    total = sum(calls.values())
+    phases = ", ".join(f"{k} {v}" for k, v in calls.items())
+    return [
+        Row("notify: posts/s, stubbed endpoint, 0 ms, 8 in flight (median of 3)", f"{cpu:.0f}/s", "-", None),
+        Row(
+            "notify: posts/s, stubbed endpoint, 20 ms, 8 in flight (median of 3)",
+            f"{bounded:.0f}/s ({bounded / ACCOUNT_RATE:.1%} of the {ACCOUNT_RATE} rps account rate)",
+            "<= 400/s (8 in flight / 20 ms)",
+            bounded <= 400,
+        ),
+        Row(
+            "notify: 8 in flight / 1 in flight, 20 ms endpoint",
+            f"{bounded / serial:.1f}x",
+            ">= 4x",
+            bounded / serial >= 4,
+        ),
+        Row(
+            "AWS calls per notified job, 1 subscriber, connect to disconnect",
+            f"{total} ({phases})",
+            "< 20 (polling a 10 s job at 1/s: 10 GETs + 10 GetItems)",
+            total < 20,
+        ),
+    ]
+
+
 def main() -> int:
     from rich.console import Console
     from rich.table import Table
 
-    rows = plan_rows() + synthesis_rows() + cold_start_rows() + queue_rows()
+    rows = plan_rows() + synthesis_rows() + cold_start_rows() + queue_rows() + push_rows()
     table = Table(title="resilient-serverless benchmarks", header_style="bold")
     for column in ("figure", "measured", "target", "met"):
         table.add_column(column)

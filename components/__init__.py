@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .resilient_function import ResilientFunction, ResilientFunctionArgs
     from .throttled_api import ApiGatewayAccount, ThrottledApi, ThrottledApiArgs
     from .validation import ConfigError
+    from .websocket_notifier import WebSocketNotifier, WebSocketNotifierArgs
 
 __all__ = [
     "ApiGatewayAccount",
@@ -29,6 +30,8 @@ __all__ = [
     "ResilientFunctionArgs",
     "ThrottledApi",
     "ThrottledApiArgs",
+    "WebSocketNotifier",
+    "WebSocketNotifierArgs",
     "physical_name",
     "stack_tags",
 ]
@@ -46,6 +49,8 @@ _WHERE = {
     "PriorityQueuePairArgs": ".priority_queue_pair",
     "ThrottledApi": ".throttled_api",
     "ThrottledApiArgs": ".throttled_api",
+    "WebSocketNotifier": ".websocket_notifier",
+    "WebSocketNotifierArgs": ".websocket_notifier",
 }
 
 

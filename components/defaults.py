@@ -106,3 +106,32 @@ QUEUE_MAX_RECEIVE_COUNT: Final = 5
 # Each queue's consumer has its own ceiling: a flood on one cannot take the other's capacity.
 QUEUE_MAX_CONCURRENCY: Final = {"high": 10, "low": 2, "surge": 2, "shard": 2}
 QUEUE_OLDEST_AGE_ALARM_S: Final = {"high": 300, "low": 3600, "surge": 300, "shard": 300}
+
+# --- WebSocketNotifier ----------------------------------------------------------------------------
+WS_STAGE: Final = "live"
+# AWS quota: 500 new WebSocket connections per second per account and region, shared by every
+# WebSocket API there. The $connect route takes a fifth of it by default, so five notifiers (or
+# one notifier and a reconnect storm elsewhere) fit before the account limit rejects anyone.
+WS_ACCOUNT_CONNECT_QUOTA: Final = 500
+WS_CONNECT_RATE: Final = 100.0
+WS_CONNECT_BURST: Final = 200
+# Messages from clients (subscribe and stray frames): a client sends one subscribe per job.
+WS_THROTTLE_RATE: Final = 50.0
+WS_THROTTLE_BURST: Final = 100
+WS_INTEGRATION_TIMEOUT_MAX_MS: Final = 29_000
+WS_FRAME_BYTES: Final = 32 * 1024  # one frame; larger messages are split into frames
+WS_MESSAGE_BYTES: Final = 128 * 1024  # PostToConnection refuses more
+WS_CONNECTION_TTL_S: Final = 7200  # API Gateway closes every connection after 2 hours
+# Push a result inline up to one frame (every client reads a single frame); above, a pre-signed URL.
+WS_INLINE_MAX_BYTES: Final = WS_FRAME_BYTES
+# Pre-signed result URLs live 15 minutes: the client fetches at once; a late client polls.
+WS_RESULT_URL_TTL_S: Final = 900
+PRESIGNED_URL_MAX_S: Final = 604_800  # S3 SigV4 limit (7 days)
+# The workflow waits this long for a subscriber (nobody heartbeats a parked task: the heartbeat
+# is the window in which a client must subscribe), and never longer than the timeout in total.
+WS_CALLBACK_HEARTBEAT_S: Final = 120
+WS_CALLBACK_TIMEOUT_S: Final = 300
+# PostToConnection calls in flight per notify invocation: bounds the burst on the management API.
+WS_NOTIFY_CONCURRENCY: Final = 8
+# Alarm when a minute's connects or messages pass this share of what the throttles admit.
+WS_RATE_ALARM_SHARE: Final = 0.8

@@ -164,6 +164,9 @@ def _component_settings(outputs: dict[str, Any]) -> dict[str, Any]:
         "ttl_s",
         "visibility_timeout_s",
         "blast_radius",
+        "connect_quota",
+        "callback",
+        "delivery",
     )
     return {k: outputs[k] for k in keys if outputs.get(k) is not None}
 

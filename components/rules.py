@@ -433,7 +433,7 @@ def lambda_permission_scoped(permission: CapturedResource, graph: Graph) -> Iter
         return
     source = str(permission.inputs.get("sourceArn") or "")
     parts = source.split(":", 5)[5].split("/") if source.count(":") >= 5 else []
-    if len(parts) < 4 or parts[0] in ("", "*"):
+    if (len(parts) < 4 or parts[0] in ("", "*")) and not _is_websocket_route_arn(parts, graph):
         yield f"source ARN {source or '(none)'} does not name one API, stage, method and path"
 
 
@@ -515,3 +515,117 @@ def sqs_dlq_outlives_source(queue: CapturedResource, graph: Graph) -> Iterator[s
         )
     if bool(dlq.inputs.get("fifoQueue")) != bool(queue.inputs.get("fifoQueue")):
         yield f"its DLQ {dlq.name} is not of the same type (standard or FIFO)"
+
+
+# --- WebSocketNotifier (issue 12) -----------------------------------------------------------------
+WS_API = "aws:apigatewayv2/api:Api"
+WS_ROUTE = "aws:apigatewayv2/route:Route"
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+WS_ACCOUNT_CONNECT_QUOTA = 500  # new WebSocket connections per second per account and region
+# A Step Functions task token belongs to no resource ARN: SendTask* cannot be scoped below "*".
+NO_RESOURCE_LEVEL = NO_RESOURCE_LEVEL | {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
+MANAGE_CONNECTIONS_ARN = re.compile(
+    r"^arn:[^:]+:execute-api:[a-z0-9-]+:\d{12}:[A-Za-z0-9]+/[A-Za-z0-9_-]+/(POST|GET|DELETE)/@connections/\*?$"
+)
+
+
+def _websocket_api_ids(graph: Graph) -> set[str]:
+    return {str(a.outputs.get("id")) for a in graph.of_type(WS_API) if a.inputs.get("protocolType") == "WEBSOCKET"}
+
+
+def _is_websocket_route_arn(parts: list[str], graph: Graph) -> bool:
+    """``<api>/<stage>/<route key>``: how a WebSocket API names one route (it has no method or path)."""
+    return len(parts) == 3 and parts[0] in _websocket_api_ids(graph) and "*" not in parts[1:] and all(parts)
+
+
+@rule(
+    "websocket-throttled",
+    "error",
+    (HTTP_STAGE,),
+    "A WebSocket stage throttles every route by name, and $connect within the account's 500 connections/s",
+)
+def websocket_throttled(stage: CapturedResource, graph: Graph) -> Iterator[str]:
+    api_id = stage.inputs.get("apiId")
+    if api_id not in _websocket_api_ids(graph):
+        return
+    settings = {s.get("routeKey"): s for s in stage.inputs.get("routeSettings") or []}
+    for route in graph.of_type(WS_ROUTE):
+        key = route.inputs.get("routeKey")
+        if route.inputs.get("apiId") != api_id:
+            continue
+        if key not in settings:
+            yield f"route {key} has no route settings: it takes the stage default, unnamed in the plan"
+        elif not _throttled(settings[key], "throttlingRateLimit", "throttlingBurstLimit"):
+            yield f"route {key} lacks a non-zero rate and burst: AWS throttles it to 0"
+    connect = (settings.get("$connect") or {}).get("throttlingRateLimit") or 0
+    if connect > WS_ACCOUNT_CONNECT_QUOTA:
+        yield (
+            f"$connect admits {connect} new connections/s, above the account quota of {WS_ACCOUNT_CONNECT_QUOTA}/s "
+            "per region: the account refuses the excess, not this stage"
+        )
+
+
+def _tasks(states: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every Task state, nested Parallel branches and Map iterators included."""
+    for name, state in (states or {}).items():
+        if not isinstance(state, dict):
+            continue
+        if state.get("Type") == "Task":
+            yield name, state
+        for branch in state.get("Branches") or []:
+            yield from _tasks((branch or {}).get("States"))
+        for key in ("Iterator", "ItemProcessor"):
+            yield from _tasks((state.get(key) or {}).get("States"))
+
+
+@rule(
+    "callback-bounded",
+    "error",
+    (STATE_MACHINE,),
+    "A .waitForTaskToken task has HeartbeatSeconds and TimeoutSeconds, the heartbeat within the timeout",
+)
+def callback_bounded(machine: CapturedResource, graph: Graph) -> Iterator[str]:
+    definition = machine.inputs.get("definition")
+    try:
+        document = json.loads(definition) if isinstance(definition, str) else definition or {}
+    except ValueError:
+        return
+    for name, task in _tasks(document.get("States")):
+        if not str(task.get("Resource", "")).endswith(".waitForTaskToken"):
+            continue
+        heartbeat = task.get("HeartbeatSeconds", "HeartbeatSecondsPath" in task or None)
+        timeout = task.get("TimeoutSeconds", "TimeoutSecondsPath" in task or None)
+        if heartbeat is None:
+            yield f"{name}: no HeartbeatSeconds: a lost callback is noticed only at the timeout"
+        if timeout is None:
+            yield f"{name}: no TimeoutSeconds: the task waits up to a year for its token"
+        if (
+            isinstance(heartbeat, int | float)
+            and isinstance(timeout, int | float)
+            and not isinstance(heartbeat, bool)
+            and not isinstance(timeout, bool)
+            and heartbeat > timeout
+        ):
+            yield f"{name}: HeartbeatSeconds {heartbeat} is above TimeoutSeconds {timeout}: it can never fire"
+
+
+@rule(
+    "manage-connections-scoped",
+    "error",
+    POLICY_TYPES,
+    "execute-api:ManageConnections names one API, stage and method on @connections",
+)
+def manage_connections_scoped(policy: CapturedResource, graph: Graph) -> Iterator[str]:
+    for statement in _statements(policy.inputs.get("policy")):
+        actions = [str(a) for a in _as_list(statement.get("Action"))]
+        if statement.get("Effect") != "Allow" or not any(
+            a in ("execute-api:ManageConnections", "execute-api:*") for a in actions
+        ):
+            continue
+        for resource in _as_list(statement.get("Resource")):
+            if not MANAGE_CONNECTIONS_ARN.match(str(resource)):
+                yield (
+                    f"ManageConnections on {resource!r}: name one API, stage and method on @connections "
+                    "(arn:...:execute-api:<region>:<account>:<api>/<stage>/POST/@connections/*), so a function "
+                    "can reach only its own clients"
+                )

@@ -186,6 +186,20 @@ SPECS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("alarmEmail", "alarm_email", str, "", "Email subscribed to the ops alarm topic", _email),
     SettingSpec(
+        "pushNotifications",
+        "push_notifications",
+        bool,
+        True,
+        "Push job results over a WebSocket API (WebSocketNotifier); off, clients poll",
+    ),
+    SettingSpec(
+        "pushOffReason",
+        "push_off_reason",
+        str,
+        "",
+        "Why this stack has no push (required when pushNotifications is false; shown in the plan)",
+    ),
+    SettingSpec(
         "waivers",
         "waivers",
         list,
@@ -216,6 +230,8 @@ class StackSettings:
     canary: bool
     contributor_insights: bool
     alarm_email: str
+    push_notifications: bool
+    push_off_reason: str
     waivers: tuple[str, ...]
 
     def waived_rules(self) -> dict[str, str]:
@@ -291,6 +307,11 @@ def parse_settings(raw: Mapping[str, Any], subject: str = "stack settings") -> S
     rate, burst = values["api_rate_limit"], values["api_burst_limit"]
     if rate is not None and burst is not None and burst < rate:
         p.add(f"apiBurstLimit={burst!r} is below apiRateLimit={rate!r}: the bucket must hold one second of the rate")
+    if values["push_notifications"] is False and not (values["push_off_reason"] or "").strip():
+        p.add(
+            "pushOffReason is required when pushNotifications is false: say why clients of this stack poll "
+            "(the plan shows it)"
+        )
     p.raise_if_any()
     return StackSettings(**values)
 

@@ -35,6 +35,7 @@ def test_every_stack_exports_its_endpoints(stack: tuple[str, Graph, dict[str, st
         "orders_api_target_arn",
         "orders_inbox",
         "ingest_functions",
+        "push_url",
     }
     assert set(graph.exports["ingest_functions"]) == {"high", "low"}
     assert graph.exports["orders_api_function"] == f"resilient-serverless-{name}-orders-api"
@@ -54,7 +55,7 @@ def test_the_api_sits_in_front_of_the_functions_with_stack_settings() -> None:
     dev, prod = run_stack("dev", ROOT), run_stack("prod", ROOT)
     assert dev.outputs_of(dev.one("ThrottledApi"))["flavor"] == "http"
     assert prod.outputs_of(prod.one("ThrottledApi"))["flavor"] == "rest"
-    stage = dev.one("aws:apigatewayv2/stage:Stage")
+    stage = dev.one("aws:apigatewayv2/stage:Stage", "orders-stage")
     assert stage.inputs["defaultRouteSettings"]["throttlingRateLimit"] == 20
     assert [s["routeKey"] for s in stage.inputs["routeSettings"]] == ["GET /orders/{order_id}", "POST /orders"]
     integration = prod.one("aws:apigateway/integration:Integration", "orders-integration-get-orders-order-id")
@@ -114,3 +115,16 @@ def test_local_uses_only_what_localstack_free_emulates() -> None:
 def test_bad_override_is_refused_before_any_resource() -> None:
     with pytest.raises(ConfigError, match=r"ingestMaxConcurrency=1000000 is outside 2 to 1000"):
         run_stack("dev", ROOT, overrides={"ingestMaxConcurrency": 1_000_000})
+
+
+def test_push_is_on_where_websockets_exist_and_local_says_why_it_polls() -> None:
+    dev, local = run_stack("dev", ROOT), run_stack("local", ROOT)
+    assert str(dev.exports["push_url"]).startswith("wss://") and str(dev.exports["push_url"]).endswith("/live")
+    notifier = dev.one("WebSocketNotifier")
+    assert {k.type.split(":")[-1] for k in dev.children_of(notifier)} >= {"Api", "Stage", "Table", "MetricAlarm"}
+    stage = dev.one("aws:apigatewayv2/stage:Stage", "job-push-stage")
+    assert dev.one("aws:apigateway/account:Account").urn in stage.dependencies
+    assert local.of_type("WebSocketNotifier") == []
+    assert local.exports["push_url"] == (
+        "polling only: LocalStack's free edition has no API Gateway v2 (no WebSocket APIs): clients poll for results"
+    )

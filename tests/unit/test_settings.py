@@ -33,6 +33,8 @@ def test_no_key_gives_the_documented_defaults() -> None:
         canary=False,
         contributor_insights=False,
         alarm_email="",
+        push_notifications=True,
+        push_off_reason="",
         waivers=(),
     )
 
@@ -112,3 +114,15 @@ def test_waivers_must_be_a_list() -> None:
     with pytest.raises(ConfigError) as raised:
         parse_settings({"waivers": 7})
     assert raised.value.problems == ["waivers=7 must be a list"]
+
+
+def test_push_off_needs_a_reason() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({"pushNotifications": "false"})
+    assert raised.value.problems == [
+        "pushOffReason is required when pushNotifications is false: say why clients of this stack poll "
+        "(the plan shows it)"
+    ]
+    assert (
+        parse_settings({"pushNotifications": False, "pushOffReason": "no WebSocket APIs"}).push_notifications is False
+    )
