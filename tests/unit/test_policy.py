@@ -63,6 +63,8 @@ TODAYS_GRAPH_RULES = {
     "api-capacity",
     "sqs-visibility-covers-consumer",
     "sqs-dlq-outlives-source",
+    # reads the graph since WebSocket route ARNs (<api>/<stage>/<route>) are told apart by their API
+    "lambda-permission-scoped",
 }
 TODAYS_SINGLE_RESOURCE_RULES = {
     "lambda-explicit-timeout",
@@ -74,7 +76,6 @@ TODAYS_SINGLE_RESOURCE_RULES = {
     "alarm-has-actions",
     "tags-required",
     "api-access-logs",
-    "lambda-permission-scoped",
     "sqs-mapping-isolated",
 }
 
