@@ -1,0 +1,86 @@
+"""The HTTP flavour (API Gateway v2): integrations, routes and an auto-deployed stage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi_aws as aws
+
+from .common import ApiCore, access_log_format, source_arn
+from .routes import _Route
+
+
+class HttpFlavor(ApiCore):
+    def _create_http(self) -> None:
+        s = self.settings
+        api_args: dict[str, Any] = {"name": self.physical("api"), "protocol_type": "HTTP"}
+        if s.cors is not None:
+            api_args["cors_configuration"] = {k: v for k, v in s.cors.items()}
+        self.api = self._child("api", aws.apigatewayv2.Api, "api", api_args)
+        for route in self.routes:
+            integration = self._child(
+                "integration",
+                aws.apigatewayv2.Integration,
+                f"integration-{route.label}",
+                self._http_integration_args(route),
+            )
+            self._child(
+                "route",
+                aws.apigatewayv2.Route,
+                f"route-{route.label}",
+                {
+                    "api_id": self.api.id,
+                    "route_key": route.key,
+                    "target": integration.id.apply(lambda i: f"integrations/{i}"),
+                },
+            )
+            if route.function is not None:
+                self._permit(route, source_arn(self.api.execution_arn, "*", route))
+        self.stage = self._child(
+            "stage",
+            aws.apigatewayv2.Stage,
+            "stage",
+            {
+                "api_id": self.api.id,
+                "name": s.stage_name,
+                "auto_deploy": True,
+                # Both values on every setting: an omitted value throttles that route to 0 on AWS.
+                "default_route_settings": {
+                    "throttling_rate_limit": s.rate,
+                    "throttling_burst_limit": s.burst,
+                    "detailed_metrics_enabled": True,
+                },
+                "route_settings": [
+                    {
+                        "route_key": r.key,
+                        "throttling_rate_limit": r.rate,
+                        "throttling_burst_limit": r.burst,
+                        "detailed_metrics_enabled": True,
+                    }
+                    for r in self.routes
+                ],
+                "access_log_settings": {"destination_arn": self.access_logs.arn, "format": access_log_format("http")},
+            },
+        )
+        self.url = self.stage.invoke_url
+        self.api_id = self.api.id
+        self.execution_arn = self.api.execution_arn
+
+    def _http_integration_args(self, route: _Route) -> dict[str, Any]:
+        base = {"api_id": self.api.id, "timeout_milliseconds": route.timeout_ms}
+        if route.function is not None:
+            return base | {
+                "integration_type": "AWS_PROXY",
+                "integration_uri": route.function.target_arn,
+                "integration_method": "POST",
+                "payload_format_version": "2.0",
+            }
+        queue = route.queue
+        assert queue is not None and self.integration_role is not None
+        return base | {
+            "integration_type": "AWS_PROXY",
+            "integration_subtype": "SQS-SendMessage",
+            "credentials_arn": self.integration_role.arn,
+            "payload_format_version": "1.0",
+            "request_parameters": {"QueueUrl": queue.url, "MessageBody": "$request.body"},
+        }
