@@ -33,8 +33,9 @@ tags = stack_tags("reference-deployment")
 ops_topic = aws.sns.Topic("ops-alarms", name=physical_name("sns", project, stack, "ops-alarms"), tags=tags)
 for email in filter(None, [settings.alarm_email]):
     aws.sns.TopicSubscription("ops-alarms-email", topic=ops_topic.arn, protocol="email", endpoint=email)
-for _ in filter(None, [settings.api_gateway_account_role]):
-    ApiGatewayAccount("apigateway-account")
+# One setting per account and region: the stack files turn it on in exactly one stack per account
+# and region (see environments/). The API's REST stage and method settings wait for it.
+account = ApiGatewayAccount("apigateway-account") if settings.api_gateway_account_role else None
 
 orders_table = aws.dynamodb.Table(
     "orders",
@@ -105,6 +106,8 @@ api = ThrottledApi(
         "throttle": {"rate": settings.api_rate_limit, "burst": settings.api_burst_limit},
         "log_retention_days": settings.log_retention_days,
         "alarm_topic_arn": ops_topic.arn,
+        "account": account,
+        "account_managed_elsewhere": settings.api_gateway_account_role_managed_elsewhere,
         "routes": [
             # A DynamoDB GetItem answers in tens of milliseconds; 100 ms is the planning figure.
             {"method": "GET", "path": "/orders/{order_id}", "function": orders_api, "expected_latency_ms": 100},

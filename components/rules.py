@@ -499,3 +499,26 @@ def sqs_dlq_outlives_source(queue: CapturedResource, graph: Graph) -> Iterator[s
         )
     if bool(dlq.inputs.get("fifoQueue")) != bool(queue.inputs.get("fifoQueue")):
         yield f"its DLQ {dlq.name} is not of the same type (standard or FIFO)"
+
+
+# --- ThrottledApi deploy order and front-door safety (issue 8) ------------------------------------
+ACCOUNT = "aws:apigateway/account:Account"
+
+
+@rule(
+    "api-account-role",
+    "warning",
+    (THROTTLED_API,),
+    "A logging REST API's stack manages the region's API Gateway role, or says another stack does",
+)
+def api_account_role(api: CapturedResource, graph: Graph) -> Iterator[str]:
+    outputs = graph.outputs_of(api)
+    if outputs.get("flavor") != "rest" or outputs.get("account_setting") in ("this stack", "another stack"):
+        return
+    if graph.of_type(ACCOUNT):
+        yield "the stack sets the API Gateway account role but the API does not wait for it: pass it as account"
+        return
+    yield (
+        "REST access and execution logs need the region's API Gateway CloudWatch role: pass an "
+        "ApiGatewayAccount as account, or set account_managed_elsewhere=True if another stack manages it"
+    )

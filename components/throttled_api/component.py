@@ -83,5 +83,6 @@ class ThrottledApi(RestFlavor, HttpFlavor, ApiAlarms):
                 "flavor": settings.flavor,
                 "stage_throttle": {"rate": settings.rate, "burst": settings.burst},
                 "routes": [r.summary() for r in settings.routes],
+                "account_setting": settings.account_setting,
             }
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 import pulumi_aws as aws
 
 from .common import ApiCore, access_log_format, source_arn
@@ -17,6 +18,7 @@ class HttpFlavor(ApiCore):
         if s.cors is not None:
             api_args["cors_configuration"] = {k: v for k, v in s.cors.items()}
         self.api = self._child("api", aws.apigatewayv2.Api, "api", api_args)
+        routes: list[pulumi.Resource] = []
         for route in self.routes:
             integration = self._child(
                 "integration",
@@ -24,7 +26,7 @@ class HttpFlavor(ApiCore):
                 f"integration-{route.label}",
                 self._http_integration_args(route),
             )
-            self._child(
+            route_resource = self._child(
                 "route",
                 aws.apigatewayv2.Route,
                 f"route-{route.label}",
@@ -34,6 +36,7 @@ class HttpFlavor(ApiCore):
                     "target": integration.id.apply(lambda i: f"integrations/{i}"),
                 },
             )
+            routes.append(route_resource)
             if route.function is not None:
                 self._permit(route, source_arn(self.api.execution_arn, "*", route))
         self.stage = self._child(
@@ -61,6 +64,8 @@ class HttpFlavor(ApiCore):
                 ],
                 "access_log_settings": {"destination_arn": self.access_logs.arn, "format": access_log_format("http")},
             },
+            # route_settings name route keys: AWS refuses them until the routes exist.
+            pulumi.ResourceOptions(depends_on=routes),
         )
         self.url = self.stage.invoke_url
         self.api_id = self.api.id

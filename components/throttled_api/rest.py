@@ -36,6 +36,7 @@ class RestFlavor(ApiCore):
                 "retention_in_days": s.log_retention_days,
             },
         )
+        account = [s.account] if s.account is not None else []
         resources = self._rest_resources()
         validator = None
         if any(r.body_schema is not None or r.required_params for r in self.routes):
@@ -77,7 +78,8 @@ class RestFlavor(ApiCore):
                 "xray_tracing_enabled": s.tracing,
                 "access_log_settings": {"destination_arn": self.access_logs.arn, "format": access_log_format("rest")},
             },
-            pulumi.ResourceOptions(depends_on=[self.execution_logs]),
+            # Access logging needs the region's CloudWatch role first (BadRequestException otherwise).
+            pulumi.ResourceOptions(depends_on=[self.execution_logs, *account]),
         )
         self.method_settings = [
             self._child(
@@ -96,6 +98,7 @@ class RestFlavor(ApiCore):
                         "data_trace_enabled": False,
                     },
                 },
+                pulumi.ResourceOptions(depends_on=account),
             )
         ]
         for route in self.routes:
@@ -116,6 +119,7 @@ class RestFlavor(ApiCore):
                             "metrics_enabled": True,
                         },
                     },
+                    pulumi.ResourceOptions(depends_on=account),
                 )
             )
         for route in self.routes:

@@ -16,6 +16,7 @@ from .. import defaults
 from ..base import Transform
 from ..resilient_function import ResilientFunction
 from ..validation import Problems
+from .account import ApiGatewayAccount
 from .common import check_throttle, slug
 
 FLAVORS = ("rest", "http")
@@ -106,6 +107,14 @@ class ThrottledApiArgs(TypedDict, total=False):
     the header on its own responses. REST takes one origin (or ``*``). Default: none."""
     alarm_topic_arn: pulumi.Input[str] | None
     """SNS topic for alarm and OK actions. Default: none."""
+    account: ApiGatewayAccount | aws.apigateway.Account | None
+    """REST: the region's API Gateway account setting made in this stack. The stage and every
+    method setting wait for it, because REST access and execution logging fail until the
+    region's CloudWatch role is set. Ignored on HTTP, whose logging needs no role. Default: none
+    (then say ``account_managed_elsewhere``, or the plan warns)."""
+    account_managed_elsewhere: bool
+    """REST: another stack of this account and region manages the account setting (and was
+    deployed first). Shown in the plan. Default: False."""
     tags: Mapping[str, str]
     transform: Mapping[str, Transform]
 
@@ -174,6 +183,8 @@ class _Settings:
     cors: CorsArgs | None
     alarm_topic_arn: pulumi.Input[str] | None
     fingerprint: str = field(default="")
+    account: pulumi.Resource | None = None  # the aws.apigateway.Account logging waits for
+    account_setting: str = "none"  # "this stack", "another stack" or "none"
 
 
 def _check_target(
@@ -346,18 +357,11 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         p.check_int_range("waf_rate_limit", waf, *defaults.WAF_RATE_LIMIT_RANGE, unit="requests per IP per 5 minutes")
     cors = args.get("cors")
     if cors is not None:
-        p.check_known_keys(cors, CorsArgs.__annotations__, what="cors key")
-        origins = list(cors.get("allow_origins") or [])
-        if not origins:
-            p.add("cors.allow_origins needs at least one origin")
-        elif flavor == "rest" and len(origins) > 1:
-            p.add(
-                f"cors.allow_origins={origins!r}: a REST API answers with one static origin (or '*'); "
-                "use one origin or flavor='http'"
-            )
+        _check_cors(p, cors, flavor)
     stage_name = args.get("stage_name", defaults.API_REST_STAGE if flavor == "rest" else defaults.API_HTTP_STAGE)
     if not re.fullmatch(r"\$default|[A-Za-z0-9_-]{1,128}", str(stage_name)):
         p.add(f"stage_name={stage_name!r} must be letters, digits, - or _ (or $default on HTTP)")
+    account, account_setting = _check_account(p, args)
     transform_check(args.get("transform"), p)
     p.raise_if_any()
     assert stage is not None
@@ -381,4 +385,36 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         cors,
         args.get("alarm_topic_arn"),
         fingerprint,
+        account=account,
+        account_setting=account_setting,
     )
+
+
+def _check_cors(p: Problems, cors: Mapping[str, Any], flavor: str) -> None:
+    p.check_known_keys(cors, CorsArgs.__annotations__, what="cors key")
+    origins = list(cors.get("allow_origins") or [])
+    if not origins:
+        p.add("cors.allow_origins needs at least one origin")
+    elif flavor == "rest" and len(origins) > 1:
+        p.add(
+            f"cors.allow_origins={origins!r}: a REST API answers with one static origin (or '*'); "
+            "use one origin or flavor='http'"
+        )
+
+
+def _check_account(p: Problems, args: Mapping[str, Any]) -> tuple[pulumi.Resource | None, str]:
+    """The account-setting resource logging must wait for, and who manages the setting."""
+    account, elsewhere = args.get("account"), args.get("account_managed_elsewhere", False)
+    if not isinstance(elsewhere, bool):
+        p.add(f"account_managed_elsewhere={elsewhere!r} must be True or False")
+        return None, "none"
+    if account is None:
+        return None, "another stack" if elsewhere else "none"
+    if elsewhere:
+        p.add("account and account_managed_elsewhere=True contradict: pass one (this stack or another manages it)")
+    if isinstance(account, ApiGatewayAccount):
+        return account.account, "this stack"
+    if isinstance(account, aws.apigateway.Account):
+        return account, "this stack"
+    p.add(f"account must be an ApiGatewayAccount or an aws.apigateway.Account, got {type(account).__name__}")
+    return None, "none"

@@ -470,7 +470,10 @@ def test_rest_cors_takes_one_origin() -> None:
             "usage_plans['acme'].quota.limit=0 is outside 1 to 2000000000",
         ),
         ({"transform": {"apis": {}}}, "unknown transform key 'apis' (valid transform keys: access_logs, alarm, api,"),
-        ({"rate": 5}, "unknown argument 'rate' (valid arguments: alarm_topic_arn, cors,"),
+        (
+            {"rate": 5},
+            "unknown argument 'rate' (valid arguments: account, account_managed_elsewhere, alarm_topic_arn, cors,",
+        ),
     ],
 )
 def test_more_bad_api_arguments(args: dict[str, Any], message: str) -> None:
