@@ -522,3 +522,22 @@ def api_account_role(api: CapturedResource, graph: Graph) -> Iterator[str]:
         "REST access and execution logs need the region's API Gateway CloudWatch role: pass an "
         "ApiGatewayAccount as account, or set account_managed_elsewhere=True if another stack manages it"
     )
+
+
+# A method path is "*/*" or an escaped resource path and a method: ~1orders~1{id}/GET, ~1/GET.
+ESCAPED_METHOD_PATH = re.compile(r"^\*/\*$|^(~1[^/~]*(~[01][^/~]*)*)+/(\*|GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$")
+
+
+@rule(
+    "api-method-path-escaped",
+    "error",
+    (METHOD_SETTINGS,),
+    "A REST method setting names its method with every / of the resource path written ~1",
+)
+def api_method_path_escaped(settings: CapturedResource, graph: Graph) -> Iterator[str]:
+    path = str(settings.inputs.get("methodPath", ""))
+    if not ESCAPED_METHOD_PATH.match(path):
+        yield (
+            f"method path {path!r} matches no method: API Gateway keys methods as the resource path with "
+            "every / written ~1, then the method (~1orders~1{order_id}/GET, ~1/GET for the root, */* for all)"
+        )

@@ -102,7 +102,6 @@ class RestFlavor(ApiCore):
             )
         ]
         for route in self.routes:
-            method_path = f"{route.path.lstrip('/')}/{route.arn_method}"
             self.method_settings.append(
                 self._child(
                     "method_settings",
@@ -111,7 +110,7 @@ class RestFlavor(ApiCore):
                     {
                         "rest_api": self.api.id,
                         "stage_name": self.stage.stage_name,
-                        "method_path": method_path,
+                        "method_path": route.method_path,
                         "settings": {
                             "throttling_rate_limit": route.rate,
                             "throttling_burst_limit": route.burst,

@@ -144,6 +144,14 @@ class _Route:
         return re.sub(r"\{[^}]+\}", "*", self.path)
 
     @property
+    def method_path(self) -> str:
+        """The key of this method in a REST stage's method settings: the resource path with every
+        ``/`` written ``~1``, then the method (``~1orders~1{id}/GET``, ``~1/GET`` for the root).
+        API Gateway matches settings to methods by this key and the provider passes it unchanged:
+        an unescaped path silently configures nothing."""
+        return f"{self.path.replace('/', '~1')}/{self.arn_method}"
+
+    @property
     def arn_method(self) -> str:
         return "*" if self.method == "ANY" else self.method
 

@@ -77,7 +77,7 @@ def test_rest_stage_throttle_defaults_to_50_rps_burst_100_with_error_logging(res
 
 def test_rest_every_route_gets_an_explicit_throttle(rest: Graph) -> None:
     paths = {m.inputs["methodPath"]: m.inputs["settings"] for m in rest.of_type("MethodSettings")}
-    assert set(paths) == {"*/*", "orders/{order_id}/GET", "orders/POST", "orders/{order_id}/PUT"}
+    assert set(paths) == {"*/*", "~1orders~1{order_id}/GET", "~1orders/POST", "~1orders~1{order_id}/PUT"}
     assert all(s["throttlingRateLimit"] > 0 and s["throttlingBurstLimit"] > 0 for s in paths.values())
 
 

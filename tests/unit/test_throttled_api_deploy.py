@@ -166,3 +166,44 @@ def test_exactly_one_stack_per_account_and_region_owns_the_role() -> None:
         declared[stack] = bool(config.get("resilient-serverless:apiGatewayAccountRoleManagedElsewhere"))
     assert owners == {"eu-west-1": ["staging"], "us-east-1 (LocalStack)": ["local"]}
     assert declared == {"dev": False, "local": False, "prod": True, "staging": False}
+
+
+# --- method settings reach their methods -------------------------------------------------------------
+def test_method_settings_name_each_method_by_its_escaped_path() -> None:
+    # GIVEN routes at the root, nested with two parameters, and greedy {proxy+}
+    graph = shop("rest")
+    paths = {m.inputs["methodPath"] for m in graph.of_type("aws:apigateway/methodSettings:MethodSettings")}
+    # THEN every / of the resource path is written ~1, as `aws apigateway get-stage` returns them
+    assert paths == {
+        "*/*",
+        "~1/GET",
+        "~1shops~1{shop}~1items~1{item}/GET",
+        "~1shops~1{shop}~1items/POST",
+        "~1files~1{proxy+}/*",
+    }
+
+
+def method_path_findings(path: str) -> list[str]:
+    def program() -> None:
+        aws.apigateway.MethodSettings(
+            "s",
+            rest_api="abc",
+            stage_name="live",
+            method_path=path,
+            settings={"throttling_rate_limit": 1, "throttling_burst_limit": 1},
+        )
+
+    return [f.message for f in rules.check(run_program(program), waived={}) if f.rule == "api-method-path-escaped"]
+
+
+@pytest.mark.parametrize("path", ["orders/{order_id}/GET", "/orders/GET", "~1orders/{id}/GET", "~1orders/ANY"])
+def test_method_path_rule_fails_on_an_unescaped_path(path: str) -> None:
+    assert method_path_findings(path) == [
+        f"method path {path!r} matches no method: API Gateway keys methods as the resource path with every / "
+        "written ~1, then the method (~1orders~1{order_id}/GET, ~1/GET for the root, */* for all)"
+    ]
+
+
+@pytest.mark.parametrize("path", ["*/*", "~1/GET", "~1orders~1{order_id}/PUT", "~1files~1{proxy+}/*"])
+def test_method_path_rule_is_quiet_on_escaped_paths(path: str) -> None:
+    assert method_path_findings(path) == []
