@@ -3,21 +3,69 @@ method settings, CORS preflight, gateway responses, usage plans and WAF."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 import pulumi_aws as aws
 
 from .. import defaults
+from ..base import R
 from .common import ApiCore, access_log_format, slug, source_arn
 from .routes import METHODS, _Route
 
 
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 class RestFlavor(ApiCore):
+    # What a REST deployment snapshots, by resource type. Each is recorded as it is created
+    # (``_child``), so a resource added later cannot be left out of the deployment's triggers:
+    # a stage keeps serving its old snapshot until the deployment is replaced.
+    SNAPSHOT: ClassVar[dict[type[pulumi.Resource], str]] = {
+        aws.apigateway.Resource: "methods",
+        aws.apigateway.Method: "methods",
+        aws.apigateway.Integration: "integrations",
+        aws.apigateway.MethodResponse: "responses",
+        aws.apigateway.IntegrationResponse: "responses",
+        aws.apigateway.Response: "gateway_responses",
+        aws.apigateway.Model: "models",
+        aws.apigateway.RequestValidator: "models",
+        aws.lambda_.Permission: "permissions",
+    }
+    _snapshots: dict[str, list[Any]]
+
+    def _child(
+        self,
+        key: str,
+        resource_cls: type[R],
+        suffix: str,
+        args: dict[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> R:
+        kind = self.SNAPSHOT.get(resource_cls)
+        if kind is not None and hasattr(self, "_snapshots"):
+            self._snapshots.setdefault(kind, []).append({"name": suffix, **args})
+        return super()._child(key, resource_cls, suffix, args, opts)
+
+    def _deployment_triggers(self) -> dict[str, Any]:
+        """One digest per kind of snapshotted input; any change replaces the deployment."""
+        s = self.settings
+        triggers: dict[str, Any] = {
+            "routes": s.fingerprint,
+            "cors": _digest(s.cors),
+            "queues": pulumi.Output.all(*[r.queue.arn for r in self.routes if r.queue is not None]).apply(_digest),
+        }
+        for kind, made in sorted(self._snapshots.items()):
+            triggers[kind] = pulumi.Output.from_input(made).apply(_digest)
+        return triggers
+
     def _create_rest(self) -> None:
         s = self.settings
+        self._snapshots = {}
         self.api = self._child(
             "api",
             aws.apigateway.RestApi,
@@ -57,14 +105,17 @@ class RestFlavor(ApiCore):
         deps += self._gateway_responses()
         if s.cors is not None:
             deps += self._rest_preflight(resources)
+        # Before the deployment: a stage that serves a new integration before its permission
+        # exists answers 500 "Invalid permissions on Lambda function".
+        for route in self.routes:
+            if route.function is not None:
+                self._permit(route, source_arn(self.api.execution_arn, s.stage_name, route))
+        deps += self.permissions
         self.deployment = self._child(
             "deployment",
             aws.apigateway.Deployment,
             "deployment",
-            {
-                "rest_api": self.api.id,
-                "triggers": {"routes": s.fingerprint},
-            },
+            {"rest_api": self.api.id, "triggers": self._deployment_triggers()},
             pulumi.ResourceOptions(depends_on=deps),
         )
         self.stage = self._child(
@@ -121,9 +172,6 @@ class RestFlavor(ApiCore):
                     pulumi.ResourceOptions(depends_on=account),
                 )
             )
-        for route in self.routes:
-            if route.function is not None:
-                self._permit(route, source_arn(self.api.execution_arn, s.stage_name, route))
         self._usage_plans()
         if s.waf_rate_limit is not None:
             self._waf(s.waf_rate_limit)
