@@ -16,6 +16,43 @@ from ..base import R
 from .common import ApiCore, access_log_format, slug, source_arn
 from .routes import METHODS, _Route
 
+# $context.error.messageString is already a quoted JSON string: it goes in bare. (The
+# validation detail, $context.error.validationErrorString, is unquoted and holds quotes of its
+# own, so it cannot be placed in JSON safely; clients get the message and the request id.)
+ERROR_BODY = '{"message": $context.error.messageString, "requestId": "$context.requestId"}'
+ACCEPTED = '{"accepted": true, "requestId": "$context.requestId"}'
+# (status, selection pattern, body) per answer of a fire-and-forget route. The SQS integration
+# selects by the backend's HTTP status: only 2xx is accepted; SQS refusals (AccessDenied, a
+# message over 256 KiB, throttling: 4xx) and outages (5xx) are errors the 5XX alarm counts.
+QUEUE_ANSWERS = (
+    ("202", r"2\d{2}", ACCEPTED),
+    (
+        "502",
+        r"4\d{2}",
+        '{"accepted": false, "message": "the queue refused the message (access, size or throttling): it was '
+        'not stored", "requestId": "$context.requestId"}',
+    ),
+    (
+        "503",
+        r"5\d{2}",
+        '{"accepted": false, "message": "the queue is unavailable: the message was not stored, retry with '
+        'backoff", "requestId": "$context.requestId"}',
+    ),
+)
+# A Lambda (non-proxy) integration selects by the error message instead: a successful Event
+# invocation has none and takes the default answer, so the default is 202 and any error message
+# at all maps to 502. (Lambda service failures such as TooManyRequests never reach a mapping:
+# API Gateway answers them 500 itself.)
+ASYNC_ANSWERS = (
+    ("202", "", ACCEPTED),
+    (
+        "502",
+        r"(\n|.)+",
+        '{"accepted": false, "message": "the function could not take the request: it was not queued", '
+        '"requestId": "$context.requestId"}',
+    ),
+)
+
 
 def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -241,40 +278,42 @@ class RestFlavor(ApiCore):
         )
         made: list[pulumi.Resource] = [method, integration]
         if route.mode in ("async", "queue"):
-            cors = self._cors_headers() if self.settings.cors is not None else {}
-            origin = {k: v for k, v in cors.items() if k == "Access-Control-Allow-Origin"}
+            made += self._rest_answers(route, method, integration)
+        return made
+
+    def _rest_answers(
+        self, route: _Route, method: aws.apigateway.Method, integration: aws.apigateway.Integration
+    ) -> list[pulumi.Resource]:
+        """The answers of a fire-and-forget route: 202 only when the backend accepted the work."""
+        cors = self._cors_headers() if self.settings.cors is not None else {}
+        origin = {k: v for k, v in cors.items() if k == "Access-Control-Allow-Origin"}
+        where = {"rest_api": self.api.id, "resource_id": method.resource_id, "http_method": method.http_method}
+        made: list[pulumi.Resource] = []
+        for status, pattern, body in QUEUE_ANSWERS if route.mode == "queue" else ASYNC_ANSWERS:
             response = self._child(
                 "integration",
                 aws.apigateway.MethodResponse,
-                f"response-{route.label}",
+                f"response-{route.label}" if status == "202" else f"response-{status}-{route.label}",
                 {
-                    "rest_api": self.api.id,
-                    "resource_id": method.resource_id,
-                    "http_method": method.http_method,
-                    "status_code": "202",
+                    **where,
+                    "status_code": status,
                     "response_parameters": {f"method.response.header.{h}": True for h in origin},
                 },
             )
-            made.append(response)
-            made.append(
-                self._child(
-                    "integration",
-                    aws.apigateway.IntegrationResponse,
-                    f"accepted-{route.label}",
-                    {
-                        "rest_api": self.api.id,
-                        "resource_id": method.resource_id,
-                        "http_method": method.http_method,
-                        "status_code": "202",
-                        "selection_pattern": "",
-                        "response_parameters": {f"method.response.header.{h}": v for h, v in origin.items()},
-                        "response_templates": {
-                            "application/json": '{"accepted": true, "requestId": "$context.requestId"}'
-                        },
-                    },
-                    pulumi.ResourceOptions(depends_on=[integration, response]),
-                )
+            answer = self._child(
+                "integration",
+                aws.apigateway.IntegrationResponse,
+                f"accepted-{route.label}" if status == "202" else f"failed-{status}-{route.label}",
+                {
+                    **where,
+                    "status_code": status,
+                    "selection_pattern": pattern,
+                    "response_parameters": {f"method.response.header.{h}": v for h, v in origin.items()},
+                    "response_templates": {"application/json": body},
+                },
+                pulumi.ResourceOptions(depends_on=[integration, response]),
             )
+            made += [response, answer]
         return made
 
     def _rest_integration_args(self, route: _Route, method: aws.apigateway.Method) -> dict[str, Any]:
@@ -380,13 +419,16 @@ class RestFlavor(ApiCore):
     def _gateway_responses(self) -> list[pulumi.Resource]:
         """Bodies clients can act on: which field failed validation; when to retry after a throttle."""
         responses = {
-            "BAD_REQUEST_BODY": ("400", '{"message": "$context.error.validationErrorString"}', {}),
-            "BAD_REQUEST_PARAMETERS": ("400", '{"message": "$context.error.validationErrorString"}', {}),
+            "BAD_REQUEST_BODY": ("400", ERROR_BODY, {}),
+            "BAD_REQUEST_PARAMETERS": ("400", ERROR_BODY, {}),
             "THROTTLED": (
                 "429",
-                '{"message": "too many requests, retry with backoff"}',
+                '{"message": "too many requests, retry with backoff", "requestId": "$context.requestId"}',
                 {"gatewayresponse.header.Retry-After": "'1'"},
             ),
+            # Every other gateway error as JSON with the request id (the default is not JSON).
+            "DEFAULT_4XX": ("", ERROR_BODY, {}),
+            "DEFAULT_5XX": ("", ERROR_BODY, {}),
         }
         origin: dict[str, str] = {}
         if self.settings.cors is not None:
@@ -395,10 +437,6 @@ class RestFlavor(ApiCore):
                 "gatewayresponse.header.Access-Control-Allow-Origin": self._cors_headers()[
                     "Access-Control-Allow-Origin"
                 ]
-            }
-            responses |= {
-                "DEFAULT_4XX": ("", '{"message": "$context.error.messageString"}', {}),
-                "DEFAULT_5XX": ("", '{"message": "$context.error.messageString"}', {}),
             }
         made: list[pulumi.Resource] = []
         for kind, (status, body, headers) in responses.items():
