@@ -106,3 +106,8 @@ QUEUE_MAX_RECEIVE_COUNT: Final = 5
 # Each queue's consumer has its own ceiling: a flood on one cannot take the other's capacity.
 QUEUE_MAX_CONCURRENCY: Final = {"high": 10, "low": 2, "surge": 2, "shard": 2}
 QUEUE_OLDEST_AGE_ALARM_S: Final = {"high": 300, "low": 3600, "surge": 300, "shard": 300}
+
+# --- ThrottledApi envelope (issue 8) ---------------------------------------------------------------
+# Headers an async or queue route forwards in its envelope: what a consumer needs to interpret
+# (content type), verify (signature) and deduplicate (idempotency key) the request.
+API_ENVELOPE_HEADERS: Final = ("Content-Type", "Idempotency-Key", "X-Signature")

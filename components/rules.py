@@ -541,3 +541,41 @@ def api_method_path_escaped(settings: CapturedResource, graph: Graph) -> Iterato
             f"method path {path!r} matches no method: API Gateway keys methods as the resource path with "
             "every / written ~1, then the method (~1orders~1{order_id}/GET, ~1/GET for the root, */* for all)"
         )
+
+
+def _fifo_send(integration: CapturedResource) -> tuple[str, bool, bool] | None:
+    """``(queue name, sends a group id, sends a dedup id)`` of an integration sending to a FIFO queue."""
+    if integration.type == REST_INTEGRATION:
+        uri = str(integration.inputs.get("uri") or "")
+        sent = " ".join(str(t) for t in (integration.inputs.get("requestTemplates") or {}).values())
+        queue = uri.rsplit("/", 1)[-1] if ":sqs:path/" in uri else ""
+        group, dedup = "MessageGroupId=" in sent, "MessageDeduplicationId=" in sent
+    else:
+        params = integration.inputs.get("requestParameters") or {}
+        queue = str(params.get("QueueUrl") or "").rsplit("/", 1)[-1]
+        if not str(integration.inputs.get("integrationSubtype") or "").startswith("SQS-SendMessage"):
+            queue = ""
+        group, dedup = "MessageGroupId" in params, "MessageDeduplicationId" in params
+    return (queue, group, dedup) if queue.endswith(".fifo") else None
+
+
+@rule(
+    "api-fifo-target-grouped",
+    "error",
+    (REST_INTEGRATION, HTTP_INTEGRATION),
+    "An API sending to a FIFO queue sends a message group id (and a dedup id unless content-based)",
+)
+def api_fifo_target_grouped(integration: CapturedResource, graph: Graph) -> Iterator[str]:
+    found = _fifo_send(integration)
+    if found is None:
+        return
+    name, group, dedup = found
+    if not group:
+        yield f"sends to FIFO queue {name} without a MessageGroupId: SQS refuses every message (route group_id)"
+    queue = next((q for q in graph.of_type(QUEUE) if q.inputs.get("name") == name), None)
+    content_based = queue is not None and bool(queue.inputs.get("contentBasedDeduplication"))
+    if not dedup and not content_based:
+        yield (
+            f"sends to FIFO queue {name} without a MessageDeduplicationId and the queue has no content-based "
+            "deduplication: SQS refuses every message (route dedup_id)"
+        )

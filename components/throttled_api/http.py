@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .common import ApiCore, access_log_format, source_arn
+from .envelope import http_envelope
 from .routes import _Route
 
 
@@ -71,6 +72,19 @@ class HttpFlavor(ApiCore):
         self.api_id = self.api.id
         self.execution_arn = self.api.execution_arn
 
+    @staticmethod
+    def _send_message_parameters(route: _Route, queue: aws.sqs.Queue) -> dict[str, Any]:
+        """SQS SendMessage: the envelope, and a FIFO target's group and dedup ids."""
+        parameters: dict[str, Any] = {
+            "QueueUrl": queue.url,
+            "MessageBody": http_envelope(route.key, route.path, route.headers, route.query),
+        }
+        if route.group_id is not None:
+            parameters["MessageGroupId"] = route.group_id.http()
+        if route.dedup_id is not None:
+            parameters["MessageDeduplicationId"] = route.dedup_id.http()
+        return parameters
+
     def _http_integration_args(self, route: _Route) -> dict[str, Any]:
         base = {"api_id": self.api.id, "timeout_milliseconds": route.timeout_ms}
         if route.function is not None:
@@ -87,5 +101,5 @@ class HttpFlavor(ApiCore):
             "integration_subtype": "SQS-SendMessage",
             "credentials_arn": self.integration_role.arn,
             "payload_format_version": "1.0",
-            "request_parameters": {"QueueUrl": queue.url, "MessageBody": "$request.body"},
+            "request_parameters": self._send_message_parameters(route, queue),
         }

@@ -14,6 +14,7 @@ import pulumi_aws as aws
 from .. import defaults
 from ..base import R
 from .common import ApiCore, access_log_format, slug, source_arn
+from .envelope import rest_envelope_form, rest_envelope_json
 from .routes import METHODS, _Route
 
 # $context.error.messageString is already a quoted JSON string: it goes in bare. (The
@@ -333,7 +334,8 @@ class RestFlavor(ApiCore):
                 "uri": route.function.invoke_arn,
                 "passthrough_behavior": "WHEN_NO_TEMPLATES",
                 "request_parameters": {"integration.request.header.X-Amz-Invocation-Type": "'Event'"},
-                "request_templates": {"application/json": "$input.json('$')"},
+                # The event is the envelope: the path, query and headers mean as much as the body.
+                "request_templates": {"application/json": rest_envelope_json(route.key, route.headers)},
             }
         queue = route.queue
         assert queue is not None and self.integration_role is not None
@@ -349,8 +351,18 @@ class RestFlavor(ApiCore):
             "credentials": self.integration_role.arn,
             "passthrough_behavior": "NEVER",
             "request_parameters": {"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"},
-            "request_templates": {"application/json": "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"},
+            "request_templates": {"application/json": self._send_message_template(route)},
         }
+
+    @staticmethod
+    def _send_message_template(route: _Route) -> str:
+        """SQS SendMessage as a form: the envelope, and a FIFO target's group and dedup ids."""
+        form = "Action=SendMessage"
+        if route.group_id is not None:
+            form += f"&MessageGroupId=$util.urlEncode({route.group_id.rest()})"
+        if route.dedup_id is not None:
+            form += f"&MessageDeduplicationId=$util.urlEncode({route.dedup_id.rest()})"
+        return f"{form}&MessageBody={rest_envelope_form(route.key, route.headers)}"
 
     def _cors_headers(self) -> dict[str, str]:
         cors = self.settings.cors or {}

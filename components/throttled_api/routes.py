@@ -14,10 +14,12 @@ import pulumi_aws as aws
 
 from .. import defaults
 from ..base import Transform
+from ..priority_queue_pair import PriorityQueuePair
 from ..resilient_function import ResilientFunction
 from ..validation import Problems
 from .account import ApiGatewayAccount
 from .common import check_throttle, slug
+from .envelope import IdSource, check_source
 
 FLAVORS = ("rest", "http")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
@@ -55,8 +57,22 @@ class RouteArgs(TypedDict, total=False):
     mode: str
     """For a function: ``sync`` (proxy; the caller waits) or ``async`` (REST only: the client
     gets 202 at once, the function's async config and DLQ take over). Default: ``sync``."""
-    queue: aws.sqs.Queue
-    """Send the body to this queue (fire and forget, no Lambda on the request path)."""
+    queue: aws.sqs.Queue | PriorityQueuePair
+    """Send the request's envelope to this queue (fire and forget, no Lambda on the request
+    path). A ``PriorityQueuePair`` takes it on its high queue (its producer entry)."""
+    forward_headers: Sequence[str]
+    """Async and queue routes: the headers forwarded in the envelope.
+    Default: Content-Type, Idempotency-Key, X-Signature."""
+    forward_query: Sequence[str]
+    """HTTP async and queue routes: the query parameters forwarded in the envelope (REST
+    forwards every one). Default: none."""
+    group_id: str
+    """FIFO queue targets (required): where the message group id comes from: ``path.<param>``,
+    ``header.<Name>`` or ``body.<field>``. Messages of one group are delivered in order."""
+    dedup_id: str
+    """FIFO queue targets without content-based deduplication (required there): where the
+    deduplication id comes from: ``path.<param>``, ``header.<Name>``, ``body.<field>`` or
+    ``request_id`` (a client retry is then a new message)."""
     timeout_ms: int
     """Integration timeout. Default: function timeout + 1 s for sync, 5 s otherwise."""
     throttle: ThrottleArgs
@@ -133,6 +149,11 @@ class _Route:
     expected_latency_ms: int | None
     body_schema: Mapping[str, Any] | None
     required_params: tuple[str, ...]
+    headers: tuple[str, ...] = ()  # forwarded in the envelope
+    query: tuple[str, ...] = ()  # forwarded in the envelope (HTTP; REST forwards all)
+    group_id: IdSource | None = None
+    dedup_id: IdSource | None = None  # None on a FIFO queue: content-based deduplication
+    fifo: bool | None = None  # None: a raw queue, checked by the api-fifo-target-grouped rule
 
     @property
     def label(self) -> str:
@@ -156,8 +177,11 @@ class _Route:
         return "*" if self.method == "ANY" else self.method
 
     def summary(self) -> dict[str, Any]:
+        fifo = " (FIFO)" if self.fifo else ""
         target = (
-            f"queue {self.queue._name}" if self.queue is not None else f"function {self.function._name} ({self.mode})"  # type: ignore[union-attr]
+            f"queue {self.queue._name}{fifo}"
+            if self.queue is not None
+            else f"function {self.function._name} ({self.mode})"  # type: ignore[union-attr]
         )
         row: dict[str, Any] = {
             "route": self.key,
@@ -166,6 +190,12 @@ class _Route:
             "rate": self.rate,
             "burst": self.burst,
         }
+        if self.mode in ("async", "queue"):
+            row["envelope"] = "body, path, query, headers " + ", ".join(h.lower() for h in self.headers)
+            row["envelope"] += ", requestId, receivedAt"
+        if self.group_id is not None:
+            row["group_id_source"] = str(self.group_id)
+            row["dedup_id_source"] = str(self.dedup_id) if self.dedup_id is not None else "content"
         if self.function is not None and self.mode == "sync":
             latency = self.expected_latency_ms or self.function.timeout * 1000
             row |= {
@@ -204,9 +234,14 @@ def _check_target(
         p.add(f"{key} needs exactly one target: function or queue")
         return None
     if queue is not None:
+        if isinstance(queue, PriorityQueuePair):
+            queue = queue.queues["high"]  # the producer's entry: consumers defer to low from there
         is_queue = isinstance(queue, aws.sqs.Queue)
         if not is_queue:
-            p.add(f"{key}.queue must be an aws.sqs.Queue, got {type(queue).__name__}")
+            p.add(
+                f"{key}.queue must be an aws.sqs.Queue or a PriorityQueuePair (sent to its high queue), "
+                f"got {type(queue).__name__}"
+            )
         return (None, queue, "queue", defaults.API_FIRE_AND_FORGET_TIMEOUT_MS) if is_queue else None
     if not isinstance(function, ResilientFunction):
         p.add(f"{key}.function must be a ResilientFunction, got {type(function).__name__}")
@@ -278,6 +313,7 @@ def _check_route(  # noqa: C901
             p.add(f"{key}.required_params entry {param!r} must be querystring.<name> or header.<name>")
     if not (method_ok and path_ok and throttle):
         return None
+    forwarding = _check_forwarding(p, key, route, mode, str(path))
     return _Route(
         str(method),
         str(path),
@@ -291,7 +327,50 @@ def _check_route(  # noqa: C901
         latency,
         schema,
         params,
+        **forwarding,
     )
+
+
+def _check_names(p: Problems, key: str, names: Any) -> tuple[str, ...]:
+    for name in names:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(name)):
+            p.add(f"{key} entry {name!r} must be 1 to 64 letters, digits, - or _")
+    return tuple(names)
+
+
+def _check_forwarding(p: Problems, key: str, route: Mapping[str, Any], mode: str, path: str) -> dict[str, Any]:
+    """Envelope headers and query, and the FIFO id sources of a queue route."""
+    headers = _check_names(p, f"{key}.forward_headers", route.get("forward_headers", defaults.API_ENVELOPE_HEADERS))
+    query = _check_names(p, f"{key}.forward_query", route.get("forward_query", ()))
+    found: dict[str, Any] = {"headers": headers, "query": query}
+    group, dedup = route.get("group_id"), route.get("dedup_id")
+    target = route.get("queue")
+    if mode != "queue":
+        if group is not None or dedup is not None:
+            p.add(f"{key}: group_id and dedup_id apply to FIFO queue targets only")
+        return found
+    pair = target if isinstance(target, PriorityQueuePair) else None
+    fifo = pair.settings.fifo if pair is not None else (True if group is not None else None)
+    content_based = pair is not None and pair.settings.content_based_deduplication
+    found["fifo"] = fifo
+    if fifo is False and (group is not None or dedup is not None):
+        p.add(f"{key}: group_id and dedup_id apply to FIFO queue targets only")
+        return found
+    if fifo and group is None:
+        p.add(
+            f"{key}: a FIFO queue needs group_id (path.<param>, header.<Name> or body.<field>): "
+            "SQS refuses a FIFO message without a MessageGroupId"
+        )
+    if fifo and dedup is None and not content_based:
+        p.add(
+            f"{key}: a FIFO queue without content-based deduplication needs dedup_id (path.<param>, "
+            "header.<Name>, body.<field> or request_id): SQS refuses the message otherwise"
+        )
+    if group is not None:
+        found["group_id"] = check_source(p, f"{key}.group_id", group, path, request_id=False)
+    if dedup is not None:
+        found["dedup_id"] = check_source(p, f"{key}.dedup_id", dedup, path, request_id=True)
+    return found
 
 
 def _check_schema(p: Problems, key: str, schema: Any) -> None:

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 import pytest
 from resilient_serverless.components import ConfigError, ResilientFunction, ThrottledApi, rules
 from resilient_serverless.components.testing import Graph, run_program
+from resilient_serverless.components.throttled_api.envelope import http_envelope, rest_envelope_form
 
 HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
 REST_STAGE, HTTP_STAGE = "aws:apigateway/stage:Stage", "aws:apigatewayv2/stage:Stage"
@@ -142,8 +143,10 @@ def test_rest_async_route_invokes_with_event_type_and_answers_202(rest: Graph) -
 def test_rest_queue_route_sends_the_body_to_sqs_with_a_scoped_role(rest: Graph) -> None:
     integration = rest.one("aws:apigateway/integration:Integration", "front-integration-post-orders")
     assert integration.inputs["uri"] == "arn:aws:apigateway:eu-west-1:sqs:path/123456789012/shop-dev-inbox"
+    # The message is the request's envelope (rendered in test_throttled_api_envelope).
     assert integration.inputs["requestTemplates"] == {
-        "application/json": "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
+        "application/json": "Action=SendMessage&MessageBody="
+        + rest_envelope_form("POST /orders", ("Content-Type", "Idempotency-Key", "X-Signature"))
     }
     role = rest.one("aws:iam/role:Role", "front-integration-role")
     assert integration.inputs["credentials"] == role.outputs["arn"]
@@ -162,7 +165,9 @@ def test_http_queue_route_uses_the_sqs_send_message_subtype(http: Graph) -> None
     assert integration.inputs["integrationSubtype"] == "SQS-SendMessage"
     assert integration.inputs["requestParameters"] == {
         "QueueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/shop-dev-inbox",
-        "MessageBody": "$request.body",
+        "MessageBody": http_envelope(
+            "POST /orders", "/orders", ("Content-Type", "Idempotency-Key", "X-Signature"), query=()
+        ),
     }
 
 
@@ -401,7 +406,7 @@ def test_targets_are_checked() -> None:
         "routes[0] needs exactly one target: function or queue"
     ]
     assert errors_of("rest", lambda fn: [{"method": "GET", "path": "/a", "queue": "my-queue"}]) == [
-        "routes[0].queue must be an aws.sqs.Queue, got str"
+        "routes[0].queue must be an aws.sqs.Queue or a PriorityQueuePair (sent to its high queue), got str"
     ]
     assert errors_of("rest", lambda fn: [{"method": "GET", "path": "/a", "function": "fn"}]) == [
         "routes[0].function must be a ResilientFunction, got str"
