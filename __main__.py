@@ -99,6 +99,9 @@ inbox = PriorityQueuePair(
 for consumer in inbox.consumers.values():
     consumer.grants.allow("write-orders", ["dynamodb:PutItem"], [orders_table.arn])
 
+# Every route is signed (SigV4) by a caller whose IAM policy allows execute-api:Invoke on it
+# (README: "Calling the API"); `apiAuth: none` makes the API public.
+auth = {"type": "iam"} if settings.api_auth == "iam" else None
 api = ThrottledApi(
     "orders",
     {
@@ -110,8 +113,14 @@ api = ThrottledApi(
         "account_managed_elsewhere": settings.api_gateway_account_role_managed_elsewhere,
         "routes": [
             # A DynamoDB GetItem answers in tens of milliseconds; 100 ms is the planning figure.
-            {"method": "GET", "path": "/orders/{order_id}", "function": orders_api, "expected_latency_ms": 100},
-            {"method": "POST", "path": "/orders", "queue": inbox.queues["high"]},
+            {
+                "method": "GET",
+                "path": "/orders/{order_id}",
+                "function": orders_api,
+                "expected_latency_ms": 100,
+                **({"auth": auth} if auth else {}),
+            },
+            {"method": "POST", "path": "/orders", "queue": inbox, **({"auth": auth} if auth else {})},
         ],
     },
 )

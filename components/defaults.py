@@ -111,3 +111,5 @@ QUEUE_OLDEST_AGE_ALARM_S: Final = {"high": 300, "low": 3600, "surge": 300, "shar
 # Headers an async or queue route forwards in its envelope: what a consumer needs to interpret
 # (content type), verify (signature) and deduplicate (idempotency key) the request.
 API_ENVELOPE_HEADERS: Final = ("Content-Type", "Idempotency-Key", "X-Signature")
+# Seconds API Gateway caches a Cognito or Lambda authorizer's answer per token (its own default).
+API_AUTHORIZER_CACHE_TTL_S: Final = 300

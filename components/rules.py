@@ -579,3 +579,36 @@ def api_fifo_target_grouped(integration: CapturedResource, graph: Graph) -> Iter
             f"sends to FIFO queue {name} without a MessageDeduplicationId and the queue has no content-based "
             "deduplication: SQS refuses every message (route dedup_id)"
         )
+
+
+REST_METHOD = "aws:apigateway/method:Method"
+HTTP_ROUTE = "aws:apigatewayv2/route:Route"
+WAF_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE", "ANY")
+
+
+@rule(
+    "api-write-route-guarded",
+    "warning",
+    (REST_METHOD, HTTP_ROUTE),
+    "A write route has authorization or a per-client limit (API key usage plan, WAF rate per IP)",
+)
+def api_write_route_guarded(route: CapturedResource, graph: Graph) -> Iterator[str]:
+    if route.type == REST_METHOD:
+        method = str(route.inputs.get("httpMethod"))
+        if method not in WRITE_METHODS or route.inputs.get("authorization", "NONE") != "NONE":
+            return
+        api = str(route.inputs.get("restApi"))
+        waf = any(api in str(a.inputs.get("resourceArn", "")) for a in graph.of_type(WAF_ASSOCIATION))
+        if not route.inputs.get("apiKeyRequired") and not waf:
+            yield (
+                f"{method} is open to anyone with no per-client limit: one client can spend the stage's whole "
+                "rate (add auth, usage_plans or waf_rate_limit)"
+            )
+        return
+    method = str(route.inputs.get("routeKey", "")).split(" ")[0]
+    if method in WRITE_METHODS and route.inputs.get("authorizationType", "NONE") == "NONE":
+        yield (
+            f"{route.inputs.get('routeKey')} is open to anyone, and HTTP APIs have no per-client limit (only the "
+            "route throttle shared by every client): add auth"
+        )

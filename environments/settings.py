@@ -183,6 +183,14 @@ SPECS: tuple[SettingSpec, ...] = (
         False,
         "Another stack of this account and region manages the API Gateway logging role (deployed first)",
     ),
+    SettingSpec(
+        "apiAuth",
+        "api_auth",
+        str,
+        "iam",
+        "Who may call the front door: iam (SigV4-signed callers allowed execute-api:Invoke) or none (public)",
+        _choice("iam", "none"),
+    ),
     SettingSpec("canary", "canary", bool, False, "A CloudWatch Synthetics canary on the front door"),
     SettingSpec(
         "contributorInsights",
@@ -221,6 +229,7 @@ class StackSettings:
     api_burst_limit: int
     api_gateway_account_role: bool
     api_gateway_account_role_managed_elsewhere: bool
+    api_auth: str
     canary: bool
     contributor_insights: bool
     alarm_email: str

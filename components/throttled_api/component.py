@@ -86,3 +86,14 @@ class ThrottledApi(RestFlavor, HttpFlavor, ApiAlarms):
                 "account_setting": settings.account_setting,
             }
         )
+
+    def invoke_arn(self, method: str, path: str) -> pulumi.Output[str]:
+        """The ``execute-api:Invoke`` resource of one route, for the IAM policy of a caller
+        allowed to call it (``auth={"type": "iam"}``): ``{execution_arn}/{stage}/{METHOD}{path}``
+        with path parameters as ``*``."""
+        route = next((r for r in self.routes if r.method == method and r.path == path), None)
+        if route is None:
+            known = ", ".join(r.key for r in self.routes)
+            raise KeyError(f"ThrottledApi {self._name!r} has no route {method} {path} (routes: {known})")
+        stage = "*" if self.flavor == "http" else self.stage_name
+        return self.execution_arn.apply(lambda arn: f"{arn}/{stage}/{route.arn_method}{route.arn_path}")

@@ -20,6 +20,7 @@ class HttpFlavor(ApiCore):
             api_args["cors_configuration"] = {k: v for k, v in s.cors.items()}
         self.api = self._child("api", aws.apigatewayv2.Api, "api", api_args)
         routes: list[pulumi.Resource] = []
+        authorizers: dict[str, aws.apigatewayv2.Authorizer] = {}
         for route in self.routes:
             integration = self._child(
                 "integration",
@@ -35,6 +36,7 @@ class HttpFlavor(ApiCore):
                     "api_id": self.api.id,
                     "route_key": route.key,
                     "target": integration.id.apply(lambda i: f"integrations/{i}"),
+                    **self._http_authorization(route, authorizers),
                 },
             )
             routes.append(route_resource)
@@ -71,6 +73,31 @@ class HttpFlavor(ApiCore):
         self.url = self.stage.invoke_url
         self.api_id = self.api.id
         self.execution_arn = self.api.execution_arn
+
+    def _http_authorization(self, route: _Route, authorizers: dict[str, aws.apigatewayv2.Authorizer]) -> dict[str, Any]:
+        auth = route.auth
+        if auth is None:
+            return {}
+        if auth.type == "iam":
+            return {"authorization_type": "AWS_IAM"}
+        if auth.key not in authorizers:
+            label = f"authorizer-{len(authorizers)}"
+            authorizers[auth.key] = self._child(
+                "route",
+                aws.apigatewayv2.Authorizer,
+                label,
+                {
+                    "api_id": self.api.id,
+                    "name": label,
+                    "authorizer_type": "JWT",
+                    "identity_sources": [auth.identity_source],
+                    "jwt_configuration": {"issuer": auth.issuer, "audiences": list(auth.audience)},
+                },
+            )
+        args: dict[str, Any] = {"authorization_type": "JWT", "authorizer_id": authorizers[auth.key].id}
+        if auth.scopes:
+            args["authorization_scopes"] = list(auth.scopes)
+        return args
 
     @staticmethod
     def _send_message_parameters(route: _Route, queue: aws.sqs.Queue) -> dict[str, Any]:

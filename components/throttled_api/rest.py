@@ -13,6 +13,7 @@ import pulumi_aws as aws
 
 from .. import defaults
 from ..base import R
+from .auth import Auth
 from .common import ApiCore, access_log_format, slug, source_arn
 from .envelope import rest_envelope_form, rest_envelope_json
 from .routes import METHODS, _Route
@@ -73,6 +74,7 @@ class RestFlavor(ApiCore):
         aws.apigateway.Model: "models",
         aws.apigateway.RequestValidator: "models",
         aws.lambda_.Permission: "permissions",
+        aws.apigateway.Authorizer: "authorizers",
     }
     _snapshots: dict[str, list[Any]]
 
@@ -104,6 +106,7 @@ class RestFlavor(ApiCore):
     def _create_rest(self) -> None:
         s = self.settings
         self._snapshots = {}
+        self._authorizers: dict[str, aws.apigateway.Authorizer] = {}
         self.api = self._child(
             "api",
             aws.apigateway.RestApi,
@@ -250,6 +253,8 @@ class RestFlavor(ApiCore):
             "authorization": "NONE",
             "api_key_required": bool(self.settings.usage_plans),
         }
+        if route.auth is not None:
+            method_args |= self._rest_authorization(route)
         params = {f"method.request.path.{v}": True for v in re.findall(r"\{([A-Za-z0-9_]+)\+?\}", route.path)}
         params |= {f"method.request.{p}": True for p in route.required_params}
         if params:
@@ -281,6 +286,52 @@ class RestFlavor(ApiCore):
         if route.mode in ("async", "queue"):
             made += self._rest_answers(route, method, integration)
         return made
+
+    def _rest_authorization(self, route: _Route) -> dict[str, Any]:
+        auth = route.auth
+        assert auth is not None
+        if auth.type == "iam":
+            return {"authorization": "AWS_IAM"}
+        authorizer = self._rest_authorizer(auth)
+        args: dict[str, Any] = {
+            "authorization": "COGNITO_USER_POOLS" if auth.type == "cognito" else "CUSTOM",
+            "authorizer_id": authorizer.id,
+        }
+        if auth.scopes:
+            args["authorization_scopes"] = list(auth.scopes)
+        return args
+
+    def _rest_authorizer(self, auth: Auth) -> aws.apigateway.Authorizer:
+        """One authorizer per configuration, shared by the routes that name it."""
+        if auth.key in self._authorizers:
+            return self._authorizers[auth.key]
+        label = f"authorizer-{len(self._authorizers)}"
+        args: dict[str, Any] = {
+            "rest_api": self.api.id,
+            "name": label,
+            "authorizer_result_ttl_in_seconds": auth.cache_ttl_s,
+        }
+        if auth.type == "cognito":
+            args |= {"type": "COGNITO_USER_POOLS", "provider_arns": list(auth.user_pool_arns)}
+        else:
+            fn = auth.function
+            assert fn is not None
+            args |= {"type": "TOKEN", "authorizer_uri": fn.invoke_arn, "identity_source": auth.identity_source}
+        authorizer = self._child("method", aws.apigateway.Authorizer, label, args)
+        if auth.function is not None:
+            permit: dict[str, Any] = {
+                "action": "lambda:InvokeFunction",
+                "function": auth.function.function.name,
+                "principal": "apigateway.amazonaws.com",
+                "source_arn": pulumi.Output.all(self.api.execution_arn, authorizer.id).apply(
+                    lambda v: f"{v[0]}/authorizers/{v[1]}"
+                ),
+            }
+            if auth.function.alias is not None:
+                permit["qualifier"] = auth.function.alias.name
+            self.permissions.append(self._child("permission", aws.lambda_.Permission, f"invoke-{label}", permit))
+        self._authorizers[auth.key] = authorizer
+        return authorizer
 
     def _rest_answers(
         self, route: _Route, method: aws.apigateway.Method, integration: aws.apigateway.Integration

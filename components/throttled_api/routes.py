@@ -18,6 +18,7 @@ from ..priority_queue_pair import PriorityQueuePair
 from ..resilient_function import ResilientFunction
 from ..validation import Problems
 from .account import ApiGatewayAccount
+from .auth import Auth, AuthArgs, check_auth
 from .common import check_throttle, slug
 from .envelope import IdSource, check_source
 
@@ -60,6 +61,9 @@ class RouteArgs(TypedDict, total=False):
     queue: aws.sqs.Queue | PriorityQueuePair
     """Send the request's envelope to this queue (fire and forget, no Lambda on the request
     path). A ``PriorityQueuePair`` takes it on its high queue (its producer entry)."""
+    auth: AuthArgs
+    """Who may call: ``{"type": "iam"}`` on both flavours, ``jwt`` on HTTP, ``cognito`` or
+    ``lambda`` on REST (see ``auth.py``). Default: none (public)."""
     forward_headers: Sequence[str]
     """Async and queue routes: the headers forwarded in the envelope.
     Default: Content-Type, Idempotency-Key, X-Signature."""
@@ -154,6 +158,7 @@ class _Route:
     group_id: IdSource | None = None
     dedup_id: IdSource | None = None  # None on a FIFO queue: content-based deduplication
     fifo: bool | None = None  # None: a raw queue, checked by the api-fifo-target-grouped rule
+    auth: Auth | None = None
 
     @property
     def label(self) -> str:
@@ -190,6 +195,7 @@ class _Route:
             "rate": self.rate,
             "burst": self.burst,
         }
+        row["auth"] = self.auth.describe() if self.auth is not None else "none"
         if self.mode in ("async", "queue"):
             row["envelope"] = "body, path, query, headers " + ", ".join(h.lower() for h in self.headers)
             row["envelope"] += ", requestId, receivedAt"
@@ -314,6 +320,7 @@ def _check_route(  # noqa: C901
     if not (method_ok and path_ok and throttle):
         return None
     forwarding = _check_forwarding(p, key, route, mode, str(path))
+    forwarding["auth"] = check_auth(p, f"{key}.auth", route.get("auth"), flavor)
     return _Route(
         str(method),
         str(path),

@@ -31,6 +31,7 @@ def test_no_key_gives_the_documented_defaults() -> None:
         api_burst_limit=100,
         api_gateway_account_role=False,
         api_gateway_account_role_managed_elsewhere=False,
+        api_auth="iam",
         canary=False,
         contributor_insights=False,
         alarm_email="",

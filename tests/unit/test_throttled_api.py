@@ -257,6 +257,7 @@ def test_outputs_and_capacity_summary(rest: Graph) -> None:
         "integration_timeout_ms": 11000,
         "rate": 50,
         "burst": 100,
+        "auth": "none",
         "function_timeout_s": 10,
         "expected_latency_ms": 10000,
         "concurrency_limit": 10,

@@ -191,3 +191,18 @@ def test_an_order_must_be_a_json_object() -> None:
 
     with pytest.raises(InvalidOrder, match="the order must be a JSON object, got list"):
         validate([])
+
+
+def test_ingest_stores_the_order_inside_the_api_envelope(aws: dict[str, Any], context: Any) -> None:
+    # GIVEN the message a ThrottledApi queue route sends: the order inside the request's envelope
+    from handlers.resilience.envelope import ENVELOPE_VERSION
+
+    order = load_event("order_valid.json")
+    envelope = {"envelope": ENVELOPE_VERSION, "body": order, "path": {}, "query": {}, "headers": {}, "requestId": "r"}
+    # WHEN the consumer drains it THEN the order is stored, as a bare order from another producer is
+    assert aws["ingest"].lambda_handler(sqs_event(json.dumps(envelope)), context) == {"batchItemFailures": []}
+    item = aws["dynamodb"].get_item(TableName="orders", Key={"order_id": {"S": order["order_id"]}})["Item"]
+    assert item["status"] == {"S": "accepted"}
+    assert aws["ingest"].reason_invalid({"envelope": ENVELOPE_VERSION, "body": {"items": []}}) == (
+        "order_id=None must be a string of 1 to 64 characters"
+    )
