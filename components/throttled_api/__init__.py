@@ -19,6 +19,12 @@ gives up first) capped at 29 s (REST) or 30 s (HTTP); Lambda permissions scoped 
 method and path; alarms on the 5XX rate (1%), the 4XX rate (10%, throttles included) and p99
 latency (80% of the longest integration timeout). Both flavours accept payloads up to 10 MB; a
 synchronous Lambda takes at most 6 MB and an SQS message 256 KiB.
+
+Fire-and-forget routes answer 202 only on the backend's success and forward the request's
+envelope (``envelope.py``); routes take ``auth`` (``auth.py``); REST deployments are replaced
+whenever anything they snapshot changes. The package: ``routes.py`` (route model and validation),
+``common.py`` (what every flavour shares, WebSocket included), ``rest.py``, ``http.py``,
+``alarms.py``, ``account.py`` (the region's logging role), ``component.py`` (the class).
 """
 
 from .account import ApiGatewayAccount

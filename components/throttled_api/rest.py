@@ -480,7 +480,7 @@ class RestFlavor(ApiCore):
         return made
 
     def _gateway_responses(self) -> list[pulumi.Resource]:
-        """Bodies clients can act on: which field failed validation; when to retry after a throttle."""
+        """JSON bodies clients can parse: the message and request id; when to retry after a throttle."""
         responses = {
             "BAD_REQUEST_BODY": ("400", ERROR_BODY, {}),
             "BAD_REQUEST_PARAMETERS": ("400", ERROR_BODY, {}),
