@@ -13,7 +13,7 @@ import pulumi_aws as aws
 import pytest
 import yaml
 from resilient_serverless.components import ApiGatewayAccount, ConfigError, ResilientFunction, ThrottledApi, rules
-from resilient_serverless.components.testing import AwsMocks, Graph, run_program
+from resilient_serverless.components.testing import AwsMocks, Graph, run_program, run_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLERS = str(ROOT / "handlers")
@@ -207,3 +207,20 @@ def test_method_path_rule_fails_on_an_unescaped_path(path: str) -> None:
 @pytest.mark.parametrize("path", ["*/*", "~1/GET", "~1orders~1{order_id}/PUT", "~1files~1{proxy+}/*"])
 def test_method_path_rule_is_quiet_on_escaped_paths(path: str) -> None:
     assert method_path_findings(path) == []
+
+
+# --- the reference deployment -----------------------------------------------------------------------
+def test_staging_owns_the_account_setting_and_its_api_waits_for_it() -> None:
+    graph = run_stack("staging", ROOT)
+    account = graph.one(ACCOUNT)
+    assert account.retain_on_delete
+    stage = graph.one("aws:apigateway/stage:Stage")
+    assert account.urn in stage.dependencies
+    settings = graph.of_type("aws:apigateway/methodSettings:MethodSettings")
+    assert settings and all(account.urn in m.dependencies for m in settings)
+
+
+def test_prod_declares_that_staging_manages_the_account_setting() -> None:
+    graph = run_stack("prod", ROOT)
+    assert graph.of_type(ACCOUNT) == []
+    assert graph.outputs_of(graph.one("ThrottledApi"))["account_setting"] == "another stack"
