@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, quote_plus
 import airspeed
 import pulumi_aws as aws
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from resilient_serverless.components import ConfigError, PriorityQueuePair, ResilientFunction, ThrottledApi, rules
 from resilient_serverless.components.testing import Graph, run_program
 from resilient_serverless.components.throttled_api import envelope as api_envelope
@@ -41,23 +43,36 @@ class _Util:
 
 
 class _Input:
+    """API Gateway's $input for one request."""
+
+    def __init__(self, path: dict[str, str], query: dict[str, str], headers: dict[str, str], body: Any) -> None:
+        self._params = {"path": path, "querystring": query, "header": headers}
+        self._body = body
+
     def params(self) -> dict[str, dict[str, str]]:
-        return {"path": PATH, "querystring": QUERY, "header": HEADERS}
+        return self._params
 
     def json(self, path: str) -> str:
         assert path == "$"
-        return json.dumps(BODY)
+        return json.dumps(self._body)
 
     def path(self, path: str) -> Any:
-        value: Any = BODY
+        value: Any = self._body
         for part in path.removeprefix("$.").split("."):
             value = value[part]
         return value
 
 
-def render_vtl(template: str) -> str:
+def render_vtl(
+    template: str,
+    path: dict[str, str] = PATH,
+    query: dict[str, str] = QUERY,
+    headers: dict[str, str] = HEADERS,
+    body: Any = BODY,
+) -> str:
     context = {"requestId": REQUEST_ID, "requestTimeEpoch": EPOCH_MS}
-    return str(airspeed.Template(template).merge({"input": _Input(), "util": _Util(), "context": context}))
+    request = _Input(path, query, headers, body)
+    return str(airspeed.Template(template).merge({"input": request, "util": _Util(), "context": context}))
 
 
 def render_http(mapping: str) -> str:
@@ -337,3 +352,33 @@ def test_an_envelope_with_a_bad_field_is_named() -> None:
     with pytest.raises(EnvelopeError) as raised:
         read_envelope({"envelope": ENVELOPE_VERSION, "body": {}, "path": "o-1"})
     assert str(raised.value) == "envelope path='o-1' must be an object"
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=20)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    path=st.dictionaries(st.from_regex(r"[a-z_]{1,8}", fullmatch=True), _TEXT, max_size=3),
+    query=st.dictionaries(_TEXT.filter(bool), _TEXT, max_size=3),
+    header=_TEXT,
+    body=_JSON,
+)
+def test_any_request_survives_the_rest_envelope_round_trip(
+    path: dict[str, str], query: dict[str, str], header: str, body: Any
+) -> None:
+    # GIVEN any values (quotes, apostrophes, backslashes, $ and #, newlines, non-ASCII)
+    headers = {"Idempotency-Key": header} if header else {}
+    form = api_envelope.rest_envelope_form("POST /x", ("Idempotency-Key",))
+    sent = render_vtl(f"Action=SendMessage&MessageBody={form}", path, query, headers, body)
+    # WHEN SQS decodes the form and the consumer reads the envelope THEN nothing is lost or altered
+    got = read_envelope({"eventSource": "aws:sqs", "body": parse_qs(sent, keep_blank_values=True)["MessageBody"][0]})
+    assert (got.body, got.path, got.query) == (body, path, query)
+    assert got.headers == {"idempotency-key": header or None}
+    event = json.loads(render_vtl(api_envelope.rest_envelope_json("POST /x", ()), path, query, headers, body))
+    assert read_envelope(event).body == body
