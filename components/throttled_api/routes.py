@@ -339,6 +339,9 @@ def _check_route(  # noqa: C901
 
 
 def _check_names(p: Problems, key: str, names: Any) -> tuple[str, ...]:
+    if isinstance(names, str) or not isinstance(names, Sequence):
+        p.add(f"{key}={names!r} must be a list of names")
+        return ()
     for name in names:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(name)):
             p.add(f"{key} entry {name!r} must be 1 to 64 letters, digits, - or _")

@@ -382,3 +382,20 @@ def test_any_request_survives_the_rest_envelope_round_trip(
     assert got.headers == {"idempotency-key": header or None}
     event = json.loads(render_vtl(api_envelope.rest_envelope_json("POST /x", ()), path, query, headers, body))
     assert read_envelope(event).body == body
+
+
+@pytest.mark.parametrize(
+    ("route", "message"),
+    [
+        ({"forward_headers": "Idempotency-Key"}, "routes[0].forward_headers='Idempotency-Key' must be a list of names"),
+        ({"forward_query": ["a b"]}, "routes[0].forward_query entry 'a b' must be 1 to 64 letters, digits, - or _"),
+    ],
+)
+def test_bad_forwarded_names_are_named(route: dict[str, Any], message: str) -> None:
+    def program() -> None:
+        queue = aws.sqs.Queue("q", name="plain")
+        ThrottledApi("shop", {"routes": [{"method": "POST", "path": "/o", "queue": queue, **route}]})
+
+    with pytest.raises(ConfigError) as raised:
+        run_program(program)
+    assert raised.value.problems == [message]
