@@ -34,7 +34,9 @@ tags = stack_tags("reference-deployment")
 ops_topic = aws.sns.Topic("ops-alarms", name=physical_name("sns", project, stack, "ops-alarms"), tags=tags)
 for email in filter(None, [settings.alarm_email]):
     aws.sns.TopicSubscription("ops-alarms-email", topic=ops_topic.arn, protocol="email", endpoint=email)
-gateway_accounts = [ApiGatewayAccount("apigateway-account") for _ in filter(None, [settings.api_gateway_account_role])]
+# One setting per account and region: the stack files turn it on in exactly one stack per account
+# and region (see environments/). The API's REST stage and method settings wait for it.
+account = ApiGatewayAccount("apigateway-account") if settings.api_gateway_account_role else None
 
 orders_table = aws.dynamodb.Table(
     "orders",
@@ -98,6 +100,9 @@ inbox = PriorityQueuePair(
 for consumer in inbox.consumers.values():
     consumer.grants.allow("write-orders", ["dynamodb:PutItem"], [orders_table.arn])
 
+# Every route is signed (SigV4) by a caller whose IAM policy allows execute-api:Invoke on it
+# (README: "Calling the API"); `apiAuth: none` makes the API public.
+auth = {"type": "iam"} if settings.api_auth == "iam" else None
 api = ThrottledApi(
     "orders",
     {
@@ -105,10 +110,18 @@ api = ThrottledApi(
         "throttle": {"rate": settings.api_rate_limit, "burst": settings.api_burst_limit},
         "log_retention_days": settings.log_retention_days,
         "alarm_topic_arn": ops_topic.arn,
+        "account": account,
+        "account_managed_elsewhere": settings.api_gateway_account_role_managed_elsewhere,
         "routes": [
             # A DynamoDB GetItem answers in tens of milliseconds; 100 ms is the planning figure.
-            {"method": "GET", "path": "/orders/{order_id}", "function": orders_api, "expected_latency_ms": 100},
-            {"method": "POST", "path": "/orders", "queue": inbox.queues["high"]},
+            {
+                "method": "GET",
+                "path": "/orders/{order_id}",
+                "function": orders_api,
+                "expected_latency_ms": 100,
+                **({"auth": auth} if auth else {}),
+            },
+            {"method": "POST", "path": "/orders", "queue": inbox, **({"auth": auth} if auth else {})},
         ],
     },
 )
@@ -131,7 +144,7 @@ push = (
             "code": code,
             "function": {k: v for k, v in common.items() if k not in ("code", "alarm_topic_arn")},
             "log_retention_days": settings.log_retention_days,
-            "gateway_account": gateway_accounts[0] if gateway_accounts else None,
+            "gateway_account": account,
             "alarm_topic_arn": ops_topic.arn,
         },
     )

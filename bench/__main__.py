@@ -6,8 +6,9 @@ against a bare boto3 floor and the idiomatic Powertools handler (fresh interpret
 environment with tracing on, init plus one invocation, interleaved, median of 9); the priority
 consumer's AWS calls per 1000 deferred messages (moto, counted by botocore's event hook) and its
 warm cost per message against a hand-written loop making the same calls (interleaved, median of 7),
-overall and with 10%, 50% and 100% of the messages old enough to be deferred; the push notifier's posts per second against a stubbed management endpoint, and its AWS calls per
-notified job (bench/push.py).
+overall and with 10%, 50% and 100% of the messages old enough to be deferred; the push notifier's
+posts per second against a stubbed management endpoint, and its AWS calls per notified job
+(bench/push.py).
 """
 
 from __future__ import annotations

@@ -100,7 +100,19 @@ class Grants:
             statements.append({"Effect": "Allow", "Action": ["cloudwatch:GetMetricData"], "Resource": "*"})
         return self._policy(label, statements)
 
-    def send_to(self, queue: aws.sqs.Queue) -> aws.iam.RolePolicy:
+    def send_to(self, queue: aws.sqs.Queue | PriorityQueuePair) -> aws.iam.RolePolicy:
+        """Allow sending to a queue; for a ``PriorityQueuePair``, to every queue its producer
+        (``Router``) sends to: high, and surge and shards when it has them (never low or a DLQ)."""
+        from .priority_queue_pair import PriorityQueuePair  # noqa: PLC0415 (it imports this module)
+
+        if isinstance(queue, PriorityQueuePair):
+            entries = [q for role, q in queue.queues.items() if role != "low"]
+            return self.allow(f"send-{_label_of(queue)}", ["sqs:SendMessage"], [q.arn for q in entries])
+        if not isinstance(queue, aws.sqs.Queue):
+            raise ConfigError(
+                f"grant send_to on {self._owner._name!r}",
+                [f"send_to takes an aws.sqs.Queue or a PriorityQueuePair, got {type(queue).__name__}"],
+            )
         return self.allow(f"send-{_label_of(queue)}", ["sqs:SendMessage"], [queue.arn])
 
     def consume_from(self, queue: aws.sqs.Queue) -> aws.iam.RolePolicy:

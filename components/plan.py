@@ -247,6 +247,12 @@ def _route_label(route: dict[str, Any]) -> str:
         )
     else:
         text += f" timeout={route['integration_timeout_ms']} ms"
+    if "auth" in route:
+        text += f" auth={escape(route['auth'])}"
+    if "envelope" in route:
+        text += f" envelope=({escape(route['envelope'])})"
+    if "group_id_source" in route:
+        text += f" group_id={escape(route['group_id_source'])} dedup_id={escape(route['dedup_id_source'])}"
     return text
 
 

@@ -629,3 +629,116 @@ def manage_connections_scoped(policy: CapturedResource, graph: Graph) -> Iterato
                     "(arn:...:execute-api:<region>:<account>:<api>/<stage>/POST/@connections/*), so a function "
                     "can reach only its own clients"
                 )
+
+
+# --- ThrottledApi deploy order and front-door safety (issue 8) ------------------------------------
+ACCOUNT = "aws:apigateway/account:Account"
+
+
+@rule(
+    "api-account-role",
+    "warning",
+    (THROTTLED_API,),
+    "A logging REST API's stack manages the region's API Gateway role, or says another stack does",
+)
+def api_account_role(api: CapturedResource, graph: Graph) -> Iterator[str]:
+    outputs = graph.outputs_of(api)
+    if outputs.get("flavor") != "rest" or outputs.get("account_setting") in ("this stack", "another stack"):
+        return
+    if graph.of_type(ACCOUNT):
+        yield "the stack sets the API Gateway account role but the API does not wait for it: pass it as account"
+        return
+    yield (
+        "REST access and execution logs need the region's API Gateway CloudWatch role: pass an "
+        "ApiGatewayAccount as account, or set account_managed_elsewhere=True if another stack manages it"
+    )
+
+
+# A method path is "*/*" or an escaped resource path and a method: ~1orders~1{id}/GET, ~1/GET.
+ESCAPED_METHOD_PATH = re.compile(r"^\*/\*$|^(~1[^/~]*(~[01][^/~]*)*)+/(\*|GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$")
+
+
+@rule(
+    "api-method-path-escaped",
+    "error",
+    (METHOD_SETTINGS,),
+    "A REST method setting names its method with every / of the resource path written ~1",
+)
+def api_method_path_escaped(settings: CapturedResource, graph: Graph) -> Iterator[str]:
+    path = str(settings.inputs.get("methodPath", ""))
+    if not ESCAPED_METHOD_PATH.match(path):
+        yield (
+            f"method path {path!r} matches no method: API Gateway keys methods as the resource path with "
+            "every / written ~1, then the method (~1orders~1{order_id}/GET, ~1/GET for the root, */* for all)"
+        )
+
+
+def _fifo_send(integration: CapturedResource) -> tuple[str, bool, bool] | None:
+    """``(queue name, sends a group id, sends a dedup id)`` of an integration sending to a FIFO queue."""
+    if integration.type == REST_INTEGRATION:
+        uri = str(integration.inputs.get("uri") or "")
+        sent = " ".join(str(t) for t in (integration.inputs.get("requestTemplates") or {}).values())
+        queue = uri.rsplit("/", 1)[-1] if ":sqs:path/" in uri else ""
+        group, dedup = "MessageGroupId=" in sent, "MessageDeduplicationId=" in sent
+    else:
+        params = integration.inputs.get("requestParameters") or {}
+        queue = str(params.get("QueueUrl") or "").rsplit("/", 1)[-1]
+        if not str(integration.inputs.get("integrationSubtype") or "").startswith("SQS-SendMessage"):
+            queue = ""
+        group, dedup = "MessageGroupId" in params, "MessageDeduplicationId" in params
+    return (queue, group, dedup) if queue.endswith(".fifo") else None
+
+
+@rule(
+    "api-fifo-target-grouped",
+    "error",
+    (REST_INTEGRATION, HTTP_INTEGRATION),
+    "An API sending to a FIFO queue sends a message group id (and a dedup id unless content-based)",
+)
+def api_fifo_target_grouped(integration: CapturedResource, graph: Graph) -> Iterator[str]:
+    found = _fifo_send(integration)
+    if found is None:
+        return
+    name, group, dedup = found
+    if not group:
+        yield f"sends to FIFO queue {name} without a MessageGroupId: SQS refuses every message (route group_id)"
+    queue = next((q for q in graph.of_type(QUEUE) if q.inputs.get("name") == name), None)
+    content_based = queue is not None and bool(queue.inputs.get("contentBasedDeduplication"))
+    if not dedup and not content_based:
+        yield (
+            f"sends to FIFO queue {name} without a MessageDeduplicationId and the queue has no content-based "
+            "deduplication: SQS refuses every message (route dedup_id)"
+        )
+
+
+REST_METHOD = "aws:apigateway/method:Method"
+HTTP_ROUTE = "aws:apigatewayv2/route:Route"
+WAF_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE", "ANY")
+
+
+@rule(
+    "api-write-route-guarded",
+    "warning",
+    (REST_METHOD, HTTP_ROUTE),
+    "A write route has authorization or a per-client limit (API key usage plan, WAF rate per IP)",
+)
+def api_write_route_guarded(route: CapturedResource, graph: Graph) -> Iterator[str]:
+    if route.type == REST_METHOD:
+        method = str(route.inputs.get("httpMethod"))
+        if method not in WRITE_METHODS or route.inputs.get("authorization", "NONE") != "NONE":
+            return
+        api = str(route.inputs.get("restApi"))
+        waf = any(api in str(a.inputs.get("resourceArn", "")) for a in graph.of_type(WAF_ASSOCIATION))
+        if not route.inputs.get("apiKeyRequired") and not waf:
+            yield (
+                f"{method} is open to anyone with no per-client limit: one client can spend the stage's whole "
+                "rate (add auth, usage_plans or waf_rate_limit)"
+            )
+        return
+    method = str(route.inputs.get("routeKey", "")).split(" ")[0]
+    if method in WRITE_METHODS and route.inputs.get("authorizationType", "NONE") == "NONE":
+        yield (
+            f"{route.inputs.get('routeKey')} is open to anyone, and HTTP APIs have no per-client limit (only the "
+            "route throttle shared by every client): add auth"
+        )

@@ -48,7 +48,8 @@ from .grants import policy_json
 from .resilient_function import ResilientFunction, ResilientFunctionArgs
 
 # Shared with ThrottledApi (the same checks and log fields for every flavour of the front door).
-from .throttled_api import ThrottleArgs, _access_log_format, _check_throttle
+from .throttled_api import ThrottleArgs
+from .throttled_api.common import access_log_format, check_throttle
 from .validation import Problems
 
 __all__ = ["WebSocketNotifier", "WebSocketNotifierArgs", "push_states"]
@@ -196,7 +197,7 @@ class _Settings:
 def _throttle_of(p: Problems, key: str, given: Any, rate: float, burst: int) -> tuple[float, int] | None:
     """ThrottledApi's check, with this route's defaults filled in where a value is missing."""
     merged = {"rate": rate, "burst": burst, **given} if isinstance(given, Mapping) else given
-    return _check_throttle(p, key, merged)
+    return check_throttle(p, key, merged)
 
 
 def _check_function(p: Problems, function: Mapping[str, Any]) -> int:
@@ -332,7 +333,7 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
 
 def websocket_access_log_format() -> str:
     """ThrottledApi's v2 fields plus what identifies a socket: the connection and the event."""
-    fields = json.loads(_access_log_format("http"))
+    fields = json.loads(access_log_format("http"))
     fields |= {"connectionId": "$context.connectionId", "eventType": "$context.eventType"}
     return json.dumps(fields, sort_keys=True)
 

@@ -173,8 +173,23 @@ SPECS: tuple[SettingSpec, ...] = (
         "apiGatewayAccountRole",
         "api_gateway_account_role",
         bool,
-        True,
-        "Manage the region's API Gateway logging role (one stack per account and region)",
+        False,
+        "Manage the region's API Gateway logging role (on in one stack per account and region: staging, and local)",
+    ),
+    SettingSpec(
+        "apiGatewayAccountRoleManagedElsewhere",
+        "api_gateway_account_role_managed_elsewhere",
+        bool,
+        False,
+        "Another stack of this account and region manages the API Gateway logging role (deployed first)",
+    ),
+    SettingSpec(
+        "apiAuth",
+        "api_auth",
+        str,
+        "iam",
+        "Who may call the front door: iam (SigV4-signed callers allowed execute-api:Invoke) or none (public)",
+        _choice("iam", "none"),
     ),
     SettingSpec("canary", "canary", bool, False, "A CloudWatch Synthetics canary on the front door"),
     SettingSpec(
@@ -227,6 +242,8 @@ class StackSettings:
     api_rate_limit: int
     api_burst_limit: int
     api_gateway_account_role: bool
+    api_gateway_account_role_managed_elsewhere: bool
+    api_auth: str
     canary: bool
     contributor_insights: bool
     alarm_email: str

@@ -25,6 +25,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from .resilience.backoff import Deadline, retry
 from .resilience.clients import aws_client
+from .resilience.envelope import read_envelope
 from .resilience.observability import logger, metrics, tracer
 from .resilience.priority import PoisonMessage, SqsMessage, consumer_from_env
 
@@ -42,6 +43,8 @@ class InvalidOrder(PoisonMessage):
 
 def validate(event: Any) -> dict[str, Any]:
     """The order fields, or ``InvalidOrder`` naming the first bad field."""
+    # The API forwards the request's envelope; a producer other than the API sends the bare order.
+    event = read_envelope(event).body if isinstance(event, dict) else event
     if not isinstance(event, dict):
         raise InvalidOrder(f"the order must be a JSON object, got {type(event).__name__}")
     order_id = event.get("order_id")

@@ -60,6 +60,7 @@ class CapturedResource:
     parent: str | None
     dependencies: tuple[str, ...]
     custom: bool
+    retain_on_delete: bool = False  # kept in the cloud when its stack is destroyed
 
     @property
     def is_component(self) -> bool:
@@ -94,6 +95,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 parent=request.parent or None,
                 dependencies=tuple(request.dependencies),
                 custom=bool(request.custom),
+                retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
             )
         )
         return response

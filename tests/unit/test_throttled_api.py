@@ -11,6 +11,7 @@ import pulumi_aws as aws
 import pytest
 from resilient_serverless.components import ConfigError, ResilientFunction, ThrottledApi, rules
 from resilient_serverless.components.testing import Graph, run_program
+from resilient_serverless.components.throttled_api.envelope import http_envelope, rest_envelope_form
 
 HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
 REST_STAGE, HTTP_STAGE = "aws:apigateway/stage:Stage", "aws:apigatewayv2/stage:Stage"
@@ -77,7 +78,7 @@ def test_rest_stage_throttle_defaults_to_50_rps_burst_100_with_error_logging(res
 
 def test_rest_every_route_gets_an_explicit_throttle(rest: Graph) -> None:
     paths = {m.inputs["methodPath"]: m.inputs["settings"] for m in rest.of_type("MethodSettings")}
-    assert set(paths) == {"*/*", "orders/{order_id}/GET", "orders/POST", "orders/{order_id}/PUT"}
+    assert set(paths) == {"*/*", "~1orders~1{order_id}/GET", "~1orders/POST", "~1orders~1{order_id}/PUT"}
     assert all(s["throttlingRateLimit"] > 0 and s["throttlingBurstLimit"] > 0 for s in paths.values())
 
 
@@ -142,8 +143,10 @@ def test_rest_async_route_invokes_with_event_type_and_answers_202(rest: Graph) -
 def test_rest_queue_route_sends_the_body_to_sqs_with_a_scoped_role(rest: Graph) -> None:
     integration = rest.one("aws:apigateway/integration:Integration", "front-integration-post-orders")
     assert integration.inputs["uri"] == "arn:aws:apigateway:eu-west-1:sqs:path/123456789012/shop-dev-inbox"
+    # The message is the request's envelope (rendered in test_throttled_api_envelope).
     assert integration.inputs["requestTemplates"] == {
-        "application/json": "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
+        "application/json": "Action=SendMessage&MessageBody="
+        + rest_envelope_form("POST /orders", ("Content-Type", "Idempotency-Key", "X-Signature"))
     }
     role = rest.one("aws:iam/role:Role", "front-integration-role")
     assert integration.inputs["credentials"] == role.outputs["arn"]
@@ -162,7 +165,9 @@ def test_http_queue_route_uses_the_sqs_send_message_subtype(http: Graph) -> None
     assert integration.inputs["integrationSubtype"] == "SQS-SendMessage"
     assert integration.inputs["requestParameters"] == {
         "QueueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/shop-dev-inbox",
-        "MessageBody": "$request.body",
+        "MessageBody": http_envelope(
+            "POST /orders", "/orders", ("Content-Type", "Idempotency-Key", "X-Signature"), query=()
+        ),
     }
 
 
@@ -178,7 +183,10 @@ def test_rest_body_schema_and_parameters_are_validated_at_the_edge(rest: Graph) 
     }
     assert json.loads(model.inputs["schema"]) == {"type": "object", "required": ["items"]}
     bad_body = rest.one("aws:apigateway/response:Response", "front-response-bad_request_body")
-    assert "$context.error.validationErrorString" in bad_body.inputs["responseTemplates"]["application/json"]
+    # The validation detail is unquoted and holds quotes: it cannot go into JSON (test_throttled_api_answers).
+    assert bad_body.inputs["responseTemplates"]["application/json"] == (
+        '{"message": $context.error.messageString, "requestId": "$context.requestId"}'
+    )
 
 
 def test_throttled_clients_get_429_with_retry_after(rest: Graph) -> None:
@@ -249,6 +257,7 @@ def test_outputs_and_capacity_summary(rest: Graph) -> None:
         "integration_timeout_ms": 11000,
         "rate": 50,
         "burst": 100,
+        "auth": "none",
         "function_timeout_s": 10,
         "expected_latency_ms": 10000,
         "concurrency_limit": 10,
@@ -398,7 +407,7 @@ def test_targets_are_checked() -> None:
         "routes[0] needs exactly one target: function or queue"
     ]
     assert errors_of("rest", lambda fn: [{"method": "GET", "path": "/a", "queue": "my-queue"}]) == [
-        "routes[0].queue must be an aws.sqs.Queue, got str"
+        "routes[0].queue must be an aws.sqs.Queue or a PriorityQueuePair (sent to its high queue), got str"
     ]
     assert errors_of("rest", lambda fn: [{"method": "GET", "path": "/a", "function": "fn"}]) == [
         "routes[0].function must be a ResilientFunction, got str"
@@ -470,7 +479,10 @@ def test_rest_cors_takes_one_origin() -> None:
             "usage_plans['acme'].quota.limit=0 is outside 1 to 2000000000",
         ),
         ({"transform": {"apis": {}}}, "unknown transform key 'apis' (valid transform keys: access_logs, alarm, api,"),
-        ({"rate": 5}, "unknown argument 'rate' (valid arguments: alarm_topic_arn, cors,"),
+        (
+            {"rate": 5},
+            "unknown argument 'rate' (valid arguments: account, account_managed_elsewhere, alarm_topic_arn, cors,",
+        ),
     ],
 )
 def test_more_bad_api_arguments(args: dict[str, Any], message: str) -> None:

@@ -292,3 +292,18 @@ def test_a_bad_version_is_named(version: Any) -> None:
     with pytest.raises(InvalidOrder) as raised:
         validate({"order_id": "a", "items": [{"sku": "s", "qty": 1}], "version": version})
     assert str(raised.value) == f"version={version!r} must be an integer from 0 to 9007199254740992"
+
+
+def test_ingest_stores_the_order_inside_the_api_envelope(aws: dict[str, Any], context: Any) -> None:
+    # GIVEN the message a ThrottledApi queue route sends: the order inside the request's envelope
+    from handlers.resilience.envelope import ENVELOPE_VERSION
+
+    order = load_event("order_valid.json")
+    envelope = {"envelope": ENVELOPE_VERSION, "body": order, "path": {}, "query": {}, "headers": {}, "requestId": "r"}
+    # WHEN the consumer drains it THEN the order is stored, as a bare order from another producer is
+    assert aws["ingest"].lambda_handler(sqs_event(json.dumps(envelope)), context) == {"batchItemFailures": []}
+    item = aws["dynamodb"].get_item(TableName="orders", Key={"order_id": {"S": order["order_id"]}})["Item"]
+    assert item["status"] == {"S": "accepted"}
+    assert aws["ingest"].reason_invalid({"envelope": ENVELOPE_VERSION, "body": {"items": []}}) == (
+        "order_id=None must be a string of 1 to 64 characters"
+    )
