@@ -164,8 +164,8 @@ def test_exactly_one_stack_per_account_and_region_owns_the_role() -> None:
         if config.get("resilient-serverless:apiGatewayAccountRole"):
             owners.setdefault(region, []).append(stack)
         declared[stack] = bool(config.get("resilient-serverless:apiGatewayAccountRoleManagedElsewhere"))
-    assert owners == {"eu-west-1": ["staging"], "us-east-1 (LocalStack)": ["local"]}
-    assert declared == {"dev": False, "local": False, "prod": True, "staging": False}
+    assert owners == {"eu-west-1": ["dev"], "us-east-1 (LocalStack)": ["local"]}
+    assert declared == {"dev": False, "local": False, "prod": True, "staging": True}
 
 
 # --- method settings reach their methods -------------------------------------------------------------
@@ -210,17 +210,26 @@ def test_method_path_rule_is_quiet_on_escaped_paths(path: str) -> None:
 
 
 # --- the reference deployment -----------------------------------------------------------------------
-def test_staging_owns_the_account_setting_and_its_api_waits_for_it() -> None:
-    graph = run_stack("staging", ROOT)
+def test_dev_owns_the_account_setting_and_its_websocket_stage_waits_for_it() -> None:
+    # dev's front door is HTTP (no role needed), but its WebSocket stage logs through the role
+    graph = run_stack("dev", ROOT)
     account = graph.one(ACCOUNT)
     assert account.retain_on_delete
+    stage = graph.one("aws:apigatewayv2/stage:Stage", "job-push-stage")
+    assert account.urn in stage.dependencies
+
+
+def test_local_owns_its_account_setting_and_its_rest_api_waits_for_it() -> None:
+    graph = run_stack("local", ROOT)
+    account = graph.one(ACCOUNT)
     stage = graph.one("aws:apigateway/stage:Stage")
     assert account.urn in stage.dependencies
     settings = graph.of_type("aws:apigateway/methodSettings:MethodSettings")
     assert settings and all(account.urn in m.dependencies for m in settings)
 
 
-def test_prod_declares_that_staging_manages_the_account_setting() -> None:
-    graph = run_stack("prod", ROOT)
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_staging_and_prod_declare_that_dev_manages_the_account_setting(stack: str) -> None:
+    graph = run_stack(stack, ROOT)
     assert graph.of_type(ACCOUNT) == []
     assert graph.outputs_of(graph.one("ThrottledApi"))["account_setting"] == "another stack"
