@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .base import ResilientComponent, stack_tags
     from .grants import Grants
     from .naming import physical_name
+    from .operations import Operations, OperationsArgs
     from .priority_queue_pair import PriorityQueuePair, PriorityQueuePairArgs
     from .resilient_function import ResilientFunction, ResilientFunctionArgs
     from .throttled_api import ApiGatewayAccount, ThrottledApi, ThrottledApiArgs
@@ -22,6 +23,8 @@ __all__ = [
     "ApiGatewayAccount",
     "ConfigError",
     "Grants",
+    "Operations",
+    "OperationsArgs",
     "PriorityQueuePair",
     "PriorityQueuePairArgs",
     "ResilientComponent",
@@ -46,6 +49,8 @@ _WHERE = {
     "PriorityQueuePairArgs": ".priority_queue_pair",
     "ThrottledApi": ".throttled_api",
     "ThrottledApiArgs": ".throttled_api",
+    "Operations": ".operations",
+    "OperationsArgs": ".operations",
 }
 
 

@@ -44,6 +44,7 @@ NO_RESOURCE_LEVEL = frozenset(
         "cloudwatch:PutMetricData",
         "xray:GetSamplingRules",
         "xray:GetSamplingTargets",
+        "s3:ListAllMyBuckets",  # the Synthetics canary role needs it (issue 13)
     }
 )
 

@@ -35,6 +35,7 @@ def test_every_stack_exports_its_endpoints(stack: tuple[str, Graph, dict[str, st
         "orders_api_target_arn",
         "orders_inbox",
         "ingest_functions",
+        "dashboard",
     }
     assert set(graph.exports["ingest_functions"]) == {"high", "low"}
     assert graph.exports["orders_api_function"] == f"resilient-serverless-{name}-orders-api"
