@@ -214,8 +214,7 @@ def _queues(pair: PriorityQueuePair, ctx: Context) -> Contribution:
         # The backlog ageing or a message dead-lettered is what a user sees (an order that never
         # lands); consumer errors and throttles are causes, on the consumers' own alarms.
         symptoms={"processing": list(pair.alarm_resources)},
-        log_groups={"consumer": [c.log_group_name for c in consumers]},
-        nested=consumers,
+        nested=consumers,  # each brings its own widgets and log group
     )
 
 
