@@ -161,7 +161,7 @@ def _queue_row(graph: Graph, route: dict[str, Any], a: Assumptions) -> PathCapac
         provisioned=0,
         burst_rps=a.burst_rps,
         burst_concurrency=None,
-        burst_absorbed_within_s=scale_up_time_s(concurrency),
+        burst_absorbed_within_s=None,  # the queue absorbs it at once; the mapping sets the pace
         drain_rps=drain_rps,
         backlog_drain_s=round(drain, 1) if drain is not None else None,
         first_limit=first,

@@ -113,7 +113,7 @@ def cost_table(graph: Graph, region: str, assumptions: CostAssumptions | None = 
         expression = (canary.inputs.get("schedule") or {}).get("expression", "")
         rows.append(
             _row(
-                f"canary {canary.inputs.get('name')}",
+                f"canary {canary.name}",
                 runs_per_month(expression, hours),
                 "runs",
                 p["synthetics_canary_run"],
