@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any, ClassVar, TypedDict
 
 import pulumi
@@ -65,6 +66,7 @@ class OperationsArgs(TypedDict, total=False):
 WIDTH = 24  # CloudWatch's dashboard grid is 24 units wide
 GRAPH_WIDTH, GRAPH_HEIGHT = 8, 6
 ALARMS_PER_WIDGET = 100  # CloudWatch's limit for one alarm status widget
+MAX_WIDGETS = 500  # CloudWatch's limit per dashboard
 
 
 class _Grid:
@@ -148,11 +150,16 @@ class Operations(ResilientComponent):
         if canary is not None:
             check_canary_args(canary, p)
         p.raise_if_any()
-        super().__init__(name, tags=args.get("tags"), transform=args.get("transform"), opts=opts)
-        self.topic = args.get("alarm_topic_arn")
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        # The region of the provider this component would use (builders create no resources, so
+        # everything below runs before anything is registered, and a dashboard CloudWatch would
+        # refuse is refused here first).
+        provider = opts.provider if opts is not None else None
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(provider=provider)).region
         self.context = Context(region=region)
         self.contributions = self._contributions(members)
+        self._check_widget_count(name, args)
+        super().__init__(name, tags=args.get("tags"), transform=args.get("transform"), opts=opts)
+        self.topic = args.get("alarm_topic_arn")
 
         self.metric_filters = [
             self._child(
@@ -216,6 +223,23 @@ class Operations(ResilientComponent):
         )
 
     # -- steps -------------------------------------------------------------------------------------
+    def _check_widget_count(self, name: str, args: OperationsArgs) -> None:
+        probe = SimpleNamespace(arn="")
+        planned = list(self.contributions)
+        if args.get("canary") is not None:
+            planned.append(Contribution("front door", "canary", widgets=[{}, {}], alarms=[probe]))  # type: ignore[list-item]
+        composites = args.get("composite_alarms", defaults.OPS_COMPOSITE_ALARMS) and bool(
+            self._symptoms() or args.get("canary") is not None
+        )
+        count = len(dashboard_layout(planned, [""] if composites else []))
+        if count > MAX_WIDGETS:
+            p = Problems(f"Operations {name!r}")
+            p.add(
+                f"the dashboard would have {count} widgets, above CloudWatch's {MAX_WIDGETS}: "
+                "split the components over two Operations components"
+            )
+            p.raise_if_any()
+
     def _contributions(self, members: Sequence[Any]) -> list[Contribution]:
         seen: set[int] = set()
         out: list[Contribution] = []

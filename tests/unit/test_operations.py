@@ -262,3 +262,18 @@ def test_operations_defaults() -> None:
     assert graph.of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")
     assert not graph.of_type("aws:cloudwatch/contributorInsightRule:ContributorInsightRule")
     assert not graph.of_type("aws:synthetics/canary:Canary")
+
+
+def test_a_dashboard_above_cloudwatchs_500_widgets_is_refused() -> None:
+    def program() -> None:
+        code = pulumi.AssetArchive({"app": pulumi.StringAsset("def handler(e, c): return e")})
+        for i in range(100):  # 100 functions x (title + alarms + 4 graphs) = 600 widgets
+            ResilientFunction(f"f{i}", {"handler": "app.handler", "code": code})
+        Operations("ops", {})
+
+    with pytest.raises(ConfigError) as error:
+        run_program(program)
+    assert str(error.value) == (
+        "Operations 'ops': the dashboard would have 601 widgets, above CloudWatch's 500: "
+        "split the components over two Operations components"
+    )
