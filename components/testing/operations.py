@@ -32,6 +32,7 @@ __all__ = [
     "plotted_metrics",
     "query_fields",
     "query_problems",
+    "unknown_log_sources",
     "unknown_metrics",
 ]
 
@@ -173,6 +174,19 @@ def unknown_metrics(graph: Graph, handler_metrics: Iterable[str]) -> list[str]:
                 continue
             problems.append(f"{dashboard}: widget {title!r} plots {namespace}/{name} {dict(dims)}, which nothing emits")
     return problems
+
+
+def unknown_log_sources(graph: Graph) -> list[str]:
+    """Log widgets whose ``SOURCE`` names a log group the stack does not have."""
+    groups = {g.outputs.get("name") for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    return [
+        f"{dashboard}: widget {w['properties'].get('title')!r} reads {source}, which the stack does not have"
+        for dashboard, body in dashboard_bodies(graph).items()
+        for w in body.get("widgets", [])
+        if w.get("type") == "log"
+        for source in re.findall(r"SOURCE '([^']+)'", w["properties"].get("query", ""))
+        if source not in groups
+    ]
 
 
 def alarms_missing(graph: Graph) -> list[str]:

@@ -3,6 +3,7 @@ composite alarms, checked on the captured graph with the kit's checks."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from resilient_serverless.components.testing.operations import (
     dashboard_bodies,
     emf_metric_names,
     plotted_metrics,
+    unknown_log_sources,
     unknown_metrics,
 )
 
@@ -73,6 +75,18 @@ def test_every_plotted_metric_is_one_the_stack_emits(stack: tuple[str, Graph]) -
     _, graph = stack
     assert unknown_metrics(graph, emf_metric_names(HANDLERS)) == []
     assert len(list(plotted_metrics(_body(graph)))) > 40
+
+
+def test_every_log_widget_reads_a_log_group_of_the_stack(stack: tuple[str, Graph]) -> None:
+    _, graph = stack
+    logs = [w for w in _body(graph)["widgets"] if w["type"] == "log"]
+    assert len(logs) == 3  # cold starts of the API function and of both consumers
+    assert unknown_log_sources(graph) == []
+    graph = copy.deepcopy(graph)  # the fixture's graph is shared by the module
+    logs[0]["properties"]["query"] = "SOURCE '/aws/lambda/gone' | filter cold_start = 1"
+    assert unknown_log_sources(_with_body(graph, {"widgets": logs})) == [
+        "ops-dashboard: widget 'orders-api: cold starts' reads /aws/lambda/gone, which the stack does not have"
+    ]
 
 
 def test_every_alarm_of_the_stack_is_on_the_dashboard(stack: tuple[str, Graph]) -> None:

@@ -512,3 +512,22 @@ def test_a_program_can_turn_the_probes_on_without_our_main() -> None:
     assert canary.inputs["schedule"] == {"expression": "rate(1 minute)"}
     assert "WRITE_PATH" not in canary.inputs["runConfig"]["environmentVariables"]
     assert [f for f in rules.check(graph) if f.rule.startswith(("canary-", "alarm-to-ops"))] == []
+
+
+def test_operations_resources_wait_for_what_they_name(graphs: dict[str, Graph]) -> None:
+    # AWS refuses a metric filter, query or insight rule on a log group that does not exist yet,
+    # and a composite alarm on missing alarms: each depends on what it names.
+    graph = graphs["prod"]
+    urn_of_group = {g.outputs["name"]: g.urn for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    f = graph.one("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    assert urn_of_group[f.inputs["logGroupName"]] in f.dependencies, f.urn
+    for q in graph.of_type("aws:cloudwatch/queryDefinition:QueryDefinition"):
+        assert {urn_of_group[n] for n in q.inputs["logGroupNames"]} <= set(q.dependencies), q.urn
+    for r in graph.of_type("aws:cloudwatch/contributorInsightRule:ContributorInsightRule"):
+        names = json.loads(r.inputs["ruleDefinition"])["LogGroupNames"]
+        assert {urn_of_group[n] for n in names} <= set(r.dependencies), r.urn
+    dashboard = graph.one("aws:cloudwatch/dashboard:Dashboard")
+    alarms = graph.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") + graph.of_type(
+        "aws:cloudwatch/compositeAlarm:CompositeAlarm"
+    )
+    assert {a.urn for a in alarms} <= set(dashboard.dependencies)
