@@ -60,7 +60,9 @@ class OperationsArgs(TypedDict, total=False):
     canary: CanaryArgs | None
     """A Synthetics canary (read route and job round trip). Default: none."""
     tags: Mapping[str, str]
+    """Extra tags on every taggable child. Default: none."""
     transform: Mapping[str, Transform]
+    """Per-child escape hatch (keys above). Default: none."""
 
 
 WIDTH = 24  # CloudWatch's dashboard grid is 24 units wide

@@ -291,3 +291,22 @@ def test_a_dashboard_above_cloudwatchs_500_widgets_is_refused() -> None:
         "Operations 'ops': the dashboard would have 601 widgets, above CloudWatch's 500: "
         "split the components over two Operations components"
     )
+
+
+def test_queries_and_composites_can_be_turned_off_and_children_transformed() -> None:
+    def program() -> None:
+        _shop_components()
+        Operations(
+            "ops",
+            {"queries": False, "composite_alarms": False, "transform": {"dashboard": {"dashboard_name": "mine"}}},
+        )
+
+    graph = run_program(program)
+    assert not graph.of_type("aws:cloudwatch/queryDefinition:QueryDefinition")
+    assert not graph.of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")
+    assert graph.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardName"] == "mine"
+
+
+def _shop_components() -> None:
+    code = pulumi.AssetArchive({"app": pulumi.StringAsset("def handler(e, c): return e")})
+    PriorityQueuePair("jobs", {"handler": "app.handler", "code": code})

@@ -167,6 +167,9 @@ def test_prod_canary_checks_the_read_route_and_a_job_round_trip(graphs: dict[str
     assert canary.inputs["runtimeVersion"] == "syn-python-selenium-5.1"
     assert canary.inputs["handler"] == "canary.handler"
     assert (canary.inputs["successRetentionPeriod"], canary.inputs["failureRetentionPeriod"]) == (31, 31)
+    assert canary.inputs["runConfig"]["timeoutInSeconds"] == 60  # Default: 60 s
+    assert canary.inputs["runConfig"]["environmentVariables"]["ROUND_TRIP_S"] == "30"  # Default: 30 s
+    assert (canary.inputs["startCanary"], canary.inputs["deleteLambda"]) == (True, True)
     env = canary.inputs["runConfig"]["environmentVariables"]
     assert env["API_URL"] == graph.exports["api_url"]
     assert (env["READ_PATH"], env["WRITE_PATH"], env["ID_FIELD"]) == ("/orders/{id}", "/orders", "order_id")
@@ -531,3 +534,13 @@ def test_operations_resources_wait_for_what_they_name(graphs: dict[str, Graph]) 
         "aws:cloudwatch/compositeAlarm:CompositeAlarm"
     )
     assert {a.urn for a in alarms} <= set(dashboard.dependencies)
+
+
+def test_the_round_trip_names_the_job_id_field_id_by_default() -> None:
+    def program() -> None:
+        Operations(
+            "ops", {"components": [], "canary": {"url": "https://x", "read_path": "/jobs/{id}", "write_path": "/jobs"}}
+        )
+
+    env = run_program(program).one("aws:synthetics/canary:Canary").inputs["runConfig"]["environmentVariables"]
+    assert (env["ID_FIELD"], env["WRITE_BODY"]) == ("id", "{}")
