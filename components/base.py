@@ -164,7 +164,10 @@ _CREATED: list[tuple[object, ResilientComponent]] = []
 
 
 def _register_created(component: ResilientComponent) -> None:
-    _CREATED.append((pulumi.runtime.settings.get_monitor(), component))
+    monitor = pulumi.runtime.settings.get_monitor()
+    if _CREATED and _CREATED[-1][0] is not monitor:
+        _CREATED.clear()  # a new program (tests run many in one process): forget the last one's
+    _CREATED.append((monitor, component))
 
 
 def created_components() -> list[ResilientComponent]:
