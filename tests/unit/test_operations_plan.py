@@ -8,9 +8,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from resilient_serverless.components import ResilientFunction, ThrottledApi
 from resilient_serverless.components.cli import main
 from resilient_serverless.components.operations.capacity import (
     Assumptions,
@@ -25,7 +27,7 @@ from resilient_serverless.components.operations.cost import (
     load_prices,
     runs_per_month,
 )
-from resilient_serverless.components.testing import Graph, run_stack
+from resilient_serverless.components.testing import AwsMocks, Graph, run_program, run_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -221,3 +223,28 @@ def test_a_bad_assumption_is_refused_naming_the_value(capsys: pytest.CaptureFixt
         main(["plan", "--stack", "prod", "--burst-rps", "0"])
     assert exit_.value.code == 2
     assert "argument --burst-rps: '0' is not a number above 0" in capsys.readouterr().err
+
+
+def test_waf_and_x86_provisioned_concurrency_are_priced() -> None:
+    # GIVEN another program: a REST API behind WAF, an x86 function with 2 warm 256 MB environments
+    def program() -> None:
+        code = pulumi.AssetArchive({"app": pulumi.StringAsset("def handler(e, c): return e")})
+        fn = ResilientFunction(
+            "quote",
+            {
+                "handler": "app.handler",
+                "code": code,
+                "memory": 256,
+                "architecture": "x86_64",
+                "provisioned_concurrency": 2,
+            },
+        )
+        ThrottledApi("shop", {"waf_rate_limit": 1000, "routes": [{"method": "GET", "path": "/quote", "function": fn}]})
+
+    graph = run_program(program, project="shop", stack="qa", mocks=AwsMocks(region="us-east-1"))
+    rows = {r["item"]: r for r in cost_table(graph, "us-east-1")["rows"]}
+    # THEN the web ACL and its one rule, and 2 x 0.25 GB x 2,628,000 s x $0.0000041667
+    assert rows["WAF web ACL shop-waf"]["monthly_usd"] == 5.00
+    assert rows["WAF rules shop-waf"]["monthly_usd"] == 1.00
+    assert rows["provisioned concurrency shop-qa-quote"]["monthly_usd"] == 5.48
+    assert rows["provisioned concurrency shop-qa-quote"]["basis"] == "2 environments x 0.25 GB x 2,628,000 s (x86_64)"
