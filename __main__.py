@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 from resilient_serverless.components import (
     ApiGatewayAccount,
+    Operations,
     PriorityQueuePair,
     ResilientFunction,
     ThrottledApi,
@@ -126,14 +127,6 @@ api = ThrottledApi(
     },
 )
 
-pulumi.export("api_url", api.url)
-pulumi.export("orders_table", orders_table.name)
-pulumi.export("ops_topic_arn", ops_topic.arn)
-pulumi.export("orders_api_function", orders_api.function_name)
-pulumi.export("orders_api_target_arn", orders_api.target_arn)
-pulumi.export("orders_inbox", inbox.producer_config)
-pulumi.export("ingest_functions", {role: fn.function_name for role, fn in inbox.consumers.items()})
-
 # Push of job results over a WebSocket (off where the platform lacks WebSocket APIs: clients poll).
 # Not wired to a job API yet: AsyncJobWorkflow takes it as its ``push`` channel (bind_jobs,
 # workflow_states, state_machine_statements) and the results bucket through read_results.
@@ -151,4 +144,34 @@ push = (
     if settings.push_notifications
     else None
 )
+
+# Everything above on one dashboard along the request path, with saved queries and a composite
+# alarm per user-facing symptom; the probes that cost money follow the stack's settings.
+ops = Operations(
+    "ops",
+    {
+        "alarm_topic_arn": ops_topic.arn,
+        "tables": [orders_table],
+        "contributor_insights": settings.contributor_insights,
+        "canary": {
+            "url": api.url,
+            "read_path": "/orders/{id}",
+            "write_path": "/orders",
+            "write_body": {"items": [{"sku": "CANARY", "qty": 1}]},
+            "id_field": "order_id",
+        }
+        if settings.canary
+        else None,
+    },
+)
+
+pulumi.export("api_url", api.url)
+pulumi.export("orders_table", orders_table.name)
+pulumi.export("ops_topic_arn", ops_topic.arn)
+pulumi.export("orders_api_function", orders_api.function_name)
+pulumi.export("orders_api_target_arn", orders_api.target_arn)
+pulumi.export("orders_inbox", inbox.producer_config)
+pulumi.export("ingest_functions", {role: fn.function_name for role, fn in inbox.consumers.items()})
+
 pulumi.export("push_url", push.url if push is not None else f"polling only: {settings.push_off_reason}")
+pulumi.export("dashboard", ops.dashboard_name)

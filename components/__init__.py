@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .base import ResilientComponent, stack_tags
     from .grants import Grants
     from .naming import physical_name
+    from .operations import Operations, OperationsArgs
     from .priority_queue_pair import PriorityQueuePair, PriorityQueuePairArgs
     from .resilient_function import ResilientFunction, ResilientFunctionArgs
     from .throttled_api import ApiGatewayAccount, ThrottledApi, ThrottledApiArgs
@@ -23,6 +24,8 @@ __all__ = [
     "ApiGatewayAccount",
     "ConfigError",
     "Grants",
+    "Operations",
+    "OperationsArgs",
     "PriorityQueuePair",
     "PriorityQueuePairArgs",
     "ResilientComponent",
@@ -51,6 +54,8 @@ _WHERE = {
     "ThrottledApiArgs": ".throttled_api",
     "WebSocketNotifier": ".websocket_notifier",
     "WebSocketNotifierArgs": ".websocket_notifier",
+    "Operations": ".operations",
+    "OperationsArgs": ".operations",
 }
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "ResilientComponent",
     "Transform",
     "apply_transform",
+    "created_components",
     "deep_merge",
     "stack_tags",
 ]
@@ -95,6 +96,9 @@ class ResilientComponent(pulumi.ComponentResource):
         self._name = name
         self._transform = dict(transform or {})
         self.tags = stack_tags(f"{type(self).__name__}/{name}", tags)
+        self.alarm_resources: list[pulumi.Resource] = []
+        """Every alarm made through ``_alarm``, so operations can show them (``Operations``)."""
+        _register_created(self)
 
     @classmethod
     def check_transform_keys(cls, transform: Mapping[str, Any] | None, problems: Problems) -> None:
@@ -115,7 +119,7 @@ class ResilientComponent(pulumi.ComponentResource):
         import pulumi_aws as aws  # noqa: PLC0415 (keeps this module light for naming and rules)
 
         actions = [topic] if topic is not None else []
-        return self._child(
+        alarm = self._child(
             "alarm",
             aws.cloudwatch.MetricAlarm,
             f"alarm-{suffix}",
@@ -131,6 +135,8 @@ class ResilientComponent(pulumi.ComponentResource):
                 **args,
             },
         )
+        self.alarm_resources.append(alarm)
+        return alarm
 
     def _child(
         self,
@@ -149,6 +155,26 @@ class ResilientComponent(pulumi.ComponentResource):
             args = {**args, "tags": {**self.tags, **dict(args.get("tags") or {})}}
         args, opts = apply_transform(self._transform.get(key), args, opts)
         return resource_cls(f"{self._name}-{suffix}", opts=opts, **args)
+
+
+# Components created in the running program, keyed by the engine monitor that runs it, so an
+# ``Operations`` component can collect them without the user listing each one, and a second
+# program in the same process (tests) never sees the first one's components.
+_CREATED: list[tuple[object, ResilientComponent]] = []
+
+
+def _register_created(component: ResilientComponent) -> None:
+    monitor = pulumi.runtime.settings.get_monitor()
+    if _CREATED and _CREATED[-1][0] is not monitor:
+        _CREATED.clear()  # a new program (tests run many in one process): forget the last one's
+    _CREATED.append((monitor, component))
+
+
+def created_components() -> list[ResilientComponent]:
+    """Every ResilientComponent created so far by the running program, in creation order."""
+    monitor = pulumi.runtime.settings.get_monitor()
+    _CREATED[:] = [(m, c) for m, c in _CREATED if m is monitor]
+    return [c for _, c in _CREATED]
 
 
 def stack_tags(component: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:

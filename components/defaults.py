@@ -141,3 +141,22 @@ WS_RATE_ALARM_SHARE: Final = 0.8
 API_ENVELOPE_HEADERS: Final = ("Content-Type", "Idempotency-Key", "X-Signature")
 # Seconds API Gateway caches a Cognito or Lambda authorizer's answer per token (its own default).
 API_AUTHORIZER_CACHE_TTL_S: Final = 300
+# --- Operations (issue 13) ------------------------------------------------------------------------
+OPS_QUERIES: Final = True  # saved Logs Insights queries cost nothing until run
+OPS_COMPOSITE_ALARMS: Final = True
+OPS_CONTRIBUTOR_INSIGHTS: Final = False  # $0.50 a rule a month plus matched events: opt in
+# User-facing symptoms, each a composite alarm over the alarms that show it.
+OPS_SYMPTOMS: Final = {
+    "front-door": "Clients see failures or slow answers (API 5XX rate, p99 latency, canary)",
+    "processing": "Accepted work is not processed on time (backlog ageing, dead letters)",
+}
+CANARY_INTERVAL_MINUTES: Final = 5  # 8,760 runs a month
+CANARY_INTERVAL_RANGE: Final[tuple[int, int]] = (1, 60)  # rate(1 minute) to rate(60 minutes)
+CANARY_TIMEOUT_S: Final = 60
+CANARY_TIMEOUT_RANGE: Final[tuple[int, int]] = (3, 840)  # Synthetics run timeout, and under the interval
+CANARY_SUCCESS_THRESHOLD_PCT: Final = 90  # alarm below this SuccessPercent
+CANARY_RETENTION_DAYS: Final = 31  # success and failure run data
+CANARY_RETENTION_RANGE: Final[tuple[int, int]] = (1, 455)  # Synthetics' retention periods (days)
+CANARY_ARTIFACT_EXPIRY_DAYS: Final = 31  # screenshots, HAR files and logs in S3
+CANARY_RUNTIME: Final = "syn-python-selenium-5.1"
+CANARY_ROUND_TRIP_S: Final = 30  # how long the canary polls for its job's result

@@ -156,6 +156,11 @@ def _metric_alarm(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> di
     return {"id": name, "name": name, "arn": m.arn("cloudwatch", f"alarm:{name}")}
 
 
+def _composite_alarm(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[str, Any]:
+    name = m.physical(a, "alarmName")
+    return {"id": name, "alarmName": name, "arn": m.arn("cloudwatch", f"alarm:{name}")}
+
+
 def _dashboard(m: AwsMocks, a: pulumi.runtime.MockResourceArgs, _: str) -> dict[str, Any]:
     name = m.physical(a, "dashboardName")
     return {"id": name, "dashboardName": name, "dashboardArn": m.arn("cloudwatch", f"dashboard/{name}", region=False)}
@@ -261,6 +266,7 @@ _OUTPUTS: dict[str, OutputFn] = {
     "aws:apigatewayv2/stage:Stage": _http_stage,
     "aws:sfn/stateMachine:StateMachine": _state_machine,
     "aws:synthetics/canary:Canary": _canary,
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": _composite_alarm,
 }
 
 

@@ -36,6 +36,7 @@ def test_every_stack_exports_its_endpoints(stack: tuple[str, Graph, dict[str, st
         "orders_inbox",
         "ingest_functions",
         "push_url",
+        "dashboard",
     }
     assert set(graph.exports["ingest_functions"]) == {"high", "low"}
     assert graph.exports["orders_api_function"] == f"resilient-serverless-{name}-orders-api"

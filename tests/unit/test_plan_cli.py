@@ -27,7 +27,7 @@ def test_plan_json_is_a_stable_document(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["plan", "--stack", "dev", "--json", "--project-dir", str(ROOT)]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert plan["schema"] == PLAN_SCHEMA
-    assert sorted(plan) == ["exports", "findings", "project", "schema", "stack", "summary", "tree"]
+    assert sorted(plan) == ["exports", "findings", "operations", "project", "schema", "stack", "summary", "tree"]
     assert (plan["project"], plan["stack"]) == ("resilient-serverless", "dev")
     assert plan["summary"]["errors"] == 0
     function = next(n for n in plan["tree"] if n["name"] == "orders-api")
