@@ -129,7 +129,7 @@ def store(order: dict[str, Any], deadline: Deadline, now: float) -> StoreResult:
     return "written"
 
 
-METRIC_OF: dict[StoreResult, str] = {
+METRIC_NAMES: dict[StoreResult, str] = {
     "written": "OrdersAccepted",
     "replay": "OrdersDuplicate",
     "stale": "OrdersStale",
@@ -139,7 +139,7 @@ METRIC_OF: dict[StoreResult, str] = {
 
 def process(body: Any, message: SqsMessage) -> None:
     result = store(validate(body), _deadline, time.time())
-    metrics.add_metric(name=METRIC_OF[result], unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=METRIC_NAMES[result], unit=MetricUnit.Count, value=1)
 
 
 consumer = consumer_from_env(process, validate=reason_invalid)

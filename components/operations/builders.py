@@ -20,6 +20,7 @@ import pulumi_aws as aws
 from ..priority_queue_pair import PriorityQueuePair
 from ..resilient_function import ResilientFunction
 from ..throttled_api import ThrottledApi
+from ..websocket_notifier import WebSocketNotifier
 from .widgets import Context, Contribution, contributes
 
 __all__ = ["CONSUMER_METRICS", "THROTTLED_METRIC", "MetricFilterSpec", "throttle_namespace"]
@@ -235,6 +236,30 @@ def _table(table: aws.dynamodb.Table, ctx: Context) -> Contribution:
                 [[ns, "ConsumedReadCapacityUnits", *dims], [ns, "ConsumedWriteCapacityUnits", *dims]],
             ),
         ],
+    )
+
+
+@contributes(WebSocketNotifier)
+def _websocket(push: WebSocketNotifier, ctx: Context) -> Contribution:
+    # Its functions contribute their own widgets (they are ResilientFunctions); this is the socket.
+    ns, dims = "AWS/ApiGateway", ["ApiId", push.api.id, "Stage", push.settings.stage_name]
+    connect = next(r for r in push.settings.routes if r.key == "$connect")
+    return Contribution(
+        "websocket",
+        f"WebSocket {push._name}",
+        widgets=[
+            ctx.metric(
+                f"{push._name}: connects and messages",
+                [[ns, "ConnectCount", *dims], [ns, "MessageCount", *dims]],
+                lines=[("$connect throttle per minute", connect.rate * ctx.period_s)],
+            ),
+            ctx.metric(
+                f"{push._name}: client, integration and execution errors",
+                [[ns, "ClientError", *dims], [ns, "IntegrationError", *dims], [ns, "ExecutionError", *dims]],
+            ),
+        ],
+        alarms=list(push.alarm_resources),
+        nested=list(push.functions.values()),
     )
 
 

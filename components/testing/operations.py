@@ -40,7 +40,21 @@ __all__ = [
 AWS_METRICS: dict[str, set[str]] = {
     "AWS/Lambda": {"Invocations", "Errors", "Throttles", "ConcurrentExecutions", "Duration", "AsyncEventsDropped"},
     "AWS/SQS": {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "NumberOfMessagesSent"},
-    "AWS/ApiGateway": {"Count", "4XXError", "5XXError", "4xx", "5xx", "Latency", "IntegrationLatency"},
+    "AWS/ApiGateway": {
+        "Count",
+        "4XXError",
+        "5XXError",
+        "4xx",
+        "5xx",
+        "Latency",
+        "IntegrationLatency",
+        # WebSocket APIs
+        "ConnectCount",
+        "MessageCount",
+        "IntegrationError",
+        "ClientError",
+        "ExecutionError",
+    },
     "AWS/DynamoDB": {
         "ReadThrottleEvents",
         "WriteThrottleEvents",
