@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .base import ResilientComponent, stack_tags
     from .grants import Grants
     from .naming import physical_name
+    from .packaging import FunctionPackage, package_function
     from .priority_queue_pair import PriorityQueuePair, PriorityQueuePairArgs
     from .resilient_function import ResilientFunction, ResilientFunctionArgs
     from .throttled_api import ApiGatewayAccount, ThrottledApi, ThrottledApiArgs
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ApiGatewayAccount",
     "ConfigError",
+    "FunctionPackage",
     "Grants",
     "PriorityQueuePair",
     "PriorityQueuePairArgs",
@@ -29,6 +31,7 @@ __all__ = [
     "ResilientFunctionArgs",
     "ThrottledApi",
     "ThrottledApiArgs",
+    "package_function",
     "physical_name",
     "stack_tags",
 ]
@@ -46,6 +49,8 @@ _WHERE = {
     "PriorityQueuePairArgs": ".priority_queue_pair",
     "ThrottledApi": ".throttled_api",
     "ThrottledApiArgs": ".throttled_api",
+    "FunctionPackage": ".packaging",
+    "package_function": ".packaging",
 }
 
 

@@ -22,6 +22,7 @@ import pulumi_aws as aws
 from . import defaults
 from .base import ResilientComponent, Transform
 from .grants import Grants, assume_role_policy, policy_json
+from .packaging import handler_problem
 from .validation import Problems
 
 __all__ = ["ResilientFunction", "ResilientFunctionArgs", "powertools_layer_arn"]
@@ -247,6 +248,9 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     code = args.get("code")
     if isinstance(code, str) and not Path(code).exists():
         p.add(f"code={code!r} is not an existing path")
+    handler_missing = handler_problem(handler, code)  # a built package knows its modules
+    if handler_missing:
+        p.add(handler_missing)
     transform_check(args.get("transform"), p)
     p.raise_if_any()
 
@@ -429,7 +433,7 @@ class ResilientFunction(ResilientComponent):
         )
 
     def _code(self) -> pulumi.Archive:
-        if self.settings.powertools == "layer":
+        if self.settings.powertools == "layer" or getattr(self.settings.code, "bundles_powertools", False):
             return self.settings.code
         import aws_lambda_powertools  # noqa: PLC0415 (only when bundling)
         import typing_extensions  # noqa: PLC0415
