@@ -16,12 +16,9 @@ def client_error(code: str, status: int, operation: str = "Op") -> ClientError:
     return ClientError(response, operation)
 
 
-# The kit's context (what users run handlers locally with), pinned to the name these tests use.
-FakeContext = FakeLambdaContext
-
-
 @pytest.fixture
-def context() -> FakeContext:
+def context() -> FakeLambdaContext:
+    """The kit's context, the one users run handlers locally with."""
     return lambda_context("orders")
 
 
