@@ -106,3 +106,8 @@ QUEUE_MAX_RECEIVE_COUNT: Final = 5
 # Each queue's consumer has its own ceiling: a flood on one cannot take the other's capacity.
 QUEUE_MAX_CONCURRENCY: Final = {"high": 10, "low": 2, "surge": 2, "shard": 2}
 QUEUE_OLDEST_AGE_ALARM_S: Final = {"high": 300, "low": 3600, "surge": 300, "shard": 300}
+
+# --- tracing provider (issue 10) ------------------------------------------------------------
+# The handler library's X-Ray daemon provider: no extra layer and the smallest cold start (make
+# bench). The X-Ray daemon is supported until 2027-02-25; "otel" (ADOT layer) is the way off it.
+TRACING_PROVIDER: Final = "xray"
