@@ -296,3 +296,38 @@ def test_reference_deployment_code_is_a_clean_package_stable_across_test_runs(
     assert "handlers/orders.py" in names
     assert "handlers/resilience/xray.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_defaults_are_arm64_python312_layer_library_and_the_user_cache(
+    project: Path, wheelhouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Default: arm64, python3.12 (cp312 wheels), Powertools from the layer, library included
+    package = package_function(
+        project / "src",
+        requirements=["fastcalc"],
+        cache_dir=tmp_path / "cache",
+        pip_args=["--no-index", "--find-links", str(wheelhouse)],
+    )
+    names = _names(package)
+    assert "fastcalc/_speed.cpython-312-aarch64-linux-gnu.so" in names
+    assert "resilient_serverless/handlers/resilience/backoff.py" in names
+    assert package.bundles_powertools is False
+    # Default cache: $RESILIENT_SERVERLESS_CACHE, else $XDG_CACHE_HOME, else ~/.cache
+    from resilient_serverless.components.packaging import default_cache_dir
+
+    monkeypatch.setenv("RESILIENT_SERVERLESS_CACHE", str(tmp_path / "explicit"))
+    assert default_cache_dir() == tmp_path / "explicit"
+    monkeypatch.delenv("RESILIENT_SERVERLESS_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "resilient-serverless" / "packages"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert default_cache_dir() == Path.home() / ".cache" / "resilient-serverless" / "packages"
+
+
+def test_the_library_ships_without_the_reference_handlers() -> None:
+    from resilient_serverless.components.packaging import library_files
+
+    names = set(library_files())
+    assert "resilient_serverless/handlers/resilience/otel.py" in names
+    assert "resilient_serverless/handlers/orders.py" not in names
+    assert not [n for n in names if n.endswith(".pyc")]
