@@ -219,6 +219,9 @@ def package_function(
     - ``pip_args``: extra pip arguments, e.g. ``["--no-index", "--find-links", "wheels/"]``.
       Default: ().
 
+    The cache key is the requirement lines, not what they resolve to: pin versions (``==``) so
+    a build means the same thing everywhere; delete the cache directory to re-resolve.
+
     Raises ``ConfigError`` for a bad option, a missing source, a requirement with no wheel for
     the target, or a handler the package does not define.
     """

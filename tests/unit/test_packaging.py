@@ -331,3 +331,32 @@ def test_the_library_ships_without_the_reference_handlers() -> None:
     assert "resilient_serverless/handlers/resilience/otel.py" in names
     assert "resilient_serverless/handlers/orders.py" not in names
     assert not [n for n in names if n.endswith(".pyc")]
+
+
+@pytest.mark.parametrize(
+    ("tag", "accepted"),
+    [
+        ("cp312-cp312-manylinux_2_28_aarch64", True),  # newer manylinux, still loads on Amazon Linux 2023
+        ("cp312-abi3-manylinux_2_34_aarch64", True),  # glibc 2.34 is Amazon Linux 2023's own
+        ("cp312-cp312-manylinux_2_35_aarch64", False),  # needs a newer glibc than the runtime has
+        ("cp312-cp312-musllinux_1_2_aarch64", False),  # another C library
+        ("cp311-cp311-manylinux2014_aarch64", False),  # another Python
+    ],
+)
+def test_only_wheels_that_load_on_the_runtime_are_accepted(
+    project: Path, tmp_path: Path, tag: str, accepted: bool
+) -> None:
+    house = tmp_path / "house"
+    house.mkdir()
+    _wheel(house, "tagged", tag, {"tagged/__init__.py": b""})
+    build = lambda: package_function(  # noqa: E731
+        project / "src",
+        requirements=["tagged"],
+        cache_dir=tmp_path / "cache",
+        pip_args=["--no-index", "--find-links", str(house)],
+    )
+    if accepted:
+        assert "tagged/__init__.py" in _names(build())
+    else:
+        with pytest.raises(ConfigError, match="requirement 'tagged' has no binary wheel for manylinux2014_aarch64"):
+            build()
