@@ -60,3 +60,23 @@ def test_unknown_provider_and_a_stray_layer_are_refused() -> None:
     with pytest.raises(ConfigError) as stray:
         build(otel_layer_arn=ADOT)
     assert stray.value.problems == ["otel_layer_arn applies only to tracing_provider='otel', not 'xray'"]
+
+
+def test_queue_consumers_take_the_tracing_provider_too() -> None:
+    from resilient_serverless.components import PriorityQueuePair
+
+    def program() -> None:
+        PriorityQueuePair(
+            "events",
+            {
+                "handler": "handlers.ingest.lambda_handler",
+                "code": HANDLERS,
+                "consumer": {"tracing_provider": "otel", "otel_layer_arn": ADOT},
+            },
+        )
+
+    functions = run_program(program, project="ledger", stack="qa").of_type("aws:lambda/function:Function")
+    assert len(functions) == 2
+    for fn in functions:
+        assert fn.inputs["environment"]["variables"]["RESILIENT_TRACING"] == "otel", fn.urn
+        assert ADOT in fn.inputs["layers"], fn.urn

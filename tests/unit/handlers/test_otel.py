@@ -161,3 +161,18 @@ def test_the_provider_is_chosen_by_resilient_tracing() -> None:
 
 def test_xray_trace_id_format() -> None:
     assert xray_trace_id(0x5759E988BD862E3FE1BE46A994272793) == "1-5759e988-bd862e3fe1be46a994272793"
+
+
+def test_annotations_and_metadata_keep_the_daemon_bounds(
+    spans: tuple[OpenTelemetryProvider, InMemorySpanExporter],
+) -> None:
+    provider, exporter = spans
+    with provider.in_subsegment("## many") as sub:
+        for i in range(55):
+            sub.put_annotation(f"k{i}", "v")
+        sub.put_metadata("blob", "x" * 100_000)
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes is not None
+    assert len(span.attributes["aws.xray.annotations"]) == 50  # type: ignore[arg-type]
+    assert "blob" not in span.attributes
+    assert json.loads(str(span.attributes["xray.dropped"])) == {"metadata": 1, "annotations": 5}
