@@ -19,6 +19,7 @@ from resilient_serverless.components import (
     ResilientFunction,
     ThrottledApi,
     WebSocketNotifier,
+    package_function,
     physical_name,
     stack_tags,
 )
@@ -51,8 +52,17 @@ orders_table = aws.dynamodb.Table(
     tags=tags,
 )
 
-# The package holds the handlers directory as the importable package "handlers".
-code = pulumi.AssetArchive({"handlers": pulumi.FileArchive("./handlers")})
+# The package holds the handlers directory as the importable package "handlers" (the library
+# is inside it, as handlers.resilience). Built deterministically and cached: a test run's
+# __pycache__ no longer changes the code hash (which made prod publish a version for nothing).
+code = package_function(
+    "./handlers",
+    package_name="handlers",
+    library=False,
+    architecture=settings.architecture,
+    powertools=settings.powertools,
+    handlers=["handlers.orders.lambda_handler", "handlers.ingest.lambda_handler"],
+)
 common = {
     "code": code,
     "timeout": settings.function_timeout,

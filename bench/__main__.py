@@ -223,7 +223,10 @@ def main() -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from bench.tracing_and_packaging import tracing_and_package_rows
+
     rows = plan_rows() + synthesis_rows() + cold_start_rows() + queue_rows() + push_rows()
+    rows += tracing_and_package_rows(Row, LAMBDA_ENV)
     table = Table(title="resilient-serverless benchmarks", header_style="bold")
     for column in ("figure", "measured", "target", "met"):
         table.add_column(column)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .grants import Grants
     from .naming import physical_name
     from .operations import Operations, OperationsArgs
+    from .packaging import FunctionPackage, package_function
     from .priority_queue_pair import PriorityQueuePair, PriorityQueuePairArgs
     from .resilient_function import ResilientFunction, ResilientFunctionArgs
     from .throttled_api import ApiGatewayAccount, ThrottledApi, ThrottledApiArgs
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ApiGatewayAccount",
     "ConfigError",
+    "FunctionPackage",
     "Grants",
     "Operations",
     "OperationsArgs",
@@ -35,6 +37,7 @@ __all__ = [
     "ThrottledApiArgs",
     "WebSocketNotifier",
     "WebSocketNotifierArgs",
+    "package_function",
     "physical_name",
     "stack_tags",
 ]
@@ -56,6 +59,8 @@ _WHERE = {
     "WebSocketNotifierArgs": ".websocket_notifier",
     "Operations": ".operations",
     "OperationsArgs": ".operations",
+    "FunctionPackage": ".packaging",
+    "package_function": ".packaging",
 }
 
 

@@ -160,3 +160,8 @@ CANARY_RETENTION_RANGE: Final[tuple[int, int]] = (1, 455)  # Synthetics' retenti
 CANARY_ARTIFACT_EXPIRY_DAYS: Final = 31  # screenshots, HAR files and logs in S3
 CANARY_RUNTIME: Final = "syn-python-selenium-5.1"
 CANARY_ROUND_TRIP_S: Final = 30  # how long the canary polls for its job's result
+
+# --- tracing provider (issue 10) ------------------------------------------------------------
+# The handler library's X-Ray daemon provider: no extra layer and the smallest cold start (make
+# bench). The X-Ray daemon is supported until 2027-02-25; "otel" (ADOT layer) is the way off it.
+TRACING_PROVIDER: Final = "xray"

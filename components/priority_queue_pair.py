@@ -28,6 +28,7 @@ import pulumi_aws as aws
 
 from . import defaults
 from .base import ResilientComponent, Transform
+from .packaging import handler_problem
 from .queues import visibility_timeout_for
 from .resilient_function import ResilientFunction, ResilientFunctionArgs
 from .validation import Problems
@@ -123,6 +124,9 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     for required in ("handler", "code"):
         if not args.get(required):
             p.add(f"{required} is required (the consumers' handler and package)")
+    handler_missing = handler_problem(args.get("handler"), args.get("code"))  # before any queue exists
+    if handler_missing:
+        p.add(handler_missing)
     consumer = dict(args.get("consumer") or {})
     for owned in ("handler", "code", "invocation"):
         if owned in consumer:

@@ -22,6 +22,7 @@ import pulumi_aws as aws
 from . import defaults
 from .base import ResilientComponent, Transform
 from .grants import Grants, assume_role_policy, policy_json
+from .packaging import handler_problem
 from .validation import Problems
 
 __all__ = ["ResilientFunction", "ResilientFunctionArgs", "powertools_layer_arn"]
@@ -32,6 +33,7 @@ RUNTIMES: tuple[str, ...] = ("python3.12", "python3.13")
 ARCHITECTURES: tuple[str, ...] = ("arm64", "x86_64")
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARN", "ERROR")
 POWERTOOLS_SOURCES: tuple[str, ...] = ("layer", "bundle")
+TRACING_PROVIDERS: tuple[str, ...] = ("xray", "otel")
 
 
 class ResilientFunctionArgs(TypedDict, total=False):
@@ -83,6 +85,14 @@ class ResilientFunctionArgs(TypedDict, total=False):
     """One of CloudWatch's allowed values. Default: 30."""
     tracing: bool
     """X-Ray active tracing. Default: True."""
+    tracing_provider: str
+    """How handlers send traces (``RESILIENT_TRACING``): ``xray`` (the handler library writes to
+    the X-Ray daemon; no extra layer) or ``otel`` (OpenTelemetry through the ADOT layer, which
+    exports to X-Ray; needs ``otel_layer_arn``). Default: ``xray``."""
+    otel_layer_arn: str
+    """The ADOT Python layer (``AWSOpenTelemetryDistroPython``) of the function's region; its
+    account and version differ per region, so it is not guessed. Default: none (required with
+    ``tracing_provider='otel'``)."""
     service_name: str
     """POWERTOOLS_SERVICE_NAME. Default: the component name."""
     metrics_namespace: str
@@ -126,6 +136,8 @@ class _Settings:
     service_name: str
     metrics_namespace: str
     powertools: str
+    tracing_provider: str
+    otel_layer_arn: str | None
     powertools_layer_version: int
     alarm_topic_arn: pulumi.Input[str] | None
     description: str | None
@@ -147,6 +159,24 @@ def powertools_layer_arn(region: str, partition: str, runtime: str, architecture
         f"arn:{partition}:lambda:{region}:{account}:layer:"
         f"AWSLambdaPowertoolsPythonV3-{flavour}-{architecture}:{version}"
     )
+
+
+def _check_tracing_provider(args: Mapping[str, Any], p: Problems) -> tuple[str, str | None]:
+    provider = args.get("tracing_provider", defaults.TRACING_PROVIDER)
+    arn = args.get("otel_layer_arn")
+    if not p.check_choice("tracing_provider", provider, TRACING_PROVIDERS):
+        return provider, arn
+    if provider != "otel":
+        if arn:
+            p.add(f"otel_layer_arn applies only to tracing_provider='otel', not {provider!r}")
+    elif not arn:
+        p.add(
+            "tracing_provider='otel' needs otel_layer_arn: the AWSOpenTelemetryDistroPython layer of "
+            "the function's region (its account and version differ per region)"
+        )
+    elif not (isinstance(arn, str) and arn.startswith("arn:") and ":layer:" in arn):
+        p.add(f"otel_layer_arn={arn!r} is not a Lambda layer version ARN")
+    return provider, arn
 
 
 def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:  # noqa: C901, PLR0912, PLR0915
@@ -247,6 +277,10 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     code = args.get("code")
     if isinstance(code, str) and not Path(code).exists():
         p.add(f"code={code!r} is not an existing path")
+    tracing_provider, otel_layer_arn = _check_tracing_provider(args, p)
+    handler_missing = handler_problem(handler, code)  # a built package knows its modules
+    if handler_missing:
+        p.add(handler_missing)
     transform_check(args.get("transform"), p)
     p.raise_if_any()
 
@@ -273,6 +307,8 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         metrics_namespace=args.get("metrics_namespace") or pulumi.get_project(),
         powertools=powertools,
         powertools_layer_version=layer_version,
+        tracing_provider=tracing_provider,
+        otel_layer_arn=otel_layer_arn,
         alarm_topic_arn=args.get("alarm_topic_arn"),
         description=args.get("description"),
     )
@@ -420,16 +456,20 @@ class ResilientFunction(ResilientComponent):
 
     def _layers(self) -> pulumi.Output[list[str]] | list[str]:
         s = self.settings
+        otel = [s.otel_layer_arn] if s.tracing_provider == "otel" and s.otel_layer_arn else []
         if s.powertools == "bundle":
-            return []
+            return otel
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         return pulumi.Output.all(region, partition).apply(
-            lambda rp: [powertools_layer_arn(rp[0], rp[1], s.runtime, s.architecture, s.powertools_layer_version)]
+            lambda rp: [
+                powertools_layer_arn(rp[0], rp[1], s.runtime, s.architecture, s.powertools_layer_version),
+                *otel,
+            ]
         )
 
     def _code(self) -> pulumi.Archive:
-        if self.settings.powertools == "layer":
+        if self.settings.powertools == "layer" or getattr(self.settings.code, "bundles_powertools", False):
             return self.settings.code
         import aws_lambda_powertools  # noqa: PLC0415 (only when bundling)
         import typing_extensions  # noqa: PLC0415
@@ -457,6 +497,9 @@ class ResilientFunction(ResilientComponent):
             "POWERTOOLS_LOG_LEVEL": s.log_level,
             **s.environment,
         }
+        if s.tracing_provider == "otel":
+            # the ADOT layer's wrapper starts the OpenTelemetry SDK before the handler is imported
+            env.update({"RESILIENT_TRACING": "otel", "AWS_LAMBDA_EXEC_WRAPPER": "/opt/otel-instrument"})
         dlq_url = self._dlq_url()
         if dlq_url is not None:
             # Handlers dead-letter malformed events themselves, with the reason, instead of

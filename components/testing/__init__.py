@@ -16,15 +16,19 @@ from .capture import (
     run_program,
     run_stack,
 )
+from .lambda_context import FakeLambdaContext, handler_environment, lambda_context
 from .mocks import AwsMocks, render_policy_document
 
 __all__ = [
     "AwsMocks",
     "CapturedResource",
+    "FakeLambdaContext",
     "Graph",
     "ProjectFiles",
     "RecordingMonitor",
     "UnknownStackError",
+    "handler_environment",
+    "lambda_context",
     "load_project",
     "render_policy_document",
     "run_program",

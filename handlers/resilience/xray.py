@@ -4,8 +4,15 @@ Powertools' default provider is the X-Ray SDK, whose import (with wrapt) costs a
 cold start here and patches every library it knows. This provider implements Powertools'
 ``BaseProvider``: each subsegment is sent as an independent subsegment document (the X-Ray
 daemon protocol: a JSON header line, then the document) when it closes. It patches only botocore,
-so AWS calls appear as ``aws`` subsegments. Tracing never fails an invocation: a send error is
-dropped. It is a no-op when the invocation is not sampled or tracing is off.
+so AWS calls appear as ``aws`` subsegments, and sets each call's trace header to the subsegment
+that records it, so the service it calls (SQS, Lambda, Step Functions) links to the call.
+
+Faithful to the SDK where it matters: an exception leaving any subsegment is recorded on it
+(``fault`` and a ``cause`` with the stack; a parent it passes through refers to the child's
+record by id, as the SDK does). Never harmful: a document is kept under the UDP limit by
+dropping metadata, then annotations, largest first (counted in a debug log); the socket never
+blocks; a send error drops the document. It is a no-op when the invocation is not sampled or
+tracing is off.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+import logging
 import numbers
 import os
 import socket
@@ -26,7 +34,14 @@ from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 __all__ = ["Subsegment", "XRayDaemonProvider", "parse_trace_header"]
 
 HEADER = b'{"format": "json", "version": 1}\n'
-MAX_DOCUMENT_BYTES = 60_000  # UDP datagram and X-Ray document limit is 64 KB
+UDP_LIMIT_BYTES = 64 * 1024  # the daemon reads datagrams of at most 64 KiB (header included)
+MAX_DOCUMENT_BYTES = UDP_LIMIT_BYTES - len(HEADER)
+MAX_ANNOTATIONS = 50  # X-Ray indexes at most 50 annotations per trace
+MAX_ANNOTATION_KEY = 500
+MAX_STACK_FRAMES = 10
+TRACE_HEADER = "X-Amzn-Trace-Id"
+_DROP_NOTE_BYTES = 128  # room kept for the note saying what was dropped
+log = logging.getLogger(__name__)
 _current: contextvars.ContextVar[Subsegment | None] = contextvars.ContextVar("xray_subsegment", default=None)
 
 
@@ -66,7 +81,8 @@ class Subsegment(BaseSegment):
         self.aws: dict[str, Any] = {}
         self.http: dict[str, Any] = {}
         self.error = self.fault = self.throttle = False
-        self.cause: dict[str, Any] | None = None
+        self.cause: dict[str, Any] | str | None = None
+        self.dropped_annotations = 0
 
     def close(self, end_time: int | None = None) -> None:
         self.end_time = float(end_time) if end_time is not None else time.time()
@@ -78,27 +94,47 @@ class Subsegment(BaseSegment):
         """See ``add_subsegment``."""
 
     def put_annotation(self, key: str, value: str | numbers.Number | bool) -> None:
-        if isinstance(value, str | int | float | bool):
-            self.annotations["".join(c if c.isalnum() else "_" for c in key)] = value
+        if not isinstance(value, str | int | float | bool):
+            return
+        name = "".join(c if c.isalnum() else "_" for c in key)[:MAX_ANNOTATION_KEY]
+        if name not in self.annotations and len(self.annotations) >= MAX_ANNOTATIONS:
+            self.dropped_annotations += 1  # X-Ray would not index it
+            return
+        self.annotations[name] = value
 
     def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
         self.metadata.setdefault(namespace, {})[key] = value
 
     def add_exception(self, exception: BaseException, stack: Any, remote: bool = False) -> None:
+        """Mark a fault and record the exception as the cause, with its stack (innermost frames).
+
+        An exception already recorded on a subsegment it left is referred to by its id, as the
+        X-Ray SDK does, so the trace shows where it was raised without repeating the stack."""
         self.fault = True
-        frames = traceback.extract_tb(exception.__traceback__)[-10:]
+        recorded = getattr(exception, "_xray_exception_id", None)
+        if isinstance(recorded, str):
+            self.cause = recorded
+            return
+        exception_id = os.urandom(8).hex()
+        frames = traceback.extract_tb(exception.__traceback__)
         self.cause = {
             "working_directory": os.getcwd(),
             "exceptions": [
                 {
-                    "id": os.urandom(8).hex(),
+                    "id": exception_id,
                     "message": str(exception)[:1000],
                     "type": type(exception).__name__,
                     "remote": remote,
-                    "stack": [{"path": f.filename, "line": f.lineno, "label": f.name} for f in frames],
+                    "truncated": max(0, len(frames) - MAX_STACK_FRAMES),
+                    "stack": [
+                        {"path": f.filename, "line": f.lineno, "label": f.name}
+                        for f in reversed(frames[-MAX_STACK_FRAMES:])
+                    ],
                 }
             ],
         }
+        with contextlib.suppress(AttributeError):  # a few built-in exceptions refuse attributes
+            exception._xray_exception_id = exception_id  # type: ignore[attr-defined]
 
     def document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -129,6 +165,7 @@ class XRayDaemonProvider(BaseProvider):
         self.enabled = self.tracing_enabled() if enabled is None else enabled
         self._send = send
         self._socket: socket.socket | None = None
+        self.dropped = {"metadata": 0, "annotations": 0, "documents": 0}
 
     @staticmethod
     def tracing_enabled() -> bool:
@@ -144,22 +181,59 @@ class XRayDaemonProvider(BaseProvider):
         parent_id = parent.id if parent is not None else header.get("Parent", "")
         return Subsegment(name, header.get("Root", ""), parent_id, sampled and bool(parent_id))
 
+    def _bounded_body(self, subsegment: Subsegment) -> bytes | None:
+        """The document as bytes, under the UDP limit: metadata, then annotations, go first,
+        largest first. None when even the bare document does not fit."""
+        dropped = {"metadata": 0, "annotations": subsegment.dropped_annotations}
+        body = json.dumps(subsegment.document(), default=str).encode()
+        budget = MAX_DOCUMENT_BYTES - _DROP_NOTE_BYTES if len(body) > MAX_DOCUMENT_BYTES else MAX_DOCUMENT_BYTES
+        for field in ("metadata", "annotations"):
+            entries: dict[str, Any] = getattr(subsegment, field)
+            while len(body) > budget and entries:
+                if field == "metadata":  # one entry per (namespace, key)
+                    sizes = [
+                        (len(json.dumps(v, default=str)), ns, k) for ns, kv in entries.items() for k, v in kv.items()
+                    ]
+                    _, namespace, key = max(sizes)
+                    del entries[namespace][key]
+                    if not entries[namespace]:
+                        del entries[namespace]
+                else:
+                    del entries[max(entries, key=lambda k: len(json.dumps(entries[k], default=str)))]
+                dropped[field] += 1
+                body = json.dumps(subsegment.document(), default=str).encode()
+        if dropped["metadata"] or dropped["annotations"]:
+            # the trace itself says what is missing, so nobody reads an absence as a fact
+            subsegment.metadata.setdefault("xray", {})["dropped"] = dict(dropped)
+            body = json.dumps(subsegment.document(), default=str).encode()
+            self.dropped["metadata"] += dropped["metadata"]
+            self.dropped["annotations"] += dropped["annotations"]
+            log.debug(
+                "xray: subsegment %r dropped %d metadata and %d annotations to stay under %d bytes",
+                subsegment.name,
+                dropped["metadata"],
+                dropped["annotations"],
+                MAX_DOCUMENT_BYTES,
+            )
+        return body if len(body) <= MAX_DOCUMENT_BYTES else None
+
     def _emit(self, subsegment: Subsegment) -> None:
         if not subsegment.sampled:
             return
-        body = json.dumps(subsegment.document(), default=str).encode()
-        if len(body) > MAX_DOCUMENT_BYTES:
-            subsegment.metadata = {"default": {"truncated": f"metadata dropped: document was {len(body)} bytes"}}
-            body = json.dumps(subsegment.document(), default=str).encode()
+        body = self._bounded_body(subsegment)
         try:
+            if body is None:
+                raise OSError(f"document of {subsegment.name!r} does not fit a datagram")
             if self._send is not None:
                 self._send(HEADER + body)
                 return
             if self._socket is None:
                 self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                self._socket.setblocking(False)  # a full buffer drops the trace, never waits
             self._socket.sendto(HEADER + body, _daemon_address(os.getenv("AWS_XRAY_DAEMON_ADDRESS")))
-        except OSError:
-            pass  # tracing must never fail the invocation
+        except OSError as error:  # includes BlockingIOError: tracing must never fail or slow the invocation
+            self.dropped["documents"] += 1
+            log.debug("xray: subsegment %r not sent: %s", subsegment.name, error)
 
     @contextlib.contextmanager
     def in_subsegment(self, name: str | None = None, **kwargs: Any) -> Generator[Subsegment, None, None]:
@@ -167,6 +241,10 @@ class XRayDaemonProvider(BaseProvider):
         token = _current.set(subsegment)
         try:
             yield subsegment
+        except BaseException as error:
+            if subsegment.cause is None:  # the botocore patch records remote errors itself
+                subsegment.add_exception(error, None)
+            raise
         finally:
             _current.reset(token)
             subsegment.close()
@@ -197,16 +275,42 @@ class XRayDaemonProvider(BaseProvider):
         patch_botocore(self)
 
 
+_patched_provider: XRayDaemonProvider | None = None
+
+
+def trace_header_for(subsegment: Subsegment) -> str:
+    """The ``X-Amzn-Trace-Id`` a call recorded by ``subsegment`` carries: the call is the parent."""
+    return f"Root={subsegment.trace_id};Parent={subsegment.id};Sampled=1"
+
+
 def patch_botocore(provider: XRayDaemonProvider) -> None:
-    """Trace every botocore API call as an ``aws`` subsegment (once per process)."""
+    """Trace every botocore API call as an ``aws`` subsegment of ``provider``.
+
+    The methods are wrapped once per process; each call uses the provider patched last (a new
+    provider, in tests or after a configuration change, takes over instead of being ignored).
+    """
+    global _patched_provider  # noqa: PLW0603 (one patch per process, bound to the current provider)
     from botocore.client import BaseClient  # noqa: PLC0415
 
+    _patched_provider = provider
     original = BaseClient._make_api_call  # type: ignore[attr-defined]
     if getattr(original, "__xray_traced__", False):
         return
+    original_request = BaseClient._make_request  # type: ignore[attr-defined]
+
+    def _make_request(client: Any, operation_model: Any, request_dict: dict[str, Any], context: Any) -> Any:
+        current = _current.get()
+        if current is not None and current.sampled and current.namespace == "aws":
+            # botocore put the function's header here (Parent = the function segment); the
+            # downstream service should link to this call instead.
+            request_dict.setdefault("headers", {})[TRACE_HEADER] = trace_header_for(current)
+        return original_request(client, operation_model, request_dict, context)
 
     def _make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-        with provider.in_subsegment(client.meta.service_model.service_id) as sub:
+        current = _patched_provider
+        if current is None:
+            return original(client, operation_name, api_params)
+        with current.in_subsegment(client.meta.service_model.service_id) as sub:
             sub.namespace = "aws"
             sub.aws = {"operation": operation_name, "region": client.meta.region_name}
             for key, field in (("table_name", "TableName"), ("queue_url", "QueueUrl")):
@@ -215,14 +319,7 @@ def patch_botocore(provider: XRayDaemonProvider) -> None:
             try:
                 response = original(client, operation_name, api_params)
             except Exception as error:
-                meta = getattr(error, "response", {}).get("ResponseMetadata", {})
-                status = meta.get("HTTPStatusCode", 0)
-                sub.aws["request_id"] = meta.get("RequestId")
-                sub.http = {"response": {"status": status}} if status else {}
-                sub.throttle = status == 429
-                sub.error = 400 <= status < 500
-                sub.add_exception(error, None, remote=bool(status))
-                sub.fault = status >= 500 or not status
+                _record_failed_call(sub, error)
                 raise
             meta = response.get("ResponseMetadata", {})
             sub.aws["request_id"] = meta.get("RequestId")
@@ -231,3 +328,16 @@ def patch_botocore(provider: XRayDaemonProvider) -> None:
 
     _make_api_call.__xray_traced__ = True  # type: ignore[attr-defined]
     BaseClient._make_api_call = _make_api_call  # type: ignore[attr-defined]
+    BaseClient._make_request = _make_request  # type: ignore[attr-defined]
+
+
+def _record_failed_call(sub: Subsegment, error: Exception) -> None:
+    """4xx is the caller's error (429 also a throttle), 5xx or no answer the service's fault."""
+    meta = getattr(error, "response", {}).get("ResponseMetadata", {})
+    status = meta.get("HTTPStatusCode", 0)
+    sub.aws["request_id"] = meta.get("RequestId")
+    sub.http = {"response": {"status": status}} if status else {}
+    sub.add_exception(error, None, remote=bool(status))
+    sub.throttle = status == 429
+    sub.error = 400 <= status < 500
+    sub.fault = status >= 500 or not status

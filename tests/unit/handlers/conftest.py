@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from resilient_serverless.components.testing import FakeLambdaContext, lambda_context
 
 
 def client_error(code: str, status: int, operation: str = "Op") -> ClientError:
@@ -16,24 +16,10 @@ def client_error(code: str, status: int, operation: str = "Op") -> ClientError:
     return ClientError(response, operation)
 
 
-@dataclass
-class FakeContext:
-    function_name: str = "orders"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:orders"
-    aws_request_id: str = "req-1"
-    function_version: str = "$LATEST"
-    log_group_name: str = "/aws/lambda/orders"
-    log_stream_name: str = "stream"
-    remaining_ms: int = 10_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-
 @pytest.fixture
-def context() -> FakeContext:
-    return FakeContext()
+def context() -> FakeLambdaContext:
+    """The kit's context, the one users run handlers locally with."""
+    return lambda_context("orders")
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from resilient_serverless.components.testing import FakeLambdaContext
 
 from handlers.resilience.priority import (
     DynamoDBDedupStore,
@@ -21,7 +22,7 @@ from handlers.resilience.priority import (
     entry_size,
     poison_reason,
 )
-from tests.unit.handlers.conftest import FakeContext, client_error
+from tests.unit.handlers.conftest import client_error
 
 NOW = 1_800_000_000.0
 
@@ -176,7 +177,7 @@ def test_no_record_is_started_that_cannot_finish_before_the_deadline(sqs: Any) -
     c = consumer(sqs, process=slow, clock=lambda: now[0], deadline_margin_s=1.0)
     records = [record(f"m{i}", "{}") for i in range(5)]
     # WHEN the batch is handled
-    response = c.handle({"Records": records}, FakeContext(remaining_ms=10_000))
+    response = c.handle({"Records": records}, FakeLambdaContext(remaining_ms=10_000))
     # THEN two records are done by 8 s; the third (8 s + 4 s > 9 s) and later are not started
     assert response == {"batchItemFailures": [{"itemIdentifier": f"m{i}"} for i in (2, 3, 4)]}
     assert now[0] - NOW == 8.0

@@ -1,0 +1,362 @@
+"""package_function: a user's project with one pure-Python and one binary dependency, built for
+both architectures from a local wheelhouse (no network), deterministic, cached, checked."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zipfile
+from pathlib import Path
+
+import pytest
+from resilient_serverless.components.packaging import FORMAT_VERSION, FunctionPackage, package_function, pip_platforms
+from resilient_serverless.components.validation import ConfigError
+
+
+def _wheel(wheelhouse: Path, name: str, tag: str, files: dict[str, bytes], requires: tuple[str, ...] = ()) -> None:
+    """Write a minimal, valid wheel (METADATA, WHEEL, RECORD) for ``name`` 1.0 tagged ``tag``."""
+    dist_info = f"{name}-1.0.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+    metadata += "".join(f"Requires-Dist: {r}\n" for r in requires)
+    pure = tag.endswith("none-any")
+    wheel_meta = f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: {str(pure).lower()}\nTag: {tag}\n"
+    entries = {**files, f"{dist_info}/METADATA": metadata.encode(), f"{dist_info}/WHEEL": wheel_meta.encode()}
+    record = ""
+    for path, data in entries.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record += f"{path},sha256={digest},{len(data)}\n"
+    record += f"{dist_info}/RECORD,,\n"
+    with zipfile.ZipFile(wheelhouse / f"{name}-1.0-{tag}.whl", "w") as archive:
+        for path, data in entries.items():
+            archive.writestr(path, data)
+        archive.writestr(f"{dist_info}/RECORD", record)
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``puretext`` (py3-none-any) and ``fastcalc`` (cp312 manylinux2014 for both architectures,
+    each with its own compiled module), ``fastcalc`` depending on ``puretext``."""
+    house = tmp_path_factory.mktemp("wheelhouse")
+    _wheel(house, "puretext", "py3-none-any", {"puretext/__init__.py": b"def shout(s):\n    return s.upper()\n"})
+    for arch in ("x86_64", "aarch64"):
+        _wheel(
+            house,
+            "fastcalc",
+            f"cp312-cp312-manylinux2014_{arch}",
+            {
+                "fastcalc/__init__.py": b"from ._speed import add\n",
+                f"fastcalc/_speed.cpython-312-{arch}-linux-gnu.so": f"ELF for {arch}".encode(),
+            },
+            requires=("puretext",),
+        )
+    return house
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A user's project as another team would lay it out, with a stale __pycache__ in it."""
+    src = tmp_path / "shop" / "src"
+    (src / "orders").mkdir(parents=True)
+    (src / "orders" / "__init__.py").write_text("")
+    (src / "orders" / "api.py").write_text(
+        "from resilient_serverless.handlers.resilience.observability import logger\n\n\n"
+        "def handle(event, context):\n    return {'ok': True}\n"
+    )
+    (src / "orders" / "__pycache__").mkdir()
+    (src / "orders" / "__pycache__" / "api.cpython-312.pyc").write_bytes(b"stale")
+    (src / "orders" / "api.pyc").write_bytes(b"stale")
+    (tmp_path / "shop" / "requirements.txt").write_text("fastcalc==1.0  # pulls puretext\n")
+    return tmp_path / "shop"
+
+
+def _build(project: Path, wheelhouse: Path, cache: Path, **kwargs: object) -> FunctionPackage:
+    options: dict[str, object] = {
+        "requirements": project / "requirements.txt",
+        "cache_dir": cache,
+        "pip_args": ["--no-index", "--find-links", str(wheelhouse)],
+        **kwargs,
+    }
+    return package_function(project / "src", **options)
+
+
+def _names(package: FunctionPackage) -> list[str]:
+    with zipfile.ZipFile(package.zip_path) as archive:
+        return archive.namelist()
+
+
+@pytest.mark.parametrize(("architecture", "machine"), [("arm64", "aarch64"), ("x86_64", "x86_64")])
+def test_package_holds_code_library_and_the_wheels_for_the_architecture(
+    project: Path, wheelhouse: Path, tmp_path: Path, architecture: str, machine: str
+) -> None:
+    # GIVEN a project with a binary dependency published for both architectures
+    # WHEN it is packaged for one of them
+    package = _build(project, wheelhouse, tmp_path / "cache", architecture=architecture)
+    names = _names(package)
+    # THEN the package has the user's code, the library, both dependencies and that architecture's binary
+    assert "orders/api.py" in names
+    assert "resilient_serverless/handlers/resilience/xray.py" in names
+    assert "puretext/__init__.py" in names
+    assert [n for n in names if n.endswith(".so")] == [f"fastcalc/_speed.cpython-312-{machine}-linux-gnu.so"]
+    assert package.read(f"fastcalc/_speed.cpython-312-{machine}-linux-gnu.so") == f"ELF for {machine}".encode()
+
+
+def test_package_has_no_bytecode_sorted_entries_fixed_times_and_modes(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    package = _build(project, wheelhouse, tmp_path / "cache")
+    with zipfile.ZipFile(package.zip_path) as archive:
+        infos = archive.infolist()
+    names = [i.filename for i in infos]
+    assert names == sorted(names)
+    assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyo"))]
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert {i.external_attr >> 16 for i in infos} == {0o100644}
+    assert not [n for n in names if n.startswith("bin/")]
+
+
+def test_two_builds_are_byte_identical(project: Path, wheelhouse: Path, tmp_path: Path) -> None:
+    # GIVEN two builds of the same inputs in separate caches (so neither reuses the other)
+    first = _build(project, wheelhouse, tmp_path / "one")
+    (project / "src" / "orders" / "__pycache__" / "api.cpython-312.pyc").write_bytes(b"changed by a test run")
+    second = _build(project, wheelhouse, tmp_path / "two")
+    # THEN the zips are the same bytes (a test run's bytecode does not change the code hash)
+    assert first.zip_path != second.zip_path
+    assert first.zip_path.read_bytes() == second.zip_path.read_bytes()
+
+
+def test_an_unchanged_build_is_reused_and_a_change_rebuilds(
+    project: Path, wheelhouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    first = _build(project, wheelhouse, cache)
+    # WHEN nothing changed, pip is not run again
+    from resilient_serverless.components import packaging
+
+    def no_pip(*args: object, **kwargs: object) -> None:
+        raise AssertionError("pip ran for an unchanged build")
+
+    monkeypatch.setattr(packaging.subprocess, "run", no_pip)
+    again = _build(project, wheelhouse, cache)
+    assert again.zip_path == first.zip_path
+    # WHEN the code changes, the package changes (the installed requirements are reused)
+    (project / "src" / "orders" / "api.py").write_text("def handle(event, context):\n    return 1\n")
+    changed = _build(project, wheelhouse, cache)
+    assert changed.zip_path != first.zip_path
+    assert changed.read("orders/api.py").endswith(b"return 1\n")
+
+
+def test_a_dependency_without_a_wheel_for_the_platform_is_named(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    (project / "requirements.txt").write_text("puretext\nslowonly==2.0\n")
+    with pytest.raises(ConfigError) as raised:
+        _build(project, wheelhouse, tmp_path / "cache", architecture="arm64")
+    assert str(raised.value) == (
+        f"package {str(project / 'src')!r}: requirement 'slowonly==2.0' has no binary wheel for "
+        "manylinux2014_aarch64 (up to manylinux_2_34_aarch64), cp312 (arm64): pick a version that "
+        "publishes one, or another package"
+    )
+
+
+def test_pip_is_given_every_manylinux_platform_up_to_amazon_linux_2023() -> None:
+    platforms = pip_platforms("arm64")
+    assert platforms[0] == "manylinux2014_aarch64"
+    assert platforms[1] == "manylinux_2_34_aarch64"
+    assert platforms[-1] == "manylinux_2_17_aarch64"
+    assert pip_platforms("x86_64")[0] == "manylinux2014_x86_64"
+
+
+def test_powertools_comes_from_the_layer_unless_bundled(project: Path, wheelhouse: Path, tmp_path: Path) -> None:
+    _wheel(wheelhouse, "aws_lambda_powertools", "py3-none-any", {"aws_lambda_powertools/__init__.py": b""})
+    (project / "requirements.txt").write_text("aws_lambda_powertools==1.0\npuretext\n")
+    layered = _build(project, wheelhouse, tmp_path / "cache")
+    assert not [n for n in _names(layered) if n.startswith("aws_lambda_powertools")]
+    assert layered.bundles_powertools is False
+    bundled = package_function(project / "src", powertools="bundle", cache_dir=tmp_path / "cache")
+    assert "aws_lambda_powertools/tracing/tracer.py" in _names(bundled)
+    assert "typing_extensions.py" in _names(bundled)
+    assert bundled.bundles_powertools is True
+
+
+def test_no_requirements_builds_without_pip(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from resilient_serverless.components import packaging
+
+    monkeypatch.setattr(packaging, "_install", None)  # calling it would raise TypeError
+    package = package_function(project / "src", cache_dir=tmp_path / "cache", library=False, package_name="app")
+    assert _names(package) == ["app/orders/__init__.py", "app/orders/api.py"]
+
+
+def test_a_handler_the_package_does_not_define_is_refused_naming_module_and_function(
+    project: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        package_function(
+            project / "src",
+            cache_dir=tmp_path / "cache",
+            handlers=["orders.api.handle", "orders.api.lambda_handler", "orders.missing.handle"],
+        )
+    assert raised.value.problems == [
+        "handler='orders.api.lambda_handler': module 'orders.api' (orders/api.py) defines no function 'lambda_handler'",
+        f"handler='orders.missing.handle': module 'orders.missing' is not in the package built from "
+        f"{str(project / 'src')!r} (looked for orders/missing.py or orders/missing/__init__.py)",
+    ]
+
+
+def test_bad_options_are_refused_with_the_allowed_values(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        package_function(tmp_path / "nowhere", architecture="arm", runtime="python3.9", powertools="vendored")
+    assert raised.value.problems == [
+        "architecture='arm' is not one of 'arm64', 'x86_64'",
+        "runtime='python3.9' is not one of 'python3.12', 'python3.13'",
+        "powertools='vendored' is not one of 'layer', 'bundle'",
+        f"source={str(tmp_path / 'nowhere')!r} is not a directory",
+    ]
+
+
+def test_format_version_is_part_of_the_cache_key(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from resilient_serverless.components import packaging
+
+    first = package_function(project / "src", cache_dir=tmp_path / "cache")
+    monkeypatch.setattr(packaging, "FORMAT_VERSION", FORMAT_VERSION + "-next")
+    assert package_function(project / "src", cache_dir=tmp_path / "cache").zip_path != first.zip_path
+
+
+def test_components_check_their_handler_against_the_package_before_creating_anything(
+    project: Path, tmp_path: Path
+) -> None:
+    # GIVEN a package and components whose handler names a function it does not define
+    from resilient_serverless.components import PriorityQueuePair, ResilientFunction
+    from resilient_serverless.components.testing import run_program
+
+    package = package_function(project / "src", cache_dir=tmp_path / "cache")
+    created: list[str] = []
+
+    def function_program() -> None:
+        ResilientFunction("orders", {"handler": "orders.api.lambda_handler", "code": package})
+
+    def queue_program() -> None:
+        PriorityQueuePair("inbox", {"handler": "orders.apis.handle", "code": package})
+
+    # WHEN each program runs THEN one ConfigError names the handler, the module and the function
+    for program, expected in (
+        (
+            function_program,
+            "ResilientFunction 'orders': handler='orders.api.lambda_handler': module 'orders.api' "
+            "(orders/api.py) defines no function 'lambda_handler'",
+        ),
+        (
+            queue_program,
+            f"PriorityQueuePair 'inbox': handler='orders.apis.handle': module 'orders.apis' is not in the "
+            f"package built from {str(project / 'src')!r} (looked for orders/apis.py or orders/apis/__init__.py)",
+        ),
+    ):
+        with pytest.raises(ConfigError) as raised:
+            created = [r.name for r in run_program(program).resources]
+        assert str(raised.value) == expected
+    assert created == []
+
+
+def test_a_function_on_a_bundled_package_does_not_add_powertools_twice(project: Path, tmp_path: Path) -> None:
+    from resilient_serverless.components import ResilientFunction
+    from resilient_serverless.components.testing import run_program
+
+    package = package_function(project / "src", cache_dir=tmp_path / "cache", powertools="bundle")
+
+    def program() -> None:
+        ResilientFunction("orders", {"handler": "orders.api.handle", "code": package, "powertools": "bundle"})
+
+    function = run_program(program).one("aws:lambda/function:Function")
+    assert function.inputs["code"].path == str(package.zip_path), function.urn
+    assert not function.inputs.get("layers"), function.urn
+
+
+def test_reference_deployment_code_is_a_clean_package_stable_across_test_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the real __main__.py, and a __pycache__ that a test run leaves in handlers/
+    from resilient_serverless.components.testing import run_stack
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("RESILIENT_SERVERLESS_CACHE", str(tmp_path / "cache"))
+    before = {fn.inputs["code"].path for fn in run_stack("prod", root).of_type("aws:lambda/function:Function")}
+    stale = root / "handlers" / "__pycache__" / "zz_left_by_a_test_run.cpython-312.pyc"
+    stale.parent.mkdir(exist_ok=True)
+    stale.write_bytes(b"bytecode")
+    try:
+        after = {fn.inputs["code"].path for fn in run_stack("prod", root).of_type("aws:lambda/function:Function")}
+    finally:
+        stale.unlink()
+    # THEN every function ships the same zip, before and after, and it holds no bytecode
+    assert len(before) == 1
+    assert before == after
+    with zipfile.ZipFile(before.pop()) as archive:
+        names = archive.namelist()
+    assert "handlers/orders.py" in names
+    assert "handlers/resilience/xray.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_defaults_are_arm64_python312_layer_library_and_the_user_cache(
+    project: Path, wheelhouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Default: arm64, python3.12 (cp312 wheels), Powertools from the layer, library included
+    package = package_function(
+        project / "src",
+        requirements=["fastcalc"],
+        cache_dir=tmp_path / "cache",
+        pip_args=["--no-index", "--find-links", str(wheelhouse)],
+    )
+    names = _names(package)
+    assert "fastcalc/_speed.cpython-312-aarch64-linux-gnu.so" in names
+    assert "resilient_serverless/handlers/resilience/backoff.py" in names
+    assert package.bundles_powertools is False
+    # Default cache: $RESILIENT_SERVERLESS_CACHE, else $XDG_CACHE_HOME, else ~/.cache
+    from resilient_serverless.components.packaging import default_cache_dir
+
+    monkeypatch.setenv("RESILIENT_SERVERLESS_CACHE", str(tmp_path / "explicit"))
+    assert default_cache_dir() == tmp_path / "explicit"
+    monkeypatch.delenv("RESILIENT_SERVERLESS_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "resilient-serverless" / "packages"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert default_cache_dir() == Path.home() / ".cache" / "resilient-serverless" / "packages"
+
+
+def test_the_library_ships_without_the_reference_handlers() -> None:
+    from resilient_serverless.components.packaging import library_files
+
+    names = set(library_files())
+    assert "resilient_serverless/handlers/resilience/otel.py" in names
+    assert "resilient_serverless/handlers/orders.py" not in names
+    assert not [n for n in names if n.endswith(".pyc")]
+
+
+@pytest.mark.parametrize(
+    ("tag", "accepted"),
+    [
+        ("cp312-cp312-manylinux_2_28_aarch64", True),  # newer manylinux, still loads on Amazon Linux 2023
+        ("cp312-abi3-manylinux_2_34_aarch64", True),  # glibc 2.34 is Amazon Linux 2023's own
+        ("cp312-cp312-manylinux_2_35_aarch64", False),  # needs a newer glibc than the runtime has
+        ("cp312-cp312-musllinux_1_2_aarch64", False),  # another C library
+        ("cp311-cp311-manylinux2014_aarch64", False),  # another Python
+    ],
+)
+def test_only_wheels_that_load_on_the_runtime_are_accepted(
+    project: Path, tmp_path: Path, tag: str, accepted: bool
+) -> None:
+    house = tmp_path / "house"
+    house.mkdir()
+    _wheel(house, "tagged", tag, {"tagged/__init__.py": b""})
+    build = lambda: package_function(  # noqa: E731
+        project / "src",
+        requirements=["tagged"],
+        cache_dir=tmp_path / "cache",
+        pip_args=["--no-index", "--find-links", str(house)],
+    )
+    if accepted:
+        assert "tagged/__init__.py" in _names(build())
+    else:
+        with pytest.raises(ConfigError, match="requirement 'tagged' has no binary wheel for manylinux2014_aarch64"):
+            build()
