@@ -169,6 +169,12 @@ ops = Operations(
             "write_path": "/orders",
             "write_body": {"items": [{"sku": "CANARY", "qty": 1}]},
             "id_field": "order_id",
+            # the routes take IAM auth where the stack says so: the canary signs and may call just these
+            **(
+                {"invoke_arns": [api.invoke_arn("GET", "/orders/{order_id}"), api.invoke_arn("POST", "/orders")]}
+                if auth
+                else {}
+            ),
         }
         if settings.canary
         else None,

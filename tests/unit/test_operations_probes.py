@@ -204,6 +204,19 @@ def test_the_canary_role_can_write_only_its_artifacts_logs_and_metrics(graphs: d
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "CloudWatchSynthetics"}}
 
 
+def test_the_prod_canary_signs_its_calls_and_may_invoke_just_the_two_routes(graphs: dict[str, Graph]) -> None:
+    # GIVEN prod's routes take IAM auth (apiAuth: iam) THEN an unsigned canary would get 403 and
+    # page for nothing: it signs (SIGN_REQUESTS) and its role may invoke exactly its two routes
+    graph = graphs["prod"]
+    env = graph.one("aws:synthetics/canary:Canary").inputs["runConfig"]["environmentVariables"]
+    assert env["SIGN_REQUESTS"] == "1"
+    doc = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "ops-canary-policy").inputs["policy"])
+    [invoke] = [s for s in doc["Statement"] if s["Action"] == ["execute-api:Invoke"]]
+    api = graph.one("aws:apigateway/restApi:RestApi")
+    base = f"{api.outputs['executionArn']}/live"
+    assert invoke["Resource"] == [f"{base}/GET/orders/*", f"{base}/POST/orders"]
+
+
 def test_the_canary_alarm_pages_the_ops_topic_and_treats_silence_as_failure(graphs: dict[str, Graph]) -> None:
     graph = graphs["prod"]
     alarm = graph.one("aws:cloudwatch/metricAlarm:MetricAlarm", "ops-alarm-canary")
@@ -285,6 +298,46 @@ def test_the_canary_script_makes_the_round_trip(
     assert re.fullmatch(r"GET /orders/canary-[0-9a-f]{12}", seen[2])
 
 
+def test_the_canary_script_signs_its_requests_when_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN SIGN_REQUESTS=1 and the role's credentials WHEN the script calls a route THEN the request
+    # carries a SigV4 signature for execute-api in the region (what an IAM-auth route requires)
+    headers: list[dict[str, str]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            headers.append(dict(self.headers.items()))
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    common = types.ModuleType("aws_synthetics.common")
+    common.synthetics_logger = types.SimpleNamespace(info=lambda *_: None)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "aws_synthetics", types.ModuleType("aws_synthetics"))
+    monkeypatch.setitem(sys.modules, "aws_synthetics.common", common)
+    for key, value in {
+        "API_URL": f"http://127.0.0.1:{server.server_address[1]}",
+        "READ_PATH": "/orders/{id}",
+        "SIGN_REQUESTS": "1",
+        "AWS_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+    }.items():
+        monkeypatch.setenv(key, value)
+    namespace: dict[str, Any] = {}
+    exec(compile(CANARY_SCRIPT, "canary.py", "exec"), namespace)
+    try:
+        assert namespace["handler"]({}, None) == "read ok"
+    finally:
+        server.shutdown()
+    [sent] = headers
+    assert sent["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/eu-west-1/execute-api/aws4_request" in sent["Authorization"]
+
+
 def test_the_canary_script_fails_when_the_read_route_is_throttled(monkeypatch: pytest.MonkeyPatch) -> None:
     common = types.ModuleType("aws_synthetics.common")
     common.synthetics_logger = types.SimpleNamespace(info=lambda *_: None)  # type: ignore[attr-defined]
@@ -316,6 +369,7 @@ def test_bad_canary_settings_are_refused_with_the_key_value_and_range() -> None:
                     "interval_minutes": 1,
                     "timeout_s": 90,
                     "retention_days": 0,
+                    "invoke_arns": [],
                 },
             },
         )
@@ -326,7 +380,8 @@ def test_bad_canary_settings_are_refused_with_the_key_value_and_range() -> None:
         "Operations 'ops': canary.read_path='orders' must start with '/'; "
         "canary.read_path='orders' needs '{id}' to poll for the job of the round trip; "
         "canary.timeout_s=90 must not exceed the interval (60 s): runs would overlap; "
-        "canary.retention_days=0 is outside 1 to 455 days (Synthetics retention)"
+        "canary.retention_days=0 is outside 1 to 455 days (Synthetics retention); "
+        "canary.invoke_arns=[] must be a non-empty list of execute-api ARNs (ThrottledApi.invoke_arn)"
     )
 
 
