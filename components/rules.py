@@ -297,6 +297,16 @@ def _wildcard_principal(principal: Any) -> bool:
     return isinstance(principal, dict) and "*" in _as_list(principal.get("AWS"))
 
 
+def _resource_findings(actions: list[str], resources: list[str]) -> Iterator[str]:
+    if "*" in resources:
+        scoped = sorted(a for a in actions if a not in NO_RESOURCE_LEVEL)
+        if scoped:
+            yield f"resource '*' for actions that can be scoped: {', '.join(scoped)}"
+    for resource in resources:
+        if resource != "*" and _wildcard_resource(resource):
+            yield f"wildcard resource {resource!r}"
+
+
 def _statement_findings(statement: dict[str, Any]) -> Iterator[str]:
     if statement.get("Effect") != "Allow":
         return
@@ -307,14 +317,7 @@ def _statement_findings(statement: dict[str, Any]) -> Iterator[str]:
     for action in actions:
         if "*" in action or "?" in action:
             yield f"wildcard action {action!r}"
-    resources = [str(r) for r in _as_list(statement.get("Resource"))]
-    if "*" in resources:
-        scoped = sorted(a for a in actions if a not in NO_RESOURCE_LEVEL)
-        if scoped:
-            yield f"resource '*' for actions that can be scoped: {', '.join(scoped)}"
-    for resource in resources:
-        if resource != "*" and _wildcard_resource(resource):
-            yield f"wildcard resource {resource!r}"
+    yield from _resource_findings(actions, [str(r) for r in _as_list(statement.get("Resource"))])
     if _wildcard_principal(statement.get("Principal")) and not statement.get("Condition"):
         yield "principal '*' with no condition: anyone may use it"
 
