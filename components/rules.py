@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RULES", "Finding", "Rule", "check", "clear_waivers", "rule", "waive", "waivers"]
 
-Severity = Literal["error", "warning"]
-RuleFn = Callable[["CapturedResource", "Graph"], Iterable[str]]
+Severity = Literal["error", "warning"]  # pragma: no mutate (a type: no behaviour to mutate)
+RuleFn = Callable[["CapturedResource", "Graph"], Iterable[str]]  # pragma: no mutate (a type)
 
 FUNCTION = "aws:lambda/function:Function"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
