@@ -185,10 +185,14 @@ def test_half_open_lets_one_probe_through_and_rejects_calls_during_it() -> None:
     now[0] = 10.0  # the reset window has passed: half-open
     seen: list[str] = []
 
+    def second_call() -> str:
+        seen.append("second call")
+        return "x"
+
     def probe() -> str:
         # a second call while the probe is out must not reach the dependency
         with pytest.raises(CircuitOpenError):
-            breaker.call(lambda: seen.append("second call") or "x")
+            breaker.call(second_call)
         return "up"
 
     assert breaker.state == "half_open"
