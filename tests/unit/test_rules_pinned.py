@@ -495,3 +495,33 @@ def test_a_finding_serialises_every_field() -> None:
         "message": "m",
         "waived": None,
     }
+
+
+def test_registering_a_rule_id_twice_is_refused_with_the_id() -> None:
+    with pytest.raises(ValueError) as raised:
+        rules.rule("sqs-encrypted", "error", (), "dup")(lambda r, g: [])
+    assert str(raised.value) == "rule 'sqs-encrypted' is registered twice"
+    assert rules.RULES["sqs-encrypted"].description == "Queues are encrypted at rest"
+
+
+def test_waiving_an_unknown_rule_lists_the_known_ones() -> None:
+    with pytest.raises(KeyError) as raised:
+        rules.waive("nope", "x")
+    assert raised.value.args[0] == f"unknown rule 'nope'; known rules: {', '.join(sorted(rules.RULES))}"
+    assert rules.waivers() == {}
+
+
+def test_waiving_without_a_reason_is_refused() -> None:
+    with pytest.raises(ValueError) as raised:
+        rules.waive("sqs-encrypted", " \t")
+    assert str(raised.value) == "waiving 'sqs-encrypted' needs a reason"
+    assert rules.waivers() == {}
+
+
+def test_findings_and_rules_are_values_that_cannot_be_changed() -> None:
+    finding = rules.Finding("r", "error", "urn", "t", "n", "m")
+    with pytest.raises(AttributeError):
+        finding.message = "other"
+    with pytest.raises(AttributeError):
+        rules.RULES["sqs-encrypted"].severity = "error"
+    assert finding.waived is None
