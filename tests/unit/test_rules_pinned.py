@@ -525,3 +525,15 @@ def test_findings_and_rules_are_values_that_cannot_be_changed() -> None:
     with pytest.raises(AttributeError):
         rules.RULES["sqs-encrypted"].severity = "error"
     assert finding.waived is None
+
+
+def test_tags_are_required_on_resources_of_modules_named_with_an_underscore() -> None:
+    # pulumi_aws.lambda_ (``lambda`` is a keyword): the rule must find the class there too
+    assert messages("tags-required", function()) == ["missing tags: environment, component, managed-by"]
+    assert messages("tags-required", function(tags=TAGS)) == []
+
+
+def test_provider_resources_need_no_tags() -> None:
+    provider = res("pulumi:providers:aws", "default")
+    assert provider.custom
+    assert messages("tags-required", provider) == []
