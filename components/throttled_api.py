@@ -32,12 +32,13 @@ from typing import Any, ClassVar, TypedDict
 
 import pulumi
 import pulumi_aws as aws
+from typing_extensions import Unpack
 
 from . import defaults
 from .base import ResilientComponent, Transform
 from .grants import assume_role_policy, policy_json
 from .resilient_function import ResilientFunction
-from .validation import Problems
+from .validation import Problems, component_args
 
 __all__ = ["ApiGatewayAccount", "ThrottledApi", "ThrottledApiArgs"]
 
@@ -507,9 +508,17 @@ class ThrottledApi(ResilientComponent):
     api_keys: dict[str, pulumi.Output[str]]
     """API key values per client, as secrets."""
 
-    def __init__(self, name: str, args: ThrottledApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        settings = _validate(name, args, self.check_transform_keys)
-        super().__init__(name, tags=args.get("tags"), transform=args.get("transform"), opts=opts)
+    def __init__(
+        self,
+        name: str,
+        args: ThrottledApiArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **keywords: Unpack[ThrottledApiArgs],
+    ) -> None:
+        # Both ThrottledApi(name, {...}) and the Pulumi style ThrottledApi(name, key=...)
+        given = component_args("ThrottledApi", name, args, keywords)
+        settings = _validate(name, given, self.check_transform_keys)
+        super().__init__(name, tags=given.get("tags"), transform=given.get("transform"), opts=opts)
         self.settings = settings
         self.flavor = settings.flavor
         self.stage_name = settings.stage_name

@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 import pytest
-from resilient_serverless.components import ConfigError, PriorityQueuePair, ResilientFunction
+from resilient_serverless.components import ConfigError, PriorityQueuePair, ResilientFunction, ThrottledApi
 from resilient_serverless.components.testing import Graph, run_program
 
 HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
@@ -160,3 +160,14 @@ def test_opts_still_work_positionally_and_by_keyword() -> None:
     graph = run_program(program, project="shop", stack="dev")
     parent = graph.one("test:index:Parent", "parent")
     assert {c.name for c in graph.children_of(parent)} == {"a", "b"}
+
+
+def test_the_api_takes_keyword_arguments_and_none_too() -> None:
+    def program() -> None:
+        fn = ResilientFunction("get", **FUNCTION)
+        ThrottledApi("front", flavor="http", routes=[{"method": "GET", "path": "/x", "function": fn}])
+
+    graph = run_program(program, project="shop", stack="dev")
+    assert graph.one("aws:apigatewayv2/stage:Stage", "front-stage").inputs["name"] == "$default"
+    error, _ = refused(lambda: ThrottledApi("front", None))
+    assert str(error) == "ThrottledApi 'front': routes is required: at least one route"
