@@ -537,3 +537,9 @@ def test_provider_resources_need_no_tags() -> None:
     provider = res("pulumi:providers:aws", "default")
     assert provider.custom
     assert messages("tags-required", provider) == []
+
+
+def test_a_mapping_names_the_function_by_its_physical_name() -> None:
+    fn = out(rules.FUNCTION, "f", {}, {"name": "shop-dev-f", "arn": "arn:aws:lambda:eu-west-1:1:function:shop-dev-f"})
+    mapping = res(rules.MAPPING, "m", {"functionName": "shop-dev-f", "scalingConfig": {"maximumConcurrency": 2}})
+    assert messages("lambda-bounded-concurrency", fn, mapping) == []
