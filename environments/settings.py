@@ -271,14 +271,18 @@ def _value_of(spec: SettingSpec, raw: Mapping[str, Any], p: Problems, secret: bo
     if secret and raw[spec.key] == OFFLINE_SECRET:
         return raw[spec.key] if spec.type is str else spec.default
     checks = Problems(p.subject) if secret else p
-    value = _parse(spec, raw[spec.key], checks)
+    value = parsed = _parse(spec, raw[spec.key], checks)
     if isinstance(value, list):
         value = tuple(value)
     if value is not None and spec.check is not None and not spec.check(checks, spec.key, value):
         value = None
-    if secret:
+    if secret:  # messages write the value as key=repr(value): as given, or as parsed
+        shown = {f"{spec.key}={raw[spec.key]!r}", f"{spec.key}={parsed!r}", f"{spec.key}={value!r}"}
         for problem in checks.items:
-            p.add(problem.replace(repr(raw[spec.key]), "[secret]").replace(str(raw[spec.key]), "[secret]"))
+            redacted = problem
+            for text in shown:
+                redacted = redacted.replace(text, f"{spec.key}=[secret]")
+            p.add(redacted)
     return value
 
 

@@ -226,3 +226,10 @@ def test_a_rest_stack_with_a_29_s_timeout_exits_2_naming_the_setting(
         "stack 'prod' settings (resilient-serverless:*): functionTimeoutSeconds=29 must be below 29 s with "
         "apiFlavor='rest': API Gateway REST gives up after 29 s, before the function would"
     )
+
+
+def test_a_secret_number_out_of_range_is_not_printed_either() -> None:
+    error = settings_error({"functionTimeoutSeconds": "901"}, secret_keys=["shop:functionTimeoutSeconds"])
+    assert error.problems == ["functionTimeoutSeconds=[secret] is outside 1 to 900 seconds (Lambda timeout)"]
+    error = settings_error({"functionTimeoutSeconds": "nine"}, secret_keys=["shop:functionTimeoutSeconds"])
+    assert error.problems == ["functionTimeoutSeconds=[secret] must be a whole number"]
