@@ -261,14 +261,15 @@ ATTACHMENT_TYPES = (
     "aws:iam/userPolicyAttachment:UserPolicyAttachment",
     "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
 )
-# Resource-based policies, by the input that holds the document.
-RESOURCE_POLICY_FIELDS = {
-    "aws:sqs/queuePolicy:QueuePolicy": "policy",
-    "aws:sns/topicPolicy:TopicPolicy": "policy",
-    "aws:s3/bucketPolicy:BucketPolicy": "policy",
-    "aws:apigateway/restApiPolicy:RestApiPolicy": "policy",
-    "aws:lambda/permission:Permission": "",
-}
+# Resource-based policies: each holds its document in ``policy`` (a Lambda permission is checked
+# on its principal and source instead).
+RESOURCE_POLICY_TYPES = (
+    "aws:sqs/queuePolicy:QueuePolicy",
+    "aws:sns/topicPolicy:TopicPolicy",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:apigateway/restApiPolicy:RestApiPolicy",
+    "aws:lambda/permission:Permission",
+)
 # AWS-managed policies are documents the plan cannot see, mostly with '*' resources: each one
 # attached is a finding, except these, which AWS scopes to one service's own needs.
 MANAGED_POLICIES_ALLOWED = frozenset({"service-role/AmazonAPIGatewayPushToCloudWatchLogs"})
@@ -276,11 +277,9 @@ _ARN_PREFIX = re.compile(r"^[A-Za-z0-9-]+[:/]")
 
 
 def _wildcard_resource(resource: str) -> bool:
-    """'*', or an ARN whose region, account or resource (after its type, e.g. ``table/``) is a
+    """An ARN whose region, account or resource (after its type, e.g. ``table/``) is a
     wildcard: ``arn:aws:sqs:*:*:*``, ``arn:aws:dynamodb:r:1:table/*``. A wildcard after a named
     resource (``log-group:/aws/lambda/f:*``, ``bucket/prefix/*``) stays scoped to it."""
-    if resource == "*":
-        return True
     parts = resource.split(":", 5)
     if len(parts) < 6 or parts[0] != "arn":
         return False
@@ -331,7 +330,7 @@ def _managed_policy_findings(arn: Any) -> Iterator[str]:
 @rule(
     "iam-no-wildcards",
     "error",
-    (*POLICY_TYPES, ROLE, *ATTACHMENT_TYPES, *RESOURCE_POLICY_FIELDS, FUNCTION_URL),
+    (*POLICY_TYPES, ROLE, *ATTACHMENT_TYPES, *RESOURCE_POLICY_TYPES, FUNCTION_URL),
     "No wildcard action, resource or principal, no NotAction, no broad managed policy, no open Function URL",
 )
 def iam_no_wildcards(resource: CapturedResource, graph: Graph) -> Iterator[str]:

@@ -11,7 +11,7 @@ from typing import Any
 import pulumi_aws as aws
 import pytest
 from resilient_serverless.components import rules
-from resilient_serverless.components.testing import Graph, run_program
+from resilient_serverless.components.testing import CapturedResource, Graph, run_program
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/r"
 QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:orders"
@@ -170,3 +170,42 @@ def test_finding_order_does_not_depend_on_graph_order() -> None:
     assert forward == backward
     assert [f.urn for f in forward] == sorted(f.urn for f in forward)
     assert [f.name for f in forward if f.rule == "iam-no-wildcards"] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    "type_",
+    [
+        "aws:sqs/queuePolicy:QueuePolicy",
+        "aws:sns/topicPolicy:TopicPolicy",
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "aws:apigateway/restApiPolicy:RestApiPolicy",
+        "aws:iam/policy:Policy",
+        "aws:iam/rolePolicy:RolePolicy",
+    ],
+)
+def test_every_resource_policy_type_is_read(type_: str) -> None:
+    document = json.dumps({"Statement": [allow("sqs:SendMessage", Principal="*")]})
+    resource = CapturedResource(f"urn:{type_}::p", type_, "p", {"policy": document}, {}, None, (), True)
+    found = list(rules.iam_no_wildcards(resource, Graph([resource])))
+    assert found == ["principal '*' with no condition: anyone may use it"]
+
+
+@pytest.mark.parametrize(
+    "type_",
+    [
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "aws:iam/policyAttachment:PolicyAttachment",
+        "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+        "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+    ],
+)
+def test_every_attachment_type_is_read(type_: str) -> None:
+    inputs = {"policyArn": "arn:aws:iam::aws:policy/PowerUserAccess"}
+    resource = CapturedResource(f"urn:{type_}::a", type_, "a", inputs, {}, None, (), True)
+    found = list(rules.iam_no_wildcards(resource, Graph([resource])))
+    assert found == ["AWS-managed policy PowerUserAccess attached: its actions and resources are not least privilege"]
+
+
+def test_a_wildcard_right_after_the_resource_type_is_every_resource_of_that_type() -> None:
+    found = iam_findings(role_policy(allow("logs:PutLogEvents", "arn:aws:logs:eu-west-1:123456789012:log-group:*")))
+    assert found == ["wildcard resource 'arn:aws:logs:eu-west-1:123456789012:log-group:*'"]

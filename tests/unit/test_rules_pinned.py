@@ -543,3 +543,18 @@ def test_a_mapping_names_the_function_by_its_physical_name() -> None:
     fn = out(rules.FUNCTION, "f", {}, {"name": "shop-dev-f", "arn": "arn:aws:lambda:eu-west-1:1:function:shop-dev-f"})
     mapping = res(rules.MAPPING, "m", {"functionName": "shop-dev-f", "scalingConfig": {"maximumConcurrency": 2}})
     assert messages("lambda-bounded-concurrency", fn, mapping) == []
+
+
+def test_a_provisioned_config_without_a_count_asks_for_none() -> None:
+    config = res(rules.PROVISIONED, "pc", {"functionName": "f"})
+    assert messages("provisioned-within-reserved", function(reservedConcurrentExecutions=0), config) == []
+
+
+def test_the_source_retention_is_read_from_the_source() -> None:
+    dlq = queue("dlq", messageRetentionSeconds=120)
+    source = queue(
+        "q",
+        messageRetentionSeconds=60,
+        redrivePolicy=json.dumps({"deadLetterTargetArn": "arn:aws:sqs:eu-west-1:1:dlq"}),
+    )
+    assert messages("sqs-dlq-outlives-source", dlq, source) == []
