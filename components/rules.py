@@ -286,7 +286,7 @@ def _wildcard_resource(resource: str) -> bool:
     if any("*" in part for part in parts[1:5]):
         return True
     # S3 resources have no type prefix: in ``bucket/*`` the bucket is the named resource.
-    name = parts[5] if parts[2] == "s3" else _ARN_PREFIX.sub("", parts[5], count=1)
+    name = parts[5] if parts[2] == "s3" else _ARN_PREFIX.sub("", parts[5])
     return name.startswith("*")
 
 

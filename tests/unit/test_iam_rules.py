@@ -209,3 +209,28 @@ def test_every_attachment_type_is_read(type_: str) -> None:
 def test_a_wildcard_right_after_the_resource_type_is_every_resource_of_that_type() -> None:
     found = iam_findings(role_policy(allow("logs:PutLogEvents", "arn:aws:logs:eu-west-1:123456789012:log-group:*")))
     assert found == ["wildcard resource 'arn:aws:logs:eu-west-1:123456789012:log-group:*'"]
+
+
+@pytest.mark.parametrize("resource", ["orders", "x:y:z:*:1:q", "arn:aws:sqs"])
+def test_a_resource_that_is_not_a_full_arn_is_not_read_as_one(resource: str) -> None:
+    assert iam_findings(role_policy(allow("sqs:SendMessage", resource))) == []
+
+
+def test_a_wildcard_partition_is_a_wildcard_resource() -> None:
+    assert iam_findings(role_policy(allow("sqs:SendMessage", "arn:*:sqs:eu-west-1:123456789012:orders"))) == [
+        "wildcard resource 'arn:*:sqs:eu-west-1:123456789012:orders'"
+    ]
+
+
+def test_every_scopable_action_on_star_is_listed_sorted() -> None:
+    statement = allow(["sqs:SendMessage", "xray:PutTraceSegments", "sqs:ReceiveMessage"], "*")
+    assert iam_findings(role_policy(statement)) == [
+        "resource '*' for actions that can be scoped: sqs:ReceiveMessage, sqs:SendMessage"
+    ]
+
+
+def test_allow_with_not_principal_is_an_error() -> None:
+    statement = {"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::1:root"}, "Action": "sqs:SendMessage"}
+    assert iam_findings(role_policy({**statement, "Resource": QUEUE_ARN})) == [
+        "Allow with NotPrincipal: it grants everything not listed"
+    ]

@@ -558,3 +558,27 @@ def test_the_source_retention_is_read_from_the_source() -> None:
         redrivePolicy=json.dumps({"deadLetterTargetArn": "arn:aws:sqs:eu-west-1:1:dlq"}),
     )
     assert messages("sqs-dlq-outlives-source", dlq, source) == []
+
+
+def test_the_capacity_finding_shows_the_arithmetic() -> None:
+    api = res(rules.THROTTLED_API, "api")
+    route = {
+        "route": "GET /x",
+        "rate": 200,
+        "expected_latency_ms": 100,
+        "concurrency_needed": 20,
+        "concurrency_limit": 10,
+    }
+    assert messages("api-capacity", api, outputs={api.urn: {"routes": [route]}}) == [
+        "GET /x: 200 rps x 100 ms needs 20 concurrent executions, the function reserves 10: excess is throttled by "
+        "Lambda, not shed at the edge"
+    ]
+
+
+def test_the_visibility_finding_names_the_default_timeout() -> None:
+    q = queue("q", visibilityTimeoutSeconds=17)
+    mapping = res(rules.MAPPING, "m", {"eventSourceArn": "arn:aws:sqs:eu-west-1:1:q", "functionName": "f"})
+    assert messages("sqs-visibility-covers-consumer", q, function(), mapping) == [
+        "queue q hides a received batch for 17 s, below the 18 s its consumer f may need (6 x 3 s + window): "
+        "work is delivered twice"
+    ]
