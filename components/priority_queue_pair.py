@@ -25,13 +25,15 @@ from typing import Any, ClassVar, TypedDict
 
 import pulumi
 import pulumi_aws as aws
+from typing_extensions import Unpack
 
 from . import defaults
 from .base import ResilientComponent, Transform
 from .packaging import handler_problem
 from .queues import visibility_timeout_for
-from .resilient_function import ResilientFunction, ResilientFunctionArgs
-from .validation import Problems
+from .resilient_function import ResilientFunction, ResilientFunctionArgs, check_handler_and_code
+from .resilient_function import _validate as _validate_function
+from .validation import ConfigError, Problems, component_args
 
 __all__ = ["PriorityQueuePair", "PriorityQueuePairArgs"]
 
@@ -118,19 +120,46 @@ class _Settings:
     alarm_topic_arn: pulumi.Input[str] | None
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a dict; anything else is reported by ``_validate`` and read as empty."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _check_consumer(name: str, consumer: Mapping[str, Any], p: Problems) -> bool:
+    """Validate the nested consumer arguments as ResilientFunction would, now rather than at the
+    first consumer (after the queues): each problem is reported as ``consumer.<key>``. True when
+    the consumer timeout is usable for the visibility arithmetic."""
+    args = {k: v for k, v in consumer.items() if k not in ("handler", "code", "invocation")}
+    # The top-level handler and code are checked on their own; stand-ins keep them out of this.
+    args |= {"handler": "consumer.handler", "code": pulumi.AssetArchive({}), "invocation": "queue"}
+    try:
+        _validate_function(f"{name}-consumer", args, ResilientFunction.check_transform_keys)
+    except ConfigError as error:
+        for problem in error.problems:
+            key = problem.split("=", 1)[0].split(" ", 1)[0].split("[", 1)[0]
+            p.add(f"consumer.{problem}" if key in ResilientFunctionArgs.__annotations__ else f"consumer: {problem}")
+        return not any(problem.startswith("timeout=") for problem in error.problems)
+    return True
+
+
 def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:  # noqa: C901, PLR0912, PLR0915
     p = Problems(f"PriorityQueuePair {name!r}")
     p.check_known_keys(args, PriorityQueuePairArgs.__annotations__, what="argument")
     for required in ("handler", "code"):
         if not args.get(required):
             p.add(f"{required} is required (the consumers' handler and package)")
+    check_handler_and_code(p, args.get("handler"), args.get("code"))
     handler_missing = handler_problem(args.get("handler"), args.get("code"))  # before any queue exists
     if handler_missing:
         p.add(handler_missing)
-    consumer = dict(args.get("consumer") or {})
+    for nested in ("consumer", "max_concurrency", "oldest_age_alarm_s", "surge", "shards", "tags"):
+        if args.get(nested) is not None and not isinstance(args[nested], Mapping):
+            p.add(f"{nested}={args[nested]!r} must be a dict")
+    consumer = dict(_mapping(args.get("consumer")))
     for owned in ("handler", "code", "invocation"):
         if owned in consumer:
             p.add(f"consumer[{owned!r}] is set by PriorityQueuePair; pass handler and code at the top level")
+    timeout_ok = _check_consumer(name, consumer, p)
     timeout = consumer.get("timeout", defaults.FUNCTION_TIMEOUT_S)
     fifo = bool(args.get("fifo", False))
     window = args.get("batching_window_s", 0 if fifo else defaults.QUEUE_BATCHING_WINDOW_S)
@@ -165,14 +194,14 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     for (k1, v1), (k2, v2) in itertools.pairwise(present):
         if isinstance(v1, int) and isinstance(v2, int) and v1 >= v2:
             p.add(f"{k1}={v1!r} must be below {k2}={v2!r} (defer_after_s < ttl_s < retention_s)")
-    concurrency = {**defaults.QUEUE_MAX_CONCURRENCY, **dict(args.get("max_concurrency") or {})}
+    concurrency = {**defaults.QUEUE_MAX_CONCURRENCY, **dict(_mapping(args.get("max_concurrency")))}
     p.check_known_keys(concurrency, ROLES, what="max_concurrency role")
     for role, value in concurrency.items():
         if role in ROLES:
             p.check_int_range(f"max_concurrency[{role!r}]", value, 2, 1000, why="SQS mapping maximum concurrency")
     receives = args.get("max_receive_count", defaults.QUEUE_MAX_RECEIVE_COUNT)
     p.check_int_range("max_receive_count", receives, 1, 1000, why="SQS redrive maxReceiveCount")
-    derived = visibility_timeout_for(timeout, window) if isinstance(timeout, int) and window_ok else 0
+    derived = visibility_timeout_for(timeout, window) if timeout_ok and window_ok else 0
     visibility = args.get("visibility_timeout_s", derived)
     if (
         p.check_int_range("visibility_timeout_s", visibility, 0, 43200, unit="seconds", why="SQS visibility timeout")
@@ -182,7 +211,8 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
             f"visibility_timeout_s={visibility!r} is below {derived} (6 x the consumer timeout of {timeout} s "
             f"+ the batching window of {window} s): a batch still in work would be delivered again"
         )
-    surge, shards = args.get("surge"), args.get("shards")
+    surge = args.get("surge") if isinstance(args.get("surge"), Mapping) else None
+    shards = args.get("shards") if isinstance(args.get("shards"), Mapping) else None
     if surge is not None:
         p.check_known_keys(surge, SurgeArgs.__annotations__, what="surge key")
         if "backlog" not in surge and "age_s" not in surge:
@@ -210,7 +240,7 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
                 count - 1,
                 why="a tenant on every shard would share all of them with everyone",
             )
-    alarms = {**defaults.QUEUE_OLDEST_AGE_ALARM_S, **dict(args.get("oldest_age_alarm_s") or {})}
+    alarms = {**defaults.QUEUE_OLDEST_AGE_ALARM_S, **dict(_mapping(args.get("oldest_age_alarm_s")))}
     for role, value in alarms.items():
         p.check_int_range(f"oldest_age_alarm_s[{role!r}]", value, 60, defaults.DLQ_RETENTION_S, unit="seconds")
     transform_check(args.get("transform"), p)
@@ -247,9 +277,17 @@ class PriorityQueuePair(ResilientComponent):
     producer_config: pulumi.Output[dict[str, Any]]
     """What ``handlers.resilience.routing.Router`` needs: URLs, thresholds, shards, fifo."""
 
-    def __init__(self, name: str, args: PriorityQueuePairArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        settings = _validate(name, args, self.check_transform_keys)
-        super().__init__(name, tags=args.get("tags"), transform=args.get("transform"), opts=opts)
+    def __init__(
+        self,
+        name: str,
+        args: PriorityQueuePairArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **keywords: Unpack[PriorityQueuePairArgs],
+    ) -> None:
+        # Both PriorityQueuePair(name, {...}) and the Pulumi style PriorityQueuePair(name, key=...)
+        given = component_args("PriorityQueuePair", name, args, keywords)
+        settings = _validate(name, given, self.check_transform_keys)
+        super().__init__(name, tags=given.get("tags"), transform=given.get("transform"), opts=opts)
         self.settings = s = settings
         self.queues: dict[str, aws.sqs.Queue] = {}
         self.dlqs: dict[str, aws.sqs.Queue] = {}

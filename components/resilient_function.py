@@ -18,12 +18,13 @@ from typing import Any, ClassVar, Literal, TypedDict
 
 import pulumi
 import pulumi_aws as aws
+from typing_extensions import Unpack
 
 from . import defaults
 from .base import ResilientComponent, Transform
 from .grants import Grants, assume_role_policy, policy_json
 from .packaging import handler_problem
-from .validation import Problems
+from .validation import Problems, component_args
 
 __all__ = ["ResilientFunction", "ResilientFunctionArgs", "powertools_layer_arn"]
 
@@ -179,6 +180,17 @@ def _check_tracing_provider(args: Mapping[str, Any], p: Problems) -> tuple[str, 
     return provider, arn
 
 
+def check_handler_and_code(p: Problems, handler: Any, code: Any) -> None:
+    """The handler's dotted form and the code path (shared with the components that make
+    functions from a handler and code, so they refuse them before their first child)."""
+    if handler and (not isinstance(handler, str) or "." not in handler):
+        p.add(f"handler={handler!r} must be 'module.function', e.g. 'handlers.orders.lambda_handler'")
+    if isinstance(code, str) and not Path(code).exists():
+        p.add(f"code={code!r} is not an existing path")
+    elif code and not isinstance(code, str | pulumi.Archive):
+        p.add(f"code={code!r} must be a pulumi.Archive or a directory path")
+
+
 def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:  # noqa: C901, PLR0912, PLR0915
     p = Problems(f"ResilientFunction {name!r}")
     p.check_known_keys(args, ResilientFunctionArgs.__annotations__, what="argument")
@@ -271,12 +283,11 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     p.check_choice("powertools", powertools, POWERTOOLS_SOURCES)
     layer_version = args.get("powertools_layer_version", defaults.POWERTOOLS_LAYER_VERSION)
     p.check_int_range("powertools_layer_version", layer_version, 1, 10_000)
-    handler = args.get("handler", "")
-    if handler and (not isinstance(handler, str) or "." not in handler):
-        p.add(f"handler={handler!r} must be 'module.function', e.g. 'handlers.orders.lambda_handler'")
-    code = args.get("code")
-    if isinstance(code, str) and not Path(code).exists():
-        p.add(f"code={code!r} is not an existing path")
+    handler, code = args.get("handler", ""), args.get("code")
+    check_handler_and_code(p, handler, code)
+    for key in ("environment", "tags"):
+        if args.get(key) is not None and not isinstance(args[key], Mapping):
+            p.add(f"{key}={args[key]!r} must be a dict of names to values")
     tracing_provider, otel_layer_arn = _check_tracing_provider(args, p)
     handler_missing = handler_problem(handler, code)  # a built package knows its modules
     if handler_missing:
@@ -352,9 +363,17 @@ class ResilientFunction(ResilientComponent):
     log_group_name: pulumi.Output[str]
     dlq_arn: pulumi.Output[str] | None
 
-    def __init__(self, name: str, args: ResilientFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        settings = _validate(name, args, self.check_transform_keys)
-        super().__init__(name, tags=args.get("tags"), transform=args.get("transform"), opts=opts)
+    def __init__(
+        self,
+        name: str,
+        args: ResilientFunctionArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **keywords: Unpack[ResilientFunctionArgs],
+    ) -> None:
+        # Both ResilientFunction(name, {...}) and the Pulumi style ResilientFunction(name, key=...)
+        given = component_args("ResilientFunction", name, args, keywords)
+        settings = _validate(name, given, self.check_transform_keys)
+        super().__init__(name, tags=given.get("tags"), transform=given.get("transform"), opts=opts)
         self.settings = settings
         self.timeout = settings.timeout
         self.invocation = settings.invocation

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RULES", "Finding", "Rule", "check", "clear_waivers", "rule", "waive", "waivers"]
 
-Severity = Literal["error", "warning"]
-RuleFn = Callable[["CapturedResource", "Graph"], Iterable[str]]
+Severity = Literal["error", "warning"]  # pragma: no mutate (a type: no behaviour to mutate)
+RuleFn = Callable[["CapturedResource", "Graph"], Iterable[str]]  # pragma: no mutate (a type)
 
 FUNCTION = "aws:lambda/function:Function"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
@@ -121,10 +121,12 @@ def clear_waivers() -> None:
 
 
 def check(graph: Graph, waived: dict[str, str] | None = None) -> list[Finding]:
-    """Every finding of every rule over ``graph``, in graph order."""
+    """Every finding of every rule over ``graph``: by resource URN, then rule registration order,
+    then the rule's own order. Graph order is the order in which registrations completed, which
+    varies from run to run; the plan and its tests need the same list every time."""
     waived = waivers() if waived is None else waived
     findings: list[Finding] = []
-    for resource in graph:
+    for resource in sorted(graph, key=lambda r: r.urn):
         for r in RULES.values():
             if r.types and resource.type not in r.types:
                 continue
@@ -150,7 +152,7 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value] if value is not None else []
 
 
-@functools.cache
+@functools.cache  # pragma: no mutate (a cache: the same answers without it, only slower)
 def _is_taggable(type_token: str) -> bool:
     match = re.fullmatch(r"aws:([^/:]+)/[^:]+:(\w+)", type_token)
     if not match:
@@ -267,24 +269,110 @@ def provisioned_within_reserved(config: CapturedResource, graph: Graph) -> Itera
 
 
 # --- IAM ------------------------------------------------------------------------------------------
+ROLE = "aws:iam/role:Role"
+FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
+ATTACHMENT_TYPES = (
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:iam/policyAttachment:PolicyAttachment",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+)
+# Resource-based policies: each holds its document in ``policy`` (a Lambda permission is checked
+# on its principal and source instead).
+RESOURCE_POLICY_TYPES = (
+    "aws:sqs/queuePolicy:QueuePolicy",
+    "aws:sns/topicPolicy:TopicPolicy",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:apigateway/restApiPolicy:RestApiPolicy",
+    "aws:lambda/permission:Permission",
+)
+# AWS-managed policies are documents the plan cannot see, mostly with '*' resources: each one
+# attached is a finding, except these, which AWS scopes to one service's own needs.
+MANAGED_POLICIES_ALLOWED = frozenset({"service-role/AmazonAPIGatewayPushToCloudWatchLogs"})
+_ARN_PREFIX = re.compile(r"^[A-Za-z0-9-]+[:/]")
+
+
+def _wildcard_resource(resource: str) -> bool:
+    """An ARN whose region, account or resource (after its type, e.g. ``table/``) is a
+    wildcard: ``arn:aws:sqs:*:*:*``, ``arn:aws:dynamodb:r:1:table/*``. A wildcard after a named
+    resource (``log-group:/aws/lambda/f:*``, ``bucket/prefix/*``) stays scoped to it."""
+    parts = resource.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return False
+    if any("*" in part for part in parts[1:5]):
+        return True
+    # S3 resources have no type prefix: in ``bucket/*`` the bucket is the named resource.
+    name = parts[5] if parts[2] == "s3" else _ARN_PREFIX.sub("", parts[5])
+    return name.startswith("*")
+
+
+def _wildcard_principal(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    return isinstance(principal, dict) and "*" in _as_list(principal.get("AWS"))
+
+
+def _resource_findings(actions: list[str], resources: list[str]) -> Iterator[str]:
+    if "*" in resources:
+        scoped = sorted(a for a in actions if a not in NO_RESOURCE_LEVEL)
+        if scoped:
+            yield f"resource '*' for actions that can be scoped: {', '.join(scoped)}"
+    for resource in resources:
+        if resource != "*" and _wildcard_resource(resource):
+            yield f"wildcard resource {resource!r}"
+
+
+def _statement_findings(statement: dict[str, Any]) -> Iterator[str]:
+    if statement.get("Effect") != "Allow":
+        return
+    for negation in ("NotAction", "NotResource", "NotPrincipal"):
+        if negation in statement:
+            yield f"Allow with {negation}: it grants everything not listed"
+    actions = [str(a) for a in _as_list(statement.get("Action"))]
+    for action in actions:
+        if "*" in action or "?" in action:
+            yield f"wildcard action {action!r}"
+    yield from _resource_findings(actions, [str(r) for r in _as_list(statement.get("Resource"))])
+    if _wildcard_principal(statement.get("Principal")) and not statement.get("Condition"):
+        yield "principal '*' with no condition: anyone may use it"
+
+
+def _managed_policy_findings(arn: Any) -> Iterator[str]:
+    match = re.fullmatch(r"arn:[^:]+:iam::aws:policy/(.+)", str(arn or ""))
+    if match and match.group(1) not in MANAGED_POLICIES_ALLOWED:
+        yield f"AWS-managed policy {match.group(1)} attached: its actions and resources are not least privilege"
+
+
 @rule(
     "iam-no-wildcards",
     "error",
-    POLICY_TYPES,
-    "No '*' action, and no '*' resource where AWS has resource-level permissions",
+    (*POLICY_TYPES, ROLE, *ATTACHMENT_TYPES, *RESOURCE_POLICY_TYPES, FUNCTION_URL),
+    "No wildcard action, resource or principal, no NotAction, no broad managed policy, no open Function URL",
 )
-def iam_no_wildcards(policy: CapturedResource, graph: Graph) -> Iterator[str]:
-    for statement in _statements(policy.inputs.get("policy")):
-        if statement.get("Effect") != "Allow":
-            continue
-        actions = [str(a) for a in _as_list(statement.get("Action"))]
-        for action in actions:
-            if action == "*" or action.endswith(":*"):
-                yield f"wildcard action {action!r}"
-        if "*" in _as_list(statement.get("Resource")):
-            scoped = sorted(a for a in actions if a not in NO_RESOURCE_LEVEL)
-            if scoped:
-                yield f"resource '*' for actions that can be scoped: {', '.join(scoped)}"
+def iam_no_wildcards(resource: CapturedResource, graph: Graph) -> Iterator[str]:
+    inputs = resource.inputs
+    if resource.type == FUNCTION_URL:
+        if inputs.get("authorizationType") == "NONE":
+            yield "function URL with authorization NONE: anyone on the internet may invoke it"
+        return
+    if resource.type == "aws:lambda/permission:Permission":
+        if inputs.get("principal") == "*" and not inputs.get("sourceArn"):
+            yield "permission for principal '*' with no source ARN: anyone may invoke the function"
+        return
+    if resource.type in ATTACHMENT_TYPES:
+        yield from _managed_policy_findings(inputs.get("policyArn"))
+        return
+    documents: list[Any] = []
+    if resource.type == ROLE:
+        documents = [inputs.get("assumeRolePolicy")]
+        documents += [p.get("policy") for p in inputs.get("inlinePolicies") or [] if isinstance(p, dict)]
+        for arn in inputs.get("managedPolicyArns") or []:
+            yield from _managed_policy_findings(arn)
+    else:
+        documents = [inputs.get("policy")]
+    for document in documents:
+        for statement in _statements(document):
+            yield from _statement_findings(statement)
 
 
 # --- queues ---------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["ConfigError", "Problems"]
+__all__ = ["ConfigError", "Problems", "component_args"]
 
 
 class ConfigError(ValueError):
@@ -73,3 +73,25 @@ class Problems:
 
 def _unit(unit: str) -> str:
     return f" {unit}" if unit else ""
+
+
+def component_args(component: str, name: str, args: Any, keywords: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments of ``Component(name, args)`` or ``Component(name, key=value, ...)`` (the
+    Pulumi style), as one dict. ``None`` is no arguments (the component then names what is
+    required). Anything but a dict, or a key given both ways, is one ``ConfigError`` that shows
+    the two accepted calls, raised before anything is created."""
+    subject = f"{component} {name!r}"
+    if args is None:
+        args = {}
+    if not isinstance(args, Mapping):
+        raise ConfigError(
+            subject,
+            [
+                f"args={args!r} must be a dict of arguments: {component}({name!r}, {{'key': value, ...}}) "
+                f"or {component}({name!r}, key=value, ...)"
+            ],
+        )
+    both = sorted(set(args) & set(keywords))
+    if both:
+        raise ConfigError(subject, [f"{key} is given both in args and as a keyword argument" for key in both])
+    return {**args, **keywords}

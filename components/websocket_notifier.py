@@ -540,8 +540,8 @@ class WebSocketNotifier(ResilientComponent):
         for role, handler in HANDLERS.items():
             functions[role] = ResilientFunction(
                 f"{self._name}-{role}",
-                {
-                    **common,  # type: ignore[typeddict-item]
+                {  # type: ignore[arg-type]
+                    **common,
                     "handler": handler,
                     "code": s.code,
                     "invocation": "sync",

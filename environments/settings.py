@@ -9,10 +9,12 @@ Pulumi CLI; a test keeps the two equal.
 
 from __future__ import annotations
 
+import difflib
+import importlib.metadata
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +22,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from resilient_serverless.components import defaults
 from resilient_serverless.components.rules import RULES
-from resilient_serverless.components.validation import Problems
+from resilient_serverless.components.validation import ConfigError, Problems
 
 __all__ = ["SPECS", "SettingSpec", "StackSettings", "load_settings", "parse_settings"]
 
@@ -46,7 +48,8 @@ def _choice(*allowed: Any) -> Callable[[Problems, str, Any], bool]:
 
 
 def _email(p: Problems, key: str, value: Any) -> bool:
-    if value and not EMAIL.match(value):
+    # fullmatch: with match, "$" also matches before a trailing newline ("ops@example.com\n").
+    if value and not EMAIL.fullmatch(value):
         p.add(f"{key}={value!r} is not an email address (or leave it empty for no subscription)")
         return False
     return True
@@ -288,19 +291,43 @@ def _parse(spec: SettingSpec, raw: Any, p: Problems) -> Any:
         return None
 
 
-def parse_settings(raw: Mapping[str, Any], subject: str = "stack settings") -> StackSettings:
-    """Validate raw ``key -> value`` (keys without the project namespace) into settings."""
+# What a ``secure:`` value is offline, where it cannot be decrypted (components.testing.capture's
+# OFFLINE_SECRET; a test keeps the two equal): accepted unchecked, since there is nothing to check.
+OFFLINE_SECRET = "[secret]"
+
+
+def _value_of(spec: SettingSpec, raw: Mapping[str, Any], p: Problems, secret: bool) -> Any:
+    """The parsed and checked value of one setting (None when bad). A secret's plain value is
+    checked like any other, but its problems show ``[secret]`` where the value would be."""
+    if spec.key not in raw:
+        return tuple(spec.default) if isinstance(spec.default, list) else spec.default
+    if secret and raw[spec.key] == OFFLINE_SECRET:
+        return raw[spec.key] if spec.type is str else spec.default
+    checks = Problems(p.subject) if secret else p
+    value = parsed = _parse(spec, raw[spec.key], checks)
+    if isinstance(value, list):
+        value = tuple(value)
+    if value is not None and spec.check is not None and not spec.check(checks, spec.key, value):
+        value = None
+    if secret:  # messages write the value as key=repr(value): as given, or as parsed
+        shown = {f"{spec.key}={raw[spec.key]!r}", f"{spec.key}={parsed!r}", f"{spec.key}={value!r}"}
+        for problem in checks.items:
+            redacted = problem
+            for text in shown:
+                redacted = redacted.replace(text, f"{spec.key}=[secret]")
+            p.add(redacted)
+    return value
+
+
+def parse_settings(
+    raw: Mapping[str, Any], subject: str = "stack settings", secret_keys: Collection[str] = ()
+) -> StackSettings:
+    """Validate raw ``key -> value`` (keys without the project namespace) into settings.
+    ``secret_keys`` (same form) are never printed: their problems show ``[secret]``."""
     p = Problems(subject)
     by_key = {s.key: s for s in SPECS}
     p.check_known_keys(raw, by_key, what="setting")
-    values: dict[str, Any] = {}
-    for spec in SPECS:
-        value = _parse(spec, raw[spec.key], p) if spec.key in raw else spec.default
-        if isinstance(value, list):
-            value = tuple(value)
-        if value is not None and spec.check is not None and not spec.check(p, spec.key, value):
-            value = None
-        values[spec.attr] = value
+    values = {spec.attr: _value_of(spec, raw, p, spec.key in secret_keys) for spec in SPECS}
     account, reserved = values["account_concurrency"], values["reserved_concurrency"]
     if account is not None and reserved is not None:
         ceiling = account - defaults.LAMBDA_UNRESERVED_FLOOR
@@ -329,23 +356,86 @@ def parse_settings(raw: Mapping[str, Any], subject: str = "stack settings") -> S
             "pushOffReason is required when pushNotifications is false: say why clients of this stack poll "
             "(the plan shows it)"
         )
+    _check_timeout_for_flavor(p, values["function_timeout"], values["api_flavor"])
     p.raise_if_any()
     return StackSettings(**values)
+
+
+def _check_timeout_for_flavor(p: Problems, timeout: int | None, flavor: str | None) -> None:
+    """The API function must give up before API Gateway does: named here, as the setting, rather
+    than later as a route of the API."""
+    limits = {"rest": defaults.REST_INTEGRATION_TIMEOUT_MAX_S, "http": defaults.HTTP_INTEGRATION_TIMEOUT_MAX_S}
+    if timeout is None or flavor not in limits or timeout < limits[flavor]:
+        return
+    p.add(
+        f"functionTimeoutSeconds={timeout!r} must be below {limits[flavor]} s with apiFlavor={flavor!r}: "
+        f"API Gateway {flavor.upper()} gives up after {limits[flavor]} s, before the function would"
+    )
 
 
 def _config_items(namespace: str) -> dict[str, Any]:
     """Every config key the program was given in ``namespace`` (the Pulumi SDK has no public
     listing: the values come from the runtime's map and the ``PULUMI_CONFIG`` environment)."""
+    prefix = f"{namespace}:"
+    return {k[len(prefix) :]: v for k, v in _all_config().items() if k.startswith(prefix)}
+
+
+# Provider settings this program reads and checks itself.
+AWS_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+
+
+def _all_config() -> dict[str, Any]:
     merged: dict[str, Any] = {}
     env = os.environ.get("PULUMI_CONFIG")
     if env:
         merged.update(json.loads(env))
     merged.update(runtime_config.CONFIG.get())
-    prefix = f"{namespace}:"
-    return {k[len(prefix) :]: v for k, v in merged.items() if k.startswith(prefix)}
+    return merged
+
+
+def provider_namespaces() -> set[str]:
+    """``pulumi`` and the namespace of every installed Pulumi provider (``pulumi-aws`` -> aws)."""
+    names = {"pulumi"}
+    for dist in importlib.metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower().replace("_", "-")
+        if name.startswith("pulumi-"):
+            names.add(name[len("pulumi-") :])
+    return names
+
+
+def check_namespaces(p: Problems, keys: Collection[str], project: str, providers: Collection[str]) -> None:
+    """A key in a namespace that is neither the project's nor a provider's is a typo (its value
+    would be silently ignored and the default used): name it with the closest valid key."""
+    valid = [f"{project}:{spec.key}" for spec in SPECS] + ["aws:region"]
+    for key in sorted(keys):
+        namespace = key.split(":", 1)[0]
+        if ":" not in key or namespace == project or namespace in providers:
+            continue
+        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"settings of this project are '{project}:<key>'"
+        p.add(f"{key!r} is in namespace {namespace!r}, neither the project's nor a provider's: {hint}")
+
+
+def check_region(p: Problems, region: Any) -> None:
+    """``aws:region`` when set: one region name such as eu-west-1 (a list or null reaches the
+    provider as text and fails there, after the plan said it was fine)."""
+    if region is not None and not (isinstance(region, str) and AWS_REGION.fullmatch(region)):
+        p.add(f"aws:region={region!r} is not an AWS region name such as 'eu-west-1'")
 
 
 def load_settings() -> StackSettings:
     """The current stack's settings, validated. Raises ``ConfigError`` before any resource."""
     project, stack = pulumi.get_project(), pulumi.get_stack()
-    return parse_settings(_config_items(project), subject=f"stack {stack!r} settings ({project}:*)")
+    subject = f"stack {stack!r} settings ({project}:*)"
+    p = Problems(subject)
+    config = _all_config()
+    check_namespaces(p, config, project, provider_namespaces())
+    check_region(p, config.get("aws:region"))
+    secret = set(runtime_config.get_config_secret_keys_env())
+    secrets = {k.split(":", 1)[1] for k in config if runtime_config.is_config_secret(k) or k in secret}
+    try:
+        settings = parse_settings(_config_items(project), subject=subject, secret_keys=secrets)
+    except ConfigError as error:
+        raise ConfigError(subject, [*p.items, *error.problems]) from None
+    p.raise_if_any()
+    return settings

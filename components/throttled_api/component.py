@@ -6,7 +6,9 @@ from typing import Any, ClassVar
 
 import pulumi
 import pulumi_aws as aws
+from typing_extensions import Unpack
 
+from ..validation import component_args
 from .alarms import ApiAlarms
 from .http import HttpFlavor
 from .rest import RestFlavor
@@ -47,9 +49,17 @@ class ThrottledApi(RestFlavor, HttpFlavor, ApiAlarms):
     api_keys: dict[str, pulumi.Output[str]]
     """API key values per client, as secrets."""
 
-    def __init__(self, name: str, args: ThrottledApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        settings = _validate(name, args, self.check_transform_keys)
-        super().__init__(name, tags=args.get("tags"), transform=args.get("transform"), opts=opts)
+    def __init__(
+        self,
+        name: str,
+        args: ThrottledApiArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **keywords: Unpack[ThrottledApiArgs],
+    ) -> None:
+        # Both ThrottledApi(name, {...}) and the Pulumi style ThrottledApi(name, key=...)
+        given = component_args("ThrottledApi", name, args, keywords)
+        settings = _validate(name, given, self.check_transform_keys)
+        super().__init__(name, tags=given.get("tags"), transform=given.get("transform"), opts=opts)
         self.settings = settings
         self.flavor = settings.flavor
         self.stage_name = settings.stage_name

@@ -1,0 +1,584 @@
+"""Rule behaviours no other test pinned: thresholds at their boundaries (one on each side), the
+fields each rule reads, the actions that need '*', and the rule catalogue as ``rules`` prints it.
+
+The rules are called on hand-built resources (as a policy pack would hand them over): the inputs
+are exactly what the boundary needs, and the file runs in a fraction of a second, which matters
+because ``make mutation`` runs it once per mutant."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from resilient_serverless.components import rules
+from resilient_serverless.components.testing import CapturedResource, Graph
+
+TAGS = {"environment": "t", "component": "c", "managed-by": "m"}
+
+
+def res(type_: str, name: str, inputs: dict[str, Any] | None = None) -> CapturedResource:
+    """A resource as the monitor records it, with no outputs (components: ``custom`` False)."""
+    urn = f"urn:pulumi:test::p::{type_}::{name}"
+    return CapturedResource(urn, type_, name, inputs or {}, {}, None, (), not type_.startswith("resilient"))
+
+
+def out(type_: str, name: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> CapturedResource:
+    urn = f"urn:pulumi:test::p::{type_}::{name}"
+    return CapturedResource(urn, type_, name, inputs, outputs, None, (), True)
+
+
+def messages(rule_id: str, *resources: CapturedResource, outputs: dict[str, Any] | None = None) -> list[str]:
+    graph = Graph(list(resources), {}, outputs or {}, "test", "p")
+    return [f.message for f in rules.check(graph, waived={}) if f.rule == rule_id]
+
+
+def function(name: str = "f", **inputs: Any) -> CapturedResource:
+    return out(rules.FUNCTION, name, inputs, {"name": name, "arn": f"arn:aws:lambda:eu-west-1:1:function:{name}"})
+
+
+def queue(name: str, **inputs: Any) -> CapturedResource:
+    return out(rules.QUEUE, name, inputs, {"name": name, "arn": f"arn:aws:sqs:eu-west-1:1:{name}"})
+
+
+# --- functions --------------------------------------------------------------------------------------
+def test_an_explicit_timeout_is_quiet() -> None:
+    assert messages("lambda-explicit-timeout", function(timeout=3)) == []
+
+
+@pytest.mark.parametrize(
+    ("reserved", "found"),
+    [(1, []), (-1, ["unreserved concurrency and no queue mapping bounds it: excess work is not shed"])],
+)
+def test_reserved_concurrency_of_one_bounds_a_function(reserved: int, found: list[str]) -> None:
+    assert messages("lambda-bounded-concurrency", function(reservedConcurrentExecutions=reserved)) == found
+
+
+def test_an_unreserved_function_is_bounded_by_the_mapping_that_names_it_by_name_or_arn() -> None:
+    bounded = {"scalingConfig": {"maximumConcurrency": 2}}
+    by_name = res(rules.MAPPING, "m1", {"functionName": "f", **bounded})
+    by_arn = res(rules.MAPPING, "m2", {"functionName": "arn:aws:lambda:eu-west-1:1:function:g", "scalingConfig": {}})
+    other = res(rules.MAPPING, "m3", {"functionName": "h"})
+    assert messages("lambda-bounded-concurrency", function("f"), by_name, other) == []
+    assert messages("lambda-bounded-concurrency", function("g"), by_arn) == [
+        "unreserved and its mapping m2 sets no maximum concurrency"
+    ]
+
+
+def test_active_tracing_and_a_managed_json_log_group_are_quiet() -> None:
+    fn = function(tracingConfig={"mode": "Active"}, loggingConfig={"logFormat": "JSON", "logGroup": "/custom/f"})
+    group = out(rules.LOG_GROUP, "g", {"retentionInDays": 1}, {"name": "/custom/f"})
+    assert messages("lambda-tracing-active", fn) == []
+    assert messages("lambda-json-logs-with-retention", fn, group) == []
+    assert messages("lambda-tracing-active", function(tracingConfig={"mode": "PassThrough"})) == [
+        "tracing is not Active: no X-Ray trace for this function"
+    ]
+
+
+def test_a_log_group_with_one_day_of_retention_is_quiet() -> None:
+    assert messages("log-group-retention", res(rules.LOG_GROUP, "g", {"retentionInDays": 1})) == []
+
+
+def test_bounded_async_invocations_are_quiet_and_each_missing_bound_is_named() -> None:
+    bounded = {
+        "maximumRetryAttempts": 0,
+        "maximumEventAgeInSeconds": 60,
+        "destinationConfig": {"onFailure": {"destination": "arn:q"}},
+    }
+    assert messages("async-invoke-bounded", res(rules.INVOKE_CONFIG, "c", bounded)) == []
+    assert messages("async-invoke-bounded", res(rules.INVOKE_CONFIG, "c", {})) == [
+        "maximumRetryAttempts not set: AWS retries twice by default",
+        "maximumEventAgeInSeconds not set: events may wait 6 h (a silent backlog)",
+        "no on-failure destination: failed events are lost",
+    ]
+
+
+@pytest.mark.parametrize(("wanted", "found"), [(5, []), (6, ["provisioned 6 exceeds reserved concurrency 5"])])
+def test_provisioned_equal_to_reserved_is_allowed(wanted: int, found: list[str]) -> None:
+    config = res(rules.PROVISIONED, "pc", {"functionName": "f", "provisionedConcurrentExecutions": wanted})
+    assert messages("provisioned-within-reserved", function(reservedConcurrentExecutions=5), config) == found
+
+
+def test_provisioned_on_an_unreserved_function_is_not_compared() -> None:
+    config = res(rules.PROVISIONED, "pc", {"functionName": "f", "provisionedConcurrentExecutions": 5})
+    assert messages("provisioned-within-reserved", function(), config) == []
+
+
+def test_provisioned_on_a_zero_reserved_function_exceeds_it() -> None:
+    config = res(rules.PROVISIONED, "pc", {"functionName": "f", "provisionedConcurrentExecutions": 1})
+    assert messages("provisioned-within-reserved", function(reservedConcurrentExecutions=0), config) == [
+        "provisioned 1 exceeds reserved concurrency 0"
+    ]
+
+
+# --- IAM --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("action", sorted(rules.NO_RESOURCE_LEVEL))
+def test_actions_without_resource_level_permissions_may_use_star(action: str) -> None:
+    policy = res(
+        "aws:iam/policy:Policy",
+        "p",
+        {"policy": {"Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}},
+    )
+    assert messages("iam-no-wildcards", policy) == []
+
+
+def test_the_actions_that_need_star_include_these() -> None:
+    # A subset: an action AWS gives no resource-level permission may be added, none removed.
+    needed = {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "cloudwatch:PutMetricData",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+    }
+    assert needed <= rules.NO_RESOURCE_LEVEL
+
+
+def test_a_managed_policy_document_is_checked_like_an_inline_one() -> None:
+    policy = res(
+        "aws:iam/policy:Policy",
+        "p",
+        {"policy": json.dumps({"Statement": {"Effect": "Allow", "Action": "sqs:*", "Resource": "arn:aws:sqs:r:1:q"}})},
+    )
+    assert messages("iam-no-wildcards", policy) == ["wildcard action 'sqs:*'"]
+
+
+def test_a_policy_that_is_not_json_has_no_statements() -> None:
+    assert messages("iam-no-wildcards", res("aws:iam/rolePolicy:RolePolicy", "p", {"policy": "{not json"})) == []
+
+
+# --- queues -----------------------------------------------------------------------------------------
+def test_a_kms_encrypted_queue_counts_as_encrypted() -> None:
+    assert messages("sqs-encrypted", queue("q", kmsMasterKeyId="alias/orders")) == []
+    assert messages("sqs-encrypted", queue("q", sqsManagedSseEnabled=True)) == []
+    assert messages("sqs-encrypted", queue("q", sqsManagedSseEnabled=False)) == ["no server-side encryption"]
+
+
+@pytest.mark.parametrize("field", ["destinationConfig", "deadLetterConfig"])
+def test_a_queue_named_as_a_failure_destination_is_a_dead_letter_target(field: str) -> None:
+    dlq = queue("dlq")
+    user = res(
+        rules.INVOKE_CONFIG if field == "destinationConfig" else rules.FUNCTION,
+        "u",
+        {field: {"targetArn": "arn:aws:sqs:eu-west-1:1:dlq"}},
+    )
+    assert messages("sqs-dead-letter", dlq, user) == []
+    assert rules.is_dead_letter_target(dlq, Graph([dlq, user]))
+
+
+def test_a_queue_without_an_arn_is_no_dead_letter_target() -> None:
+    bare = res(rules.QUEUE, "q")
+    assert not rules.is_dead_letter_target(bare, Graph([bare]))
+
+
+def test_a_queue_does_not_count_as_its_own_dlq() -> None:
+    loop = queue("q", redrivePolicy=json.dumps({"deadLetterTargetArn": "arn:aws:sqs:eu-west-1:1:q"}))
+    assert not rules.is_dead_letter_target(loop, Graph([loop]))
+
+
+def _visibility_case(visibility: int | None) -> list[str]:
+    inputs = {} if visibility is None else {"visibilityTimeoutSeconds": visibility}
+    q = queue("q", **inputs)
+    fn = function(timeout=5)
+    mapping = res(
+        rules.MAPPING,
+        "m",
+        {"eventSourceArn": "arn:aws:sqs:eu-west-1:1:q", "functionName": "f", "maximumBatchingWindowInSeconds": 2},
+    )
+    return messages("sqs-visibility-covers-consumer", q, fn, mapping)
+
+
+def test_visibility_equal_to_six_timeouts_plus_the_window_is_enough() -> None:
+    assert _visibility_case(32) == []
+    assert _visibility_case(31) == [
+        "queue q hides a received batch for 31 s, below the 32 s its consumer f may need (6 x 5 s + window): "
+        "work is delivered twice"
+    ]
+
+
+def test_the_default_visibility_is_30_s_and_the_default_timeout_3_s() -> None:
+    assert _visibility_case(None) == [
+        "queue q hides a received batch for 30 s, below the 32 s its consumer f may need (6 x 5 s + window): "
+        "work is delivered twice"
+    ]
+    q = queue("q", visibilityTimeoutSeconds=18)
+    mapping = res(rules.MAPPING, "m", {"eventSourceArn": "arn:aws:sqs:eu-west-1:1:q", "functionName": "f"})
+    assert messages("sqs-visibility-covers-consumer", q, function(), mapping) == []
+    short = queue("q", visibilityTimeoutSeconds=17)
+    assert len(messages("sqs-visibility-covers-consumer", short, function(), mapping)) == 1
+
+
+def test_mappings_of_other_sources_are_not_judged_as_sqs() -> None:
+    stream = res(rules.MAPPING, "m", {"eventSourceArn": "arn:aws:kinesis:eu-west-1:1:stream/s", "functionName": "f"})
+    assert messages("sqs-mapping-isolated", stream) == []
+
+
+@pytest.mark.parametrize(
+    ("dlq_keeps", "found"),
+    [
+        (345_601, []),
+        (
+            345_600,
+            [
+                "its DLQ dlq keeps messages 345600 s, not longer than this queue's 345600 s: a redriven message can "
+                "expire before anyone looks"
+            ],
+        ),
+    ],
+)
+def test_a_dlq_must_keep_messages_strictly_longer(dlq_keeps: int, found: list[str]) -> None:
+    dlq = queue("dlq", messageRetentionSeconds=dlq_keeps)
+    source = queue("q", redrivePolicy=json.dumps({"deadLetterTargetArn": "arn:aws:sqs:eu-west-1:1:dlq"}))
+    assert messages("sqs-dlq-outlives-source", dlq, source) == found
+
+
+def test_default_retention_on_both_sides_is_four_days_and_too_short() -> None:
+    dlq = queue("dlq")
+    source = queue("q", redrivePolicy=json.dumps({"deadLetterTargetArn": "arn:aws:sqs:eu-west-1:1:dlq"}))
+    assert messages("sqs-dlq-outlives-source", dlq, source) == [
+        "its DLQ dlq keeps messages 345600 s, not longer than this queue's 345600 s: a redriven message can expire "
+        "before anyone looks"
+    ]
+
+
+def test_fifo_with_a_fifo_dlq_is_the_same_type() -> None:
+    dlq = queue("dlq.fifo", messageRetentionSeconds=1_209_600, fifoQueue=True)
+    source = queue(
+        "q.fifo", fifoQueue=True, redrivePolicy=json.dumps({"deadLetterTargetArn": "arn:aws:sqs:eu-west-1:1:dlq.fifo"})
+    )
+    assert messages("sqs-dlq-outlives-source", dlq, source) == []
+
+
+# --- operations -------------------------------------------------------------------------------------
+def test_tags_are_required_only_on_taggable_custom_resources() -> None:
+    assert messages("tags-required", queue("q", tags=TAGS)) == []
+    assert messages("tags-required", queue("q")) == ["missing tags: environment, component, managed-by"]
+    permission = res(rules.PERMISSION, "p", {})  # aws.lambda_.Permission takes no tags
+    component = res("resilient-serverless:index:PriorityQueuePair", "c")
+    unknown = res("aws:nosuch/thing:Thing", "x")
+    assert messages("tags-required", permission, component, unknown) == []
+
+
+def test_an_alarm_with_an_action_is_quiet() -> None:
+    assert messages("alarm-has-actions", res(rules.ALARM, "a", {"alarmActions": ["arn:aws:sns:r:1:t"]})) == []
+
+
+# --- API Gateway ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("settings", "found"),
+    [
+        ({"throttlingRateLimit": 1, "throttlingBurstLimit": 1}, []),
+        ({"throttlingRateLimit": 0, "throttlingBurstLimit": 1}, ["x"]),
+        ({"throttlingRateLimit": 1, "throttlingBurstLimit": 0}, ["x"]),
+    ],
+)
+def test_a_throttle_needs_rate_and_burst_of_at_least_one(settings: dict[str, int], found: list[str]) -> None:
+    stage = res(rules.HTTP_STAGE, "s", {"defaultRouteSettings": settings})
+    expected = ["default route settings lack a rate and burst: AWS throttles such a stage to 0"] if found else []
+    assert messages("api-stage-throttled", stage) == expected
+
+
+def test_a_rest_stage_is_throttled_only_by_its_own_stage_wide_settings() -> None:
+    stage = res(rules.REST_STAGE, "s", {"restApi": "a", "stageName": "live"})
+    throttle = {"throttlingRateLimit": 5, "throttlingBurstLimit": 5}
+    own = res(
+        rules.METHOD_SETTINGS, "m", {"restApi": "a", "stageName": "live", "methodPath": "*/*", "settings": throttle}
+    )
+    other_api = res(
+        rules.METHOD_SETTINGS, "m2", {"restApi": "b", "stageName": "live", "methodPath": "*/*", "settings": throttle}
+    )
+    other_stage = res(
+        rules.METHOD_SETTINGS, "m3", {"restApi": "a", "stageName": "dev", "methodPath": "*/*", "settings": throttle}
+    )
+    one_path = res(
+        rules.METHOD_SETTINGS,
+        "m4",
+        {"restApi": "a", "stageName": "live", "methodPath": "~1x/GET", "settings": throttle},
+    )
+    missing = ["stage live has no '*/*' method settings with a throttle: only the account limit applies"]
+    assert messages("api-stage-throttled", stage, own) == []
+    for wrong in (other_api, other_stage, one_path):
+        assert messages("api-stage-throttled", stage, wrong) == missing, wrong.name
+
+
+def test_method_settings_without_a_throttle_are_named() -> None:
+    m = res(rules.METHOD_SETTINGS, "m", {"methodPath": "~1x/GET", "settings": {"throttlingRateLimit": 5}})
+    assert messages("api-stage-throttled", m) == ["method settings ~1x/GET lack a non-zero rate and burst"]
+
+
+def test_access_logs_need_a_destination_and_a_format() -> None:
+    assert (
+        messages(
+            "api-access-logs",
+            res(rules.HTTP_STAGE, "s", {"accessLogSettings": {"destinationArn": "arn", "format": "{}"}}),
+        )
+        == []
+    )
+    assert (
+        len(messages("api-access-logs", res(rules.REST_STAGE, "s", {"accessLogSettings": {"destinationArn": "arn"}})))
+        == 1
+    )
+
+
+def _integration(rest: bool, timeout_ms: int | None, fn_timeout: int | None, **extra: Any) -> list[str]:
+    arn = "arn:aws:lambda:eu-west-1:1:function:f"
+    inputs: dict[str, Any] = {
+        "type" if rest else "integrationType": "AWS_PROXY",
+        "uri" if rest else "integrationUri": f"{arn}/invocations",
+        **extra,
+    }
+    if timeout_ms is not None:
+        inputs["timeoutMilliseconds"] = timeout_ms
+    fn = function() if fn_timeout is None else function(timeout=fn_timeout)
+    return messages(
+        "api-timeout-chain", res(rules.REST_INTEGRATION if rest else rules.HTTP_INTEGRATION, "i", inputs), fn
+    )
+
+
+@pytest.mark.parametrize(("rest", "ceiling"), [(True, 29_000), (False, 30_000)])
+def test_the_integration_timeout_may_reach_the_gateway_limit_but_not_pass_it(rest: bool, ceiling: int) -> None:
+    assert _integration(rest, ceiling, 5) == []
+    kind = "REST" if rest else "HTTP"
+    assert _integration(rest, ceiling + 1, 5) == [
+        f"integration timeout {ceiling + 1} ms is above the {kind} limit of {ceiling} ms"
+    ]
+
+
+def test_the_function_must_end_strictly_before_the_integration() -> None:
+    assert _integration(True, 10_001, 10) == []
+    assert _integration(True, 10_000, 10) == [
+        "function f may run 10 s, not less than the 10000 ms integration timeout: the gateway gives up while the "
+        "function still works"
+    ]
+
+
+def test_without_explicit_timeouts_the_gateway_limit_and_3_s_apply() -> None:
+    assert _integration(True, None, None) == []
+    assert _integration(True, 3_000, None) == [
+        "function f may run 3 s, not less than the 3000 ms integration timeout: the gateway gives up while the "
+        "function still works"
+    ]
+
+
+def test_only_synchronous_lambda_proxies_are_in_the_timeout_chain() -> None:
+    assert _integration(False, 60_000, 100, integrationSubtype="SQS-SendMessage") == []
+    mock = res(rules.REST_INTEGRATION, "i", {"type": "MOCK", "timeoutMilliseconds": 60_000})
+    assert messages("api-timeout-chain", mock) == []
+
+
+def test_a_function_is_found_behind_an_alias_arn() -> None:
+    arn = "arn:aws:lambda:eu-west-1:1:function:f"
+    for uri in (f"{arn}:live/invocations", arn):
+        integration = res(rules.REST_INTEGRATION, "i", {"type": "AWS_PROXY", "uri": uri, "timeoutMilliseconds": 5000})
+        assert len(messages("api-timeout-chain", integration, function(timeout=5))) == 1, uri
+
+
+@pytest.mark.parametrize(
+    ("principal", "source", "found"),
+    [
+        ("apigateway.amazonaws.com", "arn:aws:execute-api:eu-west-1:1:abc/live/GET/orders", False),
+        ("apigateway.amazonaws.com", "arn:aws:execute-api:eu-west-1:1:abc/live/GET", True),
+        ("apigateway.amazonaws.com", "arn:aws:execute-api:eu-west-1:1:*/live/GET/orders", True),
+        ("apigateway.amazonaws.com", "arn:aws:execute-api:eu-west-1:1:/live/GET/orders", True),
+        ("sns.amazonaws.com", "", False),
+    ],
+)
+def test_an_api_permission_names_api_stage_method_and_path(principal: str, source: str, found: bool) -> None:
+    permission = res(rules.PERMISSION, "p", {"principal": principal, "sourceArn": source})
+    assert len(messages("lambda-permission-scoped", permission)) == int(found)
+
+
+@pytest.mark.parametrize(("needed", "found"), [(10, 0), (11, 1)])
+def test_capacity_equal_to_the_reservation_is_enough(needed: int, found: int) -> None:
+    api = res(rules.THROTTLED_API, "api")
+    route = {
+        "route": "GET /x",
+        "rate": 100,
+        "expected_latency_ms": 100,
+        "concurrency_needed": needed,
+        "concurrency_limit": 10,
+    }
+    assert len(messages("api-capacity", api, outputs={api.urn: {"routes": [route]}})) == found
+
+
+def test_capacity_of_an_unreserved_function_is_not_judged() -> None:
+    api = res(rules.THROTTLED_API, "api")
+    route = {
+        "route": "GET /x",
+        "rate": 100,
+        "expected_latency_ms": 100,
+        "concurrency_needed": 99,
+        "concurrency_limit": None,
+    }
+    assert messages("api-capacity", api, outputs={api.urn: {"routes": [route]}}) == []
+
+
+# --- the catalogue ----------------------------------------------------------------------------------
+CATALOGUE = {
+    "lambda-explicit-timeout": ("error", "Every function sets its timeout (the 3 s AWS default is never a decision)"),
+    "lambda-bounded-concurrency": (
+        "error",
+        "Every function has reserved concurrency, or is fed by a queue mapping with maximum concurrency",
+    ),
+    "lambda-tracing-active": ("warning", "X-Ray active tracing is on"),
+    "lambda-json-logs-with-retention": (
+        "error",
+        "Logs are JSON and go to a log group of this stack that has a retention",
+    ),
+    "log-group-retention": ("error", "Every log group has a retention period"),
+    "async-invoke-bounded": (
+        "error",
+        "Async invocations have bounded retries and event age and an on-failure destination",
+    ),
+    "provisioned-within-reserved": (
+        "error",
+        "Provisioned concurrency does not exceed the function's reserved concurrency",
+    ),
+    "iam-no-wildcards": (
+        "error",
+        "No wildcard action, resource or principal, no NotAction, no broad managed policy, no open Function URL",
+    ),
+    "sqs-dead-letter": ("error", "Every queue has a DLQ, or is itself a dead-letter target"),
+    "sqs-encrypted": ("warning", "Queues are encrypted at rest"),
+    "alarm-has-actions": ("warning", "Alarms notify someone"),
+    "tags-required": ("warning", "Taggable resources carry environment, component, managed-by"),
+    "api-stage-throttled": ("error", "Every API stage and route has a non-zero throttle (rate and burst)"),
+    "api-access-logs": ("error", "Every API stage writes access logs"),
+    "api-timeout-chain": (
+        "error",
+        "A synchronous Lambda integration outlasts its function and stays within the gateway's limit",
+    ),
+    "lambda-permission-scoped": (
+        "error",
+        "API Gateway may invoke a function only from one API, stage, method and path",
+    ),
+    "api-capacity": ("warning", "A route admits no more than its function can serve (Little's law: rate x latency)"),
+    "sqs-visibility-covers-consumer": (
+        "error",
+        "A queue's visibility timeout is at least 6x its consumer's timeout plus the batching window",
+    ),
+    "sqs-mapping-isolated": (
+        "error",
+        "An SQS consumer reports partial batch failures and has its own maximum concurrency",
+    ),
+    "sqs-dlq-outlives-source": ("error", "A dead-letter queue keeps messages longer than its source"),
+}
+
+
+@pytest.mark.parametrize("rule_id", sorted(CATALOGUE))
+def test_each_rule_keeps_its_severity_and_description(rule_id: str) -> None:
+    # The plan's exit code follows the severity, and ``resilient-serverless rules`` prints both.
+    r = rules.RULES[rule_id]
+    assert (r.severity, r.description) == CATALOGUE[rule_id]
+
+
+def test_a_waiver_is_recorded_and_cleared() -> None:
+    rules.clear_waivers()
+    rules.waive("sqs-encrypted", "  test queue  ")
+    assert rules.waivers() == {"sqs-encrypted": "test queue"}
+    graph = Graph([queue("q")])
+    assert [(f.rule, f.waived) for f in rules.check(graph) if f.rule == "sqs-encrypted"] == [
+        ("sqs-encrypted", "test queue")
+    ]
+    rules.clear_waivers()
+    assert rules.waivers() == {}
+
+
+def test_a_finding_serialises_every_field() -> None:
+    finding = rules.Finding("r", "error", "urn", "t", "n", "m")
+    assert finding.to_dict() == {
+        "rule": "r",
+        "severity": "error",
+        "urn": "urn",
+        "type": "t",
+        "name": "n",
+        "message": "m",
+        "waived": None,
+    }
+
+
+def test_registering_a_rule_id_twice_is_refused_with_the_id() -> None:
+    with pytest.raises(ValueError) as raised:
+        rules.rule("sqs-encrypted", "error", (), "dup")(lambda r, g: [])
+    assert str(raised.value) == "rule 'sqs-encrypted' is registered twice"
+    assert rules.RULES["sqs-encrypted"].description == "Queues are encrypted at rest"
+
+
+def test_waiving_an_unknown_rule_lists_the_known_ones() -> None:
+    with pytest.raises(KeyError) as raised:
+        rules.waive("nope", "x")
+    assert raised.value.args[0] == f"unknown rule 'nope'; known rules: {', '.join(sorted(rules.RULES))}"
+    assert rules.waivers() == {}
+
+
+def test_waiving_without_a_reason_is_refused() -> None:
+    with pytest.raises(ValueError) as raised:
+        rules.waive("sqs-encrypted", " \t")
+    assert str(raised.value) == "waiving 'sqs-encrypted' needs a reason"
+    assert rules.waivers() == {}
+
+
+def test_findings_and_rules_are_values_that_cannot_be_changed() -> None:
+    finding = rules.Finding("r", "error", "urn", "t", "n", "m")
+    with pytest.raises(AttributeError):
+        finding.message = "other"
+    with pytest.raises(AttributeError):
+        rules.RULES["sqs-encrypted"].severity = "error"
+    assert finding.waived is None
+
+
+def test_tags_are_required_on_resources_of_modules_named_with_an_underscore() -> None:
+    # pulumi_aws.lambda_ (``lambda`` is a keyword): the rule must find the class there too
+    assert messages("tags-required", function()) == ["missing tags: environment, component, managed-by"]
+    assert messages("tags-required", function(tags=TAGS)) == []
+
+
+def test_provider_resources_need_no_tags() -> None:
+    provider = res("pulumi:providers:aws", "default")
+    assert provider.custom
+    assert messages("tags-required", provider) == []
+
+
+def test_a_mapping_names_the_function_by_its_physical_name() -> None:
+    fn = out(rules.FUNCTION, "f", {}, {"name": "shop-dev-f", "arn": "arn:aws:lambda:eu-west-1:1:function:shop-dev-f"})
+    mapping = res(rules.MAPPING, "m", {"functionName": "shop-dev-f", "scalingConfig": {"maximumConcurrency": 2}})
+    assert messages("lambda-bounded-concurrency", fn, mapping) == []
+
+
+def test_a_provisioned_config_without_a_count_asks_for_none() -> None:
+    config = res(rules.PROVISIONED, "pc", {"functionName": "f"})
+    assert messages("provisioned-within-reserved", function(reservedConcurrentExecutions=0), config) == []
+
+
+def test_the_source_retention_is_read_from_the_source() -> None:
+    dlq = queue("dlq", messageRetentionSeconds=120)
+    source = queue(
+        "q",
+        messageRetentionSeconds=60,
+        redrivePolicy=json.dumps({"deadLetterTargetArn": "arn:aws:sqs:eu-west-1:1:dlq"}),
+    )
+    assert messages("sqs-dlq-outlives-source", dlq, source) == []
+
+
+def test_the_capacity_finding_shows_the_arithmetic() -> None:
+    api = res(rules.THROTTLED_API, "api")
+    route = {
+        "route": "GET /x",
+        "rate": 200,
+        "expected_latency_ms": 100,
+        "concurrency_needed": 20,
+        "concurrency_limit": 10,
+    }
+    assert messages("api-capacity", api, outputs={api.urn: {"routes": [route]}}) == [
+        "GET /x: 200 rps x 100 ms needs 20 concurrent executions, the function reserves 10: excess is throttled by "
+        "Lambda, not shed at the edge"
+    ]
+
+
+def test_the_visibility_finding_names_the_default_timeout() -> None:
+    q = queue("q", visibilityTimeoutSeconds=17)
+    mapping = res(rules.MAPPING, "m", {"eventSourceArn": "arn:aws:sqs:eu-west-1:1:q", "functionName": "f"})
+    assert messages("sqs-visibility-covers-consumer", q, function(), mapping) == [
+        "queue q hides a received batch for 17 s, below the 18 s its consumer f may need (6 x 3 s + window): "
+        "work is delivered twice"
+    ]
