@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .async_job_workflow import AsyncJobWorkflow, AsyncJobWorkflowArgs, PushChannel
     from .base import ResilientComponent, stack_tags
     from .grants import Grants
     from .naming import physical_name
@@ -20,10 +21,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApiGatewayAccount",
+    "AsyncJobWorkflow",
+    "AsyncJobWorkflowArgs",
     "ConfigError",
     "Grants",
     "PriorityQueuePair",
     "PriorityQueuePairArgs",
+    "PushChannel",
     "ResilientComponent",
     "ResilientFunction",
     "ResilientFunctionArgs",
@@ -34,6 +38,9 @@ __all__ = [
 ]
 
 _WHERE = {
+    "AsyncJobWorkflow": ".async_job_workflow",
+    "AsyncJobWorkflowArgs": ".async_job_workflow",
+    "PushChannel": ".async_job_workflow",
     "ConfigError": ".validation",
     "Grants": ".grants",
     "ResilientComponent": ".base",
