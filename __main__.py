@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 from resilient_serverless.components import (
     ApiGatewayAccount,
+    AsyncJobWorkflow,
     PriorityQueuePair,
     ResilientFunction,
     ThrottledApi,
@@ -98,6 +99,38 @@ inbox = PriorityQueuePair(
 for consumer in inbox.consumers.values():
     consumer.grants.allow("write-orders", ["dynamodb:PutItem"], [orders_table.arn])
 
+# Reports: long work behind the same front door. POST /reports answers 202 with a job id at once;
+# Step Functions runs the renderer; GET /reports/{job_id}[/result] polls and fetches. The workflow
+# type is a stack setting: Express in dev (cheap, 5-minute bound), Standard in staging and prod
+# (exactly-once starts, hour-long reports); see the stack files for each reason.
+renderer = ResilientFunction(
+    "report-renderer",
+    {
+        **common,
+        "handler": "handlers.jobs.worker.lambda_handler",
+        # Invoked by Step Functions, not by the API: its own timeout, below the workflow's bound.
+        "invocation": "async",
+        "timeout": 120,
+        "description": "Renders one report (honours cancellation and its deadline)",
+    },
+)
+reports = AsyncJobWorkflow(
+    "reports",
+    {
+        "worker": renderer,
+        "code": code,
+        "path": "/reports",
+        "api_flavor": settings.api_flavor,
+        "functions": {k: v for k, v in common.items() if k != "code"},
+        "workflow_type": settings.job_workflow_type,
+        "execution_timeout_s": settings.job_execution_timeout,
+        "starter_max_concurrency": settings.job_starter_max_concurrency,
+        "result_url_ttl_s": settings.job_result_url_ttl,
+        "webhooks": False,  # no dispatcher in this deployment yet: no queue nobody drains
+        "alarm_topic_arn": ops_topic.arn,
+    },
+)
+
 api = ThrottledApi(
     "orders",
     {
@@ -109,6 +142,7 @@ api = ThrottledApi(
             # A DynamoDB GetItem answers in tens of milliseconds; 100 ms is the planning figure.
             {"method": "GET", "path": "/orders/{order_id}", "function": orders_api, "expected_latency_ms": 100},
             {"method": "POST", "path": "/orders", "queue": inbox.queues["high"]},
+            *reports.routes,
         ],
     },
 )
@@ -120,3 +154,4 @@ pulumi.export("orders_api_function", orders_api.function_name)
 pulumi.export("orders_api_target_arn", orders_api.target_arn)
 pulumi.export("orders_inbox", inbox.producer_config)
 pulumi.export("ingest_functions", {role: fn.function_name for role, fn in inbox.consumers.items()})
+pulumi.export("reports_jobs", {"table": reports.table_name, "state_machine": reports.state_machine_arn})

@@ -22,13 +22,16 @@ from typing import Any, Final
 __all__ = [
     "ASL_SCHEMA",
     "CALLBACK_SUFFIX",
+    "PROBLEM_KINDS",
     "RetryPolicy",
     "catch",
+    "classified_problems",
     "fail",
     "pass_state",
     "problems_in",
     "state_machine",
     "succeed",
+    "summary",
     "task",
     "tasks_of",
 ]
@@ -173,39 +176,70 @@ def _transition_problems(states: Mapping[str, Any]) -> Iterator[str]:
                 yield f"state {name!r} Catch Next={c.get('Next')!r} names no state"
 
 
-def _task_problems(name: str, state: Mapping[str, Any], limit: int) -> Iterator[str]:
+def _task_problems(name: str, state: Mapping[str, Any], limit: int) -> Iterator[tuple[str, str]]:
     task_timeout = state.get("TimeoutSeconds")
     if not isinstance(task_timeout, int) or not TASK_TIMEOUT_RANGE[0] <= task_timeout <= limit:
-        yield f"state {name!r} has TimeoutSeconds={task_timeout!r}: every Task needs 1 to {limit} s"
-    yield from _retry_problems(name, state.get("Retry"))
+        yield "task_timeout", f"state {name!r} has TimeoutSeconds={task_timeout!r}: every Task needs 1 to {limit} s"
+    for problem in _retry_problems(name, state.get("Retry")):
+        yield "retry", problem
     if not state.get("Catch"):
-        yield f"state {name!r} has no Catch: a failure ends the execution without recording it"
+        yield "catch", f"state {name!r} has no Catch: a failure ends the execution without recording it"
     if str(state.get("Resource", "")).endswith(CALLBACK_SUFFIX):
         heartbeat = state.get("HeartbeatSeconds")
         if not isinstance(heartbeat, int) or not (isinstance(task_timeout, int) and 0 < heartbeat < task_timeout):
             yield (
+                "heartbeat",
                 f"state {name!r} waits for a task token with HeartbeatSeconds={heartbeat!r}: it needs a "
-                f"heartbeat below its TimeoutSeconds, or a lost callback parks the execution until the timeout"
+                f"heartbeat below its TimeoutSeconds, or a lost callback parks the execution until the timeout",
             )
 
 
-def problems_in(definition: Mapping[str, Any], *, express: bool = False) -> list[str]:
-    """What is wrong with ``definition`` against this package's bar; empty when it passes."""
-    out: list[str] = []
+PROBLEM_KINDS: Final = ("execution_timeout", "transition", "task_timeout", "retry", "catch", "heartbeat")
+
+
+def classified_problems(definition: Mapping[str, Any], *, express: bool = False) -> list[tuple[str, str]]:
+    """``(kind, message)`` for each problem; kinds in ``PROBLEM_KINDS`` (one rule each)."""
+    out: list[tuple[str, str]] = []
     states = definition.get("States") or {}
     limit = EXPRESS_EXECUTION_MAX_S if express else STANDARD_EXECUTION_MAX_S
     timeout = definition.get("TimeoutSeconds")
     if not isinstance(timeout, int) or not 0 < timeout <= limit:
-        out.append(
+        message = (
             f"TimeoutSeconds={timeout!r} must bound the execution: 1 to {limit} s "
             f"({'Express' if express else 'Standard'} workflow)"
         )
+        out.append(("execution_timeout", message))
     if definition.get("StartAt") not in states:
-        out.append(f"StartAt={definition.get('StartAt')!r} names no state")
-    out.extend(_transition_problems(states))
+        out.append(("transition", f"StartAt={definition.get('StartAt')!r} names no state"))
+    out.extend(("transition", m) for m in _transition_problems(states))
     for name, state in tasks_of(definition):
         out.extend(_task_problems(name, state, limit))
     return out
+
+
+def problems_in(definition: Mapping[str, Any], *, express: bool = False) -> list[str]:
+    """What is wrong with ``definition`` against this package's bar; empty when it passes."""
+    return [message for _, message in classified_problems(definition, express=express)]
+
+
+def summary(definition: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each Task with its timeout, heartbeat, retries and where its errors go (for the plan)."""
+    rows = []
+    for name, state in tasks_of(definition):
+        retry = (state.get("Retry") or [{}])[0]
+        resource = state.get("Resource")
+        rows.append(
+            {
+                "state": name,
+                "resource": resource.removeprefix("arn:aws:states:::") if isinstance(resource, str) else "(computed)",
+                "timeout_s": state.get("TimeoutSeconds"),
+                "heartbeat_s": state.get("HeartbeatSeconds"),
+                "retries": retry.get("MaxAttempts"),
+                "max_delay_s": retry.get("MaxDelaySeconds"),
+                "catch": [c.get("Next") for c in state.get("Catch") or []],
+            }
+        )
+    return rows
 
 
 def to_json(definition: Mapping[str, Any]) -> str:

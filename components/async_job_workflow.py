@@ -19,6 +19,8 @@ What you get by default (``defaults.py``, each pinned by a test):
 - start buffering: submits go to an SQS queue drained by a starter with mapping concurrency 2,
   so about 40 ``StartExecution`` per second at the 50 ms planning latency, far
   below the 150/s quota of the smaller regions (a spike waits in the queue instead of failing);
+- each route throttled at what its function can serve (reserved concurrency x 1000 / expected
+  latency: 100 rps for submit, 200 for reads), so excess is shed at the edge;
 - alarms on executions failed, timed out and throttled, on the start queue's oldest message
   (5 min) and on any message in a DLQ.
 
@@ -581,25 +583,7 @@ class AsyncJobWorkflow(ResilientComponent):
         return workflow_definition(shape)
 
     def _state_summary(self) -> list[dict[str, Any]]:
-        rows = []
-        for name, state in self.definition["States"].items():
-            if state.get("Type") != "Task":
-                continue
-            retry = (state.get("Retry") or [{}])[0]
-            rows.append(
-                {
-                    "state": name,
-                    "resource": str(state["Resource"]).removeprefix("arn:aws:states:::")
-                    if isinstance(state["Resource"], str)
-                    else "push channel",
-                    "timeout_s": state.get("TimeoutSeconds"),
-                    "heartbeat_s": state.get("HeartbeatSeconds"),
-                    "retries": retry.get("MaxAttempts"),
-                    "max_delay_s": retry.get("MaxDelaySeconds"),
-                    "catch": [c["Next"] for c in state.get("Catch") or []],
-                }
-            )
-        return rows
+        return asl.summary(self.definition)
 
     def _sm_statements(self) -> list[dict[str, Any]]:
         s = self.settings
@@ -838,7 +822,7 @@ class AsyncJobWorkflow(ResilientComponent):
             ("GET", f"{item}/result", "result"),
             ("DELETE", item, "cancel"),
         ]
-        return [submit] + [
+        routes = [submit] + [
             {
                 "method": method,
                 "path": path,
@@ -847,6 +831,17 @@ class AsyncJobWorkflow(ResilientComponent):
             }
             for method, path, role in reads
         ]
+        for route in routes:
+            route["throttle"] = route_throttle(route["function"].reserved_concurrency, route["expected_latency_ms"])
+        return routes
+
+
+def route_throttle(reserved_concurrency: int | None, latency_ms: int) -> dict[str, Any]:
+    """Throttle a route at what its function can serve (Little's law: concurrency / latency), so
+    excess is shed at the edge with a 429 rather than throttled by Lambda behind it."""
+    concurrency = reserved_concurrency or defaults.FUNCTION_RESERVED_CONCURRENCY
+    rate = min(concurrency * 1000 // latency_ms, defaults.API_ACCOUNT_BURST_MAX)
+    return {"rate": float(max(rate, 1)), "burst": int(max(rate, 1))}
 
 
 def submit_body_schema(input_schema: Mapping[str, Any]) -> dict[str, Any]:

@@ -499,3 +499,74 @@ def sqs_dlq_outlives_source(queue: CapturedResource, graph: Graph) -> Iterator[s
         )
     if bool(dlq.inputs.get("fifoQueue")) != bool(queue.inputs.get("fifoQueue")):
         yield f"its DLQ {dlq.name} is not of the same type (standard or FIFO)"
+
+
+# --- state machines and job workflows (AsyncJobWorkflow) ------------------------------------------
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+ASYNC_JOB_WORKFLOW = "resilient-serverless:index:AsyncJobWorkflow"
+
+
+def _asl_problems(machine: CapturedResource, kind: str) -> Iterator[str]:
+    from .asl import classified_problems  # noqa: PLC0415 (light, but only where state machines exist)
+
+    raw = machine.inputs.get("definition")
+    try:
+        definition = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        yield "the definition is not JSON"
+        return
+    if not isinstance(definition, dict):
+        return
+    express = machine.inputs.get("type") == "EXPRESS"
+    yield from (message for k, message in classified_problems(definition, express=express) if k == kind)
+
+
+@rule("sfn-execution-timeout", "error", (STATE_MACHINE,), "A state machine bounds each execution (TimeoutSeconds)")
+def sfn_execution_timeout(machine: CapturedResource, graph: Graph) -> Iterator[str]:
+    yield from _asl_problems(machine, "execution_timeout")
+
+
+@rule("sfn-task-timeout", "error", (STATE_MACHINE,), "Every Task state has TimeoutSeconds")
+def sfn_task_timeout(machine: CapturedResource, graph: Graph) -> Iterator[str]:
+    yield from _asl_problems(machine, "task_timeout")
+
+
+@rule(
+    "sfn-task-retry",
+    "error",
+    (STATE_MACHINE,),
+    "Every Task state retries with backoff, full jitter and a maximum delay",
+)
+def sfn_task_retry(machine: CapturedResource, graph: Graph) -> Iterator[str]:
+    yield from _asl_problems(machine, "retry")
+
+
+@rule("sfn-task-catch", "error", (STATE_MACHINE,), "Every Task state catches its errors into a state that records them")
+def sfn_task_catch(machine: CapturedResource, graph: Graph) -> Iterator[str]:
+    yield from _asl_problems(machine, "catch")
+
+
+@rule(
+    "sfn-callback-heartbeat",
+    "error",
+    (STATE_MACHINE,),
+    "A task that waits for a task token has HeartbeatSeconds below its TimeoutSeconds",
+)
+def sfn_callback_heartbeat(machine: CapturedResource, graph: Graph) -> Iterator[str]:
+    yield from _asl_problems(machine, "heartbeat")
+
+
+@rule(
+    "jobs-start-within-quota",
+    "warning",
+    (ASYNC_JOB_WORKFLOW,),
+    "A job workflow's starter issues no more StartExecution calls than the account's quota refills",
+)
+def jobs_start_within_quota(workflow: CapturedResource, graph: Graph) -> Iterator[str]:
+    path = graph.outputs_of(workflow).get("start_path") or {}
+    issued, quota = path.get("starts_per_s"), path.get("start_quota_per_s")
+    if isinstance(issued, int | float) and isinstance(quota, int | float) and issued > quota:
+        yield (
+            f"the starter can issue {issued} starts/s, above the StartExecution refill of {quota}/s: starts are "
+            "throttled and retried from the queue; lower starter_max_concurrency or raise the quota"
+        )

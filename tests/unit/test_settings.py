@@ -34,6 +34,10 @@ def test_no_key_gives_the_documented_defaults() -> None:
         contributor_insights=False,
         alarm_email="",
         waivers=(),
+        job_workflow_type="STANDARD",
+        job_execution_timeout=3600,
+        job_starter_max_concurrency=2,
+        job_result_url_ttl=900,
     )
 
 
@@ -112,3 +116,9 @@ def test_waivers_must_be_a_list() -> None:
     with pytest.raises(ConfigError) as raised:
         parse_settings({"waivers": 7})
     assert raised.value.problems == ["waivers=7 must be a list"]
+
+
+def test_an_express_job_workflow_runs_at_most_five_minutes() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({"jobWorkflowType": "EXPRESS", "jobExecutionTimeoutSeconds": 600})
+    assert raised.value.problems == ["jobExecutionTimeoutSeconds=600 is above 300 s, the most an EXPRESS workflow runs"]

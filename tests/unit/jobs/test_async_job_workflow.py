@@ -357,3 +357,19 @@ def test_each_bad_argument_gets_one_clear_error(args: dict[str, Any], problem: s
     with pytest.raises(ConfigError) as raised:
         build(**args)
     assert any(problem in p for p in raised.value.problems), raised.value.problems
+
+
+def test_each_route_is_throttled_at_what_its_function_can_serve() -> None:
+    captured: list[dict[str, Any]] = []
+
+    def program() -> None:
+        captured.extend(AsyncJobWorkflow("reports", {"worker": worker(), "code": HANDLERS}).routes)
+
+    run_program(program)
+    assert {(r["method"], r["path"]): r["throttle"] for r in captured} == {
+        ("POST", "/jobs"): {"rate": 100.0, "burst": 100},  # 10 reserved x 1000 / 100 ms
+        ("GET", "/jobs/{job_id}"): {"rate": 200.0, "burst": 200},  # 10 reserved x 1000 / 50 ms
+        ("GET", "/jobs/{job_id}/result"): {"rate": 200.0, "burst": 200},
+        ("DELETE", "/jobs/{job_id}"): {"rate": 200.0, "burst": 200},
+    }
+    assert (defaults.JOB_SUBMIT_LATENCY_MS, defaults.JOB_READ_LATENCY_MS) == (100, 50)
