@@ -126,7 +126,6 @@ reports = AsyncJobWorkflow(
         "execution_timeout_s": settings.job_execution_timeout,
         "starter_max_concurrency": settings.job_starter_max_concurrency,
         "result_url_ttl_s": settings.job_result_url_ttl,
-        "webhooks": False,  # no dispatcher in this deployment yet: no queue nobody drains
         "alarm_topic_arn": ops_topic.arn,
     },
 )

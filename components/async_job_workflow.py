@@ -424,6 +424,13 @@ class AsyncJobWorkflow(ResilientComponent):
                     **(capacity if s.start == "queue" else {}),
                 },
                 "job_functions": {k: fn.function_name for k, fn in self.functions.items()},
+                "webhooks": {
+                    "queue_arn": self.webhook_queue.arn,
+                    "dlq_arn": self.webhook_dlq.arn if self.webhook_dlq else None,
+                    "max_attempts": defaults.JOB_WEBHOOK_MAX_ATTEMPTS,
+                }
+                if self.webhook_queue is not None
+                else None,
             }
         )
 
@@ -660,7 +667,13 @@ class AsyncJobWorkflow(ResilientComponent):
         return env
 
     def _function(
-        self, role: str, *, invocation: str = "sync", extra_env: dict[str, Any] | None = None
+        self,
+        role: str,
+        *,
+        invocation: str = "sync",
+        extra_env: dict[str, Any] | None = None,
+        handler: str = "lambda_handler",
+        module: str | None = None,
     ) -> ResilientFunction:
         s = self.settings
         args: dict[str, Any] = {
@@ -710,6 +723,35 @@ class AsyncJobWorkflow(ResilientComponent):
         cancel.grants.allow("stop", ["states:StopExecution"], [executions])
         if self.start_queue is not None:
             self._create_starter()
+        if self.webhook_queue is not None:
+            self._create_webhooks()
+
+    def _create_webhooks(self) -> None:
+        s = self.settings
+        assert self.webhook_queue is not None
+        register = self._function("webhooks", module="webhooks", handler="register_handler")
+        register.grants.allow("jobs", ["dynamodb:GetItem", "dynamodb:PutItem"], [self.table.arn])
+        dispatcher = self._function("dispatcher", invocation="queue", module="webhooks", handler="dispatch_handler")
+        grants = [
+            dispatcher.grants.consume_from(self.webhook_queue),
+            dispatcher.grants.allow("jobs", ["dynamodb:GetItem"], [self.table.arn]),
+            # Pre-signed result URLs in the deliveries work only if the signer may read them.
+            dispatcher.grants.allow("results", ["s3:GetObject"], [self.bucket.arn.apply(lambda a: f"{a}/results/*")]),
+        ]
+        self.webhook_mapping = self._child(
+            "mapping",
+            aws.lambda_.EventSourceMapping,
+            "webhooks-mapping",
+            {
+                "event_source_arn": self.webhook_queue.arn,
+                "function_name": dispatcher.function.name,
+                "batch_size": defaults.QUEUE_BATCH_SIZE,
+                "maximum_batching_window_in_seconds": defaults.QUEUE_BATCHING_WINDOW_S,
+                "function_response_types": ["ReportBatchItemFailures"],
+                "scaling_config": {"maximum_concurrency": s.starter_max_concurrency},
+            },
+            pulumi.ResourceOptions(depends_on=grants),
+        )
 
     def _create_starter(self) -> None:
         s = self.settings
@@ -822,6 +864,7 @@ class AsyncJobWorkflow(ResilientComponent):
             ("GET", f"{item}/result", "result"),
             ("DELETE", item, "cancel"),
         ]
+        hooks = [("POST", f"{s.path}/webhooks", "webhooks")] if self.webhook_queue is not None else []
         routes = [submit] + [
             {
                 "method": method,
@@ -829,7 +872,7 @@ class AsyncJobWorkflow(ResilientComponent):
                 "function": self.functions[role],
                 "expected_latency_ms": defaults.JOB_READ_LATENCY_MS,
             }
-            for method, path, role in reads
+            for method, path, role in reads + hooks
         ]
         for route in routes:
             route["throttle"] = route_throttle(route["function"].reserved_concurrency, route["expected_latency_ms"])

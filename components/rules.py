@@ -570,3 +570,33 @@ def jobs_start_within_quota(workflow: CapturedResource, graph: Graph) -> Iterato
             f"the starter can issue {issued} starts/s, above the StartExecution refill of {quota}/s: starts are "
             "throttled and retried from the queue; lower starter_max_concurrency or raise the quota"
         )
+
+
+WEBHOOK_ATTEMPTS_MAX = 10
+
+
+@rule(
+    "jobs-webhook-delivery-bounded",
+    "error",
+    (ASYNC_JOB_WORKFLOW,),
+    "Webhook deliveries retry a bounded number of times, then land in a DLQ that raises an alarm",
+)
+def jobs_webhook_delivery_bounded(workflow: CapturedResource, graph: Graph) -> Iterator[str]:
+    hooks = graph.outputs_of(workflow).get("webhooks")
+    if not hooks:
+        return
+    queue = _queue_by_arn(graph, str(hooks.get("queue_arn")))
+    redrive = queue.inputs.get("redrivePolicy") if queue else None
+    policy = json.loads(redrive) if isinstance(redrive, str) else {}
+    dlq = _queue_by_arn(graph, str(policy.get("deadLetterTargetArn"))) if policy else None
+    if dlq is None:
+        yield "the webhook queue has no DLQ: a delivery that keeps failing is retried until it expires, unseen"
+        return
+    attempts = policy.get("maxReceiveCount")
+    if not isinstance(attempts, int) or attempts > WEBHOOK_ATTEMPTS_MAX:
+        yield f"webhook deliveries are tried {attempts!r} times, above {WEBHOOK_ATTEMPTS_MAX}: bound the retries"
+    watched = any(
+        (a.inputs.get("dimensions") or {}).get("QueueName") == dlq.outputs.get("name") for a in graph.of_type(ALARM)
+    )
+    if not watched:
+        yield f"no alarm watches the webhook DLQ {dlq.name}: failed deliveries would wait there unseen"

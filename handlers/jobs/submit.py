@@ -62,9 +62,16 @@ def _body(request: ApiRequest) -> dict[str, Any]:
     _check_input(parsed["input"])
     callback = parsed.get("callback_url")
     if callback is not None:
-        from .webhooks import check_callback_url  # noqa: PLC0415 (only when a callback is given)
+        from .webhooks import check_callback_url, verified_hook  # noqa: PLC0415 (only when a callback is given)
 
         check_callback_url(callback)
+        if verified_hook(request.caller, callback) is None:
+            raise ApiError(
+                400,
+                "unverified_callback_url",
+                f"callback_url {callback!r} is not a verified webhook of this caller: "
+                f"register it first at POST {config().path}/webhooks",
+            )
     return parsed
 
 

@@ -64,6 +64,7 @@ def test_the_api_sits_in_front_of_the_functions_with_stack_settings() -> None:
         "GET /reports/{job_id}",
         "GET /reports/{job_id}/result",
         "DELETE /reports/{job_id}",
+        "POST /reports/webhooks",
     ]
     integration = prod.one("aws:apigateway/integration:Integration", "orders-integration-get-orders-order-id")
     assert integration.inputs["uri"].endswith("function:resilient-serverless-prod-orders-api:live/invocations")

@@ -116,7 +116,7 @@ def test_plan_shows_the_front_door_throttles_and_timeouts(capsys: pytest.Capture
         "stage": "$default",
         "rate": 20,
         "burst": 40,
-        "routes_throttled": 6,
+        "routes_throttled": 7,
         "access_logs": True,
     }
     assert children["orders-integration-get-orders-order-id"] == {"type": "AWS_PROXY", "timeout_ms": 11000}

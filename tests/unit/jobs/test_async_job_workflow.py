@@ -215,7 +215,13 @@ def test_a_program_that_is_not_ours_puts_two_workflows_behind_one_api_in_another
 
     graph = run_program(program, project="media", stack="eu", mocks=AwsMocks(region="us-west-2"))
     keys = {r.inputs["routeKey"] for r in graph.of_type("aws:apigatewayv2/route:Route")}
-    assert keys == {"POST /thumbs", "GET /thumbs/{job_id}", "GET /thumbs/{job_id}/result", "DELETE /thumbs/{job_id}"}
+    assert keys == {
+        "POST /thumbs",
+        "GET /thumbs/{job_id}",
+        "GET /thumbs/{job_id}/result",
+        "DELETE /thumbs/{job_id}",
+        "POST /thumbs/webhooks",
+    }
     models = graph.of_type("aws:apigateway/model:Model")
     assert len(models) == 1 and json.loads(models[0].inputs["schema"])["required"] == ["input"]
     assert graph.one(SM, "exports-sm").outputs["arn"].startswith("arn:aws:states:us-west-2:")
@@ -371,5 +377,6 @@ def test_each_route_is_throttled_at_what_its_function_can_serve() -> None:
         ("GET", "/jobs/{job_id}"): {"rate": 200.0, "burst": 200},  # 10 reserved x 1000 / 50 ms
         ("GET", "/jobs/{job_id}/result"): {"rate": 200.0, "burst": 200},
         ("DELETE", "/jobs/{job_id}"): {"rate": 200.0, "burst": 200},
+        ("POST", "/jobs/webhooks"): {"rate": 200.0, "burst": 200},
     }
     assert (defaults.JOB_SUBMIT_LATENCY_MS, defaults.JOB_READ_LATENCY_MS) == (100, 50)

@@ -133,7 +133,16 @@ def test_the_plan_shows_the_states_with_timeouts_and_retries_and_the_start_capac
         "max_delay_s": 30,
         "catch": ["RecordTimedOut", "RecordFailed"],
     }
-    assert set(states) == {"MarkRunning", "RunWorker", "RecordSucceeded", "RecordFailed", "RecordTimedOut"}
+    assert set(states) == {
+        "MarkRunning",
+        "RunWorker",
+        "RecordSucceeded",
+        "RecordFailed",
+        "RecordTimedOut",
+        "NotifySucceeded",
+        "NotifyFailed",
+        "NotifyTimedOut",
+    }
     assert main(["plan", "--stack", "prod", "--project-dir", str(root)]) == 0
     text = capsys.readouterr().out
     assert "state RunWorker (lambda:invoke)  timeout=130 s retries=2" in text  # the console wraps the rest
