@@ -902,18 +902,17 @@ def submit_body_schema(input_schema: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-_ERROR = {
+_ERROR_DETAIL: dict[str, Any] = {
+    "type": "object",
+    "required": ["code", "message"],
+    "additionalProperties": False,
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+}
+_ERROR: dict[str, Any] = {
     "type": "object",
     "required": ["error"],
     "additionalProperties": False,
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "additionalProperties": False,
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-        }
-    },
+    "properties": {"error": _ERROR_DETAIL},
 }
 _STATUS_ENUM = ["queued", "running", "succeeded", "failed", "timed_out", "cancelled"]
 _JOB_ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{22}$"}
@@ -952,7 +951,7 @@ def openapi_document(path: str, input_schema: Mapping[str, Any], *, webhooks: bo
             "job_id": _JOB_ID,
             "status": {"enum": _STATUS_ENUM},
             **{k: {"type": "string"} for k in ("created_at", "updated_at", "started_at", "finished_at")},
-            "error": _ERROR["properties"]["error"],
+            "error": _ERROR_DETAIL,
             "links": {"type": "object"},
         },
     }
