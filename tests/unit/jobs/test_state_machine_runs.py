@@ -4,6 +4,7 @@ structure of the specification."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import shutil
@@ -123,6 +124,22 @@ def scheduled_tokens(aws: Aws, execution_arn: str, count: int) -> list[str]:
     raise AssertionError(f"only {len(tokens)} worker calls were scheduled")
 
 
+def fail_until_moved_on(aws: Aws, execution_arn: str, token: str, attempt: int) -> None:
+    """Report the attempt failed; moto may see the token before the task waits on it (a failure
+    sent then is lost), so send again until the execution has moved past this attempt."""
+    from botocore.exceptions import ClientError
+
+    for _ in range(200):
+        with contextlib.suppress(ClientError):
+            aws.sfn.send_task_failure(taskToken=token, error="Report.RenderFailed", cause=f"attempt {attempt}")
+        events = aws.sfn.get_execution_history(executionArn=execution_arn)["events"]
+        failed = [e for e in events if e["type"] == "TaskFailed"]
+        if len(failed) > attempt:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"attempt {attempt} never failed")
+
+
 def test_a_failing_task_is_retried_then_caught_and_recorded(aws: Aws) -> None:
     # GIVEN a callback worker that reports a failure on every attempt
     shape = aws.shape(worker_mode="callback", task_timeout_s=50, heartbeat_s=40)
@@ -133,7 +150,7 @@ def test_a_failing_task_is_retried_then_caught_and_recorded(aws: Aws) -> None:
     # WHEN each attempt fails
     for attempt in range(1 + FAST_RETRY.max_attempts):
         token = scheduled_tokens(aws, started["executionArn"], attempt + 1)[attempt]
-        aws.sfn.send_task_failure(taskToken=token, error="Report.RenderFailed", cause=f"attempt {attempt}")
+        fail_until_moved_on(aws, started["executionArn"], token, attempt)
     for _ in range(200):
         execution = aws.sfn.describe_execution(executionArn=started["executionArn"])
         if execution["status"] != "RUNNING":
