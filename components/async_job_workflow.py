@@ -99,7 +99,7 @@ class AsyncJobWorkflowArgs(TypedDict, total=False):
 
     ``transform`` keys: table, idempotency_table, bucket, bucket_encryption, bucket_public_access,
     bucket_policy, bucket_lifecycle, queue, dlq, mapping, state_machine, state_machine_role,
-    state_machine_policy, alarm.
+    state_machine_policy, outcome_rule, alarm.
     """
 
     worker: ResilientFunction
@@ -371,6 +371,7 @@ class AsyncJobWorkflow(ResilientComponent):
         "state_machine",
         "state_machine_role",
         "state_machine_policy",
+        "outcome_rule",
         "alarm",
     )
 
@@ -726,6 +727,42 @@ class AsyncJobWorkflow(ResilientComponent):
             self._create_starter()
         if self.webhook_queue is not None:
             self._create_webhooks()
+        if not s.express:  # EventBridge carries status changes of Standard workflows only
+            self._create_recorder()
+
+    def _create_recorder(self) -> None:
+        """Executions that end outside the definition's own bookkeeping (the execution timeout, a
+        States.Runtime error, an abort) are recorded on the job from their status change event."""
+        env: dict[str, Any] = {"WEBHOOK_QUEUE_URL": self.webhook_queue.url} if self.webhook_queue else {}
+        recorder = self._function("recorder", invocation="async", extra_env=env)
+        recorder.grants.allow("jobs", ["dynamodb:UpdateItem"], [self.table.arn])
+        if self.webhook_queue is not None:
+            recorder.grants.send_to(self.webhook_queue)
+        pattern = self.state_machine.arn.apply(
+            lambda arn: json.dumps(
+                {
+                    "source": ["aws.states"],
+                    "detail-type": ["Step Functions Execution Status Change"],
+                    "detail": {"stateMachineArn": [arn], "status": ["FAILED", "TIMED_OUT", "ABORTED"]},
+                },
+                sort_keys=True,
+            )
+        )
+        self.outcome_rule = self._child(
+            "outcome_rule",
+            aws.cloudwatch.EventRule,
+            "outcomes",
+            {"name": self.physical("lambda", "outcomes"), "event_pattern": pattern},  # 64 of [A-Za-z0-9_-]
+        )
+        permission = recorder.grant_invoke("outcomes", "events.amazonaws.com", self.outcome_rule.arn)
+        # The target after the permission: EventBridge drops events it may not deliver.
+        self.outcome_target = self._child(
+            "outcome_rule",
+            aws.cloudwatch.EventTarget,
+            "outcomes-target",
+            {"rule": self.outcome_rule.name, "arn": recorder.target_arn},
+            pulumi.ResourceOptions(depends_on=[permission]),
+        )
 
     def _create_webhooks(self) -> None:
         s = self.settings

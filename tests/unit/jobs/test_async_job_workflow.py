@@ -196,7 +196,7 @@ def test_callback_workers_get_a_heartbeat_and_a_task_token() -> None:
 
 def test_direct_start_has_no_queue_and_lets_submit_start_executions() -> None:
     graph = build(start="direct", webhooks=False)
-    assert [q.name for q in graph.of_type(QUEUE)] == ["renderer-dlq"]
+    assert sorted(q.name for q in graph.of_type(QUEUE)) == ["renderer-dlq", "reports-recorder-dlq"]  # no start queue
     submit = graph.one("resilient-serverless:index:ResilientFunction", "reports-submit")
     actions = [
         json.loads(p.inputs["policy"])["Statement"][0]["Action"] for p in graph.children_of(submit, "RolePolicy")
@@ -380,3 +380,22 @@ def test_each_route_is_throttled_at_what_its_function_can_serve() -> None:
         ("POST", "/jobs/webhooks"): {"rate": 200.0, "burst": 200},
     }
     assert (defaults.JOB_SUBMIT_LATENCY_MS, defaults.JOB_READ_LATENCY_MS) == (100, 50)
+
+
+def test_execution_outcomes_outside_the_definition_reach_a_recorder(jobs: Graph) -> None:
+    rule = jobs.one("aws:cloudwatch/eventRule:EventRule", "reports-outcomes")
+    pattern = json.loads(rule.inputs["eventPattern"])
+    assert pattern["detail"] == {
+        "stateMachineArn": [jobs.one(SM).outputs["arn"]],
+        "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+    }
+    target = jobs.one("aws:cloudwatch/eventTarget:EventTarget", "reports-outcomes-target")
+    permission = jobs.one("aws:lambda/permission:Permission", "reports-recorder-invoke-outcomes")
+    assert permission.urn in target.dependencies, target.urn
+    assert permission.inputs["sourceArn"] == rule.outputs["arn"]
+    assert target.inputs["arn"] == jobs.one("aws:lambda/function:Function", "reports-recorder-function").outputs["arn"]
+
+
+def test_express_has_no_recorder_because_eventbridge_carries_no_express_events() -> None:
+    graph = build(workflow_type="EXPRESS")
+    assert graph.of_type("aws:cloudwatch/eventRule:EventRule") == []

@@ -360,3 +360,26 @@ def test_the_sample_worker_renders_honours_cancellation_and_its_deadline(jobs_aw
     jobs_aws.put_job(JOB, "cancelled")
     with pytest.raises(worker.JobCancelled):
         worker.run(event, lambda: 30.0)
+
+
+def test_the_recorder_records_an_execution_timeout_once_and_announces_it(jobs_aws: JobsAws) -> None:
+    from handlers.jobs.recorder import record
+
+    hooks = jobs_aws.sqs.create_queue(QueueName="hooks")["QueueUrl"]
+    jobs_aws.put_job(JOB, "running")
+    detail = {"name": JOB, "status": "TIMED_OUT", "executionArn": "arn:aws:states:eu-west-1:1:execution:sm:x"}
+    assert record(detail, hooks) is True
+    job = jobs_aws.job(JOB)
+    assert (job["status"], job["error"]) == ("timed_out", "States.Timeout")
+    assert record({**detail, "status": "FAILED"}, hooks) is False  # already ended: left alone
+    notices = jobs_aws.sqs.receive_message(QueueUrl=hooks, MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"]) for m in notices] == [{"job_id": JOB, "status": "timed_out"}]
+
+
+def test_the_recorder_leaves_jobs_the_workflow_already_recorded(jobs_aws: JobsAws) -> None:
+    from handlers.jobs.recorder import record
+
+    jobs_aws.put_job(JOB, "failed", error="Report.Failed")
+    assert record({"name": JOB, "status": "FAILED", "error": "Jobs.Failed"}, None) is False
+    assert jobs_aws.job(JOB)["error"] == "Report.Failed"
+    assert record({"name": JOB, "status": "SUCCEEDED"}, None) is False
