@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test lint bench clean mutation
+.PHONY: plan test lint bench clean mutation asl-validator
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -57,3 +57,7 @@ mutation: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+## asl-validator: the npm ASL validator the state-machine tests also run (skipped without it)
+asl-validator:
+	npm install --no-save --no-package-lock --no-audit --no-fund asl-validator

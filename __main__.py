@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 from resilient_serverless.components import (
     ApiGatewayAccount,
+    AsyncJobWorkflow,
     Operations,
     PriorityQueuePair,
     ResilientFunction,
@@ -114,6 +115,59 @@ for consumer in inbox.consumers.values():
 # Every route is signed (SigV4) by a caller whose IAM policy allows execute-api:Invoke on it
 # (README: "Calling the API"); `apiAuth: none` makes the API public.
 auth = {"type": "iam"} if settings.api_auth == "iam" else None
+
+# Push of job results over a WebSocket (off where the platform lacks WebSocket APIs: clients poll).
+# The reports workflow takes it as its push channel: submit answers with a subscribe token, and the
+# workflow parks until the client subscribes, then posts the result (or falls back to polling).
+push = (
+    WebSocketNotifier(
+        "job-push",
+        {
+            "code": code,
+            "function": {k: v for k, v in common.items() if k not in ("code", "alarm_topic_arn")},
+            "log_retention_days": settings.log_retention_days,
+            "gateway_account": account,
+            "alarm_topic_arn": ops_topic.arn,
+        },
+    )
+    if settings.push_notifications
+    else None
+)
+
+# Reports: long work behind the same front door. POST /reports answers 202 with a job id at once;
+# Step Functions runs the renderer; GET /reports/{job_id}[/result] polls and fetches. The workflow
+# type is a stack setting: Express in dev (cheap, 5-minute bound), Standard in staging and prod
+# (exactly-once starts, hour-long reports); see the stack files for each reason.
+renderer = ResilientFunction(
+    "report-renderer",
+    {
+        **common,
+        "handler": "handlers.jobs.worker.lambda_handler",
+        # Invoked by Step Functions, not by the API: its own timeout, below the workflow's bound.
+        "invocation": "async",
+        "timeout": 120,
+        "description": "Renders one report (honours cancellation and its deadline)",
+    },
+)
+reports = AsyncJobWorkflow(
+    "reports",
+    {
+        "worker": renderer,
+        "code": code,
+        "path": "/reports",
+        "api_flavor": settings.api_flavor,
+        "functions": {k: v for k, v in common.items() if k != "code"},
+        "workflow_type": settings.job_workflow_type,
+        "execution_timeout_s": settings.job_execution_timeout,
+        "starter_max_concurrency": settings.job_starter_max_concurrency,
+        "result_url_ttl_s": settings.job_result_url_ttl,
+        "alarm_topic_arn": ops_topic.arn,
+        **({"push": push} if push is not None else {}),
+    },
+)
+if push is not None:
+    push.read_results(reports.bucket.arn, "results/")  # notify pre-signs large results
+
 api = ThrottledApi(
     "orders",
     {
@@ -133,26 +187,9 @@ api = ThrottledApi(
                 **({"auth": auth} if auth else {}),
             },
             {"method": "POST", "path": "/orders", "queue": inbox, **({"auth": auth} if auth else {})},
+            *[{**route, **({"auth": auth} if auth else {})} for route in reports.routes],
         ],
     },
-)
-
-# Push of job results over a WebSocket (off where the platform lacks WebSocket APIs: clients poll).
-# Not wired to a job API yet: AsyncJobWorkflow takes it as its ``push`` channel (bind_jobs,
-# workflow_states, state_machine_statements) and the results bucket through read_results.
-push = (
-    WebSocketNotifier(
-        "job-push",
-        {
-            "code": code,
-            "function": {k: v for k, v in common.items() if k not in ("code", "alarm_topic_arn")},
-            "log_retention_days": settings.log_retention_days,
-            "gateway_account": account,
-            "alarm_topic_arn": ops_topic.arn,
-        },
-    )
-    if settings.push_notifications
-    else None
 )
 
 # Everything above on one dashboard along the request path, with saved queries and a composite
@@ -191,3 +228,4 @@ pulumi.export("ingest_functions", {role: fn.function_name for role, fn in inbox.
 
 pulumi.export("push_url", push.url if push is not None else f"polling only: {settings.push_off_reason}")
 pulumi.export("dashboard", ops.dashboard_name)
+pulumi.export("reports_jobs", {"table": reports.table_name, "state_machine": reports.state_machine_arn})

@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .async_job_workflow import AsyncJobWorkflow, AsyncJobWorkflowArgs, PushChannel
     from .base import ResilientComponent, stack_tags
     from .grants import Grants
     from .naming import physical_name
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApiGatewayAccount",
+    "AsyncJobWorkflow",
+    "AsyncJobWorkflowArgs",
     "ConfigError",
     "FunctionPackage",
     "Grants",
@@ -30,6 +33,7 @@ __all__ = [
     "OperationsArgs",
     "PriorityQueuePair",
     "PriorityQueuePairArgs",
+    "PushChannel",
     "ResilientComponent",
     "ResilientFunction",
     "ResilientFunctionArgs",
@@ -43,6 +47,9 @@ __all__ = [
 ]
 
 _WHERE = {
+    "AsyncJobWorkflow": ".async_job_workflow",
+    "AsyncJobWorkflowArgs": ".async_job_workflow",
+    "PushChannel": ".async_job_workflow",
     "ConfigError": ".validation",
     "Grants": ".grants",
     "ResilientComponent": ".base",

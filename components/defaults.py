@@ -165,3 +165,35 @@ CANARY_ROUND_TRIP_S: Final = 30  # how long the canary polls for its job's resul
 # The handler library's X-Ray daemon provider: no extra layer and the smallest cold start (make
 # bench). The X-Ray daemon is supported until 2027-02-25; "otel" (ADOT layer) is the way off it.
 TRACING_PROVIDER: Final = "xray"
+# --- AsyncJobWorkflow ------------------------------------------------------------------------------
+JOB_PATH: Final = "/jobs"
+# Standard: exactly-once starts and long jobs; Express is the documented choice for high rates of
+# short (< 5 min), idempotent jobs.
+JOB_WORKFLOW_TYPE: Final = "STANDARD"
+JOB_WORKER_MODE: Final = "invoke"
+JOB_EXECUTION_TIMEOUT_S: Final = 3600  # one hour bounds a forgotten execution; long jobs raise it
+# The worker task waits a little longer than the worker's Lambda timeout, so Lambda gives up
+# first and the error the job records says why (a Lambda timeout rather than States.Timeout).
+JOB_TASK_TIMEOUT_MARGIN_S: Final = 10
+JOB_HEARTBEAT_S: Final = 60  # callback workers: a lost worker is noticed within a minute
+# Two retries from 2 s, doubling, full jitter, each delay at most 30 s: a transient failure
+# costs seconds, a persistent one fails the job in under a minute.
+JOB_WORKER_RETRY: Final = {"max_attempts": 2, "interval_s": 2, "backoff_rate": 2.0, "max_delay_s": 30}
+JOB_START_MODE: Final = "queue"
+JOB_STARTER_MAX_CONCURRENCY: Final = 2  # the SQS mapping minimum: ~40 starts/s, far below the quota
+# StartExecution refill rate for Standard workflows in the smaller regions (300 in the largest).
+JOB_START_QUOTA_PER_S: Final = 150.0
+JOB_START_LATENCY_MS: Final = 50.0  # planning figure for one StartExecution call
+JOB_START_QUEUE_AGE_ALARM_S: Final = 300
+JOB_RESULT_URL_TTL_S: Final = 900  # 15 minutes: long enough to download, short enough to leak little
+JOB_RESULT_RETENTION_DAYS: Final = 7
+JOB_INPUT_RETENTION_DAYS: Final = 1  # inputs in S3 serve the execution only
+JOB_TTL_DAYS: Final = 30
+JOB_IDEMPOTENCY_TTL_S: Final = 3600  # the Powertools default: a retried submit within the hour
+JOB_MAX_BODY_BYTES: Final = 1_048_576
+# Step Functions and SQS carry 256 KiB including the envelope: inputs above ~200 KB go to S3.
+JOB_INLINE_INPUT_BYTES: Final = 200_000
+JOB_PUSH_TOKEN_GRACE_S: Final = 300  # a push token outlives the execution by five minutes
+JOB_SUBMIT_LATENCY_MS: Final = 100  # idempotency record + job item + one send: planning figure
+JOB_READ_LATENCY_MS: Final = 50
+JOB_WEBHOOK_MAX_ATTEMPTS: Final = 5  # deliveries per event before the DLQ (SQS receives)

@@ -167,6 +167,8 @@ def _component_settings(outputs: dict[str, Any]) -> dict[str, Any]:
         "connect_quota",
         "callback",
         "delivery",
+        "workflow_type",
+        "start_path",
     )
     return {k: outputs[k] for k in keys if outputs.get(k) is not None}
 
@@ -184,6 +186,9 @@ def _node(r: CapturedResource, graph: Graph) -> dict[str, Any]:
     routes = graph.outputs_of(r).get("routes") if not r.custom else None
     if routes:
         node["routes"] = routes
+    states = graph.outputs_of(r).get("workflow_states") if not r.custom else None
+    if states:
+        node["states"] = states
     children = graph.children_of(r)
     if children:
         node["children"] = [_node(c, graph) for c in children]
@@ -256,6 +261,21 @@ def _route_label(route: dict[str, Any]) -> str:
     return text
 
 
+def _state_label(state: dict[str, Any]) -> str:
+    from rich.markup import escape  # noqa: PLC0415
+
+    text = f"[bold blue]state[/] {escape(state['state'])} ({escape(str(state['resource']))})"
+    # Pulumi drops None values from component outputs: an absent key is an unset field.
+    text += f"  timeout={state.get('timeout_s')} s"
+    if state.get("heartbeat_s"):
+        text += f" heartbeat={state['heartbeat_s']} s"
+    text += f" retries={state.get('retries', 0)}"
+    if state.get("max_delay_s"):
+        text += f" (max delay {state['max_delay_s']} s)"
+    text += f" catch->{','.join(state.get('catch') or []) or 'none'}"
+    return text
+
+
 def render_plan(plan: dict[str, Any], console: Console) -> None:
     from rich.table import Table  # noqa: PLC0415
     from rich.tree import Tree  # noqa: PLC0415
@@ -270,6 +290,8 @@ def render_plan(plan: dict[str, Any], console: Console) -> None:
         branch = parent.add(_label(node))
         for route in node.get("routes", []):
             branch.add(_route_label(route))
+        for state in node.get("states", []):
+            branch.add(_state_label(state))
         for child in node.get("children", []):
             add(branch, child)
 
@@ -292,3 +314,9 @@ def render_plan(plan: dict[str, Any], console: Console) -> None:
         tag = f"[dim]waived: {f['waived']}[/]" if f["waived"] else f"[{colour}]{f['severity']}[/]"
         console.print(f"{tag} [bold]{f['rule']}[/] {f['type'].split(':')[-1]} {f['name']}: {f['message']}")
     console.print(f"errors {s['errors']}, warnings {s['warnings']}, waived {s['waived']}")
+
+
+SETTINGS["aws:sfn/stateMachine:StateMachine"] = lambda i: {
+    "type": i.get("type"),
+    "timeout_s": (json.loads(i["definition"]) if isinstance(i.get("definition"), str) else {}).get("TimeoutSeconds"),
+}

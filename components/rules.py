@@ -940,3 +940,104 @@ def insight_rule_retention(insight: CapturedResource, graph: Graph) -> Iterator[
             yield f"reads {name}, which this stack does not manage (no retention it can vouch for)"
         elif not group.inputs.get("retentionInDays"):
             yield f"reads {name}, which keeps logs forever"
+
+
+# --- state machines and job workflows (AsyncJobWorkflow) ------------------------------------------
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+ASYNC_JOB_WORKFLOW = "resilient-serverless:index:AsyncJobWorkflow"
+
+
+def _asl_problems(machine: CapturedResource, kind: str) -> Iterator[str]:
+    from .asl import classified_problems  # noqa: PLC0415 (light, but only where state machines exist)
+
+    raw = machine.inputs.get("definition")
+    try:
+        definition = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        yield "the definition is not JSON"
+        return
+    if not isinstance(definition, dict):
+        return
+    express = machine.inputs.get("type") == "EXPRESS"
+    yield from (message for k, message in classified_problems(definition, express=express) if k == kind)
+
+
+@rule("sfn-execution-timeout", "error", (STATE_MACHINE,), "A state machine bounds each execution (TimeoutSeconds)")
+def sfn_execution_timeout(machine: CapturedResource, graph: Graph) -> Iterator[str]:
+    yield from _asl_problems(machine, "execution_timeout")
+
+
+@rule("sfn-task-timeout", "error", (STATE_MACHINE,), "Every Task state has TimeoutSeconds")
+def sfn_task_timeout(machine: CapturedResource, graph: Graph) -> Iterator[str]:
+    yield from _asl_problems(machine, "task_timeout")
+
+
+@rule(
+    "sfn-task-retry",
+    "error",
+    (STATE_MACHINE,),
+    "Every Task state retries with backoff, full jitter and a maximum delay",
+)
+def sfn_task_retry(machine: CapturedResource, graph: Graph) -> Iterator[str]:
+    yield from _asl_problems(machine, "retry")
+
+
+@rule("sfn-task-catch", "error", (STATE_MACHINE,), "Every Task state catches its errors into a state that records them")
+def sfn_task_catch(machine: CapturedResource, graph: Graph) -> Iterator[str]:
+    yield from _asl_problems(machine, "catch")
+
+
+@rule(
+    "sfn-callback-heartbeat",
+    "error",
+    (STATE_MACHINE,),
+    "A task that waits for a task token has HeartbeatSeconds below its TimeoutSeconds",
+)
+def sfn_callback_heartbeat(machine: CapturedResource, graph: Graph) -> Iterator[str]:
+    yield from _asl_problems(machine, "heartbeat")
+
+
+@rule(
+    "jobs-start-within-quota",
+    "warning",
+    (ASYNC_JOB_WORKFLOW,),
+    "A job workflow's starter issues no more StartExecution calls than the account's quota refills",
+)
+def jobs_start_within_quota(workflow: CapturedResource, graph: Graph) -> Iterator[str]:
+    path = graph.outputs_of(workflow).get("start_path") or {}
+    issued, quota = path.get("starts_per_s"), path.get("start_quota_per_s")
+    if isinstance(issued, int | float) and isinstance(quota, int | float) and issued > quota:
+        yield (
+            f"the starter can issue {issued} starts/s, above the StartExecution refill of {quota}/s: starts are "
+            "throttled and retried from the queue; lower starter_max_concurrency or raise the quota"
+        )
+
+
+WEBHOOK_ATTEMPTS_MAX = 10
+
+
+@rule(
+    "jobs-webhook-delivery-bounded",
+    "error",
+    (ASYNC_JOB_WORKFLOW,),
+    "Webhook deliveries retry a bounded number of times, then land in a DLQ that raises an alarm",
+)
+def jobs_webhook_delivery_bounded(workflow: CapturedResource, graph: Graph) -> Iterator[str]:
+    hooks = graph.outputs_of(workflow).get("webhooks")
+    if not hooks:
+        return
+    queue = _queue_by_arn(graph, str(hooks.get("queue_arn")))
+    redrive = queue.inputs.get("redrivePolicy") if queue else None
+    policy = json.loads(redrive) if isinstance(redrive, str) else {}
+    dlq = _queue_by_arn(graph, str(policy.get("deadLetterTargetArn"))) if policy else None
+    if dlq is None:
+        yield "the webhook queue has no DLQ: a delivery that keeps failing is retried until it expires, unseen"
+        return
+    attempts = policy.get("maxReceiveCount")
+    if not isinstance(attempts, int) or attempts > WEBHOOK_ATTEMPTS_MAX:
+        yield f"webhook deliveries are tried {attempts!r} times, above {WEBHOOK_ATTEMPTS_MAX}: bound the retries"
+    watched = any(
+        (a.inputs.get("dimensions") or {}).get("QueueName") == dlq.outputs.get("name") for a in graph.of_type(ALARM)
+    )
+    if not watched:
+        yield f"no alarm watches the webhook DLQ {dlq.name}: failed deliveries would wait there unseen"

@@ -363,6 +363,7 @@ def push_states(
             "IntervalSeconds": 1,
             "MaxAttempts": 3,
             "BackoffRate": 2.0,
+            "MaxDelaySeconds": 10,  # capped: 1, 2, 4 s with full jitter, never more than 10 s
             "JitterStrategy": "FULL",
         }
     ]

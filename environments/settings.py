@@ -225,6 +225,39 @@ SPECS: tuple[SettingSpec, ...] = (
         "Rules this stack waives, each as 'rule-id: reason' (shown in the plan, never silent)",
         _waivers,
     ),
+    # --- AsyncJobWorkflow (the reports job API) ---
+    SettingSpec(
+        "jobWorkflowType",
+        "job_workflow_type",
+        str,
+        defaults.JOB_WORKFLOW_TYPE,
+        "Step Functions type of the reports workflow: STANDARD (long, exactly-once) or EXPRESS (short, cheap)",
+        _choice("STANDARD", "EXPRESS"),
+    ),
+    SettingSpec(
+        "jobExecutionTimeoutSeconds",
+        "job_execution_timeout",
+        int,
+        defaults.JOB_EXECUTION_TIMEOUT_S,
+        "Bound on one reports execution (seconds; Express at most 300)",
+        _int_range(60, 31_536_000, unit="seconds", why="Step Functions Standard limit"),
+    ),
+    SettingSpec(
+        "jobStarterMaxConcurrency",
+        "job_starter_max_concurrency",
+        int,
+        defaults.JOB_STARTER_MAX_CONCURRENCY,
+        "Most concurrent starters draining the reports start queue (bounds the StartExecution rate)",
+        _int_range(2, 1000, why="SQS event source mapping maximum concurrency"),
+    ),
+    SettingSpec(
+        "jobResultUrlTtlSeconds",
+        "job_result_url_ttl",
+        int,
+        defaults.JOB_RESULT_URL_TTL_S,
+        "Lifetime of a pre-signed result URL (seconds, at most 7 days)",
+        _int_range(1, 604_800, unit="seconds", why="S3 pre-signed URLs last 7 days"),
+    ),
 )
 
 
@@ -253,6 +286,10 @@ class StackSettings:
     push_notifications: bool
     push_off_reason: str
     waivers: tuple[str, ...]
+    job_workflow_type: str
+    job_execution_timeout: int
+    job_starter_max_concurrency: int
+    job_result_url_ttl: int
 
     def waived_rules(self) -> dict[str, str]:
         """``rule-id -> reason`` from the ``waivers`` entries."""
@@ -357,6 +394,9 @@ def parse_settings(
             "(the plan shows it)"
         )
     _check_timeout_for_flavor(p, values["function_timeout"], values["api_flavor"])
+    workflow, execution = values["job_workflow_type"], values["job_execution_timeout"]
+    if workflow == "EXPRESS" and execution is not None and execution > 300:
+        p.add(f"jobExecutionTimeoutSeconds={execution!r} is above 300 s, the most an EXPRESS workflow runs")
     p.raise_if_any()
     return StackSettings(**values)
 

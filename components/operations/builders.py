@@ -17,6 +17,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from ..async_job_workflow import AsyncJobWorkflow
 from ..priority_queue_pair import PriorityQueuePair
 from ..resilient_function import ResilientFunction
 from ..throttled_api import ThrottledApi
@@ -236,6 +237,45 @@ def _table(table: aws.dynamodb.Table, ctx: Context) -> Contribution:
                 [[ns, "ConsumedReadCapacityUnits", *dims], [ns, "ConsumedWriteCapacityUnits", *dims]],
             ),
         ],
+    )
+
+
+@contributes(AsyncJobWorkflow)
+def _workflow(jobs: AsyncJobWorkflow, ctx: Context) -> Contribution:
+    # Its functions contribute their own widgets (they are ResilientFunctions): this is the
+    # workflow itself, its start buffer and its webhook deliveries.
+    ns, dims = "AWS/States", ["StateMachineArn", jobs.state_machine_arn]
+    outcomes = ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut")
+    widgets = [
+        ctx.metric(f"{jobs._name}: executions", [[ns, name, *dims] for name in outcomes]),
+        ctx.metric(f"{jobs._name}: throttled transitions", [[ns, "ExecutionThrottled", *dims]]),
+    ]
+    queues = [q for q in (jobs.start_queue, jobs.webhook_queue) if q is not None]
+    dlqs = [q for q in (jobs.start_dlq, jobs.webhook_dlq) if q is not None]
+    if queues:
+        widgets.append(
+            ctx.metric(
+                f"{jobs._name}: start and webhook queue age (s)",
+                [["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", q.name] for q in queues],
+                stat="Maximum",
+            )
+        )
+    if dlqs:
+        widgets.append(
+            ctx.metric(
+                f"{jobs._name}: DLQ depth (failed starts, undeliverable webhooks)",
+                [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q.name] for q in dlqs],
+                stat="Maximum",
+                lines=[("any message is news", 0)],
+            )
+        )
+    return Contribution(
+        "workflows",
+        f"Workflow {jobs._name}",
+        widgets=widgets,
+        alarms=list(jobs.alarm_resources),
+        symptoms={"processing": list(jobs.alarm_resources)},
+        nested=list(jobs.functions.values()),
     )
 
 

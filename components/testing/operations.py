@@ -55,6 +55,14 @@ AWS_METRICS: dict[str, set[str]] = {
         "ClientError",
         "ExecutionError",
     },
+    "AWS/States": {
+        "ExecutionsStarted",
+        "ExecutionsSucceeded",
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
+        "ExecutionsAborted",
+        "ExecutionThrottled",
+    },
     "AWS/DynamoDB": {
         "ReadThrottleEvents",
         "WriteThrottleEvents",
@@ -165,6 +173,8 @@ def emitted_metrics(
             add(env["POWERTOOLS_METRICS_NAMESPACE"], handler_metrics, {"service": env.get("POWERTOOLS_SERVICE_NAME")})
     for q in _by_type(graph, "aws:sqs/queue:Queue"):
         add("AWS/SQS", AWS_METRICS["AWS/SQS"], {"QueueName": q.outputs.get("name")})
+    for m in _by_type(graph, "aws:sfn/stateMachine:StateMachine"):
+        add("AWS/States", AWS_METRICS["AWS/States"], {"StateMachineArn": m.outputs.get("arn")})
     for t in _by_type(graph, "aws:dynamodb/table:Table"):
         add("AWS/DynamoDB", AWS_METRICS["AWS/DynamoDB"], {"TableName": t.outputs.get("name")})
     for c in _by_type(graph, "aws:synthetics/canary:Canary"):

@@ -37,6 +37,7 @@ def test_every_stack_exports_its_endpoints(stack: tuple[str, Graph, dict[str, st
         "ingest_functions",
         "push_url",
         "dashboard",
+        "reports_jobs",
     }
     assert set(graph.exports["ingest_functions"]) == {"high", "low"}
     assert graph.exports["orders_api_function"] == f"resilient-serverless-{name}-orders-api"
@@ -58,7 +59,15 @@ def test_the_api_sits_in_front_of_the_functions_with_stack_settings() -> None:
     assert prod.outputs_of(prod.one("ThrottledApi"))["flavor"] == "rest"
     stage = dev.one("aws:apigatewayv2/stage:Stage", "orders-stage")
     assert stage.inputs["defaultRouteSettings"]["throttlingRateLimit"] == 20
-    assert [s["routeKey"] for s in stage.inputs["routeSettings"]] == ["GET /orders/{order_id}", "POST /orders"]
+    assert [s["routeKey"] for s in stage.inputs["routeSettings"]] == [
+        "GET /orders/{order_id}",
+        "POST /orders",
+        "POST /reports",
+        "GET /reports/{job_id}",
+        "GET /reports/{job_id}/result",
+        "DELETE /reports/{job_id}",
+        "POST /reports/webhooks",
+    ]
     integration = prod.one("aws:apigateway/integration:Integration", "orders-integration-get-orders-order-id")
     assert integration.inputs["uri"].endswith("function:resilient-serverless-prod-orders-api:live/invocations")
 

@@ -66,10 +66,10 @@ def test_every_stack_has_one_dashboard_whose_body_is_json(stack: tuple[str, Grap
 
 def test_the_dashboard_follows_the_request_path(stack: tuple[str, Graph]) -> None:
     # GIVEN the reference deployment THEN sections run front door -> functions -> queues -> tables
-    # -> the WebSocket push (not on local, which polls)
+    # -> workflows -> the WebSocket push (not on local, which polls)
     name, graph = stack
     push = [] if name == "local" else ["websocket"]
-    assert _section_order(_body(graph)) == ["front door", "functions", "queues", "tables", *push]
+    assert _section_order(_body(graph)) == ["front door", "functions", "queues", "workflows", "tables", *push]
 
 
 def test_every_plotted_metric_is_one_the_stack_emits(stack: tuple[str, Graph]) -> None:
@@ -82,8 +82,9 @@ def test_every_plotted_metric_is_one_the_stack_emits(stack: tuple[str, Graph]) -
 def test_every_log_widget_reads_a_log_group_of_the_stack(stack: tuple[str, Graph]) -> None:
     name, graph = stack
     logs = [w for w in _body(graph)["widgets"] if w["type"] == "log"]
-    # cold starts of the API function and both consumers, and of the 3 push functions where push is on
-    assert len(logs) == (3 if name == "local" else 6)
+    # one cold-start widget per function: API, consumers, push (not on local), the reports workflow's
+    functions = graph.of_type("aws:lambda/function:Function")
+    assert len(logs) == len(functions) == {"dev": 14, "staging": 15, "prod": 15, "local": 12}[name]
     assert unknown_log_sources(graph) == []
     graph = copy.deepcopy(graph)  # the fixture's graph is shared by the module
     logs[0]["properties"]["query"] = "SOURCE '/aws/lambda/gone' | filter cold_start = 1"

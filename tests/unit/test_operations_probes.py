@@ -99,6 +99,9 @@ def test_access_log_queries_read_only_access_logs(graphs: dict[str, Graph]) -> N
     assert poison.inputs["logGroupNames"] == [
         "/aws/lambda/resilient-serverless-prod-orders-inbox-high-consumer",
         "/aws/lambda/resilient-serverless-prod-orders-inbox-low-consumer",
+        # the reports workflow's queue consumers: its starter and its webhook dispatcher
+        "/aws/lambda/resilient-serverless-prod-reports-starter",
+        "/aws/lambda/resilient-serverless-prod-reports-dispatcher",
     ]
 
 
@@ -185,7 +188,7 @@ def test_the_canary_waits_for_its_role_policy_and_the_bucket_guard(graphs: dict[
     graph = graphs["prod"]
     canary = graph.one("aws:synthetics/canary:Canary")
     policy = graph.one("aws:iam/rolePolicy:RolePolicy", "ops-canary-policy")
-    block = graph.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    block = graph.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "ops-canary-artifacts-public-access")
     assert {policy.urn, block.urn} <= set(canary.dependencies)
     script = graph.one("aws:s3/bucketObjectv2:BucketObjectv2", "ops-canary-script")
     assert block.urn in script.dependencies
@@ -233,7 +236,9 @@ def test_the_canary_alarm_pages_the_ops_topic_and_treats_silence_as_failure(grap
 
 def test_the_bucket_expires_artifacts_only(graphs: dict[str, Graph]) -> None:
     graph = graphs["prod"]
-    (rule,) = graph.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
+    (rule,) = graph.one(
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "ops-canary-artifacts-expiry"
+    ).inputs["rules"]
     assert rule == {
         "id": "expire-artifacts",
         "status": "Enabled",
@@ -397,8 +402,23 @@ def test_composite_alarms_group_user_facing_symptoms_to_the_ops_topic(graphs: di
     processing = graph.one("aws:cloudwatch/compositeAlarm:CompositeAlarm", "ops-symptom-processing")
     named = re.findall(r'ALARM\("([^"]+)"\)', processing.inputs["alarmRule"])
     assert named == [
-        f"resilient-serverless-prod-orders-inbox-{n}"
-        for n in ("low-age", "high-age", "low-dlq-depth", "high-dlq-depth")
+        *(
+            f"resilient-serverless-prod-orders-inbox-{n}"
+            for n in ("low-age", "high-age", "low-dlq-depth", "high-dlq-depth")
+        ),
+        # the reports workflow: jobs that fail or time out are a processing symptom too
+        *(
+            f"resilient-serverless-prod-reports-{n}"
+            for n in (
+                "executions-failed",
+                "executions-timed-out",
+                "executions-throttled",
+                "starts-age",
+                "webhooks-age",
+                "starts-dlq-depth",
+                "webhooks-dlq-depth",
+            )
+        ),
     ]
     for c in (front, processing):
         assert c.inputs["alarmActions"] == [topic] and c.inputs["okActions"] == [topic], c.urn

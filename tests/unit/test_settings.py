@@ -38,6 +38,10 @@ def test_no_key_gives_the_documented_defaults() -> None:
         push_notifications=True,
         push_off_reason="",
         waivers=(),
+        job_workflow_type="STANDARD",
+        job_execution_timeout=3600,
+        job_starter_max_concurrency=2,
+        job_result_url_ttl=900,
     )
 
 
@@ -128,3 +132,9 @@ def test_push_off_needs_a_reason() -> None:
     assert (
         parse_settings({"pushNotifications": False, "pushOffReason": "no WebSocket APIs"}).push_notifications is False
     )
+
+
+def test_an_express_job_workflow_runs_at_most_five_minutes() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({"jobWorkflowType": "EXPRESS", "jobExecutionTimeoutSeconds": 600})
+    assert raised.value.problems == ["jobExecutionTimeoutSeconds=600 is above 300 s, the most an EXPRESS workflow runs"]

@@ -1,0 +1,261 @@
+"""What every job handler shares: configuration from the environment, clients, API events of
+both API Gateway flavours, JSON error answers, job ids, callers, and forward-only status writes.
+
+Status moves forward only: queued -> running -> one of succeeded, failed, timed_out, cancelled.
+Every write is a DynamoDB conditional update naming the states it may come from, so two writers
+racing (a cancel and the workflow's success) leave exactly one winner and the loser learns it.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import os
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from ..resilience.clients import aws_client
+
+__all__ = [
+    "ALLOWED_FROM",
+    "TERMINAL",
+    "ApiError",
+    "ApiRequest",
+    "Config",
+    "answer",
+    "config",
+    "error",
+    "new_job_id",
+    "parse_request",
+    "transition",
+]
+
+JOB_ID: Final = re.compile(r"^[A-Za-z0-9_-]{22}$")  # token_urlsafe(16): 128 random bits
+TERMINAL: Final = ("succeeded", "failed", "timed_out", "cancelled")
+STATUSES: Final = ("queued", "running", *TERMINAL)
+ALLOWED_FROM: Final[dict[str, tuple[str, ...]]] = {
+    "running": ("queued",),
+    "succeeded": ("running",),
+    "failed": ("queued", "running"),
+    "timed_out": ("queued", "running"),
+    "cancelled": ("queued", "running"),
+}
+ANONYMOUS: Final = "anonymous"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The function's environment, set by AsyncJobWorkflow."""
+
+    table: str
+    idempotency_table: str
+    bucket: str
+    path: str
+    result_url_ttl_s: int
+    result_retention_s: int
+    job_ttl_s: int
+    idempotency_ttl_s: int
+    max_body_bytes: int
+    inline_input_bytes: int
+    execution_timeout_s: int
+    state_machine_arn: str
+    start_queue_url: str | None
+    input_schema: Mapping[str, Any]
+    push_url: str | None
+    push_token_ttl_s: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Config:
+        return cls(
+            table=env.get("JOBS_TABLE", "jobs"),
+            idempotency_table=env.get("IDEMPOTENCY_TABLE", "idempotency"),
+            bucket=env.get("RESULTS_BUCKET", "results"),
+            path=env.get("JOBS_PATH", "/jobs"),
+            result_url_ttl_s=int(env.get("RESULT_URL_TTL_S", "900")),
+            result_retention_s=int(env.get("RESULT_RETENTION_S", str(7 * 86_400))),
+            job_ttl_s=int(env.get("JOB_TTL_S", str(30 * 86_400))),
+            idempotency_ttl_s=int(env.get("IDEMPOTENCY_TTL_S", "3600")),
+            max_body_bytes=int(env.get("MAX_BODY_BYTES", "1048576")),
+            inline_input_bytes=int(env.get("INLINE_INPUT_BYTES", "200000")),
+            execution_timeout_s=int(env.get("EXECUTION_TIMEOUT_S", "3600")),
+            state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
+            start_queue_url=env.get("START_QUEUE_URL") or None,
+            input_schema=json.loads(env.get("INPUT_SCHEMA", '{"type": "object"}')),
+            push_url=env.get("PUSH_URL") or None,
+            push_token_ttl_s=int(env.get("PUSH_TOKEN_TTL_S", "3900")),
+        )
+
+
+@functools.cache
+def config() -> Config:
+    return Config.from_env(os.environ)
+
+
+def client(service: str) -> Any:
+    return aws_client(service)
+
+
+class ApiError(Exception):
+    """A client mistake (4xx) with a machine-readable code and a sentence naming the problem."""
+
+    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.headers = dict(headers or {})
+
+
+def answer(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store", **dict(headers or {})},
+        "body": json.dumps(body, sort_keys=True),
+    }
+
+
+def error(exc: ApiError) -> dict[str, Any]:
+    return answer(exc.status, {"error": {"code": exc.code, "message": exc.message}}, exc.headers)
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    method: str
+    headers: dict[str, str]  # lower-cased names
+    path_parameters: dict[str, str]
+    body: bytes | None
+    caller: str
+
+
+def _caller(context: Mapping[str, Any]) -> str:
+    """The caller's identity: an authorizer principal, else the signing IAM principal (routes with
+    IAM auth: ``identity.userArn`` on REST, ``authorizer.iam.userArn`` on HTTP), else the REST API
+    key id, else anonymous."""
+    authorizer = context.get("authorizer") or {}
+    claims = (authorizer.get("jwt") or {}).get("claims") or authorizer.get("claims") or {}
+    lambda_ctx = authorizer.get("lambda") or {}
+    identity = context.get("identity") or {}
+    for candidate in (
+        authorizer.get("principalId"),
+        lambda_ctx.get("principalId"),
+        claims.get("sub"),
+        (authorizer.get("iam") or {}).get("userArn"),
+        identity.get("userArn"),
+        identity.get("apiKeyId"),
+    ):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return ANONYMOUS
+
+
+def parse_request(event: Mapping[str, Any]) -> ApiRequest:
+    """A REST (v1) or HTTP (v2) proxy event as one shape."""
+    context = event.get("requestContext") or {}
+    method = event.get("httpMethod") or (context.get("http") or {}).get("method") or ""
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    raw = event.get("body")
+    body: bytes | None = None
+    if raw is not None:
+        if event.get("isBase64Encoded"):
+            try:
+                body = base64.b64decode(raw, validate=True)
+            except ValueError as exc:
+                raise ApiError(400, "malformed_body", "the body is not valid base64") from exc
+        else:
+            body = str(raw).encode()
+    return ApiRequest(
+        method=str(method).upper(),
+        headers=headers,
+        path_parameters=dict(event.get("pathParameters") or {}),
+        body=body,
+        caller=_caller(context),
+    )
+
+
+def new_job_id() -> str:
+    """128 random bits, URL-safe: unguessable and never sequential."""
+    return secrets.token_urlsafe(16)
+
+
+def job_id_of(request: ApiRequest) -> str:
+    job_id = request.path_parameters.get("job_id", "")
+    if not JOB_ID.match(job_id):
+        raise ApiError(400, "malformed_job_id", f"job id {job_id[:64]!r} is not a job id (22 URL-safe characters)")
+    return job_id
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def epoch(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item (S, N, BOOL, NULL attributes) as plain values."""
+    out: dict[str, Any] = {}
+    for key, typed in item.items():
+        ((kind, value),) = typed.items()
+        out[key] = float(value) if kind == "N" else (None if kind == "NULL" else value)
+    return out
+
+
+def load_job(job_id: str, caller: str, *, table: str | None = None) -> dict[str, Any]:
+    """The job if ``caller`` owns it; 404 for unknown ids and for other callers' jobs alike, so an
+    id says nothing about whether it exists."""
+    response = client("dynamodb").get_item(
+        TableName=table or config().table, Key={"job_id": {"S": job_id}}, ConsistentRead=True
+    )
+    item = response.get("Item")
+    if item is None or item.get("owner", {}).get("S", ANONYMOUS) != caller:
+        raise ApiError(404, "job_not_found", f"no job {job_id!r}")
+    return plain(item)
+
+
+def transition(job_id: str, to: str, *, extra: Mapping[str, str] | None = None, table: str | None = None) -> bool:
+    """Move the job to ``to`` if it is in a state that may precede it; False when another writer
+    got there first (or the job does not exist)."""
+    if to not in ALLOWED_FROM:
+        raise ValueError(f"status {to!r} is not one of {', '.join(ALLOWED_FROM)}")
+    names = {"#s": "status", "#u": "updated_at"}
+    values: dict[str, Any] = {":to": {"S": to}, ":now": {"S": now_iso()}}
+    sets = ["#s = :to", "#u = :now"]
+    for i, (field, value) in enumerate((extra or {}).items()):
+        names[f"#e{i}"] = field
+        values[f":e{i}"] = {"S": value}
+        sets.append(f"#e{i} = :e{i}")
+    allowed = ALLOWED_FROM[to]
+    values |= {f":f{i}": {"S": s} for i, s in enumerate(allowed)}
+    condition = "attribute_exists(job_id) AND (" + " OR ".join(f"#s = :f{i}" for i in range(len(allowed))) + ")"
+    try:
+        client("dynamodb").update_item(
+            TableName=table or config().table,
+            Key={"job_id": {"S": job_id}},
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+    except client("dynamodb").exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def effective_status(job: Mapping[str, Any], execution_timeout_s: int, now: float | None = None) -> str:
+    """The recorded status, except that a job still running past its execution's timeout (which
+    no state can record: the execution is gone) is reported as timed out."""
+    status = str(job.get("status", "queued"))
+    started = epoch(job.get("started_at"))
+    if status == "running" and started is not None and (now or time.time()) > started + execution_timeout_s:
+        return "timed_out"
+    return status

@@ -1,0 +1,286 @@
+"""Webhooks: callback URLs that are checked, verified, signed and delivered with bounded retries.
+
+A callback URL must be HTTPS and its host must resolve only to public addresses: a URL that
+resolves to a private, loopback, link-local (the instance metadata service), multicast or
+reserved address is refused, so a caller cannot make the platform call into its own network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from .common import ANONYMOUS, ApiError, answer, client, config, error, now_iso, parse_request, plain
+
+__all__ = [
+    "check_callback_url",
+    "deliver",
+    "dispatch_batch",
+    "dispatch_handler",
+    "is_public_address",
+    "register",
+    "register_handler",
+]
+
+URL_MAX: Final = 2048
+Resolver = Callable[[str, int], list[str]]
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)})
+
+
+RESOLVER: list[Resolver] = [_resolve]  # tests swap in a fake: no DNS leaves the machine
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", maxsplit=1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_link_local or ip.is_loopback)
+
+
+def check_callback_url(url: Any) -> str:
+    """``url`` if it may be called back; an ``ApiError`` (400) naming the problem otherwise."""
+    if not isinstance(url, str) or not 1 <= len(url) <= URL_MAX:
+        raise ApiError(400, "invalid_callback_url", f"callback_url must be a string of 1 to {URL_MAX} characters")
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        raise ApiError(400, "invalid_callback_url", f"callback_url {url!r} must use https")
+    if not parts.hostname or parts.username or parts.password:
+        raise ApiError(400, "invalid_callback_url", f"callback_url {url!r} needs a host and no credentials")
+    try:
+        port = parts.port or 443
+        addresses = RESOLVER[0](parts.hostname, port)
+    except (OSError, ValueError) as exc:
+        raise ApiError(400, "invalid_callback_url", f"callback_url host {parts.hostname!r} does not resolve") from exc
+    blocked = [a for a in addresses if not is_public_address(a)]
+    if not addresses or blocked:
+        raise ApiError(
+            400,
+            "invalid_callback_url",
+            f"callback_url host {parts.hostname!r} resolves to a non-public address {', '.join(blocked) or '(none)'}",
+        )
+    return url
+
+
+# --- registration and verification ---------------------------------------------------------------
+CHALLENGE_TIMEOUT_S: Final = 5.0
+DELIVERY_TIMEOUT_S: Final = 5.0
+# A delivery inlines the job's view when small; above this, the body carries a pre-signed URL.
+INLINE_LIMIT_BYTES: Final = 65_536
+BACKOFF_BASE_S: Final = 10.0
+BACKOFF_CAP_S: Final = 900.0
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> tuple[int, bytes]:
+    import urllib.request  # noqa: PLC0415 (only when a webhook is called)
+
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return int(response.status), response.read(4096)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), b""
+
+
+SENDER: list[Callable[[str, bytes, dict[str, str], float], tuple[int, bytes]]] = [_post]  # tests swap a fake in
+
+
+def hook_key(owner: str, url: str) -> str:
+    """The registry item's key in the job table (job ids are 22 URL-safe characters: no clash)."""
+    digest = hashlib.sha256(f"{owner}\n{url}".encode()).hexdigest()[:40]
+    return f"webhook#{digest}"
+
+
+def default_hook_key(owner: str) -> str:
+    return f"webhooks#{hashlib.sha256(owner.encode()).hexdigest()[:40]}"
+
+
+def verify_endpoint(url: str) -> bool:
+    """POST a challenge; the endpoint proves it wants our calls by echoing it back."""
+    challenge = secrets.token_urlsafe(24)
+    body = json.dumps({"type": "webhook.verification", "challenge": challenge}).encode()
+    try:
+        status, answer_body = SENDER[0](url, body, {"Content-Type": "application/json"}, CHALLENGE_TIMEOUT_S)
+        echoed = json.loads(answer_body or b"{}").get("challenge")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return 200 <= status < 300 and isinstance(echoed, str) and hmac.compare_digest(echoed, challenge)
+
+
+def register(owner: str, body: Any) -> dict[str, Any]:
+    """Register ``body['url']`` for this caller; the secret is in the answer and never again."""
+    if not isinstance(body, dict) or set(body) - {"url", "all_jobs"} or "url" not in body:
+        raise ApiError(400, "invalid_body", 'the body must be {"url": <https URL>, "all_jobs": <bool>}')
+    url = check_callback_url(body["url"])
+    all_jobs = body.get("all_jobs", False)
+    if not isinstance(all_jobs, bool):
+        raise ApiError(400, "invalid_body", f"all_jobs must be true or false, got {all_jobs!r}")
+    if not verify_endpoint(url):
+        raise ApiError(
+            422, "verification_failed", f'{url!r} did not answer the challenge: it must echo {{"challenge": ...}}'
+        )
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    cfg = config()
+    ddb = client("dynamodb")
+    key = hook_key(owner, url)
+    item = {
+        "job_id": {"S": key},
+        "kind": {"S": "webhook"},
+        "owner": {"S": owner},
+        "url": {"S": url},
+        "secret": {"S": secret},
+        "verified_at": {"S": now_iso()},
+    }
+    ddb.put_item(TableName=cfg.table, Item=item)
+    if all_jobs:
+        ddb.put_item(
+            TableName=cfg.table,
+            Item={"job_id": {"S": default_hook_key(owner)}, "kind": {"S": "webhook-default"}, "hook": {"S": key}},
+        )
+    return {"url": url, "all_jobs": all_jobs, "verified": True, "secret": secret}
+
+
+def verified_hook(owner: str, url: str) -> dict[str, Any] | None:
+    item = (
+        client("dynamodb").get_item(TableName=config().table, Key={"job_id": {"S": hook_key(owner, url)}}).get("Item")
+    )
+    return plain(item) if item and item.get("owner", {}).get("S") == owner and "verified_at" in item else None
+
+
+def register_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    try:
+        request = parse_request(event)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise ApiError(
+                400, "unsupported_content_type", f"Content-Type {content_type or '(none)'!r} must be application/json"
+            )
+        try:
+            body = json.loads(request.body or b"")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, "malformed_json", f"the body is not JSON: {exc}") from exc
+        return answer(201, register(request.caller, body))
+    except ApiError as exc:
+        return error(exc)
+    except (ClientError, BotoCoreError):
+        return error(ApiError(503, "unavailable", "the registry is unavailable; retry later", {"Retry-After": "1"}))
+
+
+# --- delivery --------------------------------------------------------------------------------------
+class DeliveryFailed(Exception):
+    pass
+
+
+def _payload(job: dict[str, Any]) -> bytes:
+    from .result import result_url  # noqa: PLC0415
+    from .status import view  # noqa: PLC0415
+
+    body = view(job)
+    if body["status"] == "succeeded":
+        try:
+            body["result"] = result_url(job)
+        except ApiError:
+            body["result"] = None
+    encoded = json.dumps({"type": "job.finished", "job": body}, sort_keys=True).encode()
+    if len(encoded) > INLINE_LIMIT_BYTES:
+        # Too large to inline (a long error cause): the receiver fetches the status instead.
+        slim = {k: body[k] for k in ("job_id", "status", "links") if k in body}
+        encoded = json.dumps({"type": "job.finished", "job": slim, "truncated": True}, sort_keys=True).encode()
+    return encoded
+
+
+def targets(job: dict[str, Any]) -> list[dict[str, Any]]:
+    owner = str(job.get("owner") or ANONYMOUS)
+    hooks = []
+    if job.get("callback_url"):
+        hook = verified_hook(owner, str(job["callback_url"]))
+        if hook:
+            hooks.append(hook)
+    default = client("dynamodb").get_item(TableName=config().table, Key={"job_id": {"S": default_hook_key(owner)}})
+    pointer = default.get("Item", {}).get("hook", {}).get("S")
+    if pointer:
+        item = client("dynamodb").get_item(TableName=config().table, Key={"job_id": {"S": pointer}}).get("Item")
+        if item and plain(item)["url"] not in {h["url"] for h in hooks}:
+            hooks.append(plain(item))
+    return hooks
+
+
+def deliver(job_id: str, delivery_id: str, now: float | None = None) -> int:
+    """Send the job's final status to each verified hook; raise ``DeliveryFailed`` if one refused."""
+    from ..resilience.webhooks import sign  # noqa: PLC0415
+
+    item = client("dynamodb").get_item(TableName=config().table, Key={"job_id": {"S": job_id}}).get("Item")
+    if item is None:
+        return 0  # expired by TTL: nothing left to announce
+    job = plain(item)
+    body = _payload(job)
+    failures = []
+    hooks = targets(job)
+    for hook in hooks:
+        check_callback_url(hook["url"])  # again at delivery time: DNS may have changed since
+        timestamp = int(now or time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "X-Webhook-Id": delivery_id,
+            "X-Webhook-Timestamp": str(timestamp),
+            "X-Webhook-Signature": sign(hook["secret"], timestamp, body),
+        }
+        try:
+            status, _ = SENDER[0](hook["url"], body, headers, DELIVERY_TIMEOUT_S)
+        except OSError:
+            status = 0
+        if not 200 <= status < 300:
+            failures.append(f"{hook['url']} answered {status or 'nothing'}")
+    if failures:
+        raise DeliveryFailed("; ".join(failures))
+    return len(hooks)
+
+
+def dispatch_batch(records: list[dict[str, Any]], rand: Callable[[], float] | None = None) -> dict[str, Any]:
+    """One SQS batch of ``{job_id, status}`` notices. A failed delivery stays on the queue and comes
+    back after a full-jitter backoff (10 s doubling to 15 min); after 5 receives SQS moves it to the
+    DLQ, whose alarm calls an operator."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    from ..resilience.backoff import full_jitter_delay  # noqa: PLC0415
+
+    failures = []
+    for record in records:
+        try:
+            notice = json.loads(record["body"])
+            deliver(str(notice["job_id"]), record["messageId"])
+        except (DeliveryFailed, ApiError, ClientError, BotoCoreError, ValueError, KeyError, TypeError):
+            failures.append({"itemIdentifier": record["messageId"]})
+            attempt = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+            delay = full_jitter_delay(max(attempt - 1, 0), BACKOFF_BASE_S, BACKOFF_CAP_S, *([rand] if rand else []))
+            queue_url = _queue_url(record.get("eventSourceARN", ""))
+            if queue_url:
+                with contextlib.suppress(ClientError, BotoCoreError):
+                    client("sqs").change_message_visibility(
+                        QueueUrl=queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=max(1, int(delay))
+                    )
+    return {"batchItemFailures": failures}
+
+
+def _queue_url(arn: str) -> str | None:
+    parts = arn.split(":")
+    if len(parts) != 6:
+        return None
+    return f"https://sqs.{parts[3]}.amazonaws.com/{parts[4]}/{parts[5]}"
+
+
+def dispatch_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return dispatch_batch(event.get("Records") or [])

@@ -1,0 +1,425 @@
+"""AsyncJobWorkflow under Pulumi mocks: defaults pinned to resource inputs, validation before any
+child, the edges AWS needs at create time, the push contract with a fake channel, and the routes
+served by a ThrottledApi from a program that is not ours."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from resilient_serverless.components import (
+    AsyncJobWorkflow,
+    ConfigError,
+    PushChannel,
+    ResilientFunction,
+    ThrottledApi,
+    asl,
+    defaults,
+    rules,
+)
+from resilient_serverless.components.testing import AwsMocks, Graph, run_program
+
+HANDLERS = str(Path(__file__).resolve().parents[3] / "handlers")
+SM, TABLE, QUEUE = "aws:sfn/stateMachine:StateMachine", "aws:dynamodb/table:Table", "aws:sqs/queue:Queue"
+
+
+def worker(name: str = "renderer", timeout: int = 60) -> ResilientFunction:
+    return ResilientFunction(
+        name,
+        {"handler": "handlers.jobs.worker.lambda_handler", "code": HANDLERS, "invocation": "async", "timeout": timeout},
+    )
+
+
+def build(name: str = "reports", *, mocks: AwsMocks | None = None, **args: Any) -> Graph:
+    def program() -> None:
+        jobs = AsyncJobWorkflow(name, {"worker": worker(), "code": HANDLERS, **args})
+        pulumi.export("routes", [(r["method"], r["path"], r["function"]._name) for r in jobs.routes])
+
+    return run_program(program, project="shop", stack="dev", mocks=mocks)
+
+
+@pytest.fixture(scope="module")
+def jobs() -> Graph:
+    return build()
+
+
+def definition(graph: Graph) -> dict[str, Any]:
+    return json.loads(graph.one(SM).inputs["definition"])
+
+
+# --- defaults, each pinned ----------------------------------------------------------------------
+def test_the_job_table_is_on_demand_with_ttl_pitr_and_encryption(jobs: Graph) -> None:
+    table = jobs.one(TABLE, "reports-jobs")
+    assert table.inputs["billingMode"] == "PAY_PER_REQUEST" and table.inputs["hashKey"] == "job_id", table.urn
+    assert table.inputs["ttl"] == {"attributeName": "expires_at", "enabled": True}
+    assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert table.inputs["serverSideEncryption"] == {"enabled": True}
+    idem = jobs.one(TABLE, "reports-idempotency")
+    assert (idem.inputs["hashKey"], idem.inputs["ttl"]["attributeName"]) == ("id", "expiration"), idem.urn
+
+
+def test_the_default_workflow_is_standard_with_a_one_hour_bound(jobs: Graph) -> None:
+    sm = jobs.one(SM)
+    assert sm.inputs["type"] == "STANDARD" == defaults.JOB_WORKFLOW_TYPE, sm.urn
+    assert definition(jobs)["TimeoutSeconds"] == 3600 == defaults.JOB_EXECUTION_TIMEOUT_S
+    assert sm.inputs["tracingConfiguration"] == {"enabled": True}
+
+
+def test_the_worker_task_outlasts_the_worker_by_10_s_and_retries_twice_with_jitter(jobs: Graph) -> None:
+    run = definition(jobs)["States"]["RunWorker"]
+    assert run["TimeoutSeconds"] == 60 + 10 == 60 + defaults.JOB_TASK_TIMEOUT_MARGIN_S
+    assert run["Retry"] == [
+        {
+            "ErrorEquals": ["States.TaskFailed"],
+            "IntervalSeconds": 2,
+            "MaxAttempts": 2,
+            "BackoffRate": 2.0,
+            "MaxDelaySeconds": 30,
+            "JitterStrategy": "FULL",
+        }
+    ]
+    assert run["Resource"] == "arn:aws:states:::lambda:invoke" and defaults.JOB_WORKER_MODE == "invoke"
+    assert run["Parameters"]["FunctionName"].endswith(":function:shop-dev-renderer")
+
+
+def test_the_generated_definition_passes_every_check(jobs: Graph) -> None:
+    assert asl.problems_in(definition(jobs)) == []
+
+
+def test_results_bucket_is_encrypted_private_tls_only_and_expires(jobs: Graph) -> None:
+    bucket = jobs.one("aws:s3/bucket:Bucket", "reports-results")
+    assert bucket.inputs["bucket"] == "shop-dev-reports-results"
+    sse = jobs.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
+    block = jobs.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+    statement = json.loads(jobs.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])["Statement"][0]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    rules_ = jobs.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
+    days = {r["id"]: r.get("expiration", {}).get("days") for r in rules_}
+    assert days["expire-results"] == 7 == defaults.JOB_RESULT_RETENTION_DAYS
+    assert days["expire-inputs"] == 1 == defaults.JOB_INPUT_RETENTION_DAYS
+
+
+def test_submits_are_buffered_by_a_starter_with_bounded_concurrency(jobs: Graph) -> None:
+    mapping = jobs.one("aws:lambda/eventSourceMapping:EventSourceMapping", "reports-starts-mapping").inputs
+    assert mapping["scalingConfig"] == {"maximumConcurrency": 2} and defaults.JOB_STARTER_MAX_CONCURRENCY == 2
+    assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    starts = jobs.one(QUEUE, "reports-starts")
+    assert mapping["eventSourceArn"] == starts.outputs["arn"]
+    assert (
+        json.loads(starts.inputs["redrivePolicy"])["deadLetterTargetArn"]
+        == jobs.one(QUEUE, "reports-starts-dlq").outputs["arn"]
+    )
+    env = jobs.one("aws:lambda/function:Function", "reports-submit-function").inputs["environment"]["variables"]
+    assert env["START_QUEUE_URL"] == starts.outputs["url"]
+    path = jobs.outputs_of(jobs.one("AsyncJobWorkflow"))["start_path"]
+    assert path == {
+        "mode": "queue",
+        "starter_max_concurrency": 2,
+        "start_quota_per_s": 150.0,
+        "starts_per_s": 40.0,
+        "sustained_per_s": 40.0,
+    }
+
+
+def test_job_functions_get_their_settings_from_the_environment(jobs: Graph) -> None:
+    env = jobs.one("aws:lambda/function:Function", "reports-result-function").inputs["environment"]["variables"]
+    assert env["RESULT_URL_TTL_S"] == "900" and defaults.JOB_RESULT_URL_TTL_S == 900
+    assert env["JOB_TTL_S"] == str(30 * 86_400) and defaults.JOB_TTL_DAYS == 30
+    assert env["IDEMPOTENCY_TTL_S"] == "3600" == str(defaults.JOB_IDEMPOTENCY_TTL_S)
+    assert env["MAX_BODY_BYTES"] == "1048576" == str(defaults.JOB_MAX_BODY_BYTES)
+    assert env["INLINE_INPUT_BYTES"] == "200000" == str(defaults.JOB_INLINE_INPUT_BYTES)
+    assert env["JOBS_PATH"] == "/jobs" == defaults.JOB_PATH
+    assert env["JOBS_TABLE"] == "shop-dev-reports-jobs"
+
+
+def test_every_job_function_names_a_handler_the_package_defines(jobs: Graph) -> None:
+    # A handler path is only checked by AWS at the first invocation: check each against the source
+    import importlib
+
+    handlers = {
+        f.name: f.inputs["handler"]
+        for f in jobs.of_type("aws:lambda/function:Function")
+        if f.name != "renderer-function"
+    }
+    assert handlers == {
+        "reports-submit-function": "handlers.jobs.submit.lambda_handler",
+        "reports-status-function": "handlers.jobs.status.lambda_handler",
+        "reports-result-function": "handlers.jobs.result.lambda_handler",
+        "reports-cancel-function": "handlers.jobs.cancel.lambda_handler",
+        "reports-recorder-function": "handlers.jobs.recorder.lambda_handler",
+        "reports-webhooks-function": "handlers.jobs.webhooks.register_handler",
+        "reports-dispatcher-function": "handlers.jobs.webhooks.dispatch_handler",
+        "reports-starter-function": "handlers.jobs.starter.lambda_handler",
+    }
+    for name, path in handlers.items():
+        module, function = path.rsplit(".", 1)
+        assert callable(getattr(importlib.import_module(module), function, None)), name
+
+
+def test_alarms_on_executions_and_queues(jobs: Graph) -> None:
+    component = jobs.one("AsyncJobWorkflow")
+    alarms = {
+        a.name: (a.inputs["metricName"], a.inputs["threshold"]) for a in jobs.children_of(component, "MetricAlarm")
+    }
+    assert alarms == {
+        "reports-alarm-executions-failed": ("ExecutionsFailed", 0),
+        "reports-alarm-executions-timed-out": ("ExecutionsTimedOut", 0),
+        "reports-alarm-executions-throttled": ("ExecutionThrottled", 0),
+        "reports-alarm-starts-age": ("ApproximateAgeOfOldestMessage", 300),
+        "reports-alarm-starts-dlq-depth": ("ApproximateNumberOfMessagesVisible", 0),
+        "reports-alarm-webhooks-age": ("ApproximateAgeOfOldestMessage", 300),
+        "reports-alarm-webhooks-dlq-depth": ("ApproximateNumberOfMessagesVisible", 0),
+    }
+    assert defaults.JOB_START_QUEUE_AGE_ALARM_S == 300
+
+
+# --- create-time edges -----------------------------------------------------------------------------
+def test_the_state_machine_is_created_after_its_role_policy(jobs: Graph) -> None:
+    sm, policy = jobs.one(SM), jobs.one("aws:iam/rolePolicy:RolePolicy", "reports-sm-policy")
+    assert policy.urn in sm.dependencies, sm.urn
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    invoke = next(s for s in statements if s["Action"] == ["lambda:InvokeFunction"])
+    fn = jobs.one("aws:lambda/function:Function", "renderer-function").outputs["arn"]
+    assert invoke["Resource"] == [fn, f"{fn}:*"]
+
+
+def test_the_bucket_policy_waits_for_the_public_access_block(jobs: Graph) -> None:
+    policy = jobs.one("aws:s3/bucketPolicy:BucketPolicy")
+    block = jobs.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert block.urn in policy.dependencies, policy.urn
+
+
+def test_the_starter_mapping_waits_for_its_grants(jobs: Graph) -> None:
+    mapping = jobs.one("aws:lambda/eventSourceMapping:EventSourceMapping", "reports-starts-mapping")
+    consume = jobs.one("aws:iam/rolePolicy:RolePolicy", "reports-starter-grant-consume-reports-starts")
+    assert consume.urn in mapping.dependencies, mapping.urn
+
+
+def test_the_workflow_passes_the_resilience_rules(jobs: Graph) -> None:
+    assert [f for f in rules.check(jobs, waived={}) if f.severity == "error"] == []
+
+
+# --- options ---------------------------------------------------------------------------------------
+def test_express_defaults_to_five_minutes() -> None:
+    graph = build(workflow_type="EXPRESS")
+    assert graph.one(SM).inputs["type"] == "EXPRESS" and definition(graph)["TimeoutSeconds"] == 300
+
+
+def test_callback_workers_get_a_heartbeat_and_a_task_token() -> None:
+    graph = build(worker_mode="callback", execution_timeout_s=7200)
+    run = definition(graph)["States"]["RunWorker"]
+    assert run["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert (run["HeartbeatSeconds"], run["TimeoutSeconds"]) == (60, 7140) and defaults.JOB_HEARTBEAT_S == 60
+    assert run["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
+
+
+def test_direct_start_has_no_queue_and_lets_submit_start_executions() -> None:
+    graph = build(start="direct", webhooks=False)
+    assert sorted(q.name for q in graph.of_type(QUEUE)) == ["renderer-dlq", "reports-recorder-dlq"]  # no start queue
+    submit = graph.one("resilient-serverless:index:ResilientFunction", "reports-submit")
+    actions = [
+        json.loads(p.inputs["policy"])["Statement"][0]["Action"] for p in graph.children_of(submit, "RolePolicy")
+    ]
+    assert ["states:StartExecution"] in actions
+
+
+def test_a_program_that_is_not_ours_puts_two_workflows_behind_one_api_in_another_region() -> None:
+    def program() -> None:
+        a = AsyncJobWorkflow("exports", {"worker": worker("exporter"), "code": HANDLERS, "path": "/v2/exports"})
+        b = AsyncJobWorkflow(
+            "thumbs", {"worker": worker("thumbnailer"), "code": HANDLERS, "path": "/thumbs", "api_flavor": "http"}
+        )
+        ThrottledApi("gateway", {"flavor": "http", "routes": [*b.routes]})
+        ThrottledApi("public", {"routes": [*a.routes]})
+
+    graph = run_program(program, project="media", stack="eu", mocks=AwsMocks(region="us-west-2"))
+    keys = {r.inputs["routeKey"] for r in graph.of_type("aws:apigatewayv2/route:Route")}
+    assert keys == {
+        "POST /thumbs",
+        "GET /thumbs/{job_id}",
+        "GET /thumbs/{job_id}/result",
+        "DELETE /thumbs/{job_id}",
+        "POST /thumbs/webhooks",
+    }
+    models = graph.of_type("aws:apigateway/model:Model")
+    assert len(models) == 1 and json.loads(models[0].inputs["schema"])["required"] == ["input"]
+    assert graph.one(SM, "exports-sm").outputs["arn"].startswith("arn:aws:states:us-west-2:")
+
+
+# --- push contract -------------------------------------------------------------------------------
+class FakePush:
+    def __init__(self) -> None:
+        self.url = pulumi.Output.from_input("wss://push.example/live")
+        self.bound: list[Any] = []
+        self.asked: dict[str, str] = {}
+
+    def bind_jobs(self, table_name: Any, table_arn: Any) -> None:
+        self.bound.append((table_name, table_arn))
+
+    def workflow_states(self, *, next_state: str, fallback_state: str) -> dict[str, Any]:
+        self.asked = {"next": next_state, "fallback": fallback_state}
+        return {
+            "PushResult": asl.task(
+                "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                timeout_s=300,
+                heartbeat_s=60,
+                retry=[asl.RetryPolicy(("States.TaskFailed",), 1, 2, 2.0, 5)],
+                catches=[asl.catch(["States.ALL"], fallback_state, "$.push_error")],
+                next_state=next_state,
+                parameters={"FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:push"},
+                result_path=None,
+            )
+        }
+
+    def state_machine_statements(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "Effect": "Allow",
+                "Action": ["lambda:InvokeFunction"],
+                "Resource": ["arn:aws:lambda:eu-west-1:123456789012:function:push"],
+            }
+        ]
+
+
+def test_a_push_channel_is_bound_its_states_run_after_the_worker_and_its_url_reaches_submit() -> None:
+    push = FakePush()
+    assert isinstance(push, PushChannel)
+    graph = build(push=push)
+    assert len(push.bound) == 1
+    assert push.asked == {"next": "RecordSucceeded", "fallback": "RecordPushFallback"}
+    states = definition(graph)["States"]
+    assert states["RunWorker"]["Next"] == "PushResult" and states["RecordPushFallback"]["Next"] == "RecordSucceeded"
+    assert asl.problems_in(definition(graph)) == []
+    policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "reports-sm-policy").inputs["policy"])
+    assert push.state_machine_statements()[0] in policy["Statement"]
+    env = graph.one("aws:lambda/function:Function", "reports-submit-function").inputs["environment"]["variables"]
+    assert env["PUSH_URL"] == "wss://push.example/live" and env["PUSH_TOKEN_TTL_S"] == str(3600 + 300)
+
+
+# --- bad input -------------------------------------------------------------------------------------
+def test_bad_arguments_are_all_named_before_any_resource() -> None:
+    created: list[str] = []
+
+    class Counting(AwsMocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> Any:
+            created.append(args.typ)
+            return super().new_resource(args)
+
+    def program() -> None:
+        AsyncJobWorkflow(
+            "reports",
+            {
+                "worker": "not-a-function",
+                "code": HANDLERS,
+                "path": "/jobs/{id}",
+                "workflow_type": "FAST",
+                "result_url_ttl_s": 604_801,
+                "retry": {"max_attempts": 11, "tries": 1},
+                "starter_max_concurrency": 1,
+                "job_ttl_days": 3,
+                "bogus": True,
+            },
+        )
+
+    with pytest.raises(ConfigError) as raised:
+        run_program(program, mocks=Counting())
+    assert raised.value.problems == [
+        "unknown argument 'bogus' (valid arguments: alarm_topic_arn, api_flavor, code, execution_timeout_s, functions, "
+        "heartbeat_s, idempotency_ttl_s, inline_input_bytes, input_schema, job_ttl_days, max_body_bytes, path, push, "
+        "result_retention_days, result_url_ttl_s, retry, start, start_queue_age_alarm_s, start_quota_per_s, "
+        "starter_max_concurrency, tags, task_timeout_s, transform, webhooks, worker, worker_mode, workflow_type)",
+        "worker='not-a-function' must be a ResilientFunction (the function that does the work)",
+        "path='/jobs/{id}' must be a fixed collection path such as '/jobs' (no parameters, no trailing '/')",
+        "workflow_type='FAST' is not one of 'STANDARD', 'EXPRESS'",
+        "unknown retry key 'tries' (valid retry keys: backoff_rate, interval_s, max_attempts, max_delay_s)",
+        "retry.max_attempts=11 is outside 0 to 10 (Step Functions MaxAttempts)",
+        "starter_max_concurrency=1 is outside 2 to 1000 (SQS mapping maximum concurrency)",
+        "result_url_ttl_s=604801 is outside 1 to 604800 seconds (S3 pre-signed URLs last 7 days)",
+        "job_ttl_days=3 must be at least result_retention_days=7: a result would outlive its job and answer 404 "
+        "instead of its URL",
+    ]
+    assert created == []
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (
+            {"workflow_type": "EXPRESS", "execution_timeout_s": 600},
+            "execution_timeout_s=600 is outside 60 to 300 seconds (Express workflow limit)",
+        ),
+        (
+            {"workflow_type": "EXPRESS", "worker_mode": "callback"},
+            "worker_mode='callback' needs workflow_type='STANDARD': Express workflows cannot wait for a task token",
+        ),
+        (
+            {"task_timeout_s": 3600},
+            "task_timeout_s=3600 must be below execution_timeout_s=3600: the execution would time out first and "
+            "the job's status would never be recorded",
+        ),
+        (
+            {"task_timeout_s": 30},
+            "task_timeout_s=30 must be above the worker's timeout of 60 s: Lambda gives up first and reports why",
+        ),
+        (
+            {"worker_mode": "callback", "heartbeat_s": 4000},
+            "heartbeat_s=4000 must be below task_timeout_s=3540",
+        ),
+        (
+            {"heartbeat_s": 30},
+            "heartbeat_s applies only to worker_mode='callback' (an invoked worker is bounded by its timeout)",
+        ),
+        ({"retry": {"interval_s": 60, "max_delay_s": 10}}, "retry.max_delay_s=10 is below retry.interval_s=60"),
+        (
+            {"inline_input_bytes": 262_144},
+            "inline_input_bytes=262144 is outside 1 to 240000 bytes "
+            "(Step Functions and SQS carry 262144 with metadata)",
+        ),
+        ({"push": object()}, "does not offer url, bind_jobs, workflow_states and state_machine_statements"),
+    ],
+)
+def test_each_bad_argument_gets_one_clear_error(args: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        build(**args)
+    assert any(problem in p for p in raised.value.problems), raised.value.problems
+
+
+def test_each_route_is_throttled_at_what_its_function_can_serve() -> None:
+    captured: list[dict[str, Any]] = []
+
+    def program() -> None:
+        captured.extend(AsyncJobWorkflow("reports", {"worker": worker(), "code": HANDLERS}).routes)
+
+    run_program(program)
+    assert {(r["method"], r["path"]): r["throttle"] for r in captured} == {
+        ("POST", "/jobs"): {"rate": 100.0, "burst": 100},  # 10 reserved x 1000 / 100 ms
+        ("GET", "/jobs/{job_id}"): {"rate": 200.0, "burst": 200},  # 10 reserved x 1000 / 50 ms
+        ("GET", "/jobs/{job_id}/result"): {"rate": 200.0, "burst": 200},
+        ("DELETE", "/jobs/{job_id}"): {"rate": 200.0, "burst": 200},
+        ("POST", "/jobs/webhooks"): {"rate": 200.0, "burst": 200},
+    }
+    assert (defaults.JOB_SUBMIT_LATENCY_MS, defaults.JOB_READ_LATENCY_MS) == (100, 50)
+
+
+def test_execution_outcomes_outside_the_definition_reach_a_recorder(jobs: Graph) -> None:
+    rule = jobs.one("aws:cloudwatch/eventRule:EventRule", "reports-outcomes")
+    pattern = json.loads(rule.inputs["eventPattern"])
+    assert pattern["detail"] == {
+        "stateMachineArn": [jobs.one(SM).outputs["arn"]],
+        "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+    }
+    target = jobs.one("aws:cloudwatch/eventTarget:EventTarget", "reports-outcomes-target")
+    permission = jobs.one("aws:lambda/permission:Permission", "reports-recorder-invoke-outcomes")
+    assert permission.urn in target.dependencies, target.urn
+    assert permission.inputs["sourceArn"] == rule.outputs["arn"]
+    assert target.inputs["arn"] == jobs.one("aws:lambda/function:Function", "reports-recorder-function").outputs["arn"]
+
+
+def test_express_has_no_recorder_because_eventbridge_carries_no_express_events() -> None:
+    graph = build(workflow_type="EXPRESS")
+    assert graph.of_type("aws:cloudwatch/eventRule:EventRule") == []
