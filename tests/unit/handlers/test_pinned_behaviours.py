@@ -269,3 +269,39 @@ def test_policies_and_deadlines_are_values() -> None:
         RetryPolicy().attempts = 5  # type: ignore[misc]
     with pytest.raises(AttributeError):
         Deadline(at=1.0).at = 2.0  # type: ignore[misc]
+
+
+# --- the breaker's own values and checks -----------------------------------------------------------
+def test_an_open_circuit_error_says_when_to_retry() -> None:
+    error = CircuitOpenError("orders-db", 12.345)
+    assert (str(error), error.name, error.retry_after) == (
+        "circuit 'orders-db' is open; retry after 12.3 s",
+        "orders-db",
+        12.345,
+    )
+
+
+def test_a_fresh_breaker_state_is_closed_with_nothing_counted() -> None:
+    assert BreakerState() == BreakerState("closed", 0, 0.0, 0)
+    assert (BreakerState().opened_at, BreakerState().version) == (0.0, 0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"failure_threshold": 0}, "failure_threshold=0 must be at least 1"),
+        ({"reset_timeout_s": 0}, "reset_timeout_s=0 must be above 0"),
+        ({"reset_timeout_s": -1.0}, "reset_timeout_s=-1.0 must be above 0"),
+    ],
+)
+def test_a_breaker_refuses_a_zero_threshold_or_reset(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        CircuitBreaker("dep", **kwargs)
+    assert str(raised.value) == message
+
+
+def test_a_closed_breaker_passes_calls_with_no_probe_pending() -> None:
+    breaker = CircuitBreaker("dep")
+    results = [breaker.call(lambda: "a"), breaker.call(lambda: "b"), breaker.call(lambda: "c")]
+    assert results == ["a", "b", "c"]
+    assert breaker.state == "closed"
