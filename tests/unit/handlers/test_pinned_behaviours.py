@@ -305,3 +305,22 @@ def test_a_closed_breaker_passes_calls_with_no_probe_pending() -> None:
     results = [breaker.call(lambda: "a"), breaker.call(lambda: "b"), breaker.call(lambda: "c")]
     assert results == ["a", "b", "c"]
     assert breaker.state == "closed"
+
+
+def test_each_reset_window_gets_its_own_probe_after_a_failed_one() -> None:
+    # The guard is released when a probe ends, failed or not: else the circuit never closes again.
+    now = [0.0]
+    breaker = CircuitBreaker("dep", failure_threshold=1, reset_timeout_s=10, clock=lambda: now[0])
+
+    def down() -> str:
+        raise RuntimeError("down")
+
+    with pytest.raises(RuntimeError):
+        breaker.call(down)
+    now[0] = 10.0
+    with pytest.raises(RuntimeError):
+        breaker.call(down)  # the probe fails: open again
+    assert breaker.state == "open"
+    now[0] = 20.0
+    assert breaker.call(lambda: "up") == "up"  # the next window's probe goes out and closes it
+    assert breaker.state == "closed"
