@@ -362,7 +362,7 @@ def iam_no_wildcards(resource: CapturedResource, graph: Graph) -> Iterator[str]:
     if resource.type in ATTACHMENT_TYPES:
         yield from _managed_policy_findings(inputs.get("policyArn"))
         return
-    documents: list[Any] = []
+    documents: list[Any]
     if resource.type == ROLE:
         documents = [inputs.get("assumeRolePolicy")]
         documents += [p.get("policy") for p in inputs.get("inlinePolicies") or [] if isinstance(p, dict)]

@@ -186,6 +186,7 @@ def test_finding_order_does_not_depend_on_graph_order() -> None:
 def test_every_resource_policy_type_is_read(type_: str) -> None:
     document = json.dumps({"Statement": [allow("sqs:SendMessage", Principal="*")]})
     resource = CapturedResource(f"urn:{type_}::p", type_, "p", {"policy": document}, {}, None, (), True)
+    assert type_ in rules.RULES["iam-no-wildcards"].types
     found = list(rules.iam_no_wildcards(resource, Graph([resource])))
     assert found == ["principal '*' with no condition: anyone may use it"]
 
@@ -202,6 +203,7 @@ def test_every_resource_policy_type_is_read(type_: str) -> None:
 def test_every_attachment_type_is_read(type_: str) -> None:
     inputs = {"policyArn": "arn:aws:iam::aws:policy/PowerUserAccess"}
     resource = CapturedResource(f"urn:{type_}::a", type_, "a", inputs, {}, None, (), True)
+    assert type_ in rules.RULES["iam-no-wildcards"].types
     found = list(rules.iam_no_wildcards(resource, Graph([resource])))
     assert found == ["AWS-managed policy PowerUserAccess attached: its actions and resources are not least privilege"]
 

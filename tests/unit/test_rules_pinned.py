@@ -582,3 +582,50 @@ def test_the_visibility_finding_names_the_default_timeout() -> None:
         "queue q hides a received batch for 17 s, below the 18 s its consumer f may need (6 x 3 s + window): "
         "work is delivered twice"
     ]
+
+
+def test_the_type_tokens_the_rules_read_are_pulumi_aws_tokens() -> None:
+    assert (rules.FUNCTION, rules.LOG_GROUP, rules.QUEUE, rules.MAPPING, rules.ALARM) == (
+        "aws:lambda/function:Function",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:sqs/queue:Queue",
+        "aws:lambda/eventSourceMapping:EventSourceMapping",
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+    )
+    assert (rules.REST_STAGE, rules.HTTP_STAGE, rules.METHOD_SETTINGS) == (
+        "aws:apigateway/stage:Stage",
+        "aws:apigatewayv2/stage:Stage",
+        "aws:apigateway/methodSettings:MethodSettings",
+    )
+    assert (rules.REST_INTEGRATION, rules.HTTP_INTEGRATION, rules.PERMISSION, rules.THROTTLED_API) == (
+        "aws:apigateway/integration:Integration",
+        "aws:apigatewayv2/integration:Integration",
+        "aws:lambda/permission:Permission",
+        "resilient-serverless:index:ThrottledApi",
+    )
+
+
+@pytest.mark.parametrize(
+    ("type_", "field"),
+    [
+        ("aws:lambda/eventSourceMapping:EventSourceMapping", "destinationConfig"),
+        ("aws:sns/topicSubscription:TopicSubscription", "redrivePolicy"),
+        ("aws:sqs/queue:Queue", "redrivePolicy"),
+    ],
+)
+def test_each_place_that_names_a_dead_letter_queue_is_read(type_: str, field: str) -> None:
+    dlq = queue("dlq")
+    user = out(type_, "u", {field: {"target": "arn:aws:sqs:eu-west-1:1:dlq"}}, {"arn": "arn:other"})
+    assert rules.is_dead_letter_target(dlq, Graph([dlq, user]))
+
+
+def test_an_http_route_with_both_throttle_values_is_quiet() -> None:
+    throttle = {"throttlingRateLimit": 5, "throttlingBurstLimit": 5}
+    stage = res(
+        rules.HTTP_STAGE, "s", {"defaultRouteSettings": throttle, "routeSettings": [{"routeKey": "GET /x", **throttle}]}
+    )
+    assert messages("api-stage-throttled", stage) == []
+
+
+def test_the_default_function_timeout_is_3_s_to_the_millisecond() -> None:
+    assert _integration(True, 3_001, None) == []

@@ -4,13 +4,14 @@ deterministic (a batch send that rejects one entry by its content, not by chance
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from handlers.resilience.backoff import RetryPolicy, full_jitter_delay, is_retryable, retry
+from handlers.resilience.backoff import Deadline, RetryPolicy, full_jitter_delay, is_retryable, retry
 from handlers.resilience.breaker import BreakerState, CircuitBreaker, CircuitOpenError, DynamoDBBreakerStore
 from handlers.resilience.priority import PriorityConsumer, SqsMessage
 from tests.unit.handlers.conftest import client_error
@@ -228,3 +229,98 @@ def test_the_store_refuses_a_write_that_is_not_newer() -> None:
     assert not store.save("dep", BreakerState("closed", 0, 0.0, version=1))  # stale
     assert store.load("dep") == BreakerState("open", 2, 5.0, version=2)
     assert store.load("other") is None
+
+
+# --- the retry budget's own checks -----------------------------------------------------------------
+@pytest.mark.parametrize(("attempt", "base", "cap"), [(-1, 0.1, 1.0), (0, 0.0, 1.0), (0, 0.1, 0.0)])
+def test_a_jitter_delay_refuses_a_negative_attempt_or_a_non_positive_base_or_cap(
+    attempt: int, base: float, cap: float
+) -> None:
+    with pytest.raises(ValueError) as raised:
+        full_jitter_delay(attempt, base, cap)
+    assert str(raised.value) == f"attempt={attempt!r} must be >= 0, base={base!r} and cap={cap!r} > 0"
+
+
+@pytest.mark.parametrize("attempts", [0, 11])
+def test_a_retry_policy_takes_1_to_10_attempts(attempts: int) -> None:
+    with pytest.raises(ValueError) as raised:
+        RetryPolicy(attempts=attempts)
+    assert str(raised.value) == f"attempts={attempts!r} is outside 1 to 10"
+    assert RetryPolicy(attempts=1).attempts == 1
+    assert RetryPolicy(attempts=10).attempts == 10
+
+
+@pytest.mark.parametrize(("base", "cap"), [(0.0, 1.0), (2.0, 1.0)])
+def test_a_retry_policy_base_is_above_0_and_at_most_the_cap(base: float, cap: float) -> None:
+    with pytest.raises(ValueError) as raised:
+        RetryPolicy(base_s=base, cap_s=cap)
+    assert str(raised.value) == f"base_s={base!r} must be > 0 and at most cap_s={cap!r}"
+    assert RetryPolicy(base_s=1.0, cap_s=1.0).cap_s == 1.0
+
+
+def test_a_deadline_after_n_seconds_is_n_seconds_from_its_clock() -> None:
+    deadline = Deadline.after(5.0, clock=lambda: 100.0)
+    assert (deadline.at, deadline.remaining()) == (105.0, 5.0)
+    assert Deadline(at=1.0).clock is time.monotonic
+
+
+def test_policies_and_deadlines_are_values() -> None:
+    with pytest.raises(AttributeError):
+        RetryPolicy().attempts = 5  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        Deadline(at=1.0).at = 2.0  # type: ignore[misc]
+
+
+# --- the breaker's own values and checks -----------------------------------------------------------
+def test_an_open_circuit_error_says_when_to_retry() -> None:
+    error = CircuitOpenError("orders-db", 12.345)
+    assert (str(error), error.name, error.retry_after) == (
+        "circuit 'orders-db' is open; retry after 12.3 s",
+        "orders-db",
+        12.345,
+    )
+
+
+def test_a_fresh_breaker_state_is_closed_with_nothing_counted() -> None:
+    assert BreakerState() == BreakerState("closed", 0, 0.0, 0)
+    assert (BreakerState().opened_at, BreakerState().version) == (0.0, 0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"failure_threshold": 0}, "failure_threshold=0 must be at least 1"),
+        ({"reset_timeout_s": 0}, "reset_timeout_s=0 must be above 0"),
+        ({"reset_timeout_s": -1.0}, "reset_timeout_s=-1.0 must be above 0"),
+    ],
+)
+def test_a_breaker_refuses_a_zero_threshold_or_reset(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        CircuitBreaker("dep", **kwargs)
+    assert str(raised.value) == message
+
+
+def test_a_closed_breaker_passes_calls_with_no_probe_pending() -> None:
+    breaker = CircuitBreaker("dep")
+    results = [breaker.call(lambda: "a"), breaker.call(lambda: "b"), breaker.call(lambda: "c")]
+    assert results == ["a", "b", "c"]
+    assert breaker.state == "closed"
+
+
+def test_each_reset_window_gets_its_own_probe_after_a_failed_one() -> None:
+    # The guard is released when a probe ends, failed or not: else the circuit never closes again.
+    now = [0.0]
+    breaker = CircuitBreaker("dep", failure_threshold=1, reset_timeout_s=10, clock=lambda: now[0])
+
+    def down() -> str:
+        raise RuntimeError("down")
+
+    with pytest.raises(RuntimeError):
+        breaker.call(down)
+    now[0] = 10.0
+    with pytest.raises(RuntimeError):
+        breaker.call(down)  # the probe fails: open again
+    assert breaker.state == "open"
+    now[0] = 20.0
+    assert breaker.call(lambda: "up") == "up"  # the next window's probe goes out and closes it
+    assert breaker.state == "closed"
