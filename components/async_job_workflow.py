@@ -437,38 +437,29 @@ class AsyncJobWorkflow(ResilientComponent):
         )
 
     # -- storage -----------------------------------------------------------------------------------
-    def _create_table(self) -> aws.dynamodb.Table:
+    def _on_demand_table(self, key: str, name: str, hash_key: str, ttl_attribute: str) -> aws.dynamodb.Table:
+        """On demand, PITR, encryption and a TTL: what both of the workflow's tables need."""
         return self._child(
-            "table",
+            key,
             aws.dynamodb.Table,
-            "jobs",
+            name,
             {
-                "name": self.physical("dynamodb", "jobs"),
+                "name": self.physical("dynamodb", name),
                 "billing_mode": "PAY_PER_REQUEST",
-                "hash_key": "job_id",
-                "attributes": [{"name": "job_id", "type": "S"}],
+                "hash_key": hash_key,
+                "attributes": [{"name": hash_key, "type": "S"}],
                 "point_in_time_recovery": {"enabled": True},
                 "server_side_encryption": {"enabled": True},
-                "ttl": {"attribute_name": "expires_at", "enabled": True},
+                "ttl": {"attribute_name": ttl_attribute, "enabled": True},
             },
         )
 
+    def _create_table(self) -> aws.dynamodb.Table:
+        return self._on_demand_table("table", "jobs", "job_id", "expires_at")
+
     def _create_idempotency_table(self) -> aws.dynamodb.Table:
         # The layout Powertools' DynamoDBPersistenceLayer expects: key "id", TTL on "expiration".
-        return self._child(
-            "idempotency_table",
-            aws.dynamodb.Table,
-            "idempotency",
-            {
-                "name": self.physical("dynamodb", "idempotency"),
-                "billing_mode": "PAY_PER_REQUEST",
-                "hash_key": "id",
-                "attributes": [{"name": "id", "type": "S"}],
-                "point_in_time_recovery": {"enabled": True},
-                "server_side_encryption": {"enabled": True},
-                "ttl": {"attribute_name": "expiration", "enabled": True},
-            },
-        )
+        return self._on_demand_table("idempotency_table", "idempotency", "id", "expiration")
 
     def _create_bucket(self) -> aws.s3.Bucket:
         s = self.settings

@@ -49,7 +49,7 @@ from .resilient_function import ResilientFunction, ResilientFunctionArgs
 
 # Shared with ThrottledApi (the same checks and log fields for every flavour of the front door).
 from .throttled_api import ThrottleArgs
-from .throttled_api.common import access_log_format, check_throttle
+from .throttled_api.common import access_log_format, check_throttle, v2_stage_throttles
 from .validation import Problems
 
 __all__ = ["WebSocketNotifier", "WebSocketNotifierArgs", "push_states"]
@@ -679,21 +679,7 @@ class WebSocketNotifier(ResilientComponent):
                 "api_id": self.api.id,
                 "name": s.stage_name,
                 "deployment_id": self.deployment.id,
-                # Both values on every setting: an omitted value throttles that route to 0 on AWS.
-                "default_route_settings": {
-                    "throttling_rate_limit": s.rate,
-                    "throttling_burst_limit": s.burst,
-                    "detailed_metrics_enabled": True,
-                },
-                "route_settings": [
-                    {
-                        "route_key": r.key,
-                        "throttling_rate_limit": r.rate,
-                        "throttling_burst_limit": r.burst,
-                        "detailed_metrics_enabled": True,
-                    }
-                    for r in s.routes
-                ],
+                **v2_stage_throttles(s.rate, s.burst, s.routes),
                 "access_log_settings": {
                     "destination_arn": self.access_logs.arn,
                     "format": websocket_access_log_format(),

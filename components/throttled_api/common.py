@@ -51,6 +51,29 @@ def check_throttle(p: Problems, key: str, throttle: Any) -> tuple[float, int] | 
     return (float(rate), int(burst)) if rate_ok and burst_ok else None
 
 
+def v2_stage_throttles(rate: float, burst: int, routes: Any) -> dict[str, Any]:
+    """``default_route_settings`` and ``route_settings`` of an HTTP or WebSocket stage: both values
+    on every setting, because an omitted value throttles that route to 0 on AWS. ``routes`` are
+    objects with ``key``, ``rate`` and ``burst``; every key must name a route that exists before
+    the stage (else ``NotFoundException: Unable to find Route by key``)."""
+    return {
+        "default_route_settings": {
+            "throttling_rate_limit": rate,
+            "throttling_burst_limit": burst,
+            "detailed_metrics_enabled": True,
+        },
+        "route_settings": [
+            {
+                "route_key": r.key,
+                "throttling_rate_limit": r.rate,
+                "throttling_burst_limit": r.burst,
+                "detailed_metrics_enabled": True,
+            }
+            for r in routes
+        ],
+    }
+
+
 def access_log_format(flavor: str) -> str:
     fields = {
         "requestId": "$context.requestId",

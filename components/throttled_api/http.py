@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .common import ApiCore, access_log_format, source_arn
+from .common import ApiCore, access_log_format, source_arn, v2_stage_throttles
 from .envelope import http_envelope
 from .routes import _Route
 
@@ -50,21 +50,7 @@ class HttpFlavor(ApiCore):
                 "api_id": self.api.id,
                 "name": s.stage_name,
                 "auto_deploy": True,
-                # Both values on every setting: an omitted value throttles that route to 0 on AWS.
-                "default_route_settings": {
-                    "throttling_rate_limit": s.rate,
-                    "throttling_burst_limit": s.burst,
-                    "detailed_metrics_enabled": True,
-                },
-                "route_settings": [
-                    {
-                        "route_key": r.key,
-                        "throttling_rate_limit": r.rate,
-                        "throttling_burst_limit": r.burst,
-                        "detailed_metrics_enabled": True,
-                    }
-                    for r in self.routes
-                ],
+                **v2_stage_throttles(s.rate, s.burst, self.routes),
                 "access_log_settings": {"destination_arn": self.access_logs.arn, "format": access_log_format("http")},
             },
             # route_settings name route keys: AWS refuses them until the routes exist.
