@@ -138,3 +138,33 @@ def test_push_is_on_where_websockets_exist_and_local_says_why_it_polls() -> None
     assert local.exports["push_url"] == (
         "polling only: LocalStack's free edition has no API Gateway v2 (no WebSocket APIs): clients poll for results"
     )
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod", "local"])
+def test_the_reports_workflow_pushes_where_the_stack_has_a_notifier(name: str) -> None:
+    # GIVEN the stack WHEN its reports workflow is built THEN, where push is on, the state machine
+    # parks in the notifier's PushResult, the submit function hands out the socket URL, the job table
+    # is the notifier's, and notify may read (pre-sign) results; local polls and has none of it
+    import json
+
+    graph = run_stack(name, ROOT)
+    machine = graph.one("aws:sfn/stateMachine:StateMachine", "reports-sm")
+    states = json.loads(machine.inputs["definition"])["States"]
+    submit = graph.one("aws:lambda/function:Function", "reports-submit-function")
+    env = submit.inputs["environment"]["variables"]
+    if name == "local":
+        assert "PushResult" not in states and "PUSH_URL" not in env
+        return
+    assert states["PushResult"]["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
+    assert env["PUSH_URL"] == graph.exports["push_url"]
+    jobs_table = graph.exports["reports_jobs"]["table"]
+    for role in ("socket", "park", "notify"):
+        fn = graph.one("aws:lambda/function:Function", f"job-push-{role}-function")
+        assert fn.inputs["environment"]["variables"]["JOBS_TABLE"] == jobs_table, fn.urn
+    bucket = graph.one("aws:s3/bucket:Bucket", "reports-results").outputs["arn"]
+    results = [
+        p
+        for p in graph.of_type("aws:iam/rolePolicy:RolePolicy")
+        if p.name.startswith("job-push-notify") and f"{bucket}/results/*" in p.inputs["policy"]
+    ]
+    assert results, "notify cannot read the workflow's results"
