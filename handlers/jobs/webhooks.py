@@ -53,7 +53,10 @@ def check_callback_url(url: Any) -> str:
     """``url`` if it may be called back; an ``ApiError`` (400) naming the problem otherwise."""
     if not isinstance(url, str) or not 1 <= len(url) <= URL_MAX:
         raise ApiError(400, "invalid_callback_url", f"callback_url must be a string of 1 to {URL_MAX} characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)  # raises ValueError for a malformed bracketed host ("https://[]")
+    except ValueError as exc:
+        raise ApiError(400, "invalid_callback_url", f"callback_url {url!r} is not a valid URL: {exc}") from exc
     if parts.scheme != "https":
         raise ApiError(400, "invalid_callback_url", f"callback_url {url!r} must use https")
     if not parts.hostname or parts.username or parts.password:

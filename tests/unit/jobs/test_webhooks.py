@@ -79,6 +79,9 @@ def register(caller: str = "key-a", **body: Any) -> tuple[int, dict[str, Any]]:
             "callback_url host 'mixed.example' resolves to a non-public address 172.16.0.1",
         ),
         ("https://user:pw@hooks.example.com/x", ["93.184.216.34"], "needs a host and no credentials"),
+        # urlsplit itself raises on malformed bracketed hosts (found by the route fuzz test)
+        ("https://[]", [], "callback_url 'https://[]' is not a valid URL"),
+        ("https://[::1/x", [], "callback_url 'https://[::1/x' is not a valid URL: Invalid IPv6 URL"),
     ],
 )
 def test_callback_urls_must_be_https_and_resolve_only_to_public_addresses(
