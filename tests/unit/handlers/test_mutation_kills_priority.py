@@ -94,6 +94,14 @@ def test_a_message_from_the_future_is_0_seconds_old() -> None:
         ),
         ({"messageAttributes": {"resilient-first-enqueued-ms": "7"}, "attributes": {"SentTimestamp": "9"}}, 9),
         ({"attributes": {"SentTimestamp": "-1"}}, None),
+        ({"attributes": {"SentTimestamp": "yesterday"}}, None),
+        (
+            {
+                "messageAttributes": {"resilient-first-enqueued-ms": {"stringValue": "soon"}},
+                "attributes": {"SentTimestamp": "9"},
+            },
+            9,
+        ),
         ({"attributes": "SentTimestamp"}, None),
     ],
 )
@@ -248,3 +256,39 @@ def test_two_writes_that_fill_the_byte_limit_exactly_go_in_one_request(settings:
 def test_two_writes_one_byte_over_the_limit_go_in_two_requests(settings: dict[str, Any]) -> None:
     total = sqs_counted_bytes(**settings)
     assert requests_for(total - 1, **settings) == [1, 1]
+
+
+def test_each_outcome_of_a_batch_is_counted_under_its_own_metric() -> None:
+    # GIVEN a batch with one message for each outcome
+    def aged(message_id: str, body: str, age_s: float) -> dict[str, Any]:
+        sent = str(int((100_000.0 - age_s) * 1000))
+        return {"messageId": message_id, "body": body, "attributes": {"SentTimestamp": sent}, "messageAttributes": {}}
+
+    def process(body: Any, message: SqsMessage) -> None:
+        if body == "fail":
+            raise ConnectionError("down")
+
+    counted: dict[str, int] = {}
+    consumer = PriorityConsumer(
+        process=process,
+        sqs=RecordingSqs(),
+        low_queue_url="low",
+        dlq_url="dlq",
+        defer_after_s=60,
+        ttl_s=3600,
+        validate=lambda body: "bad order" if body == "bad" else None,
+        metric=lambda name, count: counted.update({name: count}),
+        clock=lambda: 100_000.0,
+    )
+    records = [aged("p", '"ok"', 1), aged("d", '"ok"', 120), aged("x", '"bad"', 1), aged("t", '"ok"', 7200)]
+    # WHEN it is handled
+    response = consumer.handle({"Records": [*records, aged("f", '"fail"', 1)]})
+    # THEN each outcome is counted once under its metric, and only the failure is retried
+    assert counted == {
+        "MessagesProcessed": 1,
+        "MessagesDeferred": 1,
+        "MessagesDeadLettered": 1,
+        "MessagesDroppedTTL": 1,
+        "MessagesFailed": 1,
+    }
+    assert response == {"batchItemFailures": [{"itemIdentifier": "f"}]}
