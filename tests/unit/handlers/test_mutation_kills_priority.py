@@ -1,0 +1,294 @@
+"""Consumer helpers that mutation testing (issue 9) found unpinned: the exact poison reasons, the
+read-only message view, the attributes carried to the next hop, batch limits, the dedup store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from handlers.resilience.priority import (
+    DynamoDBDedupStore,
+    PriorityConsumer,
+    SqsMessage,
+    _batches,
+    _first_enqueued_ms,
+    _forwarded_attributes,
+    age_seconds,
+    entry_size,
+    poison_reason,
+)
+from tests.unit.handlers.conftest import client_error
+
+
+# -- poison reasons ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("code", ["SerializationException", "InvalidParameterValue", "ValidationException"])
+def test_each_aws_poison_code_is_named_with_its_message(code: str) -> None:
+    assert poison_reason(client_error(code, 400)) == f"{code}: {code}"
+
+
+def test_a_recursion_error_is_nested_too_deeply() -> None:
+    assert poison_reason(RecursionError("deep")) == "nested too deeply to handle"
+
+
+def test_a_request_refused_by_botocore_validation_is_poison() -> None:
+    error = type("ParamValidationError", (Exception,), {})("Invalid length for parameter Key")
+    assert poison_reason(error) == "refused by request validation: Invalid length for parameter Key"
+
+
+def test_an_aws_poison_code_without_a_message_is_named_alone() -> None:
+    error = Exception("refused")
+    error.response = {"Error": {"Code": "ValidationException"}}  # type: ignore[attr-defined]
+    assert poison_reason(error) == "ValidationException: "
+
+
+def test_a_response_without_an_error_is_not_poison() -> None:
+    error = Exception("odd")
+    error.response = {"Error": None}  # type: ignore[attr-defined]
+    assert poison_reason(error) is None
+
+
+# -- the read-only message view ----------------------------------------------------------------------
+def test_a_message_without_attributes_reads_as_sent_at_0_received_once() -> None:
+    message = SqsMessage({"messageId": "m1", "body": "{}"})
+    assert (message.sent_at_ms, message.first_enqueued_ms, message.receive_count) == (0, 0, 1)
+    assert (dict(message.attributes), dict(message.message_attributes)) == ({}, {})
+
+
+def test_a_message_without_a_body_reads_as_empty() -> None:
+    assert SqsMessage({"messageId": "m1"}).body == ""
+
+
+def test_a_message_counts_receives_over_every_hop() -> None:
+    message = SqsMessage(
+        {
+            "messageId": "m1",
+            "attributes": {"SentTimestamp": "5000", "ApproximateReceiveCount": "2"},
+            "messageAttributes": {"resilient-receive-count": {"StringValue": "3", "DataType": "Number"}},
+        }
+    )
+    assert (message.sent_at_ms, message.receive_count) == (5000, 5)
+
+
+def test_a_message_shows_its_id_and_first_enqueue() -> None:
+    message = SqsMessage({"messageId": "m1", "attributes": {"SentTimestamp": "1234"}})
+    assert repr(message) == "SqsMessage('m1', first_enqueued_ms=1234)"
+
+
+def test_a_message_from_the_future_is_0_seconds_old() -> None:
+    message = SqsMessage({"messageId": "m1", "attributes": {"SentTimestamp": "10000"}})
+    assert (age_seconds(message, 5.0), age_seconds(message, 12.5)) == (0.0, 2.5)
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"messageAttributes": {"resilient-first-enqueued-ms": {"stringValue": "0"}}}, 0),
+        ({"messageAttributes": {"resilient-first-enqueued-ms": {"stringValue": "-5"}}}, None),
+        (
+            {
+                "messageAttributes": {"resilient-first-enqueued-ms": {"stringValue": "-5"}},
+                "attributes": {"SentTimestamp": "0"},
+            },
+            0,
+        ),
+        ({"messageAttributes": {"resilient-first-enqueued-ms": "7"}, "attributes": {"SentTimestamp": "9"}}, 9),
+        ({"attributes": {"SentTimestamp": "-1"}}, None),
+        ({"attributes": {"SentTimestamp": "yesterday"}}, None),
+        (
+            {
+                "messageAttributes": {"resilient-first-enqueued-ms": {"stringValue": "soon"}},
+                "attributes": {"SentTimestamp": "9"},
+            },
+            9,
+        ),
+        ({"attributes": "SentTimestamp"}, None),
+    ],
+)
+def test_the_first_enqueue_is_a_non_negative_carried_time_else_the_sent_time(
+    record: dict[str, Any], expected: int | None
+) -> None:
+    assert _first_enqueued_ms(record) == expected
+
+
+# -- attributes carried to the next hop --------------------------------------------------------------
+def test_the_producers_attributes_follow_ours_in_sendmessage_shape() -> None:
+    ours = {"ours": {"DataType": "String", "StringValue": "1"}}
+    given = {
+        "text": {"stringValue": "acme", "dataType": "String.tenant"},
+        "bytes": {"binaryValue": "aGk=", "dataType": "Binary"},
+        "raw": {"BinaryValue": b"hi"},
+        "untyped": {"StringValue": "x"},
+        "empty": {"dataType": "String"},
+        "ours": {"stringValue": "theirs"},
+        "odd": "not a mapping",
+    }
+    assert _forwarded_attributes(given, ours) == {
+        "ours": {"DataType": "String", "StringValue": "1"},
+        "text": {"DataType": "String.tenant", "StringValue": "acme"},
+        "bytes": {"DataType": "Binary", "BinaryValue": b"hi"},
+        "raw": {"DataType": "String", "BinaryValue": b"hi"},
+        "untyped": {"DataType": "String", "StringValue": "x"},
+    }
+
+
+def test_no_more_than_ten_attributes_are_carried() -> None:
+    ours = {f"o{i}": {"DataType": "String", "StringValue": "1"} for i in range(3)}
+    given = {f"g{i}": {"stringValue": str(i)} for i in range(9)}
+    assert list(_forwarded_attributes(given, ours)) == ["o0", "o1", "o2"] + [f"g{i}" for i in range(7)]
+
+
+def test_entry_size_counts_a_missing_binary_value_as_empty() -> None:
+    entry = {"MessageBody": "ab", "MessageAttributes": {"k": {"DataType": "Binary", "BinaryValue": None}}}
+    assert entry_size(entry) == 2 + 1 + 6
+
+
+def test_entry_size_counts_a_non_ascii_attribute_in_utf8_bytes() -> None:
+    entry = {"MessageBody": "ab", "MessageAttributes": {"k": {"DataType": "String", "StringValue": "é"}}}
+    assert entry_size(entry) == 2 + 1 + 6 + 2
+
+
+# -- batches -----------------------------------------------------------------------------------------
+def test_a_batch_may_hold_exactly_the_byte_limit() -> None:
+    assert _batches([(4, "a"), (6, "b"), (1, "c")], 10, 10) == [["a", "b"], ["c"]]
+
+
+def test_a_batch_holds_at_most_the_entry_limit() -> None:
+    assert _batches([(1, i) for i in range(5)], 2, 100) == [[0, 1], [2, 3], [4]]
+
+
+def test_an_item_over_the_byte_limit_goes_alone() -> None:
+    assert _batches([(1, "a"), (50, "big"), (1, "c")], 10, 10) == [["a"], ["big"], ["c"]]
+
+
+# -- the dedup store ---------------------------------------------------------------------------------
+class RecordingDynamoDB:
+    """BatchGetItem and BatchWriteItem that hold back the first request's last key/item once."""
+
+    def __init__(self, found: set[str]) -> None:
+        self.found = found
+        self.requests: list[tuple[str, Any]] = []
+
+    def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        self.requests.append(("get", RequestItems))
+        keys = [k["pk"]["S"] for k in RequestItems["dedup"]["Keys"]]
+        held = keys[-1:] if len(self.requests) == 1 and len(keys) > 1 else []
+        answered = [k for k in keys if k in self.found and k not in held]
+        response: dict[str, Any] = {"Responses": {"dedup": [{"pk": {"S": k}} for k in answered]}}
+        if held:
+            response["UnprocessedKeys"] = {"dedup": {**RequestItems["dedup"], "Keys": [{"pk": {"S": held[0]}}]}}
+        return response
+
+    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        self.requests.append(("write", RequestItems))
+        items = RequestItems["dedup"]
+        if len(self.requests) == 1 and len(items) > 1:
+            return {"UnprocessedItems": {"dedup": items[-1:]}}
+        return {}
+
+
+def test_the_dedup_store_reads_100_keys_a_request_consistently_until_all_are_answered() -> None:
+    keys = [f"k{i}" for i in range(101)]
+    client = RecordingDynamoDB(found={"k0", "k99", "k100"})
+    assert DynamoDBDedupStore("dedup", client).seen([*keys, "k0"]) == {"k0", "k99", "k100"}
+    sizes = [(kind, len(request["dedup"]["Keys"])) for kind, request in client.requests]
+    assert sizes == [("get", 100), ("get", 1), ("get", 1)]
+    first = client.requests[0][1]["dedup"]
+    assert (first["ConsistentRead"], first["ProjectionExpression"]) == (True, "pk")
+
+
+def test_the_dedup_store_writes_25_items_a_request_expiring_a_day_later() -> None:
+    client = RecordingDynamoDB(found=set())
+    DynamoDBDedupStore("dedup", client, clock=lambda: 1000.9).mark([f"k{i}" for i in range(26)])
+    sizes = [(kind, len(request["dedup"])) for kind, request in client.requests]
+    assert sizes == [("write", 25), ("write", 1), ("write", 1)]
+    assert client.requests[0][1]["dedup"][0] == {
+        "PutRequest": {"Item": {"pk": {"S": "k0"}, "expires_at": {"N": "87400"}}}
+    }
+
+
+# -- the byte limit of a batch write, with sizes counted as SQS counts them ---------------------------
+class RecordingSqs:
+    def __init__(self) -> None:
+        self.requests: list[list[dict[str, Any]]] = []
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        self.requests.append([{k: v for k, v in e.items() if k != "Id"} for e in Entries])
+        return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
+
+
+def old_record(message_id: str, body: str) -> dict[str, Any]:
+    return {
+        "messageId": message_id,
+        "body": body,
+        "attributes": {"SentTimestamp": "1000000", "ApproximateReceiveCount": "2"},
+        "messageAttributes": {},
+    }
+
+
+def requests_for(limit: int, **kwargs: Any) -> list[int]:
+    sqs = RecordingSqs()
+    consumer = PriorityConsumer(
+        process=lambda body, message: None, sqs=sqs, clock=lambda: 100_000.0, max_batch_bytes=limit, **kwargs
+    )
+    consumer.handle({"Records": [old_record("a", '{"n": "é"}'), old_record("b", "[1, 2]")]})
+    return [len(entries) for entries in sqs.requests]
+
+
+def sqs_counted_bytes(**kwargs: Any) -> int:
+    sqs = RecordingSqs()
+    consumer = PriorityConsumer(process=lambda body, message: None, sqs=sqs, clock=lambda: 100_000.0, **kwargs)
+    consumer.handle({"Records": [old_record("a", '{"n": "é"}'), old_record("b", "[1, 2]")]})
+    return sum(entry_size(entry) for entries in sqs.requests for entry in entries)
+
+
+DEFER = {"role": "high", "low_queue_url": "low", "defer_after_s": 60}
+DEAD_LETTER = {"role": "low", "dlq_url": "dlq", "validate": lambda body: "bad order"}
+
+
+@pytest.mark.parametrize("settings", [DEFER, DEAD_LETTER], ids=["deferral", "dead-letter"])
+def test_two_writes_that_fill_the_byte_limit_exactly_go_in_one_request(settings: dict[str, Any]) -> None:
+    total = sqs_counted_bytes(**settings)
+    assert requests_for(total, **settings) == [2]
+
+
+@pytest.mark.parametrize("settings", [DEFER, DEAD_LETTER], ids=["deferral", "dead-letter"])
+def test_two_writes_one_byte_over_the_limit_go_in_two_requests(settings: dict[str, Any]) -> None:
+    total = sqs_counted_bytes(**settings)
+    assert requests_for(total - 1, **settings) == [1, 1]
+
+
+def test_each_outcome_of_a_batch_is_counted_under_its_own_metric() -> None:
+    # GIVEN a batch with one message for each outcome
+    def aged(message_id: str, body: str, age_s: float) -> dict[str, Any]:
+        sent = str(int((100_000.0 - age_s) * 1000))
+        return {"messageId": message_id, "body": body, "attributes": {"SentTimestamp": sent}, "messageAttributes": {}}
+
+    def process(body: Any, message: SqsMessage) -> None:
+        if body == "fail":
+            raise ConnectionError("down")
+
+    counted: dict[str, int] = {}
+    consumer = PriorityConsumer(
+        process=process,
+        sqs=RecordingSqs(),
+        low_queue_url="low",
+        dlq_url="dlq",
+        defer_after_s=60,
+        ttl_s=3600,
+        validate=lambda body: "bad order" if body == "bad" else None,
+        metric=lambda name, count: counted.update({name: count}),
+        clock=lambda: 100_000.0,
+    )
+    records = [aged("p", '"ok"', 1), aged("d", '"ok"', 120), aged("x", '"bad"', 1), aged("t", '"ok"', 7200)]
+    # WHEN it is handled
+    response = consumer.handle({"Records": [*records, aged("f", '"fail"', 1)]})
+    # THEN each outcome is counted once under its metric, and only the failure is retried
+    assert counted == {
+        "MessagesProcessed": 1,
+        "MessagesDeferred": 1,
+        "MessagesDeadLettered": 1,
+        "MessagesDroppedTTL": 1,
+        "MessagesFailed": 1,
+    }
+    assert response == {"batchItemFailures": [{"itemIdentifier": "f"}]}
