@@ -115,17 +115,19 @@ def test_the_first_enqueue_is_a_non_negative_carried_time_else_the_sent_time(
 def test_the_producers_attributes_follow_ours_in_sendmessage_shape() -> None:
     ours = {"ours": {"DataType": "String", "StringValue": "1"}}
     given = {
+        "ours": {"stringValue": "theirs"},
         "text": {"stringValue": "acme", "dataType": "String.tenant"},
+        "count": {"StringValue": "3", "DataType": "Number"},
         "bytes": {"binaryValue": "aGk=", "dataType": "Binary"},
         "raw": {"BinaryValue": b"hi"},
         "untyped": {"StringValue": "x"},
         "empty": {"dataType": "String"},
-        "ours": {"stringValue": "theirs"},
         "odd": "not a mapping",
     }
     assert _forwarded_attributes(given, ours) == {
         "ours": {"DataType": "String", "StringValue": "1"},
         "text": {"DataType": "String.tenant", "StringValue": "acme"},
+        "count": {"DataType": "Number", "StringValue": "3"},
         "bytes": {"DataType": "Binary", "BinaryValue": b"hi"},
         "raw": {"DataType": "String", "BinaryValue": b"hi"},
         "untyped": {"DataType": "String", "StringValue": "x"},
@@ -292,3 +294,9 @@ def test_each_outcome_of_a_batch_is_counted_under_its_own_metric() -> None:
         "MessagesFailed": 1,
     }
     assert response == {"batchItemFailures": [{"itemIdentifier": "f"}]}
+
+
+def test_a_message_reads_its_body_and_producer_attributes_from_the_record() -> None:
+    attributes = {"tenant": {"stringValue": "acme", "dataType": "String"}}
+    message = SqsMessage({"messageId": "m1", "body": '{"n": 1}', "messageAttributes": attributes})
+    assert (message.body, dict(message.message_attributes)) == ('{"n": 1}', attributes)
