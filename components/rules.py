@@ -654,50 +654,6 @@ def websocket_throttled(stage: CapturedResource, graph: Graph) -> Iterator[str]:
         )
 
 
-def _tasks(states: Any) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every Task state, nested Parallel branches and Map iterators included."""
-    for name, state in (states or {}).items():
-        if not isinstance(state, dict):
-            continue
-        if state.get("Type") == "Task":
-            yield name, state
-        for branch in state.get("Branches") or []:
-            yield from _tasks((branch or {}).get("States"))
-        for key in ("Iterator", "ItemProcessor"):
-            yield from _tasks((state.get(key) or {}).get("States"))
-
-
-@rule(
-    "callback-bounded",
-    "error",
-    (STATE_MACHINE,),
-    "A .waitForTaskToken task has HeartbeatSeconds and TimeoutSeconds, the heartbeat within the timeout",
-)
-def callback_bounded(machine: CapturedResource, graph: Graph) -> Iterator[str]:
-    definition = machine.inputs.get("definition")
-    try:
-        document = json.loads(definition) if isinstance(definition, str) else definition or {}
-    except ValueError:
-        return
-    for name, task in _tasks(document.get("States")):
-        if not str(task.get("Resource", "")).endswith(".waitForTaskToken"):
-            continue
-        heartbeat = task.get("HeartbeatSeconds", "HeartbeatSecondsPath" in task or None)
-        timeout = task.get("TimeoutSeconds", "TimeoutSecondsPath" in task or None)
-        if heartbeat is None:
-            yield f"{name}: no HeartbeatSeconds: a lost callback is noticed only at the timeout"
-        if timeout is None:
-            yield f"{name}: no TimeoutSeconds: the task waits up to a year for its token"
-        if (
-            isinstance(heartbeat, int | float)
-            and isinstance(timeout, int | float)
-            and not isinstance(heartbeat, bool)
-            and not isinstance(timeout, bool)
-            and heartbeat > timeout
-        ):
-            yield f"{name}: HeartbeatSeconds {heartbeat} is above TimeoutSeconds {timeout}: it can never fire"
-
-
 @rule(
     "manage-connections-scoped",
     "error",

@@ -14,7 +14,7 @@ from resilient_serverless.components import WebSocketNotifier, rules
 from resilient_serverless.components.testing import run_program
 
 HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
-WS_RULES = ("websocket-throttled", "callback-bounded", "manage-connections-scoped", "lambda-permission-scoped")
+WS_RULES = ("websocket-throttled", "sfn-callback-heartbeat", "manage-connections-scoped", "lambda-permission-scoped")
 
 
 def findings(program: Callable[[], None], rule_id: str) -> list[str]:
@@ -84,20 +84,25 @@ def manage(resource: str) -> Callable[[], None]:
             "$connect admits 800 new connections/s, above the account quota of 500/s per region: the account "
             "refuses the excess, not this stage",
         ),
+        # .waitForTaskToken bounds: the state-machine rule (components/asl.py), nested branches included
         (
-            "callback-bounded",
+            "sfn-callback-heartbeat",
             machine({**WAIT, "TimeoutSeconds": 60}),
-            "Wait: no HeartbeatSeconds: a lost callback is noticed only at the timeout",
+            "state 'Wait' waits for a task token with HeartbeatSeconds=None: it needs a heartbeat below its "
+            "TimeoutSeconds, or a lost callback parks the execution until the timeout",
         ),
         (
-            "callback-bounded",
+            "sfn-callback-heartbeat",
             machine({**WAIT, "HeartbeatSeconds": 60}, nested=True),
-            "Wait: no TimeoutSeconds: the task waits up to a year for its token",
+            "state 'Wait' waits for a task token with HeartbeatSeconds=60: it needs a heartbeat below its "
+            "TimeoutSeconds, or a lost callback parks the execution until the timeout",
         ),
         (
-            "callback-bounded",
-            machine({**WAIT, "HeartbeatSeconds": 600, "TimeoutSeconds": 60}),
-            "Wait: HeartbeatSeconds 600 is above TimeoutSeconds 60: it can never fire",
+            "sfn-callback-heartbeat",
+            # AWS refuses a heartbeat that is not below the timeout
+            machine({**WAIT, "HeartbeatSeconds": 60, "TimeoutSeconds": 60}),
+            "state 'Wait' waits for a task token with HeartbeatSeconds=60: it needs a heartbeat below its "
+            "TimeoutSeconds, or a lost callback parks the execution until the timeout",
         ),
         (
             "manage-connections-scoped",
@@ -124,8 +129,8 @@ def test_quiet_on_the_fix() -> None:
         findings(lambda: websocket_stage([setting("$connect", 500, 500), setting("subscribe")]), "websocket-throttled")
         == []
     )
-    assert findings(machine({**WAIT, "HeartbeatSeconds": 60, "TimeoutSeconds": 60}), "callback-bounded") == []
-    assert findings(machine({"Resource": "arn:aws:states:::lambda:invoke"}), "callback-bounded") == []
+    assert findings(machine({**WAIT, "HeartbeatSeconds": 59, "TimeoutSeconds": 60}), "sfn-callback-heartbeat") == []
+    assert findings(machine({"Resource": "arn:aws:states:::lambda:invoke"}), "sfn-callback-heartbeat") == []
     good = "arn:aws:execute-api:eu-west-1:123456789012:abc123/live/POST/@connections/*"
     assert findings(manage(good), "manage-connections-scoped") == []
 
