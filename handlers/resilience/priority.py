@@ -468,9 +468,10 @@ class PriorityConsumer:
             elif defer_cut is not None and first_ms < defer_cut:
                 outcomes[message_id] = "deferred"
                 received = attributes.get("ApproximateReceiveCount", "1") if type(attributes) is dict else None
-                if not fifo and type(received) is str and received.isdigit():
-                    # The common record (fast path above: no producer attributes): its copy is
-                    # built here, with its size added up from parts whose size is known.
+                if type(received) is str and received.isdigit():
+                    # The common record (fast path above: no producer attributes; never FIFO, which
+                    # __post_init__ refuses to defer): its copy is built here, with its size added
+                    # up from parts whose size is known.
                     first = str(first_ms)
                     entry = {
                         "MessageBody": raw,
