@@ -118,7 +118,7 @@ def _int_or(value: Any, default: int) -> int:
 
 def _attribute_text(record: Mapping[str, Any], name: str) -> Any:
     attributes = record.get("messageAttributes")
-    if not attributes:
+    if not attributes or not isinstance(attributes, Mapping):
         return None
     value = attributes.get(name)
     if not isinstance(value, Mapping):
@@ -210,18 +210,33 @@ def _forwarded_attributes(given: Any, ours: dict[str, Any]) -> dict[str, Any]:
         return ours
     out = dict(ours)
     for name, value in given.items():
-        if name in out or len(out) >= MESSAGE_ATTRIBUTES_MAX or not isinstance(value, Mapping):
+        if name in out or len(out) >= MESSAGE_ATTRIBUTES_MAX or type(name) is not str:
             continue
-        data_type = value.get("dataType") or value.get("DataType") or "String"
-        if value.get("stringValue", value.get("StringValue")) is not None:
-            out[name] = {"DataType": data_type, "StringValue": value.get("stringValue", value.get("StringValue"))}
-        elif value.get("binaryValue", value.get("BinaryValue")) is not None:
-            binary = value.get("binaryValue", value.get("BinaryValue"))
-            out[name] = {
-                "DataType": data_type,
-                "BinaryValue": base64.b64decode(binary) if isinstance(binary, str) else binary,
-            }
+        converted = _attribute_for_send(value)
+        if converted is not None:
+            out[name] = converted
     return out
+
+
+def _attribute_for_send(value: Any) -> dict[str, Any] | None:
+    """One attribute as Lambda delivers it, in SendMessage's shape; None for one SQS could not
+    have delivered (not an object, a type or text that is not a string, binary that is not
+    base64): it is left off the copy rather than failing the message's write."""
+    if not isinstance(value, Mapping):
+        return None
+    data_type = value.get("dataType") or value.get("DataType") or "String"
+    text = value.get("stringValue", value.get("StringValue"))
+    binary = value.get("binaryValue", value.get("BinaryValue"))
+    if type(data_type) is not str:
+        return None
+    if text is not None:
+        return {"DataType": data_type, "StringValue": text} if type(text) is str else None
+    if type(binary) is str:
+        try:
+            binary = base64.b64decode(binary, validate=True)
+        except ValueError:  # binascii.Error
+            return None
+    return {"DataType": data_type, "BinaryValue": binary} if type(binary) is bytes else None
 
 
 def entry_size(entry: Mapping[str, Any]) -> int:
