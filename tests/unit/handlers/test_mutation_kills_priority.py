@@ -300,3 +300,37 @@ def test_a_message_reads_its_body_and_producer_attributes_from_the_record() -> N
     attributes = {"tenant": {"stringValue": "acme", "dataType": "String"}}
     message = SqsMessage({"messageId": "m1", "body": '{"n": 1}', "messageAttributes": attributes})
     assert (message.body, dict(message.message_attributes)) == ('{"n": 1}', attributes)
+
+
+# -- found by the run after the warm-cost work ------------------------------------------------------
+def test_each_group_after_the_first_starts_counting_bytes_from_zero() -> None:
+    # GIVEN four items of 5 bytes and a 10-byte limit
+    groups = _batches([(5, "a"), (5, "b"), (5, "c"), (5, "d")], max_entries=10, max_bytes=10)
+    # THEN two groups of exactly 10 bytes each
+    assert groups == [["a", "b"], ["c", "d"]]
+
+
+def test_entry_size_counts_a_lone_surrogate_as_three_bytes() -> None:
+    # A Lambda event's JSON may hold an escaped lone surrogate ("\\ud800"), which Python decodes
+    # into the body string; SQS counts it as UTF-8 would encode it with surrogatepass.
+    entry = {"MessageBody": "a\ud800", "MessageAttributes": {"n": {"DataType": "String", "StringValue": "\udfff"}}}
+    assert entry_size(entry) == 1 + 3 + len("n") + len("String") + 3
+
+
+def test_entry_size_of_an_entry_without_a_body_counts_only_its_attributes() -> None:
+    assert entry_size({"MessageAttributes": {"n": {"DataType": "String", "StringValue": "v"}}}) == 1 + 6 + 1
+
+
+def test_an_event_that_is_not_an_object_is_an_empty_batch() -> None:
+    consumer = PriorityConsumer(process=lambda body, message: None, sqs=None)
+    assert consumer.handle("not an event") == {"batchItemFailures": []}  # type: ignore[arg-type]
+
+
+def test_an_event_that_is_a_read_only_mapping_is_read() -> None:
+    from types import MappingProxyType
+
+    processed: list[str] = []
+    consumer = PriorityConsumer(process=lambda body, message: processed.append(message.message_id), sqs=None)
+    event = MappingProxyType({"Records": [{"messageId": "m1", "body": "{}", "attributes": {}}]})
+    assert consumer.handle(event) == {"batchItemFailures": []}
+    assert processed == ["m1"]

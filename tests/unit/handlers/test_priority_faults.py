@@ -174,13 +174,18 @@ def test_no_record_is_started_that_cannot_finish_before_the_deadline(sqs: Any) -
     def slow(body: Any, message: SqsMessage) -> None:
         now[0] += 4.0
 
-    c = consumer(sqs, process=slow, clock=lambda: now[0], deadline_margin_s=1.0)
+    logged: list[tuple[str, dict[str, Any]]] = []
+    c = consumer(
+        sqs, process=slow, clock=lambda: now[0], deadline_margin_s=1.0, log=lambda m, f: logged.append((m, dict(f)))
+    )
     records = [record(f"m{i}", "{}") for i in range(5)]
     # WHEN the batch is handled
     response = c.handle({"Records": records}, FakeLambdaContext(remaining_ms=10_000))
-    # THEN two records are done by 8 s; the third (8 s + 4 s > 9 s) and later are not started
+    # THEN two records are done by 8 s; the third (8 s + 4 s > 9 s) and later are not started,
+    # which one log line says, with how many records it left
     assert response == {"batchItemFailures": [{"itemIdentifier": f"m{i}"} for i in (2, 3, 4)]}
     assert now[0] - NOW == 8.0
+    assert logged == [("not started: the invocation's deadline is near", {"message_id": "m2", "remaining": 3})]
 
 
 # -- idempotent hops -----------------------------------------------------------------------------
