@@ -334,3 +334,66 @@ def test_an_event_that_is_a_read_only_mapping_is_read() -> None:
     event = MappingProxyType({"Records": [{"messageId": "m1", "body": "{}", "attributes": {}}]})
     assert consumer.handle(event) == {"batchItemFailures": []}
     assert processed == ["m1"]
+
+
+def _recording(**kwargs: Any) -> tuple[PriorityConsumer, list[str], list[list[dict[str, Any]]]]:
+    processed: list[str] = []
+    sent: list[list[dict[str, Any]]] = []
+
+    class Sqs:
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+            sent.append(Entries)
+            return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
+
+    args = {"process": lambda body, message: processed.append(message.message_id), "sqs": Sqs(), **kwargs}
+    return PriorityConsumer(**args), processed, sent
+
+
+def _aged(message_id: str, age_ms: int, now_s: float = 1_800_000_000.0) -> dict[str, Any]:
+    sent = int(now_s * 1000) - age_ms
+    return {"messageId": message_id, "body": "{}", "attributes": {"SentTimestamp": str(sent)}, "messageAttributes": {}}
+
+
+def test_ttl_and_deferral_cut_offs_are_exact_to_the_millisecond() -> None:
+    # GIVEN TTL 60 s and deferral after 30 s, and messages at and 1 ms past each
+    now = 1_800_000_000.0
+    consumer, processed, sent = _recording(low_queue_url="low", defer_after_s=30, ttl_s=60, clock=lambda: now)
+    ages = {"at-defer": 30_000, "past-defer": 30_001, "at-ttl": 60_000, "past-ttl": 60_001}
+    # WHEN they are handled
+    outcomes = consumer._consume([_aged(m, age) for m, age in ages.items()])
+    # THEN a message is deferred or dropped only once it is strictly older than the setting
+    assert outcomes == {"at-defer": "processed", "past-defer": "deferred", "at-ttl": "deferred", "past-ttl": "dropped"}
+    assert processed == ["at-defer"]
+    assert [e["MessageAttributes"]["resilient-first-enqueued-ms"]["StringValue"] for e in sent[0]] == [
+        str(int(now * 1000) - 30_001),
+        str(int(now * 1000) - 60_000),
+    ]
+
+
+def test_a_high_consumer_without_deferral_processes_old_messages() -> None:
+    consumer, processed, sent = _recording(role="high", clock=lambda: 1_800_000_000.0)
+    assert consumer.handle({"Records": [_aged("old", 3_600_000)]}) == {"batchItemFailures": []}
+    assert (processed, sent) == (["old"], [])
+
+
+def test_the_first_record_is_started_whatever_time_is_left_after_the_margin() -> None:
+    # GIVEN 1.5 s left and a 1 s margin: half a second, and no record timed yet to estimate from
+    from resilient_serverless.components.testing import FakeLambdaContext
+
+    consumer, processed, _ = _recording(clock=lambda: 1_800_000_000.0, deadline_margin_s=1.0)
+    # WHEN a batch is handled
+    consumer.handle({"Records": [_aged("m1", 1)]}, FakeLambdaContext(remaining_ms=1_500))
+    # THEN the record is started
+    assert processed == ["m1"]
+
+
+@pytest.mark.parametrize("message_id", [5, "", None])
+def test_a_record_whose_messageid_is_not_a_non_empty_string_is_dead_lettered_under_a_stand_in(message_id: Any) -> None:
+    consumer, processed, sent = _recording(dlq_url="dlq", clock=lambda: 1_800_000_000.0)
+    record = {**_aged("x", 1), "messageId": message_id}
+    assert consumer._consume([_aged("ok", 1), record]) == {
+        "ok": "processed",
+        "record-1-without-messageId": "dead-lettered",
+    }
+    assert processed == ["ok"]
+    assert sent[0][0]["MessageAttributes"]["reason"]["StringValue"] == "the record has no messageId"
