@@ -397,3 +397,50 @@ def test_a_record_whose_messageid_is_not_a_non_empty_string_is_dead_lettered_und
     }
     assert processed == ["ok"]
     assert sent[0][0]["MessageAttributes"]["reason"]["StringValue"] == "the record has no messageId"
+
+
+def test_a_record_that_is_not_an_object_fails_under_a_stand_in_id_and_is_logged() -> None:
+    # GIVEN a record that is a long string, not an object
+    logged: list[tuple[str, dict[str, Any]]] = []
+    consumer, processed, sent = _recording(log=lambda m, f: logged.append((m, dict(f))))
+    junk = "x" * 300
+    # WHEN the batch is handled
+    response = consumer.handle({"Records": [_aged("ok", 1), junk]})
+    # THEN it fails under its stand-in id (Lambda takes an unknown id as a failure of the whole
+    # batch, so SQS delivers it again rather than losing it), and the log shows its first 200 chars
+    assert response == {"batchItemFailures": [{"itemIdentifier": "record-1-without-messageId"}]}
+    assert logged == [("record is not an object", {"index": 1, "record": repr(junk)[:200]})]
+    assert (processed, sent) == (["ok"], [])
+
+
+def test_a_record_is_not_started_when_the_time_left_only_equals_the_longest_so_far() -> None:
+    # GIVEN 9 s left, a 1 s margin (8 s to spend) and records that take 4 s each
+    from resilient_serverless.components.testing import FakeLambdaContext
+
+    now = [1_800_000_000.0]
+    consumer, processed, _ = _recording(clock=lambda: now[0], deadline_margin_s=1.0)
+    consumer.process = lambda body, message: (processed.append(message.message_id), now.__setitem__(0, now[0] + 4.0))
+    # WHEN three records are handled
+    response = consumer.handle(
+        {"Records": [_aged(f"m{i}", 1) for i in range(3)]}, FakeLambdaContext(remaining_ms=9_000)
+    )
+    # THEN after the first, 4 s are left, exactly the longest record so far: the second is not
+    # started, since it might not finish
+    assert processed == ["m0"]
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}
+
+
+def test_the_log_line_of_a_crashed_validator_keeps_500_characters_and_the_dlq_attribute_256() -> None:
+    # GIVEN a validator that raises with a very long message
+    logged: list[tuple[str, dict[str, Any]]] = []
+
+    def validate(body: Any) -> str | None:
+        raise KeyError("k" * 1000)
+
+    consumer, _, sent = _recording(dlq_url="dlq", validate=validate, log=lambda m, f: logged.append((m, dict(f))))
+    # WHEN a record is judged
+    consumer.handle({"Records": [_aged("m1", 1)]})
+    # THEN the log keeps 500 characters of the reason, the DLQ copy's attribute 256
+    reason = f"validation raised KeyError: {'k' * 1000!r}"
+    assert logged == [("message dead-lettered", {"message_id": "m1", "reason": reason[:500]})]
+    assert sent[0][0]["MessageAttributes"]["reason"]["StringValue"] == reason[:256]
