@@ -419,7 +419,12 @@ def test_a_record_is_not_started_when_the_time_left_only_equals_the_longest_so_f
 
     now = [1_800_000_000.0]
     consumer, processed, _ = _recording(clock=lambda: now[0], deadline_margin_s=1.0)
-    consumer.process = lambda body, message: (processed.append(message.message_id), now.__setitem__(0, now[0] + 4.0))
+
+    def slow(body: Any, message: Any) -> None:
+        processed.append(message.message_id)
+        now[0] += 4.0
+
+    consumer.process = slow
     # WHEN three records are handled
     response = consumer.handle(
         {"Records": [_aged(f"m{i}", 1) for i in range(3)]}, FakeLambdaContext(remaining_ms=9_000)
