@@ -449,3 +449,58 @@ def test_the_log_line_of_a_crashed_validator_keeps_500_characters_and_the_dlq_at
     reason = f"validation raised KeyError: {'k' * 1000!r}"
     assert logged == [("message dead-lettered", {"message_id": "m1", "reason": reason[:500]})]
     assert sent[0][0]["MessageAttributes"]["reason"]["StringValue"] == reason[:256]
+
+
+def test_a_failed_message_is_logged_with_its_error_bounded_to_500_characters() -> None:
+    logged: list[tuple[str, dict[str, Any]]] = []
+    error = ConnectionError("x" * 1000)
+
+    def process(body: Any, message: Any) -> None:
+        raise error
+
+    consumer, _, _ = _recording(process=process, log=lambda m, f: logged.append((m, dict(f))))
+    assert consumer.handle({"Records": [_aged("m1", 1)]}) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert logged == [("message failed", {"message_id": "m1", "error": repr(error)[:500]})]
+
+
+def test_a_dedup_store_error_is_logged_bounded_to_500_characters() -> None:
+    logged: list[tuple[str, dict[str, Any]]] = []
+    error = ConnectionError("y" * 1000)
+
+    class Down:
+        def seen(self, keys: Any) -> set[str]:
+            raise error
+
+        def mark(self, keys: Any) -> None:
+            pass
+
+    consumer, _, sent = _recording(
+        low_queue_url="low",
+        defer_after_s=60,
+        dedup=Down(),
+        clock=lambda: 1_800_000_000.0,
+        log=lambda m, f: logged.append((m, dict(f))),
+    )
+    assert consumer.handle({"Records": [_aged("old", 120_000)]}) == {"batchItemFailures": []}
+    assert logged == [("dedup store unavailable", {"error": repr(error)[:500]})]
+    assert len(sent) == 1
+
+
+def test_a_ttl_drop_logs_the_age_to_the_millisecond() -> None:
+    logged: list[tuple[str, dict[str, Any]]] = []
+    consumer, _, _ = _recording(
+        ttl_s=60, clock=lambda: 1_800_000_000.00025, log=lambda m, f: logged.append((m, dict(f)))
+    )
+    consumer.handle({"Records": [_aged("old", 61_000)]})
+    assert logged == [("message dropped by TTL", {"message_id": "old", "age_s": 61.0, "ttl_s": 60, "reason": "ttl"})]
+
+
+def test_a_deferred_body_with_a_lone_surrogate_is_sized_and_sent() -> None:
+    # GIVEN an old message whose body holds a lone surrogate (JSON accepts it inside a string)
+    consumer, _, sent = _recording(low_queue_url="low", defer_after_s=60, clock=lambda: 1_800_000_000.0)
+    record = {**_aged("old", 120_000), "body": '{"s": "\ud800"}'}
+    # WHEN it is handled
+    response = consumer.handle({"Records": [record]})
+    # THEN it is deferred like any other
+    assert response == {"batchItemFailures": []}
+    assert sent[0][0]["MessageBody"] == '{"s": "\ud800"}'

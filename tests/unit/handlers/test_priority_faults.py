@@ -230,9 +230,12 @@ def test_a_failing_dedup_store_writes_again_rather_than_losing_the_message(sqs: 
         def mark(self, keys: Any) -> None:
             raise ConnectionError("store down")
 
-    c = consumer(sqs, dedup=Down())
+    logged: list[tuple[str, dict[str, Any]]] = []
+    c = consumer(sqs, dedup=Down(), log=lambda m, f: logged.append((m, dict(f))))
     assert c.handle({"Records": [record("old", "{}", age_s=120)]}) == {"batchItemFailures": []}
     assert len(receive_all(sqs, sqs.urls["low"])) == 1
+    # both the lookup and the record failed, each logged with the error (bounded to 500 characters)
+    assert logged == [("dedup store unavailable", {"error": "ConnectionError('store down')"})] * 2
 
 
 def test_a_fifo_dead_letter_write_carries_the_message_id_for_deduplication() -> None:
