@@ -535,17 +535,32 @@ class PriorityConsumer:
         """Send ``(message id, entry, size)`` in groups under SQS's batch limits; return the message
         ids whose write did not succeed. ``total``: the sum of the sizes, where the caller has it.
         With a dedup store, messages already written by an earlier receive are skipped."""
-        keys: dict[str, str] = {}
-        if self.dedup is not None:
-            keys = {message_id: f"{self.role}:{kind}:{message_id}" for message_id, _, _ in entries}
+        if self.dedup is None:
+            return self._send_groups(queue_url, entries, total)
+        keys = {message_id: f"{self.role}:{kind}:{message_id}" for message_id, _, _ in entries}
+        try:
+            done = self.dedup.seen(list(keys.values()))
+        except Exception as error:  # the store is advisory: write again rather than lose a message
+            self.log("dedup store unavailable", {"error": repr(error)[:500]})
+            done = set()
+        entries = [e for e in entries if keys[e[0]] not in done]
+        if not entries:  # all written by an earlier receive (SQS refuses an empty batch)
+            return []
+        failed = self._send_groups(queue_url, entries, None)
+        written = [keys[m] for m, _, _ in entries if m not in failed]
+        if written:
             try:
-                done = self.dedup.seen(list(keys.values()))
-            except Exception as error:  # the store is advisory: write again rather than lose a message
+                self.dedup.mark(written)
+            except Exception as error:  # the writes stand; a redelivery may write them again
                 self.log("dedup store unavailable", {"error": repr(error)[:500]})
-                done = set()
-            entries, total = [e for e in entries if keys[e[0]] not in done], None
+        return failed
+
+    def _send_groups(
+        self, queue_url: str, entries: list[tuple[str, dict[str, Any], int]], total: int | None
+    ) -> list[str]:
+        """Send ``entries`` in as few requests as SQS's limits allow; return the message ids whose
+        write did not succeed (refused, or in a request that failed)."""
         failed: list[str] = []
-        written: list[str] = []
         if len(entries) <= SEND_BATCH_MAX and (total if total is not None else _total(entries)) <= self.max_batch_bytes:
             groups = [entries]  # the usual batch: one request, nothing to split
         else:
@@ -560,15 +575,7 @@ class PriorityConsumer:
                 self.log("batch send failed", {"queue_url": queue_url, "error": repr(error)[:500]})
                 failed += [message_id for message_id, _, _ in group]
                 continue
-            refused = [group[_ID_INDEX[f["Id"]]][0] for f in response.get("Failed", [])]
-            failed += refused
-            if self.dedup is not None:
-                written += [m for m, _, _ in group if m not in refused]
-        if written and self.dedup is not None:
-            try:
-                self.dedup.mark([keys[m] for m in written])
-            except Exception as error:  # the writes stand; a redelivery may write them again
-                self.log("dedup store unavailable", {"error": repr(error)[:500]})
+            failed += [group[_ID_INDEX[f["Id"]]][0] for f in response.get("Failed", [])]
         return failed
 
     def _dead_letter(self, poisoned: list[tuple[str, Mapping[str, Any], str]]) -> list[str]:

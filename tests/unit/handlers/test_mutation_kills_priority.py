@@ -472,7 +472,7 @@ def test_a_dedup_store_error_is_logged_bounded_to_500_characters() -> None:
             raise error
 
         def mark(self, keys: Any) -> None:
-            pass
+            raise error
 
     consumer, _, sent = _recording(
         low_queue_url="low",
@@ -482,7 +482,8 @@ def test_a_dedup_store_error_is_logged_bounded_to_500_characters() -> None:
         log=lambda m, f: logged.append((m, dict(f))),
     )
     assert consumer.handle({"Records": [_aged("old", 120_000)]}) == {"batchItemFailures": []}
-    assert logged == [("dedup store unavailable", {"error": repr(error)[:500]})]
+    # the lookup, then the record of the write: each failure logged, the write kept
+    assert logged == [("dedup store unavailable", {"error": repr(error)[:500]})] * 2
     assert len(sent) == 1
 
 
@@ -504,3 +505,155 @@ def test_a_deferred_body_with_a_lone_surrogate_is_sized_and_sent() -> None:
     # THEN it is deferred like any other
     assert response == {"batchItemFailures": []}
     assert sent[0][0]["MessageBody"] == '{"s": "\ud800"}'
+
+
+# -- the batch writes: every group tried, every failure kept, the dedup store told what was written --
+class ScriptedSqs:
+    """Answers each send_message_batch call in turn: "ok", "raise", or a set of entry positions
+    to refuse; keeps every call's entries."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+        self.calls: list[tuple[str, list[dict[str, Any]]]] = []
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        self.calls.append((QueueUrl, Entries))
+        answer = self.answers.pop(0)
+        if answer == "raise":
+            raise ConnectionError("sqs down")
+        refused = set() if answer == "ok" else answer
+        return {
+            "Successful": [{"Id": e["Id"]} for i, e in enumerate(Entries) if i not in refused],
+            "Failed": [{"Id": e["Id"], "Code": "InternalError"} for i, e in enumerate(Entries) if i in refused],
+        }
+
+
+class RecordingStore:
+    def __init__(self, seen: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        self.already, self.marked = set(seen), []  # type: ignore[var-annotated]
+
+    def seen(self, keys: Any) -> set[str]:
+        return self.already & set(keys)
+
+    def mark(self, keys: Any) -> None:
+        self.marked.append(list(keys))
+
+
+def _deferring(sqs: ScriptedSqs, **kwargs: Any) -> PriorityConsumer:
+    return PriorityConsumer(
+        process=lambda body, message: None,
+        sqs=sqs,
+        low_queue_url="low",
+        dlq_url="dlq",
+        defer_after_s=60,
+        clock=lambda: 1_800_000_000.0,
+        **kwargs,
+    )
+
+
+def _old_batch(count: int) -> list[dict[str, Any]]:
+    return [_aged(f"m{i}", 120_000) for i in range(count)]
+
+
+def test_a_group_whose_send_raised_fails_alone_and_the_next_group_is_still_sent() -> None:
+    logged: list[tuple[str, dict[str, Any]]] = []
+    sqs = ScriptedSqs("raise", "ok")
+    consumer = _deferring(sqs, log=lambda m, f: logged.append((m, dict(f))))
+    outcomes = consumer._consume(_old_batch(11))
+    assert [m for m, o in outcomes.items() if o == "failed"] == [f"m{i}" for i in range(10)]
+    assert [len(entries) for _, entries in sqs.calls] == [10, 1]
+    assert logged == [("batch send failed", {"queue_url": "low", "error": "ConnectionError('sqs down')"})]
+
+
+def test_groups_that_all_raise_fail_every_message() -> None:
+    consumer = _deferring(ScriptedSqs("raise", "raise"))
+    assert set(consumer._consume(_old_batch(11)).values()) == {"failed"}
+
+
+def test_entries_refused_in_each_group_all_fail() -> None:
+    consumer = _deferring(ScriptedSqs({0}, {0}))
+    outcomes = consumer._consume(_old_batch(11))
+    assert [m for m, o in outcomes.items() if o == "failed"] == ["m0", "m10"]
+
+
+def test_a_send_error_is_logged_bounded_to_500_characters() -> None:
+    logged: list[tuple[str, dict[str, Any]]] = []
+    error = ConnectionError("z" * 1000)
+
+    class Failing:
+        def send_message_batch(self, **kwargs: Any) -> Any:
+            raise error
+
+    consumer = _deferring(ScriptedSqs(), log=lambda m, f: logged.append((m, dict(f))))
+    consumer.sqs = Failing()
+    consumer._consume(_old_batch(1))
+    assert logged == [("batch send failed", {"queue_url": "low", "error": repr(error)[:500]})]
+
+
+def test_the_dedup_store_is_told_every_write_of_every_group_and_nothing_else() -> None:
+    # GIVEN 12 old messages, m3 written by an earlier receive, and m4 refused by SQS
+    store = RecordingStore(seen={"high:defer:m3"})
+    sqs = ScriptedSqs({3}, "ok")
+    consumer = _deferring(sqs, dedup=store)
+    # WHEN they are handled (in two requests: 10, then 1)
+    outcomes = consumer._consume(_old_batch(12))
+    # THEN m3 is not written again, m4 fails, and the store records the other ten
+    assert [len(entries) for _, entries in sqs.calls] == [10, 1]
+    assert [m for m, o in outcomes.items() if o == "failed"] == ["m4"]
+    assert store.marked == [[f"high:defer:m{i}" for i in (0, 1, 2, 5, 6, 7, 8, 9, 10, 11)]]
+
+
+def test_the_dedup_store_is_not_told_of_writes_sqs_refused() -> None:
+    store = RecordingStore()
+    consumer = _deferring(ScriptedSqs({0}), dedup=store)
+    assert consumer._consume(_old_batch(1)) == {"m0": "failed"}
+    assert store.marked == []
+
+
+def test_the_dedup_store_is_not_called_when_nothing_was_written() -> None:
+    store = RecordingStore(seen={"high:defer:m0"})
+    sqs = ScriptedSqs()
+    consumer = _deferring(sqs, dedup=store)
+    assert consumer._consume(_old_batch(1)) == {"m0": "deferred"}
+    assert (sqs.calls, store.marked) == ([], [])
+
+
+def test_dead_letter_writes_are_deduplicated_under_their_own_key() -> None:
+    store = RecordingStore()
+    consumer = _deferring(ScriptedSqs("ok"), dedup=store, validate=lambda body: "bad")
+    assert consumer._consume([_aged("m1", 1)]) == {"m1": "dead-lettered"}
+    assert store.marked == [["high:dlq:m1"]]
+
+
+def test_a_poison_record_of_unknown_age_is_dead_lettered_as_first_enqueued_now() -> None:
+    sqs = ScriptedSqs("ok")
+    consumer = _deferring(sqs, validate=lambda body: "bad")
+    consumer.clock = lambda: 1_800_000_000.25
+    consumer._consume([{"messageId": "m1", "body": "{}"}])
+    [(url, [entry])] = sqs.calls
+    assert url == "dlq"
+    assert entry["MessageAttributes"]["resilient-first-enqueued-ms"]["StringValue"] == "1800000000250"
+
+
+@pytest.mark.parametrize(
+    ("system", "carried", "count"),
+    [
+        ({"ApproximateReceiveCount": "3"}, None, "3"),
+        ({"ApproximateReceiveCount": "3"}, "2", "5"),
+        ({}, "2", "3"),
+        ({"ApproximateReceiveCount": "many"}, "2", "3"),
+    ],
+)
+def test_a_copy_counts_the_receives_of_every_hop(system: dict[str, str], carried: str | None, count: str) -> None:
+    # GIVEN an old record with producer attributes (the careful path) and this hop's receive count
+    attributes: dict[str, Any] = {"tenant": {"dataType": "String", "stringValue": "t1"}}
+    if carried is not None:
+        attributes["resilient-receive-count"] = {"dataType": "String", "stringValue": carried}
+    record = {**_aged("m1", 120_000), "messageAttributes": attributes}
+    record["attributes"] = {**record["attributes"], **system}
+    sqs = ScriptedSqs("ok")
+    # WHEN it is deferred
+    _deferring(sqs)._consume([record])
+    # THEN its copy carries the receives so far: carried plus this queue's (1 when unknown)
+    [(_, [entry])] = sqs.calls
+    assert entry["MessageAttributes"]["resilient-receive-count"]["StringValue"] == count
