@@ -77,6 +77,19 @@ def test_each_opening_in_a_policy_is_an_error(statement: dict[str, Any], message
         allow("logs:PutLogEvents", "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/f:*"),
         allow("sqs:SendMessage", "arn:aws:sqs:eu-west-1:123456789012:orders-*"),
         allow(["xray:PutTraceSegments", "cloudwatch:PutMetricData"], "*"),
+        # every action AWS offers no resource-level permission for (rules.NO_RESOURCE_LEVEL)
+        allow(
+            [
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "cloudwatch:PutMetricData",
+                "cloudwatch:GetMetricData",
+                "xray:GetSamplingRules",
+                "xray:GetSamplingTargets",
+                "s3:ListAllMyBuckets",
+            ],
+            "*",
+        ),
         {"Effect": "Deny", "NotAction": "*", "Resource": "*", "Principal": "*"},
         allow("sqs:SendMessage", Principal="*", Condition={"ArnEquals": {"aws:SourceArn": "arn:aws:sns:x:1:t"}}),
         allow("sqs:SendMessage", Principal={"Service": "sns.amazonaws.com"}),
