@@ -104,10 +104,8 @@ class OpenTelemetryProvider(XRayDaemonProvider):
 
         parent = _current.get()
         context = trace.set_span_in_context(parent.span) if isinstance(parent, SpanSubsegment) else None
-        span = self._tracer.start_span(name[:200], context=context)
-        if not self.enabled:
-            span.end()
-            span = trace.INVALID_SPAN
+        # tracing off: no span at all (one started and ended at once is still exported, empty)
+        span = self._tracer.start_span(name[:200], context=context) if self.enabled else trace.INVALID_SPAN
         parent_id = parent.id if parent is not None else ""
         return SpanSubsegment(name, span, parent_id)
 
