@@ -462,7 +462,61 @@ CATALOGUE = {
         "An SQS consumer reports partial batch failures and has its own maximum concurrency",
     ),
     "sqs-dlq-outlives-source": ("error", "A dead-letter queue keeps messages longer than its source"),
+    "websocket-throttled": (
+        "error",
+        "A WebSocket stage throttles every route by name, and $connect within the account's 500 connections/s",
+    ),
+    "manage-connections-scoped": (
+        "error",
+        "execute-api:ManageConnections names one API, stage and method on @connections",
+    ),
+    "api-account-role": (
+        "warning",
+        "A logging REST API's stack manages the region's API Gateway role, or says another stack does",
+    ),
+    "api-method-path-escaped": (
+        "error",
+        "A REST method setting names its method with every / of the resource path written ~1",
+    ),
+    "api-fifo-target-grouped": (
+        "error",
+        "An API sending to a FIFO queue sends a message group id (and a dedup id unless content-based)",
+    ),
+    "api-write-route-guarded": (
+        "warning",
+        "A write route has authorization or a per-client limit (API key usage plan, WAF rate per IP)",
+    ),
+    "alarm-to-ops-topic": ("error", "Where the stack has an ops topic, every alarm (metric or composite) notifies it"),
+    "canary-retention": (
+        "error",
+        "A canary keeps run data for a bounded time, and its artifacts bucket expires them and blocks public access",
+    ),
+    "canary-role-scoped": ("error", "A canary's role is this stack's, with inline scoped permissions"),
+    "insight-rule-retention": (
+        "error",
+        "A Contributor Insights rule reads only this stack's log groups, each with a retention period",
+    ),
+    "sfn-execution-timeout": ("error", "A state machine bounds each execution (TimeoutSeconds)"),
+    "sfn-task-timeout": ("error", "Every Task state has TimeoutSeconds"),
+    "sfn-task-retry": ("error", "Every Task state retries with backoff, full jitter and a maximum delay"),
+    "sfn-task-catch": ("error", "Every Task state catches its errors into a state that records them"),
+    "sfn-callback-heartbeat": (
+        "error",
+        "A task that waits for a task token has HeartbeatSeconds below its TimeoutSeconds",
+    ),
+    "jobs-start-within-quota": (
+        "warning",
+        "A job workflow's starter issues no more StartExecution calls than the account's quota refills",
+    ),
+    "jobs-webhook-delivery-bounded": (
+        "error",
+        "Webhook deliveries retry a bounded number of times, then land in a DLQ that raises an alarm",
+    ),
 }
+
+
+def test_the_catalogue_names_every_rule() -> None:
+    assert sorted(CATALOGUE) == sorted(rules.RULES)
 
 
 @pytest.mark.parametrize("rule_id", sorted(CATALOGUE))
