@@ -609,7 +609,6 @@ def sqs_dlq_outlives_source(queue: CapturedResource, graph: Graph) -> Iterator[s
 # --- WebSocketNotifier (issue 12) -----------------------------------------------------------------
 WS_API = "aws:apigatewayv2/api:Api"
 WS_ROUTE = "aws:apigatewayv2/route:Route"
-STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 WS_ACCOUNT_CONNECT_QUOTA = 500  # new WebSocket connections per second per account and region
 # A Step Functions task token belongs to no resource ARN: SendTask* cannot be scoped below "*".
 NO_RESOURCE_LEVEL = NO_RESOURCE_LEVEL | {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}

@@ -87,6 +87,10 @@ def test_each_opening_in_a_policy_is_an_error(statement: dict[str, Any], message
                 "xray:GetSamplingRules",
                 "xray:GetSamplingTargets",
                 "s3:ListAllMyBuckets",
+                # a Step Functions task token belongs to no resource ARN
+                "states:SendTaskSuccess",
+                "states:SendTaskFailure",
+                "states:SendTaskHeartbeat",
             ],
             "*",
         ),

@@ -249,6 +249,10 @@ def test_fifo_with_a_fifo_dlq_is_the_same_type() -> None:
     assert messages("sqs-dlq-outlives-source", dlq, source) == []
 
 
+def test_a_queue_with_an_empty_redrive_policy_has_no_dlq_to_compare() -> None:
+    assert messages("sqs-dlq-outlives-source", queue("q", redrivePolicy="")) == []
+
+
 # --- operations -------------------------------------------------------------------------------------
 def test_tags_are_required_only_on_taggable_custom_resources() -> None:
     assert messages("tags-required", queue("q", tags=TAGS)) == []

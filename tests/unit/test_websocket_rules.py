@@ -162,6 +162,32 @@ def test_websocket_permission_names_api_stage_and_route_but_not_a_wildcard() -> 
     assert len(findings(program("*"), "lambda-permission-scoped")) == 1
 
 
+def test_a_websocket_permission_for_every_stage_is_a_wildcard() -> None:
+    def program() -> None:
+        api = aws.apigatewayv2.Api("ws", protocol_type="WEBSOCKET", route_selection_expression="$request.body.a")
+        aws.lambda_.Permission(
+            "p",
+            action="lambda:InvokeFunction",
+            function="f",
+            principal="apigateway.amazonaws.com",
+            source_arn=pulumi.Output.concat(api.execution_arn, "/*/$connect"),
+        )
+
+    assert len(findings(program, "lambda-permission-scoped")) == 1
+
+
+def test_execute_api_star_is_judged_as_manage_connections() -> None:
+    def program() -> None:
+        statement = {"Effect": "Allow", "Action": "execute-api:*", "Resource": "*"}
+        aws.iam.RolePolicy("p", role="r", policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+
+    assert findings(program, "manage-connections-scoped") == [
+        "ManageConnections on '*': name one API, stage and method on @connections "
+        "(arn:...:execute-api:<region>:<account>:<api>/<stage>/POST/@connections/*), so a function can reach "
+        "only its own clients"
+    ]
+
+
 def test_the_notifier_with_its_callback_states_raises_none_of_them() -> None:
     def program() -> None:
         push = WebSocketNotifier("push", {"code": HANDLERS})
