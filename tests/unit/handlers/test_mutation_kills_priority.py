@@ -657,3 +657,58 @@ def test_a_copy_counts_the_receives_of_every_hop(system: dict[str, str], carried
     # THEN its copy carries the receives so far: carried plus this queue's (1 when unknown)
     [(_, [entry])] = sqs.calls
     assert entry["MessageAttributes"]["resilient-receive-count"]["StringValue"] == count
+
+
+# -- copies of records that are odd, FIFO copies, and the consumer the component configures ---------
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (5, "the record has no body"),
+        (None, "the record has no body"),
+        ("", "body is not JSON: Expecting value: line 1 column 1 (char 0)"),
+    ],
+)
+def test_a_record_whose_body_is_not_a_non_empty_string_is_dead_lettered_with_a_stand_in_body(
+    body: Any, reason: str
+) -> None:
+    # SQS refuses an empty body, and a body must be a string
+    sqs = ScriptedSqs("ok")
+    consumer = _deferring(sqs)
+    assert consumer._consume([{**_aged("m1", 1), "body": body}]) == {"m1": "dead-lettered"}
+    [(_, [entry])] = sqs.calls
+    assert (entry["MessageBody"], entry["MessageAttributes"]["reason"]["StringValue"]) == ("(no body)", reason)
+
+
+def test_a_poison_body_with_a_lone_surrogate_is_sized_and_dead_lettered() -> None:
+    sqs = ScriptedSqs("ok")
+    consumer = _deferring(sqs)
+    assert consumer._consume([{**_aged("m1", 1), "body": "not json \ud800"}]) == {"m1": "dead-lettered"}
+    assert sqs.calls[0][1][0]["MessageBody"] == "not json \ud800"
+
+
+def test_a_fifo_copy_without_a_group_id_goes_to_the_default_group() -> None:
+    sqs = ScriptedSqs("ok")
+    consumer = PriorityConsumer(
+        process=lambda b, m: None, sqs=sqs, dlq_url="dlq.fifo", fifo=True, validate=lambda b: "bad"
+    )
+    consumer._consume([_aged("m1", 1)])
+    [(_, [entry])] = sqs.calls
+    assert (entry["MessageGroupId"], entry["MessageDeduplicationId"]) == ("default", "m1")
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"RESILIENT_QUEUE_ROLE": "low", "RESILIENT_DEFER_AFTER_S": "60"}, ("low", None, False)),
+        ({"RESILIENT_QUEUE_ROLE": "surge", "RESILIENT_FIFO": "true"}, ("surge", None, True)),
+        ({}, ("high", None, False)),
+    ],
+)
+def test_consumer_from_env_roles_fifo_and_the_client_given(environ: dict[str, str], expected: tuple[Any, ...]) -> None:
+    from handlers.resilience.priority import consumer_from_env
+
+    client = object()
+    consumer = consumer_from_env(lambda b, m: None, sqs=client, environ=environ)
+    # deferral is read for the high queue only; the client given is the one used
+    assert (consumer.role, consumer.defer_after_s, consumer.fifo) == expected
+    assert consumer.sqs is client
