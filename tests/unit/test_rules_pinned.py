@@ -254,6 +254,13 @@ def test_a_queue_with_an_empty_redrive_policy_has_no_dlq_to_compare() -> None:
 
 
 # --- operations -------------------------------------------------------------------------------------
+def test_a_canary_whose_role_another_stack_manages_is_named_with_that_role() -> None:
+    canary = res(rules.CANARY, "probe", {"executionRoleArn": "arn:aws:iam::1:role/shared"})
+    assert messages("canary-role-scoped", canary) == [
+        "execution role arn:aws:iam::1:role/shared is not managed by this stack"
+    ]
+
+
 def test_tags_are_required_only_on_taggable_custom_resources() -> None:
     assert messages("tags-required", queue("q", tags=TAGS)) == []
     assert messages("tags-required", queue("q")) == ["missing tags: environment, component, managed-by"]
