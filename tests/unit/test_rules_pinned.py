@@ -253,6 +253,66 @@ def test_a_queue_with_an_empty_redrive_policy_has_no_dlq_to_compare() -> None:
     assert messages("sqs-dlq-outlives-source", queue("q", redrivePolicy="")) == []
 
 
+# --- the front door (issue 8) -----------------------------------------------------------------------
+def test_a_method_setting_without_a_path_is_reported_as_the_empty_path() -> None:
+    assert messages("api-method-path-escaped", res(rules.METHOD_SETTINGS, "s", {})) == [
+        "method path '' matches no method: API Gateway keys methods as the resource path with every / written ~1, "
+        "then the method (~1orders~1{order_id}/GET, ~1/GET for the root, */* for all)"
+    ]
+
+
+FIFO_URI = "arn:aws:apigateway:eu-west-1:sqs:path/123456789012/orders.fifo"
+
+
+@pytest.mark.parametrize(
+    ("integration", "found"),
+    [
+        # REST: the queue is the URI's last segment; the ids are in the request template
+        (
+            res(rules.REST_INTEGRATION, "i", {"uri": FIFO_URI, "requestTemplates": {"application/json": "Action=x"}}),
+            [
+                "sends to FIFO queue orders.fifo without a MessageGroupId: SQS refuses every message (route group_id)",
+                "sends to FIFO queue orders.fifo without a MessageDeduplicationId and the queue has no content-based "
+                "deduplication: SQS refuses every message (route dedup_id)",
+            ],
+        ),
+        (
+            res(
+                rules.REST_INTEGRATION,
+                "i",
+                {"uri": FIFO_URI, "requestTemplates": {"a": "MessageGroupId=g&MessageDeduplicationId=d"}},
+            ),
+            [],
+        ),
+        # HTTP: the queue URL and the ids are request parameters of the SQS-SendMessage subtype
+        (
+            res(
+                rules.HTTP_INTEGRATION,
+                "i",
+                {
+                    "integrationSubtype": "SQS-SendMessage",
+                    "requestParameters": {"QueueUrl": "https://sqs/1/orders.fifo", "MessageGroupId": "g"},
+                },
+            ),
+            [
+                "sends to FIFO queue orders.fifo without a MessageDeduplicationId and the queue has no content-based "
+                "deduplication: SQS refuses every message (route dedup_id)"
+            ],
+        ),
+        (
+            res(
+                rules.HTTP_INTEGRATION,
+                "i",
+                {"integrationSubtype": "SQS-ReceiveMessage", "requestParameters": {"QueueUrl": "https://sqs/1/o.fifo"}},
+            ),
+            [],
+        ),
+    ],
+)
+def test_a_fifo_target_is_read_from_either_flavour(integration: CapturedResource, found: list[str]) -> None:
+    assert messages("api-fifo-target-grouped", integration) == found
+
+
 # --- operations -------------------------------------------------------------------------------------
 def test_a_canary_whose_role_another_stack_manages_is_named_with_that_role() -> None:
     canary = res(rules.CANARY, "probe", {"executionRoleArn": "arn:aws:iam::1:role/shared"})
