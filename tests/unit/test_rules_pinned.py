@@ -314,6 +314,19 @@ def test_a_fifo_target_is_read_from_either_flavour(integration: CapturedResource
 
 
 # --- operations -------------------------------------------------------------------------------------
+def test_an_insight_rule_names_each_log_group_it_cannot_vouch_for() -> None:
+    kept = out(rules.LOG_GROUP, "kept", {"retentionInDays": 30}, {"name": "/aws/lambda/kept"})
+    forever = out(rules.LOG_GROUP, "forever", {}, {"name": "/aws/lambda/forever"})
+    definition = json.dumps({"LogGroupNames": ["/aws/lambda/kept", "/aws/lambda/forever", "/aws/lambda/other"]})
+    insight = res(rules.INSIGHT_RULE, "top", {"ruleDefinition": definition})
+    assert messages("insight-rule-retention", kept, forever, insight) == [
+        "reads /aws/lambda/forever, which keeps logs forever",
+        "reads /aws/lambda/other, which this stack does not manage (no retention it can vouch for)",
+    ]
+    not_json = res(rules.INSIGHT_RULE, "top", {"ruleDefinition": "{"})
+    assert messages("insight-rule-retention", not_json) == ["the rule definition is not JSON"]
+
+
 def test_a_canary_whose_role_another_stack_manages_is_named_with_that_role() -> None:
     canary = res(rules.CANARY, "probe", {"executionRoleArn": "arn:aws:iam::1:role/shared"})
     assert messages("canary-role-scoped", canary) == [
