@@ -303,6 +303,21 @@ FIFO_URI = "arn:aws:apigateway:eu-west-1:sqs:path/123456789012/orders.fifo"
             res(
                 rules.HTTP_INTEGRATION,
                 "i",
+                {
+                    "integrationSubtype": "SQS-SendMessage",
+                    "requestParameters": {
+                        "QueueUrl": "https://sqs/1/orders.fifo",
+                        "MessageGroupId": "g",
+                        "MessageDeduplicationId": "d",
+                    },
+                },
+            ),
+            [],
+        ),
+        (
+            res(
+                rules.HTTP_INTEGRATION,
+                "i",
                 {"integrationSubtype": "SQS-ReceiveMessage", "requestParameters": {"QueueUrl": "https://sqs/1/o.fifo"}},
             ),
             [],
