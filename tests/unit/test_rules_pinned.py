@@ -264,6 +264,25 @@ def test_a_method_setting_without_a_path_is_reported_as_the_empty_path() -> None
 FIFO_URI = "arn:aws:apigateway:eu-west-1:sqs:path/123456789012/orders.fifo"
 
 
+def test_content_based_deduplication_is_read_from_the_target_queue_only() -> None:
+    # GIVEN a FIFO target without content-based deduplication, beside another queue that has it
+    target = res(rules.QUEUE, "orders", {"name": "orders.fifo", "fifoQueue": True})
+    other = res(rules.QUEUE, "other", {"name": "other.fifo", "fifoQueue": True, "contentBasedDeduplication": True})
+    send = res(rules.REST_INTEGRATION, "i", {"uri": FIFO_URI, "requestTemplates": {"a": "MessageGroupId=g"}})
+    # THEN the send without a dedup id is judged by its own queue
+    assert messages("api-fifo-target-grouped", other, target, send) == [
+        "sends to FIFO queue orders.fifo without a MessageDeduplicationId and the queue has no content-based "
+        "deduplication: SQS refuses every message (route dedup_id)"
+    ]
+    content_based = res(rules.QUEUE, "orders", {"name": "orders.fifo", "contentBasedDeduplication": True})
+    assert messages("api-fifo-target-grouped", content_based, send) == []
+
+
+def test_a_state_machine_whose_definition_is_not_json_says_so() -> None:
+    machine = res(rules.STATE_MACHINE, "m", {"definition": "{"})
+    assert messages("sfn-execution-timeout", machine) == ["the definition is not JSON"]
+
+
 @pytest.mark.parametrize(
     ("integration", "found"),
     [
