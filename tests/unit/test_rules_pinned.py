@@ -278,6 +278,13 @@ def test_content_based_deduplication_is_read_from_the_target_queue_only() -> Non
     assert messages("api-fifo-target-grouped", content_based, send) == []
 
 
+@pytest.mark.parametrize(("issued", "flagged"), [(150, False), (150.5, True), ("150", False)])
+def test_a_starter_is_flagged_only_above_the_quota(issued: Any, flagged: bool) -> None:
+    workflow = res(rules.ASYNC_JOB_WORKFLOW, "jobs")
+    outputs = {workflow.urn: {"start_path": {"starts_per_s": issued, "start_quota_per_s": 150}}}
+    assert bool(messages("jobs-start-within-quota", workflow, outputs=outputs)) is flagged
+
+
 def test_a_state_machine_whose_definition_is_not_json_says_so() -> None:
     machine = res(rules.STATE_MACHINE, "m", {"definition": "{"})
     assert messages("sfn-execution-timeout", machine) == ["the definition is not JSON"]
