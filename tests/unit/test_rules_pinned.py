@@ -261,6 +261,29 @@ def test_a_method_setting_without_a_path_is_reported_as_the_empty_path() -> None
     ]
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "ANY", "GET"])
+def test_every_write_method_needs_a_guard_and_reads_do_not(method: str) -> None:
+    open_rest = res(rules.REST_METHOD, "m", {"httpMethod": method, "restApi": "api1"})
+    open_http = res(rules.HTTP_ROUTE, "r", {"routeKey": f"{method} /orders"})
+    expected = (
+        []
+        if method == "GET"
+        else [
+            f"{method} is open to anyone with no per-client limit: one client can spend the stage's whole rate (add "
+            "auth, usage_plans or waf_rate_limit)",
+            f"{method} /orders is open to anyone, and HTTP APIs have no per-client limit (only the route throttle "
+            "shared by every client): add auth",
+        ]
+    )
+    assert messages("api-write-route-guarded", open_rest, open_http) == expected
+
+
+def test_a_waf_rate_rule_on_the_api_guards_its_rest_write_routes() -> None:
+    route = res(rules.REST_METHOD, "m", {"httpMethod": "POST", "restApi": "api1"})
+    waf = res(rules.WAF_ASSOCIATION, "w", {"resourceArn": "arn:aws:apigateway:eu-west-1::/restapis/api1/stages/v1"})
+    assert messages("api-write-route-guarded", route, waf) == []
+
+
 FIFO_URI = "arn:aws:apigateway:eu-west-1:sqs:path/123456789012/orders.fifo"
 
 
