@@ -308,6 +308,20 @@ def test_a_starter_is_flagged_only_above_the_quota(issued: Any, flagged: bool) -
     assert bool(messages("jobs-start-within-quota", workflow, outputs=outputs)) is flagged
 
 
+@pytest.mark.parametrize(
+    ("attempts", "found"), [(10, []), (11, ["webhook deliveries are tried 11 times, above 10: bound the retries"])]
+)
+def test_webhook_deliveries_may_be_tried_up_to_ten_times(attempts: int, found: list[str]) -> None:
+    q, d = "arn:aws:sqs:eu-west-1:1:hooks", "arn:aws:sqs:eu-west-1:1:hooks-dlq"
+    workflow = res(rules.ASYNC_JOB_WORKFLOW, "jobs")
+    redrive = json.dumps({"deadLetterTargetArn": d, "maxReceiveCount": attempts})
+    queue = out(rules.QUEUE, "hooks", {"redrivePolicy": redrive}, {"arn": q, "name": "hooks"})
+    dlq = out(rules.QUEUE, "hooks-dlq", {}, {"arn": d, "name": "hooks-dlq"})
+    alarm = res(rules.ALARM, "a", {"dimensions": {"QueueName": "hooks-dlq"}})
+    outputs = {workflow.urn: {"webhooks": {"queue_arn": q}}}
+    assert messages("jobs-webhook-delivery-bounded", workflow, queue, dlq, alarm, outputs=outputs) == found
+
+
 def test_a_state_machine_whose_definition_is_not_json_says_so() -> None:
     machine = res(rules.STATE_MACHINE, "m", {"definition": "{"})
     assert messages("sfn-execution-timeout", machine) == ["the definition is not JSON"]
