@@ -322,6 +322,15 @@ def test_webhook_deliveries_may_be_tried_up_to_ten_times(attempts: int, found: l
     assert messages("jobs-webhook-delivery-bounded", workflow, queue, dlq, alarm, outputs=outputs) == found
 
 
+def test_a_webhook_queue_without_a_dlq_says_so() -> None:
+    workflow = res(rules.ASYNC_JOB_WORKFLOW, "jobs")
+    queue = out(rules.QUEUE, "hooks", {}, {"arn": "arn:aws:sqs:eu-west-1:1:hooks", "name": "hooks"})
+    outputs = {workflow.urn: {"webhooks": {"queue_arn": "arn:aws:sqs:eu-west-1:1:hooks"}}}
+    assert messages("jobs-webhook-delivery-bounded", workflow, queue, outputs=outputs) == [
+        "the webhook queue has no DLQ: a delivery that keeps failing is retried until it expires, unseen"
+    ]
+
+
 def test_a_state_machine_whose_definition_is_not_json_says_so() -> None:
     machine = res(rules.STATE_MACHINE, "m", {"definition": "{"})
     assert messages("sfn-execution-timeout", machine) == ["the definition is not JSON"]
