@@ -401,6 +401,25 @@ def test_a_fifo_target_is_read_from_either_flavour(integration: CapturedResource
 
 
 # --- operations -------------------------------------------------------------------------------------
+def test_an_alarm_that_misses_the_topics_names_them_all() -> None:
+    topics = [out("aws:sns/topic:Topic", n, {}, {"arn": f"arn:aws:sns:eu-west-1:1:{n}"}) for n in ("ops", "audit")]
+    alarm = res(rules.ALARM, "a", {"alarmActions": ["arn:aws:sns:eu-west-1:1:elsewhere"]})
+    assert messages("alarm-to-ops-topic", *topics, alarm) == [
+        "no alarm action to the stack's topic (arn:aws:sns:eu-west-1:1:audit, arn:aws:sns:eu-west-1:1:ops): it "
+        "fires unseen"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("location", "shown"), [(None, "(none)"), ("s3://elsewhere/canary/", "s3://elsewhere/canary/")]
+)
+def test_a_canary_writing_to_a_bucket_not_ours_names_the_location(location: str | None, shown: str) -> None:
+    inputs = {"successRetentionPeriod": 7, "failureRetentionPeriod": 14, "artifactS3Location": location}
+    assert messages("canary-retention", res(rules.CANARY, "probe", inputs)) == [
+        f"artifacts go to {shown}, a bucket this stack does not manage: nothing expires them"
+    ]
+
+
 def test_an_insight_rule_names_each_log_group_it_cannot_vouch_for() -> None:
     kept = out(rules.LOG_GROUP, "kept", {"retentionInDays": 30}, {"name": "/aws/lambda/kept"})
     forever = out(rules.LOG_GROUP, "forever", {}, {"name": "/aws/lambda/forever"})
