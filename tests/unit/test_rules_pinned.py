@@ -420,6 +420,70 @@ def test_a_canary_writing_to_a_bucket_not_ours_names_the_location(location: str 
     ]
 
 
+ROLE_ARN = "arn:aws:iam::1:role/probe"
+
+
+def _canary_role(*more: CapturedResource) -> list[str]:
+    role = out("aws:iam/role:Role", "probe-role", {}, {"arn": ROLE_ARN, "id": "rid", "name": "rname"})
+    canary = res(rules.CANARY, "probe", {"executionRoleArn": ROLE_ARN})
+    return messages("canary-role-scoped", role, canary, *more)
+
+
+def test_a_canary_role_attachment_is_found_by_the_role_id_or_name() -> None:
+    managed = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    for ref in ("rid", "rname"):
+        attachment = res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "a", {"role": ref, "policyArn": managed})
+        assert _canary_role(attachment) == [
+            f"managed policy {managed} on the canary role: grant only what it calls",
+            "the canary role has no inline policy: the first run cannot write its artifacts or logs",
+        ]
+
+
+def test_a_canary_role_policy_names_every_wildcard_action() -> None:
+    statement = {"Effect": "Allow", "Action": ["s3:Put*", "logs:*", "xray:PutTraceSegments"], "Resource": "*"}
+    policy = res(
+        "aws:iam/rolePolicy:RolePolicy", "inline", {"role": "rid", "policy": json.dumps({"Statement": [statement]})}
+    )
+    assert _canary_role(policy) == ["wildcard actions s3:Put*, logs:* in inline"]
+
+
+@pytest.mark.parametrize(
+    ("lifecycle", "expiring"),
+    [
+        ({"status": "Enabled", "expiration": {"days": 30}, "filter": {"prefix": "canary/"}}, True),
+        ({"status": "Enabled", "expiration": {"days": 30}}, True),  # no filter: the whole bucket
+        ({"status": "Enabled", "expiration": {"days": 30}, "filter": {"prefix": "other/"}}, False),
+        ({"status": "Enabled", "expiration": {"expiredObjectDeleteMarker": True}}, False),
+        ({"status": "Disabled", "expiration": {"days": 30}}, False),
+    ],
+)
+def test_a_canary_bucket_expires_artifacts_only_by_a_rule_covering_its_prefix(lifecycle: Any, expiring: bool) -> None:
+    bucket = out("aws:s3/bucket:Bucket", "b", {}, {"bucket": "probe-artifacts", "id": "bid"})
+    rules_ = res(
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "lc",
+        {"bucket": "bid", "rules": [lifecycle]},
+    )
+    keys = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    block = res(
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "pab", {"bucket": "bid", **dict.fromkeys(keys, True)}
+    )
+    inputs = {
+        "successRetentionPeriod": 7,
+        "failureRetentionPeriod": 14,
+        "artifactS3Location": "s3://probe-artifacts/canary/",
+    }
+    found = messages("canary-retention", bucket, rules_, block, res(rules.CANARY, "probe", inputs))
+    assert found == (
+        []
+        if expiring
+        else [
+            "bucket probe-artifacts has no enabled expiration covering s3://probe-artifacts/canary/: artifacts "
+            "pile up forever"
+        ]
+    )
+
+
 def test_an_insight_rule_names_each_log_group_it_cannot_vouch_for() -> None:
     kept = out(rules.LOG_GROUP, "kept", {"retentionInDays": 30}, {"name": "/aws/lambda/kept"})
     forever = out(rules.LOG_GROUP, "forever", {}, {"name": "/aws/lambda/forever"})
