@@ -712,3 +712,29 @@ def test_consumer_from_env_roles_fifo_and_the_client_given(environ: dict[str, st
     # deferral is read for the high queue only; the client given is the one used
     assert (consumer.role, consumer.defer_after_s, consumer.fifo) == expected
     assert consumer.sqs is client
+
+
+def test_consumer_from_env_counts_through_powertools_metrics_and_logs_through_its_logger(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from handlers.resilience.observability import logger, metrics
+    from handlers.resilience.priority import consumer_from_env
+
+    logged: list[tuple[str, Any]] = []
+    monkeypatch.setattr(logger, "info", lambda message, extra: logged.append((message, extra)))
+    consumer = consumer_from_env(lambda b, m: None, sqs=object(), environ={})
+    try:
+        consumer.metric("MessagesProcessed", 3)
+        assert metrics.metric_set["MessagesProcessed"]["Value"] == [3.0]
+    finally:
+        metrics.clear_metrics()
+    consumer.log("message failed", {"message_id": "m1"})
+    assert logged == [("message failed", {"message_id": "m1"})]
+
+
+def test_consumer_from_env_names_an_unknown_role_exactly() -> None:
+    from handlers.resilience.priority import consumer_from_env
+
+    with pytest.raises(ValueError) as raised:
+        consumer_from_env(lambda b, m: None, sqs=object(), environ={"RESILIENT_QUEUE_ROLE": "mid"})
+    assert str(raised.value) == "RESILIENT_QUEUE_ROLE='mid' is not one of 'high', 'low', 'surge'"
