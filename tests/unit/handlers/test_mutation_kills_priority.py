@@ -738,3 +738,10 @@ def test_consumer_from_env_names_an_unknown_role_exactly() -> None:
     with pytest.raises(ValueError) as raised:
         consumer_from_env(lambda b, m: None, sqs=object(), environ={"RESILIENT_QUEUE_ROLE": "mid"})
     assert str(raised.value) == "RESILIENT_QUEUE_ROLE='mid' is not one of 'high', 'low', 'surge'"
+
+
+def test_a_non_ascii_reason_is_sized_in_utf8_and_dead_lettered() -> None:
+    sqs = ScriptedSqs("ok")
+    consumer = _deferring(sqs, validate=lambda body: "prix non numérique \ud800")
+    assert consumer._consume([_aged("m1", 1)]) == {"m1": "dead-lettered"}
+    assert sqs.calls[0][1][0]["MessageAttributes"]["reason"]["StringValue"] == "prix non numérique \ud800"
