@@ -144,25 +144,9 @@ def test_an_http_stage_is_not_judged_as_a_websocket_one() -> None:
     assert findings(program, "websocket-throttled") == []
 
 
-def test_websocket_permission_names_api_stage_and_route_but_not_a_wildcard() -> None:
-    def program(route: str) -> Callable[[], None]:
-        def inner() -> None:
-            api = aws.apigatewayv2.Api("ws", protocol_type="WEBSOCKET", route_selection_expression="$request.body.a")
-            aws.lambda_.Permission(
-                "p",
-                action="lambda:InvokeFunction",
-                function="f",
-                principal="apigateway.amazonaws.com",
-                source_arn=pulumi.Output.concat(api.execution_arn, "/live/", route),
-            )
+def websocket_permission(stage_and_route: str) -> Callable[[], None]:
+    """A Lambda permission for a WebSocket API, scoped to ``<stage>/<route key>`` of its execution ARN."""
 
-        return inner
-
-    assert findings(program("$connect"), "lambda-permission-scoped") == []
-    assert len(findings(program("*"), "lambda-permission-scoped")) == 1
-
-
-def test_a_websocket_permission_for_every_stage_is_a_wildcard() -> None:
     def program() -> None:
         api = aws.apigatewayv2.Api("ws", protocol_type="WEBSOCKET", route_selection_expression="$request.body.a")
         aws.lambda_.Permission(
@@ -170,10 +154,19 @@ def test_a_websocket_permission_for_every_stage_is_a_wildcard() -> None:
             action="lambda:InvokeFunction",
             function="f",
             principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.concat(api.execution_arn, "/*/$connect"),
+            source_arn=pulumi.Output.concat(api.execution_arn, "/", stage_and_route),
         )
 
-    assert len(findings(program, "lambda-permission-scoped")) == 1
+    return program
+
+
+def test_websocket_permission_names_api_stage_and_route_but_not_a_wildcard() -> None:
+    assert findings(websocket_permission("live/$connect"), "lambda-permission-scoped") == []
+    assert len(findings(websocket_permission("live/*"), "lambda-permission-scoped")) == 1
+
+
+def test_a_websocket_permission_for_every_stage_is_a_wildcard() -> None:
+    assert len(findings(websocket_permission("*/$connect"), "lambda-permission-scoped")) == 1
 
 
 def test_execute_api_star_is_judged_as_manage_connections() -> None:
