@@ -14,7 +14,6 @@ submit cold start against the floor.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -124,16 +123,9 @@ LAMBDA_ENV = {
 
 
 def cold_start_ms(module: str) -> float:
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **LAMBDA_ENV}
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.coldstart.probe", module],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return float(out.strip().splitlines()[-1])
+    from bench.tracing_and_packaging import cold_start_ms as measured
+
+    return measured(module, LAMBDA_ENV)
 
 
 def cold_start_rows(runs: int = 9) -> list[Row]:

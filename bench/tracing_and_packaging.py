@@ -16,9 +16,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _cold_start_ms(module: str, lambda_env: dict[str, str], *, task_root: Path = ROOT) -> float:
+def cold_start_ms(module: str, lambda_env: dict[str, str], *, task_root: Path = ROOT) -> float:
+    """What ``bench/coldstart/probe.py`` measures for ``module`` (ms), in a fresh process set up as Lambda's."""
     # The probe runs from the task root, first on the path, as Lambda imports /var/task
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{task_root}{os.pathsep}{ROOT}", **lambda_env}
+    path = str(ROOT) if task_root == ROOT else f"{task_root}{os.pathsep}{ROOT}"
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": path, **lambda_env}
     env["LAMBDA_TASK_ROOT"] = str(task_root)
     out = subprocess.run(
         [sys.executable, "-m", "bench.coldstart.probe", module],
@@ -49,11 +51,11 @@ def tracing_and_package_rows(row: Any, lambda_env: dict[str, str], runs: int = 9
             "packaged": ("handlers.orders", task_root),
         }
         for module, root in probes.values():  # warm the file cache once each; not counted
-            _cold_start_ms(module, lambda_env, task_root=root)
+            cold_start_ms(module, lambda_env, task_root=root)
         samples: dict[str, list[float]] = {k: [] for k in probes}
         for _ in range(runs):  # interleaved, so drift hits all alike
             for name, (module, root) in probes.items():
-                samples[name].append(_cold_start_ms(module, lambda_env, task_root=root))
+                samples[name].append(cold_start_ms(module, lambda_env, task_root=root))
     median = {k: statistics.median(v) for k, v in samples.items()}
     floor = median["floor"]
     rows = [
