@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pulumi
 import pulumi_aws as aws
@@ -37,17 +37,8 @@ class ThrottledApi(RestFlavor, HttpFlavor, ApiAlarms):
         "gateway_response",
     )
 
-    api: Any
-    """The ``aws.apigateway.RestApi`` (REST) or ``aws.apigatewayv2.Api`` (HTTP)."""
-    stage: Any
-    """The ``aws.apigateway.Stage`` (REST) or ``aws.apigatewayv2.Stage`` (HTTP)."""
-    url: pulumi.Output[str]
-    api_id: pulumi.Output[str]
-    stage_name: str
-    execution_arn: pulumi.Output[str]
-    usage_plan_ids: dict[str, pulumi.Output[str]]
-    api_keys: dict[str, pulumi.Output[str]]
-    """API key values per client, as secrets."""
+    # Public attributes (api, stage, url, api_id, stage_name, execution_arn, usage_plan_ids,
+    # api_keys, access_logs) are declared and documented once, on ApiCore (common.py).
 
     def __init__(
         self,
