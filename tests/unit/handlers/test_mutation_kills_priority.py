@@ -497,7 +497,9 @@ def test_a_ttl_drop_logs_the_age_to_the_millisecond() -> None:
 
 
 def test_a_deferred_body_with_a_lone_surrogate_is_sized_and_sent() -> None:
-    # GIVEN an old message whose body holds a lone surrogate (JSON accepts it inside a string)
+    # GIVEN an old message whose body holds a lone surrogate (JSON accepts it inside a string).
+    # SQS never delivers one (it refuses the character on send, and botocore cannot encode it), so
+    # this pins only that sizing the copy does not fail the batch; the fake client stands for SQS.
     consumer, _, sent = _recording(low_queue_url="low", defer_after_s=60, clock=lambda: 1_800_000_000.0)
     record = {**_aged("old", 120_000), "body": '{"s": "\ud800"}'}
     # WHEN it is handled
@@ -680,6 +682,7 @@ def test_a_record_whose_body_is_not_a_non_empty_string_is_dead_lettered_with_a_s
 
 
 def test_a_poison_body_with_a_lone_surrogate_is_sized_and_dead_lettered() -> None:
+    # A hand-built record only (SQS never delivers a lone surrogate): sizing must not fail the batch.
     sqs = ScriptedSqs("ok")
     consumer = _deferring(sqs)
     assert consumer._consume([{**_aged("m1", 1), "body": "not json \ud800"}]) == {"m1": "dead-lettered"}
@@ -741,6 +744,7 @@ def test_consumer_from_env_names_an_unknown_role_exactly() -> None:
 
 
 def test_a_non_ascii_reason_is_sized_in_utf8_and_dead_lettered() -> None:
+    # The accented text is what matters for the size; the surrogate reaches the encoder's error path.
     sqs = ScriptedSqs("ok")
     consumer = _deferring(sqs, validate=lambda body: "prix non numérique \ud800")
     assert consumer._consume([_aged("m1", 1)]) == {"m1": "dead-lettered"}
