@@ -129,15 +129,58 @@ def _sync_row(graph: Graph, route: dict[str, Any], a: Assumptions) -> PathCapaci
     )
 
 
+def _queue_of(graph: Graph, route: dict[str, Any]) -> CapturedResource | None:
+    """The queue a queue route sends to; its summary reads ``queue <name>`` (`` (FIFO)`` after)."""
+    queue_name = str(route["target"]).split(" ", 1)[1].removesuffix(" (FIFO)")
+    return next((q for q in graph.of_type("aws:sqs/queue:Queue") if q.name == queue_name), None)
+
+
+def _mapping_of(graph: Graph, queue: CapturedResource | None) -> CapturedResource | None:
+    if queue is None or queue.outputs.get("arn") is None:
+        return None
+    return next(
+        (
+            m
+            for m in graph.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+            if m.inputs.get("eventSourceArn") == queue.outputs.get("arn")
+        ),
+        None,
+    )
+
+
+NO_CONSUMER = "no consumer in this program"
+
+
+def _unconsumed_queue_row(route: dict[str, Any], a: Assumptions) -> PathCapacity:
+    """A queue nobody in this program drains (a plain ``aws.sqs.Queue``, a consumer elsewhere):
+    the front door's throttle is the only capacity the plan can state; the drain is unknown."""
+    rate = float(route["rate"])
+    if a.burst_rps >= rate:
+        first = f"route throttle {rate:g} rps (429 at the edge); the queue's drain is {NO_CONSUMER}"
+    else:
+        first = f"none below {a.burst_rps:g} rps (next: route throttle {rate:g} rps); {NO_CONSUMER}"
+    return PathCapacity(
+        path=route["route"],
+        target=f"{route['target']} -> {NO_CONSUMER}",
+        admitted_rps=rate,
+        expected_latency_ms=None,
+        concurrency_needed=None,
+        reserved=NO_CONSUMER,
+        provisioned=0,
+        burst_rps=a.burst_rps,
+        burst_concurrency=None,
+        burst_absorbed_within_s=None,
+        drain_rps=None,
+        backlog_drain_s=None,
+        first_limit=first,
+    )
+
+
 def _queue_row(graph: Graph, route: dict[str, Any], a: Assumptions) -> PathCapacity:
     rate = float(route["rate"])
-    queue_name = route["target"].split(" ", 1)[1]
-    queue = next(q for q in graph.of_type("aws:sqs/queue:Queue") if q.name == queue_name)
-    mapping = next(
-        m
-        for m in graph.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
-        if m.inputs.get("eventSourceArn") == queue.outputs.get("arn")
-    )
+    mapping = _mapping_of(graph, _queue_of(graph, route))
+    if mapping is None:
+        return _unconsumed_queue_row(route, a)
     concurrency = int((mapping.inputs.get("scalingConfig") or {}).get("maximumConcurrency") or 1000)
     drain_rps = concurrency * 1000 / a.message_ms
     drain = drain_time_s(a.backlog_messages, concurrency, a.message_ms)
