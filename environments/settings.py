@@ -302,11 +302,24 @@ def _to_bool(raw: Any) -> bool:
     raise ValueError("must be true or false")
 
 
+# A whole number as a stack file writes one: a YAML integer, which the CLI hands over as ASCII
+# digits. int() alone also reads other scripts' digits ("١٠٢٤"), full-width digits, "1_000" and
+# padding, none of which the Pulumi CLI's own integer type check accepts.
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+
+
 def _to_int(raw: Any) -> int:
-    try:
-        return int(str(raw))
-    except ValueError:
-        raise ValueError("must be a whole number") from None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and WHOLE_NUMBER.fullmatch(raw):
+        return int(raw)
+    raise ValueError("must be a whole number (the digits 0 to 9, or a YAML integer)")
+
+
+def _to_str(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise ValueError("must be text (quote it in the stack file)")
+    return raw
 
 
 def _to_list(raw: Any) -> tuple[str, ...]:
@@ -316,7 +329,7 @@ def _to_list(raw: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
-_PARSERS: dict[type, Callable[[Any], Any]] = {bool: _to_bool, int: _to_int, list: _to_list, str: str}
+_PARSERS: dict[type, Callable[[Any], Any]] = {bool: _to_bool, int: _to_int, list: _to_list, str: _to_str}
 
 
 def _parse(spec: SettingSpec, raw: Any, p: Problems) -> Any:
@@ -388,10 +401,16 @@ def parse_settings(
     rate, burst = values["api_rate_limit"], values["api_burst_limit"]
     if rate is not None and burst is not None and burst < rate:
         p.add(f"apiBurstLimit={burst!r} is below apiRateLimit={rate!r}: the bucket must hold one second of the rate")
-    if values["push_notifications"] is False and not (values["push_off_reason"] or "").strip():
+    reason = values["push_off_reason"]  # None when it is not text (reported above)
+    if values["push_notifications"] is False and reason is not None and not reason.strip():
         p.add(
             "pushOffReason is required when pushNotifications is false: say why clients of this stack poll "
             "(the plan shows it)"
+        )
+    if values["push_notifications"] is True and reason and reason.strip():
+        p.add(
+            f"pushOffReason={reason!r} is set while pushNotifications is true: a reason without its switch "
+            "(set pushNotifications: false, or remove pushOffReason)"
         )
     _check_timeout_for_flavor(p, values["function_timeout"], values["api_flavor"])
     workflow, execution = values["job_workflow_type"], values["job_execution_timeout"]

@@ -232,4 +232,6 @@ def test_a_secret_number_out_of_range_is_not_printed_either() -> None:
     error = settings_error({"functionTimeoutSeconds": "901"}, secret_keys=["shop:functionTimeoutSeconds"])
     assert error.problems == ["functionTimeoutSeconds=[secret] is outside 1 to 900 seconds (Lambda timeout)"]
     error = settings_error({"functionTimeoutSeconds": "nine"}, secret_keys=["shop:functionTimeoutSeconds"])
-    assert error.problems == ["functionTimeoutSeconds=[secret] must be a whole number"]
+    assert error.problems == [
+        "functionTimeoutSeconds=[secret] must be a whole number (the digits 0 to 9, or a YAML integer)"
+    ]

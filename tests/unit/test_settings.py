@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from resilient_serverless.components import defaults
 from resilient_serverless.components.validation import ConfigError
 
@@ -138,3 +140,71 @@ def test_an_express_job_workflow_runs_at_most_five_minutes() -> None:
     with pytest.raises(ConfigError) as raised:
         parse_settings({"jobWorkflowType": "EXPRESS", "jobExecutionTimeoutSeconds": 600})
     assert raised.value.problems == ["jobExecutionTimeoutSeconds=600 is above 300 s, the most an EXPRESS workflow runs"]
+
+
+# --- numbers are ASCII digits or YAML integers ------------------------------------------------------
+INT_KEYS = sorted(s.key for s in SPECS if s.type is int)
+NOT_A_NUMBER = "must be a whole number (the digits 0 to 9, or a YAML integer)"
+# Decimal digits of every script but ASCII's (Arabic-Indic, Devanagari, full-width...): int() reads them.
+other_digits = st.text(st.characters(categories=["Nd"], exclude_characters="0123456789"), min_size=1, max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(key=st.sampled_from(INT_KEYS), digits=other_digits)
+def test_digits_of_other_scripts_are_not_a_number(key: str, digits: str) -> None:
+    # GIVEN a numeric setting written with non-ASCII digits (functionMemoryMb: "١٠٢٤" reads as 1024 to int())
+    # WHEN the settings are parsed
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({key: digits})
+    # THEN it is refused as not a number, naming the key and the value as written
+    assert raised.value.problems == [f"{key}={digits!r} {NOT_A_NUMBER}"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(key=st.sampled_from(INT_KEYS), number=st.integers(min_value=-(10**7), max_value=10**7))
+def test_a_yaml_integer_and_its_ascii_digits_are_the_same_setting(key: str, number: int) -> None:
+    # GIVEN a numeric setting as a YAML integer and as the CLI hands it over (its ASCII digits)
+    def outcome(raw: object) -> object:
+        try:
+            return getattr(parse_settings({key: raw}), next(s.attr for s in SPECS if s.key == key))
+        except ConfigError as error:
+            return error.problems
+
+    # WHEN both are parsed THEN both give the same value, or the same range problem (never "not a number")
+    as_int, as_text = outcome(number), outcome(str(number))
+    assert as_int == as_text
+    assert not (isinstance(as_int, list) and any(NOT_A_NUMBER in p for p in as_int)), as_int
+
+
+FULL_WIDTH_1024 = "\uff11\uff10\uff12\uff14"
+
+
+@pytest.mark.parametrize("raw", ["1_024", " 1024", "1024 ", "+1024", "1024.0", "1e3", "0x400", FULL_WIDTH_1024, True])
+def test_anything_but_ascii_digits_is_not_a_number(raw: object) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({"functionMemoryMb": raw})
+    assert raised.value.problems == [f"functionMemoryMb={raw!r} {NOT_A_NUMBER}"]
+
+
+# --- a reason needs its switch ----------------------------------------------------------------------
+def test_a_push_off_reason_while_push_is_on_is_refused() -> None:
+    # GIVEN a reason for polling on a stack that pushes (the default, and said explicitly)
+    for raw in ({"pushOffReason": "no WebSocket APIs"}, {"pushNotifications": "true", "pushOffReason": "x"}):
+        # WHEN parsed THEN the reason without its switch is an error naming both keys
+        with pytest.raises(ConfigError) as raised:
+            parse_settings(raw)
+        assert raised.value.problems == [
+            f"pushOffReason={raw['pushOffReason']!r} is set while pushNotifications is true: a reason without its "
+            "switch (set pushNotifications: false, or remove pushOffReason)"
+        ]
+
+
+def test_a_push_off_reason_must_be_text() -> None:
+    # GIVEN an integer as the reason, with push off WHEN parsed THEN one problem: it is not text
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({"pushNotifications": False, "pushOffReason": 5})
+    assert raised.value.problems == ["pushOffReason=5 must be text (quote it in the stack file)"]
+    # AND with push on, the same
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({"pushOffReason": 5})
+    assert raised.value.problems == ["pushOffReason=5 must be text (quote it in the stack file)"]
