@@ -106,6 +106,11 @@ QUEUE_MAX_RECEIVE_COUNT: Final = 5
 # Each queue's consumer has its own ceiling: a flood on one cannot take the other's capacity.
 QUEUE_MAX_CONCURRENCY: Final = {"high": 10, "low": 2, "surge": 2, "shard": 2}
 QUEUE_OLDEST_AGE_ALARM_S: Final = {"high": 300, "low": 3600, "surge": 300, "shard": 300}
+# The consumer (handlers.resilience.priority.PriorityConsumer, deadline_margin_s) starts no record
+# within this many seconds of the invocation's deadline, keeping them for the batch's writes and
+# the response. A consumer timeout at or below it would start nothing: every message would reach
+# the DLQ after max_receive_count receives. A test keeps the handler's default equal to this.
+QUEUE_CONSUMER_DEADLINE_MARGIN_S: Final = 1
 
 # --- WebSocketNotifier ----------------------------------------------------------------------------
 WS_STAGE: Final = "live"

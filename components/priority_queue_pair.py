@@ -161,6 +161,13 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
             p.add(f"consumer[{owned!r}] is set by PriorityQueuePair; pass handler and code at the top level")
     timeout_ok = _check_consumer(name, consumer, p)
     timeout = consumer.get("timeout", defaults.FUNCTION_TIMEOUT_S)
+    margin = defaults.QUEUE_CONSUMER_DEADLINE_MARGIN_S
+    if timeout_ok and timeout <= margin:
+        p.add(
+            f"consumer.timeout={timeout!r} is at or below the consumer's deadline margin of {margin} s (no record "
+            f"is started within {margin} s of the deadline): it would start none, and every message would reach "
+            f"the DLQ after max_receive_count receives; the minimum is {margin + 1} s"
+        )
     fifo = bool(args.get("fifo", False))
     window = args.get("batching_window_s", 0 if fifo else defaults.QUEUE_BATCHING_WINDOW_S)
     batch = args.get("batch_size", defaults.QUEUE_BATCH_SIZE)

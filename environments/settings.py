@@ -413,6 +413,12 @@ def parse_settings(
             "(set pushNotifications: false, or remove pushOffReason)"
         )
     _check_timeout_for_flavor(p, values["function_timeout"], values["api_flavor"])
+    margin = defaults.QUEUE_CONSUMER_DEADLINE_MARGIN_S
+    if values["function_timeout"] is not None and values["function_timeout"] <= margin:
+        p.add(
+            f"functionTimeoutSeconds={values['function_timeout']!r} is at or below the order inbox consumers' "
+            f"deadline margin of {margin} s: they would start no record; the minimum is {margin + 1} s"
+        )
     workflow, execution = values["job_workflow_type"], values["job_execution_timeout"]
     if workflow == "EXPRESS" and execution is not None and execution > 300:
         p.add(f"jobExecutionTimeoutSeconds={execution!r} is above 300 s, the most an EXPRESS workflow runs")
