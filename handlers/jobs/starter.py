@@ -10,6 +10,7 @@ within the account's ``StartExecution`` quota: a spike waits in the queue instea
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from typing import Any
@@ -18,21 +19,35 @@ from .common import JOB_ID, client, config
 
 __all__ = ["handle_batch", "lambda_handler", "start_execution"]
 
+log = logging.getLogger(__name__)
 
-def start_execution(message: dict[str, Any]) -> None:
-    """Start the job's execution; already started counts as done."""
+
+def start_execution(message: dict[str, Any]) -> bool:
+    """Start the job's execution. True when this call started it; False when it already existed
+    (a redelivered start message), which is the start having succeeded."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
     cfg = config()
+    job_id = message["job_id"]
     payload = {
-        "job_id": message["job_id"],
+        "job_id": job_id,
         "input": message.get("input"),
         "input_pointer": message.get("input_pointer"),
         "deadline": int(time.time()) + cfg.execution_timeout_s,
     }
-    sfn = client("stepfunctions")
     try:
-        sfn.start_execution(stateMachineArn=cfg.state_machine_arn, name=message["job_id"], input=json.dumps(payload))
-    except sfn.exceptions.ExecutionAlreadyExists:
-        return
+        client("stepfunctions").start_execution(
+            stateMachineArn=cfg.state_machine_arn, name=job_id, input=json.dumps(payload)
+        )
+    except ClientError as error:
+        # By code rather than the modelled class, so any client's error counts. A redelivery's
+        # input holds another deadline, so Step Functions answers ExecutionAlreadyExists rather
+        # than returning the running execution: the execution exists, the start is done.
+        if error.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+            raise
+        log.info("job %s was already started (a redelivered start message): counted as started", job_id)
+        return False
+    return True
 
 
 def _malformed(body: str) -> str | None:
