@@ -92,6 +92,24 @@ orders_api = ResilientFunction(
 )
 orders_api.grants.allow("read-orders", ["dynamodb:GetItem"], [orders_table.arn])
 
+# Deferral and dead-letter writes are at least once: a consumer that times out between a write and
+# its acknowledgement writes again on the next receive. Where the stack file turns the dedup store
+# on (each says why), every such write is recorded per message for a day and skipped on a redelivery.
+dedup_table = (
+    aws.dynamodb.Table(
+        "ingest-dedup",
+        name=physical_name("dynamodb", project, stack, "ingest-dedup"),
+        billing_mode="PAY_PER_REQUEST",
+        hash_key="pk",
+        attributes=[{"name": "pk", "type": "S"}],
+        ttl={"attribute_name": "expires_at", "enabled": True},
+        server_side_encryption={"enabled": True},
+        tags=tags,
+    )
+    if settings.ingest_dedup_store
+    else None
+)
+
 # Writes go straight from the API into a queue: no Lambda on the request path, and a spike
 # waits in the inbox instead of failing. Fresh orders go first: an order that waited a minute on
 # the high queue steps aside to the low one; malformed ones go to the DLQ with the reason.
@@ -107,6 +125,7 @@ inbox = PriorityQueuePair(
         },
         "max_concurrency": {"high": settings.ingest_max_concurrency, "low": 2},
         "alarm_topic_arn": ops_topic.arn,
+        "dedup_table": dedup_table,
     },
 )
 for consumer in inbox.consumers.values():

@@ -169,6 +169,7 @@ def _component_settings(outputs: dict[str, Any]) -> dict[str, Any]:
         "delivery",
         "workflow_type",
         "start_path",
+        "dedup_table",
     )
     return {k: outputs[k] for k in keys if outputs.get(k) is not None}
 

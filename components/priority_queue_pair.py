@@ -11,7 +11,9 @@ a TTL drop is off until the owner sets ``ttl_s``. Alarms on the oldest message a
 1 h) and on any message in a DLQ.
 
 Options: ``surge`` (a surge queue with its own consumer, and thresholds for the producer's
-``Router``), ``shards`` (n queues, each tenant permanently on k of them), ``fifo``.
+``Router``), ``shards`` (n queues, each tenant permanently on k of them), ``fifo``, and
+``dedup_table`` (deferral and DLQ writes recorded per message, so a redelivery after a timeout
+between a write and its acknowledgement does not write again).
 """
 
 from __future__ import annotations
@@ -93,6 +95,12 @@ class PriorityQueuePairArgs(TypedDict, total=False):
     """Shuffle-sharded queues instead of one warm queue. Default: none."""
     oldest_age_alarm_s: Mapping[str, int]
     """Alarm thresholds on the oldest message per role. Default: high 300, low 3600, others 300."""
+    dedup_table: aws.dynamodb.Table | None
+    """A DynamoDB table (hash key ``pk``, a string; TTL on ``expires_at``) in which every consumer
+    records its deferral and DLQ writes per message (``RESILIENT_DEDUP_TABLE``), so a message
+    redelivered after a timeout between a write and its acknowledgement is not deferred or
+    dead-lettered twice. Each such write then costs one consistent read and one write request
+    unit (the plan's cost table). Default: none: at least once."""
     alarm_topic_arn: pulumi.Input[str] | None
     tags: Mapping[str, str]
     transform: Mapping[str, Transform]
@@ -118,6 +126,7 @@ class _Settings:
     shards: ShardArgs | None
     age_alarm_s: dict[str, int]
     alarm_topic_arn: pulumi.Input[str] | None
+    dedup_table: aws.dynamodb.Table | None = None
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -250,6 +259,9 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     alarms = {**defaults.QUEUE_OLDEST_AGE_ALARM_S, **dict(_mapping(args.get("oldest_age_alarm_s")))}
     for role, value in alarms.items():
         p.check_int_range(f"oldest_age_alarm_s[{role!r}]", value, 60, defaults.DLQ_RETENTION_S, unit="seconds")
+    dedup = args.get("dedup_table")
+    if dedup is not None and not isinstance(dedup, aws.dynamodb.Table):
+        p.add(f"dedup_table={dedup!r} must be an aws.dynamodb.Table (hash key 'pk', a string; TTL on 'expires_at')")
     transform_check(args.get("transform"), p)
     p.raise_if_any()
     return _Settings(
@@ -271,6 +283,7 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         shards=shards,
         age_alarm_s=alarms,
         alarm_topic_arn=args.get("alarm_topic_arn"),
+        dedup_table=dedup,
     )
 
 
@@ -344,6 +357,8 @@ class PriorityQueuePair(ResilientComponent):
             "ttl_s": s.ttl_s,
             "visibility_timeout_s": s.visibility_s,
         }
+        if s.dedup_table is not None:
+            outputs["dedup_table"] = s.dedup_table.name
         if s.shards:
             outputs["blast_radius"] = 1 / math.comb(s.shards["count"], s.shards["per_tenant"])
         self.register_outputs(outputs)
@@ -399,6 +414,8 @@ class PriorityQueuePair(ResilientComponent):
             env |= {"RESILIENT_DEFER_AFTER_S": str(s.defer_after_s), "RESILIENT_LOW_QUEUE_URL": self.queues["low"].url}
         if role == "shard":
             env["RESILIENT_QUEUE_ROLE"] = "low"  # shards isolate tenants; they do not defer
+        if s.dedup_table is not None:
+            env["RESILIENT_DEDUP_TABLE"] = s.dedup_table.name
         consumer_args: dict[str, Any] = {
             **s.consumer,
             "handler": s.handler,
@@ -416,6 +433,11 @@ class PriorityQueuePair(ResilientComponent):
         grants = [fn.grants.send_to(dlq)]
         if role == "high" and s.defer_after_s is not None:
             grants.append(fn.grants.send_to(self.queues["low"]))
+        if s.dedup_table is not None:
+            # BatchGetItem (consistent) before the writes, BatchWriteItem after: DedupStore's two calls.
+            grants.append(
+                fn.grants.allow("dedup", ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"], [s.dedup_table.arn])
+            )
         for queue_name in queue_names:
             queue = self.queues[queue_name]
             grants.append(fn.grants.consume_from(queue))

@@ -141,6 +141,14 @@ SPECS: tuple[SettingSpec, ...] = (
         _int_range(2, 1000, why="SQS event source mapping maximum concurrency"),
     ),
     SettingSpec(
+        "ingestDedupStore",
+        "ingest_dedup_store",
+        bool,
+        False,
+        "A dedup store for the order inbox consumers: a redelivery after a timeout between a deferral or "
+        "dead-letter write and its acknowledgement is not written twice (costs request units: see the plan)",
+    ),
+    SettingSpec(
         "powertools",
         "powertools",
         str,
@@ -273,6 +281,7 @@ class StackSettings:
     reserved_concurrency: int
     provisioned_concurrency: int
     ingest_max_concurrency: int
+    ingest_dedup_store: bool
     powertools: str
     api_flavor: str
     api_rate_limit: int

@@ -6,7 +6,8 @@ Counted from the captured graph: provisioned concurrency (environments x memory 
 runs (from the schedule), dashboards, metric and composite alarms, custom metrics made by metric
 filters, WAF web ACLs and rules, Contributor Insights rules, and PITR on tables (at a stated table
 size). Usage-driven charges (requests, log ingestion, matched log events) are not fixed and are
-left out.
+left out, except a PriorityQueuePair's dedup store, a resilience feature paid per use: its
+request units at a stated number of deferred and dead-lettered messages.
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ PRICES_FILE = Path(__file__).with_name("prices.toml")
 
 @dataclass(frozen=True)
 class CostAssumptions:
-    """Default: every table holds 1 GB (PITR is charged per GB-month)."""
+    """Defaults: every table holds 1 GB (PITR is charged per GB-month); each PriorityQueuePair
+    with a dedup store defers or dead-letters 1,000,000 messages a month (each costs the store
+    one write and one consistent read request unit)."""
 
     table_gb: float = 1.0
+    diverted_messages: int = 1_000_000
 
 
 @cache
@@ -98,6 +102,28 @@ def _metric_filter_metrics(graph: Graph) -> int:
     return total
 
 
+def _dedup_rows(graph: Graph, p: dict[str, Any], messages: int) -> list[dict[str, Any]]:
+    """A PriorityQueuePair's dedup store: DedupStore reads (BatchGetItem, consistent: 1 RRU for an
+    item under 4 KB) and then records (BatchWriteItem: 1 WRU) each deferral and DLQ write. Its
+    items live a day: storage is a few MB at most and is not counted."""
+    per_message = (p["dynamodb_write_request_million"] + p["dynamodb_read_request_million"]) / 1_000_000
+    rows = []
+    for pair in graph.of_type("PriorityQueuePair"):
+        table = graph.outputs_of(pair).get("dedup_table")
+        if table:
+            rows.append(
+                _row(
+                    f"dedup store {table}",
+                    messages,
+                    "messages",
+                    per_message,
+                    f"1 write + 1 consistent read request unit per deferred or dead-lettered message, "
+                    f"{messages:,} a month stated",
+                )
+            )
+    return rows
+
+
 def cost_table(graph: Graph, region: str, assumptions: CostAssumptions | None = None) -> dict[str, Any]:
     """The monthly fixed cost of the stack's resilience features, row by row, with the total."""
     a = assumptions or CostAssumptions()
@@ -161,6 +187,7 @@ def cost_table(graph: Graph, region: str, assumptions: CostAssumptions | None = 
                     f"{a.table_gb:g} GB stated",
                 )
             )
+    rows += _dedup_rows(graph, p, a.diverted_messages)
     return {**header, "rows": rows, "total_usd": round(sum(r["monthly_usd"] for r in rows), 2)}
 
 

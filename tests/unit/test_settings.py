@@ -27,6 +27,7 @@ def test_no_key_gives_the_documented_defaults() -> None:
         reserved_concurrency=10,
         provisioned_concurrency=0,
         ingest_max_concurrency=5,
+        ingest_dedup_store=False,
         powertools="layer",
         api_flavor="rest",
         api_rate_limit=50,
