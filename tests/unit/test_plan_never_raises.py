@@ -42,14 +42,14 @@ def _queue_target(index: int, spec: QueueRoute) -> tuple[Any, dict[str, Any]]:
     if spec.kind == "pair":
         pair = PriorityQueuePair(name, {"handler": "app.handler", "code": _code(), "fifo": spec.fifo})
         return pair, ({"group_id": "body.customer"} if spec.fifo else {})
-    queue = aws.sqs.Queue(name, **({"fifo_queue": True, "name": f"{name}.fifo"} if spec.fifo else {}))
+    queue = aws.sqs.Queue(name, fifo_queue=True, name=f"{name}.fifo") if spec.fifo else aws.sqs.Queue(name)
     if spec.consumer:
         fn = ResilientFunction(f"{name}-consumer", {"handler": "app.handler", "code": _code(), "invocation": "queue"})
         aws.lambda_.EventSourceMapping(
             f"{name}-mapping",
             event_source_arn=queue.arn,
             function_name=fn.function.name,
-            **({} if spec.fifo else {"scaling_config": {"maximum_concurrency": 5}}),
+            scaling_config={"maximum_concurrency": 5},
         )
     return queue, ({"group_id": "body.customer", "dedup_id": "request_id"} if spec.fifo else {})
 
