@@ -54,7 +54,7 @@ def _queue_target(index: int, spec: QueueRoute) -> tuple[Any, dict[str, Any]]:
     return queue, ({"group_id": "body.customer", "dedup_id": "request_id"} if spec.fifo else {})
 
 
-def _program(flavor: str, queues: list[QueueRoute], sync_route: bool) -> Any:
+def _program(flavor: str, queues: list[QueueRoute], sync_route: bool, async_route: bool = False) -> Any:
     def program() -> None:
         routes: list[dict[str, Any]] = []
         for index, spec in enumerate(queues):
@@ -63,6 +63,9 @@ def _program(flavor: str, queues: list[QueueRoute], sync_route: bool) -> Any:
         if sync_route:
             reader = ResilientFunction("reader", {"handler": "app.handler", "code": _code()})
             routes.append({"method": "GET", "path": "/items/{id}", "function": reader, "expected_latency_ms": 50})
+        if async_route and flavor == "rest":  # HTTP APIs have no Event invocation (refused)
+            writer = ResilientFunction("writer", {"handler": "app.handler", "code": _code(), "invocation": "async"})
+            routes.append({"method": "PUT", "path": "/items/{id}", "function": writer, "mode": "async"})
         ThrottledApi("shop", {"flavor": flavor, "routes": routes})
 
     return program
@@ -88,16 +91,19 @@ queue_routes = st.builds(QueueRoute, st.sampled_from(["raw", "pair"]), st.boolea
     flavor=st.sampled_from(["rest", "http"]),
     queues=st.lists(queue_routes, min_size=1, max_size=3),
     sync_route=st.booleans(),
+    async_route=st.booleans(),
 )
 def test_any_program_of_the_components_gets_a_plan_with_a_capacity_row_per_route(
-    flavor: str, queues: list[QueueRoute], sync_route: bool
+    flavor: str, queues: list[QueueRoute], sync_route: bool, async_route: bool
 ) -> None:
-    # GIVEN a program of queue routes (raw or pair, FIFO or standard, consumed here or not)
-    graph = run_program(_program(flavor, queues, sync_route), project="shop", stack="qa")
+    # GIVEN a program of queue routes (raw or pair, FIFO or standard, consumed here or not),
+    # beside sync and async function routes
+    graph = run_program(_program(flavor, queues, sync_route, async_route), project="shop", stack="qa")
     # WHEN the plan is made as the CLI makes it
     plan = plan_as_the_cli_makes_it(graph)
-    # THEN it is a plan (exit 0 or 1) with one capacity row per route; an unconsumed queue's row
-    # says so and is bounded by the front door alone
+    # THEN it is a plan (exit 0 or 1) with one capacity row per queue and sync route (an async
+    # route answers 202 from the edge); an unconsumed queue's row says so and is bounded by the
+    # front door alone
     assert exit_code(plan) in (0, 1)
     rows = {row["path"]: row for row in plan["operations"]["capacity"]}
     assert len(rows) == len(queues) + sync_route, sorted(rows)
