@@ -131,25 +131,53 @@ class ApiRequest:
     caller: str
 
 
+def _cognito_identity(pool_id: Any, identity_id: Any) -> str | None:
+    """A Cognito identity pool user: every user of a pool signs as the pool's one role, so the role
+    ARN names the pool, not the user; the identity id names the user (unique within its pool)."""
+    if isinstance(identity_id, str) and identity_id:
+        return f"cognito:{pool_id if isinstance(pool_id, str) and pool_id else '(no pool)'}/{identity_id}"
+    return None
+
+
+def _token_subject(claims: Mapping[str, Any]) -> str | None:
+    """A JWT's subject, qualified by its issuer: ``sub`` is unique only within the issuer that
+    minted it, and one API may trust several issuers (user pools, OIDC providers)."""
+    sub, iss = claims.get("sub"), claims.get("iss")
+    if not isinstance(sub, str) or not sub:
+        return None
+    return f"{iss}#{sub}" if isinstance(iss, str) and iss else sub
+
+
 def _caller(context: Mapping[str, Any]) -> str:
-    """The caller's identity: an authorizer principal, else the signing IAM principal (routes with
-    IAM auth: ``identity.userArn`` on REST, ``authorizer.iam.userArn`` on HTTP), else the REST API
-    key id, else anonymous."""
-    authorizer = context.get("authorizer") or {}
-    claims = (authorizer.get("jwt") or {}).get("claims") or authorizer.get("claims") or {}
-    lambda_ctx = authorizer.get("lambda") or {}
-    identity = context.get("identity") or {}
+    """The caller's identity, the owner of the jobs it submits (the README's table lists them):
+    a Lambda authorizer's principal; else a JWT's ``iss#sub``; else, on IAM-signed routes, the
+    Cognito identity pool user (``cognito:<pool id>/<identity id>``) or the signing principal's
+    ARN (``identity.userArn`` on REST, ``authorizer.iam.userArn`` on HTTP); else the REST API key
+    id; else anonymous."""
+    authorizer = _mapping(context.get("authorizer"))
+    jwt = _mapping(authorizer.get("jwt"))
+    claims = _mapping(jwt.get("claims")) or _mapping(authorizer.get("claims"))
+    lambda_ctx = _mapping(authorizer.get("lambda"))
+    iam = _mapping(authorizer.get("iam"))
+    cognito = _mapping(iam.get("cognitoIdentity"))
+    identity = _mapping(context.get("identity"))
     for candidate in (
         authorizer.get("principalId"),
         lambda_ctx.get("principalId"),
-        claims.get("sub"),
-        (authorizer.get("iam") or {}).get("userArn"),
+        _token_subject(claims),
+        _cognito_identity(cognito.get("identityPoolId"), cognito.get("identityId")),
+        iam.get("userArn"),
+        _cognito_identity(identity.get("cognitoIdentityPoolId"), identity.get("cognitoIdentityId")),
         identity.get("userArn"),
         identity.get("apiKeyId"),
     ):
         if isinstance(candidate, str) and candidate:
             return candidate
     return ANONYMOUS
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def parse_request(event: Mapping[str, Any]) -> ApiRequest:
