@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from .common import ANONYMOUS, ApiError, answer, client, config, error, now_iso, parse_request, plain
+from .common import ANONYMOUS, ApiError, answer, client, config, error, now_iso, parse_json, parse_request, plain
 
 __all__ = [
     "check_callback_url",
@@ -171,11 +171,7 @@ def register_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             raise ApiError(
                 400, "unsupported_content_type", f"Content-Type {content_type or '(none)'!r} must be application/json"
             )
-        try:
-            body = json.loads(request.body or b"")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(400, "malformed_json", f"the body is not JSON: {exc}") from exc
-        return answer(201, register(request.caller, body))
+        return answer(201, register(request.caller, parse_json(request.body)))
     except ApiError as exc:
         return error(exc)
     except (ClientError, BotoCoreError):
