@@ -129,6 +129,16 @@ def register(owner: str, body: Any) -> dict[str, Any]:
     all_jobs = body.get("all_jobs", False)
     if not isinstance(all_jobs, bool):
         raise ApiError(400, "invalid_body", f"all_jobs must be true or false, got {all_jobs!r}")
+    if all_jobs and owner == ANONYMOUS:
+        # Every unauthenticated caller is the one owner "anonymous": a hook on all its jobs would
+        # receive every other anonymous client's results, pre-signed result URLs included.
+        raise ApiError(
+            422,
+            "all_jobs_needs_identity",
+            "all_jobs needs an authenticated caller: anonymous callers share one identity, so a hook on "
+            "all of its jobs would receive every other anonymous client's; name this URL as callback_url "
+            "on each submit instead",
+        )
     if not verify_endpoint(url):
         raise ApiError(
             422, "verification_failed", f'{url!r} did not answer the challenge: it must echo {{"challenge": ...}}'
@@ -208,6 +218,8 @@ def targets(job: dict[str, Any]) -> list[dict[str, Any]]:
         hook = verified_hook(owner, str(job["callback_url"]))
         if hook:
             hooks.append(hook)
+    if owner == ANONYMOUS:
+        return hooks  # anonymous callers have per-job hooks only (a default hook may predate that rule)
     default = client("dynamodb").get_item(TableName=config().table, Key={"job_id": {"S": default_hook_key(owner)}})
     pointer = default.get("Item", {}).get("hook", {}).get("S")
     if pointer:
