@@ -14,7 +14,6 @@ import ipaddress
 import json
 import secrets
 import socket
-import time
 from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -143,7 +142,9 @@ def register(owner: str, body: Any) -> dict[str, Any]:
         raise ApiError(
             422, "verification_failed", f'{url!r} did not answer the challenge: it must echo {{"challenge": ...}}'
         )
-    secret = "whsec_" + secrets.token_urlsafe(32)
+    from ..resilience.webhooks import new_secret  # noqa: PLC0415
+
+    secret = new_secret()
     cfg = config()
     ddb = client("dynamodb")
     key = hook_key(owner, url)
@@ -193,7 +194,8 @@ class DeliveryFailed(Exception):
     pass
 
 
-def _payload(job: dict[str, Any]) -> bytes:
+def _payload(job: dict[str, Any], delivery_id: str) -> bytes:
+    """The delivery's body; it carries the delivery id (signed, with the body, in the headers)."""
     from .result import result_url  # noqa: PLC0415
     from .status import view  # noqa: PLC0415
 
@@ -203,11 +205,13 @@ def _payload(job: dict[str, Any]) -> bytes:
             body["result"] = result_url(job)
         except ApiError:
             body["result"] = None
-    encoded = json.dumps({"type": "job.finished", "job": body}, sort_keys=True).encode()
+    encoded = json.dumps({"type": "job.finished", "id": delivery_id, "job": body}, sort_keys=True).encode()
     if len(encoded) > INLINE_LIMIT_BYTES:
         # Too large to inline (a long error cause): the receiver fetches the status instead.
         slim = {k: body[k] for k in ("job_id", "status", "links") if k in body}
-        encoded = json.dumps({"type": "job.finished", "job": slim, "truncated": True}, sort_keys=True).encode()
+        encoded = json.dumps(
+            {"type": "job.finished", "id": delivery_id, "job": slim, "truncated": True}, sort_keys=True
+        ).encode()
     return encoded
 
 
@@ -230,25 +234,20 @@ def targets(job: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def deliver(job_id: str, delivery_id: str, now: float | None = None) -> int:
-    """Send the job's final status to each verified hook; raise ``DeliveryFailed`` if one refused."""
-    from ..resilience.webhooks import sign  # noqa: PLC0415
+    """Send the job's final status to each verified hook; raise ``DeliveryFailed`` if one refused.
+    ``delivery_id`` is the same on every retry of this notice: receivers deduplicate on it."""
+    from ..resilience.webhooks import signed_headers  # noqa: PLC0415
 
     item = client("dynamodb").get_item(TableName=config().table, Key={"job_id": {"S": job_id}}).get("Item")
     if item is None:
         return 0  # expired by TTL: nothing left to announce
     job = plain(item)
-    body = _payload(job)
+    body = _payload(job, delivery_id)
     failures = []
     hooks = targets(job)
     for hook in hooks:
         check_callback_url(hook["url"])  # again at delivery time: DNS may have changed since
-        timestamp = int(now or time.time())
-        headers = {
-            "Content-Type": "application/json",
-            "X-Webhook-Id": delivery_id,
-            "X-Webhook-Timestamp": str(timestamp),
-            "X-Webhook-Signature": sign(hook["secret"], timestamp, body),
-        }
+        headers = {"Content-Type": "application/json", **signed_headers(hook["secret"], delivery_id, body, now)}
         try:
             status, _ = SENDER[0](hook["url"], body, headers, DELIVERY_TIMEOUT_S)
         except OSError:
