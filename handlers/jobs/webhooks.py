@@ -3,11 +3,14 @@
 A callback URL must be HTTPS and its host must resolve only to public addresses: a URL that
 resolves to a private, loopback, link-local (the instance metadata service), multicast or
 reserved address is refused, so a caller cannot make the platform call into its own network.
+Each send resolves the host once, checks every address, and connects to one of them (a second
+lookup could answer 127.0.0.1: DNS rebinding); it never follows a redirect (a 3xx fails).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -15,12 +18,16 @@ import json
 import secrets
 import socket
 from collections.abc import Callable
-from typing import Any, Final
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import SplitResult, urlsplit
+
+if TYPE_CHECKING:
+    import ssl
 
 from .common import ANONYMOUS, ApiError, answer, client, config, error, now_iso, parse_json, parse_request, plain
 
 __all__ = [
+    "callback_addresses",
     "check_callback_url",
     "deliver",
     "dispatch_batch",
@@ -48,8 +55,20 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_link_local or ip.is_loopback)
 
 
-def check_callback_url(url: Any) -> str:
-    """``url`` if it may be called back; an ``ApiError`` (400) naming the problem otherwise."""
+# Loopback is never a callback address. Only the tests of the real connection path, which run
+# HTTPS servers on 127.0.0.1, set this; production code never does.
+_ALLOW_LOOPBACK_FOR_TESTS = False
+
+
+def _may_call(address: str) -> bool:
+    if is_public_address(address):
+        return True
+    return _ALLOW_LOOPBACK_FOR_TESTS and ipaddress.ip_address(address.split("%", maxsplit=1)[0]).is_loopback
+
+
+def callback_addresses(url: Any) -> tuple[SplitResult, list[str]]:
+    """The URL's parts and the addresses its host resolves to now, every one of them public; an
+    ``ApiError`` (400) naming the problem otherwise."""
     if not isinstance(url, str) or not 1 <= len(url) <= URL_MAX:
         raise ApiError(400, "invalid_callback_url", f"callback_url must be a string of 1 to {URL_MAX} characters")
     try:
@@ -65,14 +84,20 @@ def check_callback_url(url: Any) -> str:
         addresses = RESOLVER[0](parts.hostname, port)
     except (OSError, ValueError) as exc:
         raise ApiError(400, "invalid_callback_url", f"callback_url host {parts.hostname!r} does not resolve") from exc
-    blocked = [a for a in addresses if not is_public_address(a)]
+    blocked = [a for a in addresses if not _may_call(a)]
     if not addresses or blocked:
         raise ApiError(
             400,
             "invalid_callback_url",
             f"callback_url host {parts.hostname!r} resolves to a non-public address {', '.join(blocked) or '(none)'}",
         )
-    return url
+    return parts, addresses
+
+
+def check_callback_url(url: Any) -> str:
+    """``url`` if it may be called back; an ``ApiError`` (400) naming the problem otherwise."""
+    callback_addresses(url)
+    return str(url)
 
 
 # --- registration and verification ---------------------------------------------------------------
@@ -84,15 +109,58 @@ BACKOFF_BASE_S: Final = 10.0
 BACKOFF_CAP_S: Final = 900.0
 
 
-def _post(url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> tuple[int, bytes]:
-    import urllib.request  # noqa: PLC0415 (only when a webhook is called)
+class UnsafeDestination(OSError):
+    """The URL's host resolves, now, to an address that may not be called."""
 
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+
+@functools.cache
+def _pinned_connection() -> type[Any]:
+    import http.client  # noqa: PLC0415 (only when a webhook is called)
+
+    class PinnedHTTPSConnection(http.client.HTTPSConnection):
+        """HTTPS to one given address: the TLS server name, the certificate's check and the Host
+        header stay the URL's host, but no second DNS lookup can pick another address."""
+
+        def __init__(self, host: str, port: int, address: str, timeout: float, context: ssl.SSLContext) -> None:
+            super().__init__(host, port, timeout=timeout, context=context)
+            self.address, self.tls = address, context
+
+        def connect(self) -> None:
+            raw = socket.create_connection((self.address, self.port), self.timeout)
+            self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)
+
+    return PinnedHTTPSConnection
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> tuple[int, bytes]:
+    """POST once to an address the URL's host resolved to just now and that was checked. A 3xx is
+    returned as it is, never followed: a redirect would lead anywhere, 127.0.0.1 and the instance
+    metadata address included."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        parts, addresses = callback_addresses(url)
+    except ApiError as exc:
+        raise UnsafeDestination(exc.message) from exc
+    target = parts.path or "/"
+    if parts.query:
+        target += f"?{parts.query}"
+    import ssl  # noqa: PLC0415 (only when a webhook is called)
+
+    context = ssl.create_default_context()
+    for i, address in enumerate(addresses):
+        connection = _pinned_connection()(parts.hostname, parts.port or 443, address, timeout_s, context)
+        try:
+            try:
+                connection.connect()
+            except OSError:
+                if i + 1 < len(addresses):
+                    continue  # the next address the host has; nothing was sent to this one
+                raise
+            connection.request("POST", target, body=body, headers=headers)
+            response = connection.getresponse()
             return int(response.status), response.read(4096)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), b""
+        finally:
+            connection.close()
+    raise UnsafeDestination(f"callback_url host {parts.hostname!r} resolves to no address")
 
 
 SENDER: list[Callable[[str, bytes, dict[str, str], float], tuple[int, bytes]]] = [_post]  # tests swap a fake in
@@ -246,14 +314,14 @@ def deliver(job_id: str, delivery_id: str, now: float | None = None) -> int:
     failures = []
     hooks = targets(job)
     for hook in hooks:
-        check_callback_url(hook["url"])  # again at delivery time: DNS may have changed since
         headers = {"Content-Type": "application/json", **signed_headers(hook["secret"], delivery_id, body, now)}
         try:
             status, _ = SENDER[0](hook["url"], body, headers, DELIVERY_TIMEOUT_S)
-        except OSError:
-            status = 0
+        except OSError as exc:
+            failures.append(f"{hook['url']} was not reached: {exc}")
+            continue
         if not 200 <= status < 300:
-            failures.append(f"{hook['url']} answered {status or 'nothing'}")
+            failures.append(f"{hook['url']} answered {status}")
     if failures:
         raise DeliveryFailed("; ".join(failures))
     return len(hooks)
