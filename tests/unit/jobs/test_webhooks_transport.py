@@ -109,7 +109,7 @@ class Receiver:
 
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
-        context.sni_callback = lambda sock, name, ctx: receiver.server_names.append(name)  # type: ignore[assignment,misc,return-value]
+        context.sni_callback = lambda sock, name, ctx: receiver.server_names.append(name)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
