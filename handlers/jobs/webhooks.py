@@ -102,6 +102,9 @@ def check_callback_url(url: Any) -> str:
 
 # --- registration and verification ---------------------------------------------------------------
 CHALLENGE_TIMEOUT_S: Final = 5.0
+# A registration is a URL of at most URL_MAX characters and a flag: 8 KiB leaves room for JSON
+# escapes, and keeps the cost of reading a body (API Gateway lets up to 10 MB through) small.
+REGISTRATION_MAX_BYTES: Final = 8192
 DELIVERY_TIMEOUT_S: Final = 5.0
 # A delivery inlines the job's view when small; above this, the body carries a pre-signed URL.
 INLINE_LIMIT_BYTES: Final = 65_536
@@ -249,6 +252,11 @@ def register_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if content_type != "application/json":
             raise ApiError(
                 400, "unsupported_content_type", f"Content-Type {content_type or '(none)'!r} must be application/json"
+            )
+        size = len(request.body or b"")
+        if size > REGISTRATION_MAX_BYTES:
+            raise ApiError(
+                400, "body_too_large", f"the body has {size} bytes; at most {REGISTRATION_MAX_BYTES} are accepted"
             )
         return answer(201, register(request.caller, parse_json(request.body)))
     except ApiError as exc:

@@ -84,10 +84,22 @@ def test_a_submit_at_the_depth_bound_is_accepted(production_body_limit: JobsAws)
 def test_a_nested_webhook_registration_is_a_400_naming_the_depth(production_body_limit: JobsAws) -> None:
     from handlers.jobs.webhooks import register_handler
 
-    event = api_event("POST", "/jobs/webhooks", raw='{"url": ' + deep_text(5_000) + "}")
+    event = api_event("POST", "/jobs/webhooks", raw='{"url": ' + deep_text(2_000) + "}")
     assert answered(register_handler(event, None)) == (
         400,
-        {"code": "too_deeply_nested", "message": "the body nests 5001 levels deep; at most 32 are accepted"},
+        {"code": "too_deeply_nested", "message": "the body nests 2001 levels deep; at most 32 are accepted"},
+    )
+
+
+def test_a_webhook_registration_over_8_kib_is_a_400_before_it_is_read(production_body_limit: JobsAws) -> None:
+    from handlers.jobs.webhooks import register_handler
+
+    # GIVEN a valid registration padded with whitespace to 8193 bytes WHEN registered THEN 400
+    text = json.dumps({"url": "https://hooks.example.com/x"})
+    event = api_event("POST", "/jobs/webhooks", raw=text + " " * (8193 - len(text)), caller="key-a")
+    assert answered(register_handler(event, None)) == (
+        400,
+        {"code": "body_too_large", "message": "the body has 8193 bytes; at most 8192 are accepted"},
     )
 
 
