@@ -186,6 +186,9 @@ def verify_endpoint(url: str) -> bool:
     try:
         status, answer_body = SENDER[0](url, body, {"Content-Type": "application/json"}, CHALLENGE_TIMEOUT_S)
         echoed = json.loads(answer_body or b"{}").get("challenge")
+    except UnsafeDestination as exc:
+        # The host now resolves elsewhere than when the URL was checked: say so, not "no echo".
+        raise ApiError(400, "invalid_callback_url", str(exc)) from exc
     except (OSError, ValueError, AttributeError):
         return False
     return 200 <= status < 300 and isinstance(echoed, str) and hmac.compare_digest(echoed, challenge)

@@ -201,8 +201,13 @@ def test_a_name_that_rebinds_to_loopback_after_the_check_is_never_called(
     event = api_event("POST", "/jobs/webhooks", body={"url": f"https://localhost:{receiver.port}/hook"}, caller="key-a")
     response = webhooks.register_handler(event, None)
     # THEN the challenge goes nowhere: the send resolved again, found loopback, and refused it
-    assert response["statusCode"] == 422
-    assert json.loads(response["body"])["error"]["code"] == "verification_failed"
+    assert (response["statusCode"], json.loads(response["body"])["error"]) == (
+        400,
+        {
+            "code": "invalid_callback_url",
+            "message": "callback_url host 'localhost' resolves to a non-public address 127.0.0.1",
+        },
+    )
     assert receiver.requests == []
 
 
