@@ -35,6 +35,10 @@ def event(name: str) -> dict[str, Any]:
             "http_jwt",
             "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEfGhI#5f3a9e1c-2b7d-4c8a-9e6f-1a2b3c4d5e6f",
         ),
+        (
+            "rest_cognito_user_pool",
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEfGhI#5f3a9e1c-2b7d-4c8a-9e6f-1a2b3c4d5e6f",
+        ),
         ("rest_lambda_authorizer", "tenant-7/user-31"),
         ("rest_api_key", "9d8c7b6a5e"),
         ("rest_none", "anonymous"),
