@@ -18,12 +18,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import accumulate
 from typing import Any, Final
 
 from ..resilience.clients import aws_client
 
 __all__ = [
     "ALLOWED_FROM",
+    "MAX_JSON_DEPTH",
     "TERMINAL",
     "ApiError",
     "ApiRequest",
@@ -32,6 +34,7 @@ __all__ = [
     "config",
     "error",
     "new_job_id",
+    "parse_json",
     "parse_request",
     "transition",
 ]
@@ -47,6 +50,16 @@ ALLOWED_FROM: Final[dict[str, tuple[str, ...]]] = {
     "cancelled": ("queued", "running"),
 }
 ANONYMOUS: Final = "anonymous"
+# How deeply a request body may nest arrays and objects, the body itself counting as level 1.
+# Deeper bodies are refused before they are parsed: Python's JSON decoder and copy.deepcopy (the
+# idempotency layer copies each keyed request) recurse once per level and fail with RecursionError
+# at a few hundred levels, a 5xx for a client's mistake. A job input may nest 31 levels.
+MAX_JSON_DEPTH: Final = 32
+# A JSON string, escapes included; an unterminated one runs to the end. The closing quote is
+# optional so that a match never fails after scanning ahead: the scan stays linear in the body.
+_JSON_STRING: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_A_BRACKET: Final = bytes(b for b in range(256) if b not in b"[]{}")
+_NESTING_STEP: Final = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 @dataclass(frozen=True)
@@ -131,25 +144,53 @@ class ApiRequest:
     caller: str
 
 
+def _cognito_identity(pool_id: Any, identity_id: Any) -> str | None:
+    """A Cognito identity pool user: every user of a pool signs as the pool's one role, so the role
+    ARN names the pool, not the user; the identity id names the user (unique within its pool)."""
+    if isinstance(identity_id, str) and identity_id:
+        return f"cognito:{pool_id if isinstance(pool_id, str) and pool_id else '(no pool)'}/{identity_id}"
+    return None
+
+
+def _token_subject(claims: Mapping[str, Any]) -> str | None:
+    """A JWT's subject, qualified by its issuer: ``sub`` is unique only within the issuer that
+    minted it, and one API may trust several issuers (user pools, OIDC providers)."""
+    sub, iss = claims.get("sub"), claims.get("iss")
+    if not isinstance(sub, str) or not sub:
+        return None
+    return f"{iss}#{sub}" if isinstance(iss, str) and iss else sub
+
+
 def _caller(context: Mapping[str, Any]) -> str:
-    """The caller's identity: an authorizer principal, else the signing IAM principal (routes with
-    IAM auth: ``identity.userArn`` on REST, ``authorizer.iam.userArn`` on HTTP), else the REST API
-    key id, else anonymous."""
-    authorizer = context.get("authorizer") or {}
-    claims = (authorizer.get("jwt") or {}).get("claims") or authorizer.get("claims") or {}
-    lambda_ctx = authorizer.get("lambda") or {}
-    identity = context.get("identity") or {}
+    """The caller's identity, the owner of the jobs it submits (the README's table lists them):
+    a Lambda authorizer's principal; else a JWT's ``iss#sub``; else, on IAM-signed routes, the
+    Cognito identity pool user (``cognito:<pool id>/<identity id>``) or the signing principal's
+    ARN (``identity.userArn`` on REST, ``authorizer.iam.userArn`` on HTTP); else the REST API key
+    id; else anonymous."""
+    authorizer = _mapping(context.get("authorizer"))
+    jwt = _mapping(authorizer.get("jwt"))
+    claims = _mapping(jwt.get("claims")) or _mapping(authorizer.get("claims"))
+    lambda_ctx = _mapping(authorizer.get("lambda"))
+    iam = _mapping(authorizer.get("iam"))
+    cognito = _mapping(iam.get("cognitoIdentity"))
+    identity = _mapping(context.get("identity"))
     for candidate in (
         authorizer.get("principalId"),
         lambda_ctx.get("principalId"),
-        claims.get("sub"),
-        (authorizer.get("iam") or {}).get("userArn"),
+        _token_subject(claims),
+        _cognito_identity(cognito.get("identityPoolId"), cognito.get("identityId")),
+        iam.get("userArn"),
+        _cognito_identity(identity.get("cognitoIdentityPoolId"), identity.get("cognitoIdentityId")),
         identity.get("userArn"),
         identity.get("apiKeyId"),
     ):
         if isinstance(candidate, str) and candidate:
             return candidate
     return ANONYMOUS
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def parse_request(event: Mapping[str, Any]) -> ApiRequest:
@@ -166,7 +207,10 @@ def parse_request(event: Mapping[str, Any]) -> ApiRequest:
             except ValueError as exc:
                 raise ApiError(400, "malformed_body", "the body is not valid base64") from exc
         else:
-            body = str(raw).encode()
+            try:
+                body = str(raw).encode()
+            except UnicodeEncodeError as exc:  # a lone surrogate (a JSON "\udc80" escape gives one)
+                raise ApiError(400, "malformed_body", "the body is not valid UTF-8") from exc
     return ApiRequest(
         method=str(method).upper(),
         headers=headers,
@@ -174,6 +218,28 @@ def parse_request(event: Mapping[str, Any]) -> ApiRequest:
         body=body,
         caller=_caller(context),
     )
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply ``body`` nests arrays and objects, brackets inside strings aside, without parsing
+    it (linear, in C: a 1 MB body costs milliseconds)."""
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_A_BRACKET)
+    return max(accumulate(map(_NESTING_STEP.__getitem__, brackets)), default=0)
+
+
+def parse_json(body: bytes | None) -> Any:
+    """The body as JSON; a 400 naming the problem when it is not JSON or nests deeper than
+    ``MAX_JSON_DEPTH``."""
+    raw = body or b""
+    depth = json_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        raise ApiError(
+            400, "too_deeply_nested", f"the body nests {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted"
+        )
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ApiError(400, "malformed_json", f"the body is not JSON: {exc}") from exc
 
 
 def new_job_id() -> str:

@@ -25,6 +25,7 @@ from .common import (
     error,
     new_job_id,
     now_iso,
+    parse_json,
     parse_request,
     transition,
 )
@@ -48,10 +49,7 @@ def _body(request: ApiRequest) -> dict[str, Any]:
         raise ApiError(
             400, "body_too_large", f"the body has {len(body)} bytes; at most {cfg.max_body_bytes} are accepted"
         )
-    try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "malformed_json", f"the body is not JSON: {exc}") from exc
+    parsed = parse_json(body)
     if not isinstance(parsed, dict):
         raise ApiError(400, "invalid_body", f"the body must be a JSON object, got {type(parsed).__name__}")
     unknown = sorted(set(parsed) - set(FIELDS))
