@@ -239,7 +239,7 @@ def _check_function(p: Problems, name: str, code: Any, given: Any) -> tuple[dict
         why=f"the function must give up before the WebSocket integration timeout of "
         f"{defaults.WS_INTEGRATION_TIMEOUT_MAX_MS} ms",
     )
-    if code and (not isinstance(code, str) or Path(code).exists()):
+    if isinstance(code, pulumi.Archive) or (isinstance(code, str) and code and Path(code).exists()):
         rest = {k: v for k, v in function.items() if k in known and (k != "timeout" or timeout_ok)}
         for problem in _function_problems(name, code, rest):
             p.add(f"function: {problem}")

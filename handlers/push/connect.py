@@ -11,7 +11,7 @@ from typing import Any
 
 from ..resilience.observability import logger
 from .deps import PushDeps
-from .protocol import MAX_JOB_ID, MAX_TOKEN, answer, token_problem
+from .protocol import MAX_JOB_ID, MAX_TOKEN, answer, is_unicode, token_problem
 from .store import CONNECTION_TTL_S
 
 __all__ = ["claim_until", "connect"]
@@ -28,10 +28,10 @@ def claim_until(job: dict[str, Any] | None, now: float) -> float:
 def _query_problem(job_id: Any, token: Any) -> str | None:
     if not isinstance(job_id, str) or not job_id:
         return "missing job_id"
-    if len(job_id) > MAX_JOB_ID:
-        return f"job_id longer than {MAX_JOB_ID} characters"
-    if not isinstance(token, str) or len(token) > MAX_TOKEN:
-        return f"token missing or longer than {MAX_TOKEN} characters"
+    if len(job_id) > MAX_JOB_ID or not is_unicode(job_id):
+        return f"job_id longer than {MAX_JOB_ID} characters or not valid Unicode"
+    if not isinstance(token, str) or len(token) > MAX_TOKEN or not is_unicode(token):
+        return f"token missing, longer than {MAX_TOKEN} characters or not valid Unicode"
     return None
 
 
@@ -59,7 +59,8 @@ def connect(event: dict[str, Any], deps: PushDeps) -> dict[str, Any]:
     if problem is None and not deps.connections.claim_token(job_key, connection_id, now, claim_until(job, now)):
         problem = TOKEN_IN_USE
     if problem is not None:
-        logger.info("connect refused", extra={"reason": problem, "job_id": str(job_id)[:MAX_JOB_ID]})
+        shown = str(job_id)[:MAX_JOB_ID].encode("utf-8", "replace").decode()  # a log line is UTF-8
+        logger.info("connect refused", extra={"reason": problem, "job_id": shown})
         return answer(403, {"type": "error", "error": "forbidden", "message": "connection refused"})
     deps.connections.admit(connection_id, now, job_key, None)
     return answer(200, {"connected": True})

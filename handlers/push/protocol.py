@@ -23,6 +23,7 @@ __all__ = [
     "Subscribe",
     "answer",
     "error_answer",
+    "is_unicode",
     "parse_frame",
     "token_digest",
     "token_problem",
@@ -58,12 +59,12 @@ def _text_field(frame: dict[str, Any], key: str, limit: int) -> str:
     value = frame.get(key)
     if value is None or value == "":
         raise FrameError("missing_field", f"field {key!r} is required")
-    if not isinstance(value, str) or len(value) > limit or not _is_unicode(value):
+    if not isinstance(value, str) or len(value) > limit or not is_unicode(value):
         raise FrameError("bad_field", f"field {key!r} must be a string of 1 to {limit} characters of valid Unicode")
     return value
 
 
-def _is_unicode(text: str) -> bool:
+def is_unicode(text: str) -> bool:
     """False for a lone surrogate (a JSON ``\\ud800`` escape decodes to one): no table key holds it."""
     try:
         text.encode("utf-8")

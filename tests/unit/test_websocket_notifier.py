@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 from resilient_serverless.components import ApiGatewayAccount, ConfigError, WebSocketNotifier, defaults
+from resilient_serverless.components.resilient_function import ResilientFunctionArgs
 from resilient_serverless.components.testing import AwsMocks, Graph, run_program
 
 HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
@@ -456,6 +457,97 @@ def test_missing_code_and_unknown_argument_are_both_reported() -> None:
         "unknown argument 'routes' (valid arguments: " + VALID_ARGUMENTS + ")",
         "code is required (the package holding handlers.push)",
     ]
+
+
+FUNCTION_ARGUMENTS = ", ".join(sorted(set(ResilientFunctionArgs.__annotations__) - {"handler", "code", "invocation"}))
+# Every argument of the wrong type or out of range: one exact message each, and nothing created.
+BAD_INPUTS: list[tuple[dict[str, Any], list[str]]] = [
+    ({"code": "/nowhere/handlers"}, ["code='/nowhere/handlers' is not an existing path"]),
+    ({"code": 42}, ["code=42 must be a pulumi.Archive or a directory path"]),
+    (
+        {"function": {"memroy": 256}},
+        [f"unknown function argument 'memroy' (valid function arguments: {FUNCTION_ARGUMENTS})"],
+    ),
+    (
+        {"function": {"timeout": 45}},
+        [
+            "function.timeout=45 is outside 1 to 28 seconds (the function must give up before the WebSocket "
+            "integration timeout of 29000 ms)"
+        ],
+    ),
+    ({"function": {"timeout": "10"}}, ["function.timeout='10' must be a whole number from 1 to 28 seconds"]),
+    (
+        {"function": {"memory": "1024"}},
+        ["function: memory='1024' must be a whole number from 128 to 10240 MB"],
+    ),
+    ({"function": {"environment": ["A=1"]}}, ["function: environment=['A=1'] must be a dict of names to values"]),
+    ({"function": "fast"}, ["function='fast' must be a dict of ResilientFunction arguments"]),
+    ({"connect_auth": {"iam": True}}, ["connect_auth={'iam': True} is not one of 'token', 'iam', 'authorizer'"]),
+    (
+        {"connect_auth": "authorizer", "authorizer": "arn:aws:lambda:eu-west-1:123456789012:function:auth"},
+        [
+            "connect_auth='authorizer' needs authorizer=<a ResilientFunction>, got "
+            "'arn:aws:lambda:eu-west-1:123456789012:function:auth'"
+        ],
+    ),
+    (
+        {"authorizer_identity_sources": "route.request.header.Authorization"},
+        [
+            "authorizer_identity_sources='route.request.header.Authorization' must be a list of strings",
+            "authorizer and authorizer_identity_sources apply only to connect_auth='authorizer', not 'token'",
+        ],
+    ),
+    ({"stage_name": 5}, ["stage_name=5 must be letters, digits, - or _"]),
+    (
+        {"throttle": {"rate": "50"}},
+        ["throttle.rate='50' must be a number from 0.001 to 10000.0 requests per second"],
+    ),
+    ({"throttle": 50}, ["throttle=50 must be a dict with rate and burst"]),
+    ({"route_throttles": ["subscribe"]}, ["route_throttles=['subscribe'] must be a dict of route key to throttle"]),
+    (
+        {"inline_max_bytes": "32768"},
+        ["inline_max_bytes='32768' must be a whole number from 256 to 131072 bytes"],
+    ),
+    ({"notify_concurrency": True}, ["notify_concurrency=True must be a whole number from 1 to 64"]),
+    ({"notify_concurrency": 8.5}, ["notify_concurrency=8.5 must be a whole number from 1 to 64"]),
+    (
+        {"log_retention_days": "30"},
+        ["log_retention_days='30' is not one of " + ", ".join(str(d) for d in defaults.LOG_RETENTION_DAYS_ALLOWED)],
+    ),
+    ({"gateway_account": "acct"}, ["gateway_account='acct' must be a Pulumi resource (e.g. ApiGatewayAccount)"]),
+    ({"alarm_topic_arn": 42}, ["alarm_topic_arn=42 must be an SNS topic ARN (a string or an Output)"]),
+    ({"tags": {"team": 1}}, ["tags={'team': 1} must be a dict of strings to strings"]),
+    ({"transform": {"table": "x"}}, ["transform['table'] must be a dict or a callable, got 'x'"]),
+]
+
+
+@pytest.mark.parametrize(("args", "problems"), BAD_INPUTS, ids=[str(sorted(a)) for a, _ in BAD_INPUTS])
+def test_each_bad_input_is_one_exact_message_before_any_resource(args: dict[str, Any], problems: list[str]) -> None:
+    def program() -> None:
+        with pytest.raises(ConfigError) as raised:
+            WebSocketNotifier("push", {"code": HANDLERS, **args})
+        assert raised.value.problems == problems
+
+    graph = run_program(program)
+    assert len(graph) == 0
+
+
+def test_every_bad_input_at_once_is_named_in_one_error() -> None:
+    def program() -> None:
+        with pytest.raises(ConfigError) as raised:
+            WebSocketNotifier(
+                "push",
+                {"code": "/nowhere", "function": {"timeout": 45, "colour": "red"}, "notify_concurrency": "8"},
+            )
+        assert raised.value.problems == [
+            "code='/nowhere' is not an existing path",
+            f"unknown function argument 'colour' (valid function arguments: {FUNCTION_ARGUMENTS})",
+            "function.timeout=45 is outside 1 to 28 seconds (the function must give up before the WebSocket "
+            "integration timeout of 29000 ms)",
+            "notify_concurrency='8' must be a whole number from 1 to 64",
+        ]
+
+    assert len(run_program(program)) == 0
 
 
 def test_bad_input_registers_nothing() -> None:
