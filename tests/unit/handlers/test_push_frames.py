@@ -37,7 +37,7 @@ deep = st.builds(nested, st.integers(1, 6000), st.sampled_from(["[", '{"a":']))
 subscribe_shaped = st.fixed_dictionaries(
     {"action": st.sampled_from(["subscribe", "publish"]) | json_values},
     optional={"job_id": json_values | st.just("job-a"), "token": json_values | st.just(TOKEN_A)},
-).map(lambda frame: json.dumps(frame))
+).map(json.dumps)
 deep_in_a_field = st.builds(
     lambda depth: '{"action": "subscribe", "job_id": "job-a", "token": ' + nested(depth, "[") + "}",
     st.integers(1, 3000),
@@ -49,7 +49,7 @@ bodies = st.one_of(
     deep_in_a_field,
     oversized,
     any_text,
-    json_values.map(lambda v: json.dumps(v)),
+    json_values.map(json.dumps),
     json_values,  # not even a string: no API Gateway event looks like this, and still no exception
 )
 
