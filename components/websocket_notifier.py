@@ -36,7 +36,8 @@ What you get by default (``defaults.py``, each pinned by a test):
 - ``execute-api:ManageConnections`` only on ``POST`` to this API's stage ``@connections``.
 
 Wiring (``PushChannel`` of AsyncJobWorkflow): ``url``, ``bind_jobs``, ``workflow_states``,
-``state_machine_statements``; and ``read_results(bucket_arn)`` for the bucket the results live in.
+``state_machine_statements``; and ``read_results(bucket_arn, prefix)`` for the bucket the results
+live in (notify, and the socket function for a subscriber that comes after the end).
 """
 
 from __future__ import annotations
