@@ -17,8 +17,9 @@ What you get by default (``defaults.py``, each pinned by a test):
   new connections per second per region, which every WebSocket API in the account shares.
 - JSON access logs (30 days), alarms on integration and execution errors and on connect and
   message rates above 80% of what the throttles admit.
-- A connection table: TTL at the 2-hour connection limit, a sparse index by job id (a connection
-  is in it only once it subscribed with a valid token), encryption at rest.
+- A connection table: TTL at the 2-hour connection limit, encryption at rest; who to notify lives
+  on the job item, read consistently (an index would be read eventually consistent).
+- Frames: size (4 KB), UTF-8 and nesting depth (4) checked on the raw text before parsing.
 - Push never gates a job: ``workflow_states`` gives AsyncJobWorkflow one Request Response
   ``lambda:invoke`` of notify per terminal status, placed after that status is recorded (so it
   runs on Express and Standard workflows alike, and pollers see the end at once). A failed push
