@@ -299,6 +299,23 @@ def test_binding_a_second_job_table_is_a_config_error_and_the_same_table_is_fine
     assert len([p for p in graph.of_type(POLICY) if p.name.endswith("grant-jobs")]) == 2  # socket, notify
 
 
+def test_a_second_workflow_on_the_same_notifier_is_a_config_error_naming_the_cure() -> None:
+    from resilient_serverless.components import AsyncJobWorkflow, ResilientFunction
+
+    def program() -> None:
+        push = WebSocketNotifier("push", {"code": HANDLERS})
+        worker = ResilientFunction(
+            "renderer", {"handler": "handlers.jobs.worker.lambda_handler", "code": HANDLERS, "invocation": "async"}
+        )
+        AsyncJobWorkflow("reports", {"worker": worker, "code": HANDLERS, "push": push})
+        with pytest.raises(ConfigError, match="one notifier serves one AsyncJobWorkflow"):
+            AsyncJobWorkflow("exports", {"worker": worker, "code": HANDLERS, "push": push})
+
+    graph = run_program(program)
+    # the first workflow's binding stands; the second made no state machine
+    assert [m.name for m in graph.of_type("aws:sfn/stateMachine:StateMachine")] == ["reports-sm"]
+
+
 def test_state_machine_statements_invoke_notify_with_qualifiers_only(graph: Graph) -> None:
     policy = graph.one(POLICY, "sfn-push")
     notify = graph.one(FUNCTION, "push-notify-function").outputs["arn"]
