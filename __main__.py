@@ -137,7 +137,7 @@ auth = {"type": "iam"} if settings.api_auth == "iam" else None
 
 # Push of job results over a WebSocket (off where the platform lacks WebSocket APIs: clients poll).
 # The reports workflow takes it as its push channel: submit answers with a subscribe token, and the
-# workflow parks until the client subscribes, then posts the result (or falls back to polling).
+# workflow records each job's end, then tells its subscribers (a failed push leaves the job as recorded).
 push = (
     WebSocketNotifier(
         "job-push",

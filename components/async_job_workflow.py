@@ -73,9 +73,11 @@ class PushChannel(Protocol):
         """Give the channel's functions read and update access to the job table (``JOBS_TABLE``)."""
         ...
 
-    def workflow_states(self, *, next_state: str, fallback_state: str) -> dict[str, Any]:
-        """ASL states entered at ``PushResult``; success goes to ``next_state``, any failure to
-        ``fallback_state`` with the error under ``$.push_error``."""
+    def workflow_states(self, *, status: str, entry: str, next_state: str, fallback_state: str) -> dict[str, Any]:
+        """ASL states entered at ``entry`` once the job's terminal ``status`` is recorded, that tell
+        its subscribers; success goes to ``next_state``, any failure to ``fallback_state`` with the
+        error under ``$.push_error``. Request Response tasks only (Express runs no other pattern),
+        and nothing in them may change the job's status."""
         ...
 
     def state_machine_statements(self) -> list[dict[str, Any]]:
@@ -566,9 +568,8 @@ class AsyncJobWorkflow(ResilientComponent):
     # -- orchestration -----------------------------------------------------------------------------
     def _definition(self) -> dict[str, Any]:
         s = self.settings
-        push_states = None
-        if s.push is not None:
-            push_states = s.push.workflow_states(next_state="RecordSucceeded", fallback_state="RecordPushFallback")
+        # Called by the definition once per terminal status, after the status is recorded.
+        push_states = s.push.workflow_states if s.push is not None else None
         shape = WorkflowShape(
             table_name=self.table.name,
             worker_arn=s.worker.target_arn,

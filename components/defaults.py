@@ -132,10 +132,6 @@ WS_INLINE_MAX_BYTES: Final = WS_FRAME_BYTES
 # Pre-signed result URLs live 15 minutes: the client fetches at once; a late client polls.
 WS_RESULT_URL_TTL_S: Final = 900
 PRESIGNED_URL_MAX_S: Final = 604_800  # S3 SigV4 limit (7 days)
-# The workflow waits this long for a subscriber (nobody heartbeats a parked task: the heartbeat
-# is the window in which a client must subscribe), and never longer than the timeout in total.
-WS_CALLBACK_HEARTBEAT_S: Final = 120
-WS_CALLBACK_TIMEOUT_S: Final = 300
 # PostToConnection calls in flight per notify invocation: bounds the burst on the management API.
 WS_NOTIFY_CONCURRENCY: Final = 8
 # Alarm when a minute's connects or messages pass this share of what the throttles admit.

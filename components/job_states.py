@@ -1,11 +1,16 @@
 """The AsyncJobWorkflow state machine, generated from code (see ``asl``).
 
-    MarkRunning --(queued -> running, conditional)--> RunWorker --> [PushResult ...] --> RecordSucceeded
+    MarkRunning --(queued -> running, conditional)--> RunWorker --> RecordSucceeded
         |  ConditionalCheckFailed (cancelled, or a duplicate Express start): NotRunnable (Succeed)
         |  anything else: RecordFailed
-    RunWorker  --States.Timeout / HeartbeatTimeout--> RecordTimedOut --> [NotifyTimedOut] --> JobTimedOut (Fail)
-               --any other error, after retries----> RecordFailed   --> [NotifyFailed]   --> JobFailed (Fail)
-    RecordSucceeded --> [NotifySucceeded] --> Done (Succeed)
+    RunWorker  --States.Timeout / HeartbeatTimeout--> RecordTimedOut --> [PushTimedOut] --> ...
+               --any other error, after retries----> RecordFailed   --> [PushFailed]   --> ...
+    RecordSucceeded --> [PushSucceeded] --> [NotifySucceeded] --> Done (Succeed)
+    RecordFailed / RecordTimedOut --> ... --> [NotifyFailed / NotifyTimedOut] --> JobFailed / JobTimedOut (Fail)
+    Push<Status> --any error--> RecordPushError<Status> (push_error on the job) --> on as above
+
+Push (a ``PushChannel``) comes after the status is recorded, never before: a job is finished for
+pollers the moment its result is stored, and a push that fails changes nothing but ``push_error``.
 
 Every status write is conditional (status only moves forward: a job cancelled while it ran stays
 cancelled). Failed and timed-out jobs end the execution in a Fail state, so the state machine's
@@ -16,7 +21,7 @@ is in S3, ``input_pointer`` null when it is inline).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -60,7 +65,8 @@ class WorkflowShape:
     execution_timeout_s: int
     worker_retry: asl.RetryPolicy
     notify_queue_url: Any = None  # webhooks: where terminal jobs are announced
-    push_states: Mapping[str, Any] | None = None  # PushChannel.workflow_states(...)
+    # PushChannel.workflow_states: called once per recorded terminal status.
+    push_states: Callable[..., Mapping[str, Any]] | None = None
 
 
 def _bookkeeping_retry(errors: tuple[str, ...]) -> asl.RetryPolicy:
@@ -151,6 +157,31 @@ def _worker(shape: WorkflowShape, after: str) -> dict[str, Any]:
     )
 
 
+def _place_push(shape: WorkflowShape, states: dict[str, Any], status: str, title: str, then: str) -> str:
+    """``Push<Title>`` and its fallback ``RecordPushError<Title>`` between the status record and
+    ``then``; the state the record goes on to."""
+    assert shape.push_states is not None
+    entry, fallback = f"Push{title}", f"RecordPushError{title}"
+    states.update(shape.push_states(status=status, entry=entry, next_state=then, fallback_state=fallback))
+    states[fallback] = asl.task(
+        DYNAMODB_UPDATE,
+        timeout_s=BOOKKEEPING_TIMEOUT_S,
+        retry=[_bookkeeping_retry(DYNAMODB_TRANSIENT)],
+        catches=[asl.catch(["States.ALL"], then, "$.record_error")],
+        next_state=then,
+        parameters={
+            "TableName": shape.table_name,
+            "Key": {"job_id": {"S.$": "$.job_id"}},
+            "UpdateExpression": "SET push_error = :e",
+            "ConditionExpression": "attribute_exists(job_id)",  # never create a job by recording this
+            "ExpressionAttributeValues": {":e": {"S.$": "States.JsonToString($.push_error)"}},
+        },
+        result_path=None,
+        comment="The push failed: keep the reason on the job; its status stays as recorded",
+    )
+    return entry
+
+
 def workflow_definition(shape: WorkflowShape) -> dict[str, Any]:
     """The ASL definition (a dict; values may be Outputs)."""
     notify = shape.notify_queue_url is not None
@@ -163,29 +194,15 @@ def workflow_definition(shape: WorkflowShape) -> dict[str, Any]:
         next_state="RunWorker",
         on_error="RecordFailed",
     )
-    after_worker = "PushResult" if shape.push_states else "RecordSucceeded"
-    states["RunWorker"] = _worker(shape, after_worker)
-    if shape.push_states:
-        states.update(shape.push_states)
-        states["RecordPushFallback"] = asl.task(
-            DYNAMODB_UPDATE,
-            timeout_s=BOOKKEEPING_TIMEOUT_S,
-            retry=[_bookkeeping_retry(DYNAMODB_TRANSIENT)],
-            catches=[asl.catch(["States.ALL"], "RecordSucceeded", "$.record_error")],
-            next_state="RecordSucceeded",
-            parameters={
-                "TableName": shape.table_name,
-                "Key": {"job_id": {"S.$": "$.job_id"}},
-                "UpdateExpression": "SET push_error = :e",
-                "ExpressionAttributeValues": {":e": {"S.$": "States.JsonToString($.push_error)"}},
-            },
-            result_path=None,
-            comment="Push failed or timed out: the client falls back to polling; keep the reason",
-        )
+    states["RunWorker"] = _worker(shape, "RecordSucceeded")
     ends = {"succeeded": "Done", "failed": "JobFailed", "timed_out": "JobTimedOut"}
     record_names = {"succeeded": "RecordSucceeded", "failed": "RecordFailed", "timed_out": "RecordTimedOut"}
     for status, record in record_names.items():
         then = f"Notify{record.removeprefix('Record')}" if notify else ends[status]
+        if notify:
+            states[then] = _notify(shape, status, ends[status])
+        if shape.push_states is not None:
+            then = _place_push(shape, states, status, record.removeprefix("Record"), then)
         extra: dict[str, tuple[str, Any]] = {"finished_at": ("S", "$$.State.EnteredTime")}
         if status == "succeeded":
             extra |= {"result_bucket": ("S", "$.result.bucket"), "result_key": ("S", "$.result.key")}
@@ -199,8 +216,6 @@ def workflow_definition(shape: WorkflowShape) -> dict[str, Any]:
             next_state=then,
             on_error="RecordFailed" if status == "succeeded" else "RecordingLost",
         )
-        if notify:
-            states[then] = _notify(shape, status, ends[status])
     states["Done"] = asl.succeed("The result is in S3 and recorded on the job")
     states["NotRunnable"] = asl.succeed("The job was no longer queued or running (cancelled, or a repeated start)")
     states["JobFailed"] = asl.fail("Jobs.Failed", "The worker failed after its retries; recorded on the job")

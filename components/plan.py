@@ -165,7 +165,7 @@ def _component_settings(outputs: dict[str, Any]) -> dict[str, Any]:
         "visibility_timeout_s",
         "blast_radius",
         "connect_quota",
-        "callback",
+        "push",
         "delivery",
         "workflow_type",
         "start_path",

@@ -17,18 +17,28 @@ What you get by default (``defaults.py``, each pinned by a test):
   new connections per second per region, which every WebSocket API in the account shares.
 - JSON access logs (30 days), alarms on integration and execution errors and on connect and
   message rates above 80% of what the throttles admit.
-- A connection table: TTL at the 2-hour connection limit, a sparse index by job id (a connection
-  is in it only once it subscribed with a valid token), encryption at rest.
-- The callback pattern: ``workflow_states`` gives AsyncJobWorkflow a ``.waitForTaskToken`` step
-  (heartbeat 120 s, timeout 300 s) that parks its token on the job item, and a notify step that
-  posts the result; a timeout or failure goes to the workflow's fallback with ``$.push_error``.
+- A connection table: TTL at the 2-hour connection limit, encryption at rest; who to notify lives
+  on the job item, read consistently (an index would be read eventually consistent).
+- Frames: size (4 KB), UTF-8 and nesting depth (4) checked on the raw text before parsing.
+- Push never gates a job: ``workflow_states`` gives AsyncJobWorkflow one Request Response
+  ``lambda:invoke`` of notify per terminal status, placed after that status is recorded (so it
+  runs on Express and Standard workflows alike, and pollers see the end at once). A failed push
+  goes to the workflow's fallback with ``$.push_error``; the job's status never changes.
+- No subscriber is missed: ``subscribe`` writes the subscription on the job and reads the job back
+  in the same write, and answers a job that already ended with its result at once; the workflow
+  writes the status, then reads the subscribers. A client may be told twice: every message carries
+  ``job_id`` and ``status`` to drop the copy by.
+- One token, one connection: the first connection to present a job's token claims it (a
+  conditional write); a replayed copy is refused while the claim lives (the token's lifetime, and
+  at least the 2-hour connection limit).
 - Delivery: results above one frame (32 KB) go as a pre-signed URL (15 minutes); a gone
   connection (410) is removed; throttled posts are retried with full-jitter backoff (never a 410);
   at most 8 posts in flight per notified job.
 - ``execute-api:ManageConnections`` only on ``POST`` to this API's stage ``@connections``.
 
 Wiring (``PushChannel`` of AsyncJobWorkflow): ``url``, ``bind_jobs``, ``workflow_states``,
-``state_machine_statements``; and ``read_results(bucket_arn)`` for the bucket the results live in.
+``state_machine_statements``; and ``read_results(bucket_arn, prefix)`` for the bucket the results
+live in (notify, and the socket function for a subscriber that comes after the end).
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, TypedDict
 
 import pulumi
@@ -45,22 +56,21 @@ import pulumi_aws as aws
 from . import defaults
 from .base import ResilientComponent, Transform
 from .grants import policy_json
-from .resilient_function import ResilientFunction, ResilientFunctionArgs
+from .resilient_function import ResilientFunction, ResilientFunctionArgs, check_handler_and_code
+from .resilient_function import _validate as validate_function
 
 # Shared with ThrottledApi (the same checks and log fields for every flavour of the front door).
 from .throttled_api import ThrottleArgs
 from .throttled_api.common import access_log_format, check_throttle, v2_stage_throttles
-from .validation import Problems
+from .validation import ConfigError, Problems
 
 __all__ = ["WebSocketNotifier", "WebSocketNotifierArgs", "push_states"]
 
 ROUTE_KEYS: tuple[str, ...] = ("$connect", "$disconnect", "subscribe", "$default")
 ANSWERING_ROUTES: tuple[str, ...] = ("subscribe", "$default")  # their Lambda's answer goes back on the socket
 CONNECT_AUTH: tuple[str, ...] = ("token", "iam", "authorizer")
-JOB_INDEX = "by-job"
 HANDLERS = {
     "socket": "handlers.push.routes.lambda_handler",
-    "park": "handlers.push.park.lambda_handler",
     "notify": "handlers.push.notify.lambda_handler",
 }
 # Lambda faults worth a retry inside the state machine (the function's own errors are not).
@@ -72,10 +82,20 @@ LAMBDA_SERVICE_ERRORS = [
 ]
 # Step Functions gives the notify Lambda this long beyond its own timeout to answer.
 NOTIFY_TASK_MARGIN_S = 5
+# JOBS_TABLE of a notifier no workflow bound: parentheses make it no valid DynamoDB table name, so it
+# never names a real table (handlers.push.store.NO_JOB_TABLE reads the same literal).
+NO_JOB_TABLE = "(none)"
+# The terminal statuses a workflow announces (AsyncJobWorkflow records them).
+PUSHED_STATUSES = ("succeeded", "failed", "timed_out")
 
 
 class WebSocketNotifierArgs(TypedDict, total=False):
     """Arguments of WebSocketNotifier. Only ``code`` is required.
+
+    A notifier no AsyncJobWorkflow binds (``push=``) is a valid program: a WebSocket API whose
+    connections your own code writes to (``connections_url``, ``connect_auth='iam'`` or
+    ``'authorizer'``); it pushes no job results, its functions get ``JOBS_TABLE='(none)'`` (never an
+    empty name), token connects are refused and ``subscribe`` answers ``no_jobs``.
 
     ``transform`` keys: api, route, route_response, integration, deployment, stage, access_logs,
     permission, table, policy, alarm (functions take theirs through ``function['transform']``).
@@ -84,8 +104,8 @@ class WebSocketNotifierArgs(TypedDict, total=False):
     code: pulumi.Archive | str
     """The package holding ``handlers.push``. Required."""
     function: ResilientFunctionArgs
-    """Extra ResilientFunction arguments for the socket, park and notify functions (timeout below
-    29 s, memory, log level, powertools...). Default: none."""
+    """Extra ResilientFunction arguments for the socket and notify functions (timeout below 29 s,
+    memory, log level, powertools...; not handler, code or invocation). Default: none."""
     connect_auth: str
     """``token`` (the job's push token in the ``token`` and ``job_id`` query parameters, checked
     by the socket function), ``iam`` (SigV4-signed connects) or ``authorizer`` (a REQUEST Lambda
@@ -105,11 +125,6 @@ class WebSocketNotifierArgs(TypedDict, total=False):
     Default: rate 100, burst 200."""
     route_throttles: Mapping[str, ThrottleArgs]
     """Per route key (``$disconnect``, ``subscribe``, ``$default``). Default: the stage's."""
-    callback_heartbeat_s: int
-    """How long the workflow waits for a subscriber (HeartbeatSeconds). Default: 120."""
-    callback_timeout_s: int
-    """Bound on the whole wait (TimeoutSeconds), at least the heartbeat and at most 7200 (a
-    connection lives 2 h). Default: 300."""
     inline_max_bytes: int
     """Largest message pushed inline, 256 to 131072 (the 128 KB message limit). Default: 32768
     (one frame)."""
@@ -167,8 +182,6 @@ class _Settings:
     rate: float
     burst: int
     routes: tuple[_Route, ...]
-    heartbeat_s: int
-    timeout_s: int
     inline_max_bytes: int
     result_url_ttl_s: int
     notify_concurrency: int
@@ -200,13 +213,26 @@ def _throttle_of(p: Problems, key: str, given: Any, rate: float, burst: int) -> 
     return check_throttle(p, key, merged)
 
 
-def _check_function(p: Problems, function: Mapping[str, Any]) -> int:
-    for owned in ("handler", "code", "invocation"):
-        if owned in function:
-            p.add(f"function[{owned!r}] is set by WebSocketNotifier; pass code at the top level")
+def _check_function(p: Problems, name: str, code: Any, given: Any) -> tuple[dict[str, Any], int]:
+    """``function``: a dict of ResilientFunction arguments, each checked as ResilientFunction checks
+    it (for every function this notifier makes), and a timeout within the WebSocket limit."""
+    if given is None:
+        given = {}
+    if not isinstance(given, Mapping):
+        p.add(f"function={given!r} must be a dict of ResilientFunction arguments")
+        return {}, defaults.FUNCTION_TIMEOUT_S
+    function = dict(given)
+    owned = ("handler", "code", "invocation")
+    for key in owned:
+        if key in function:
+            p.add(f"function[{key!r}] is set by WebSocketNotifier; pass code at the top level")
+    known = sorted(set(ResilientFunctionArgs.__annotations__) - set(owned))
+    unknown = sorted(set(function) - set(known) - set(owned), key=str)
+    for key in unknown:
+        p.add(f"unknown function argument {key!r} (valid function arguments: {', '.join(known)})")
     timeout = function.get("timeout", defaults.FUNCTION_TIMEOUT_S)
     ceiling = defaults.WS_INTEGRATION_TIMEOUT_MAX_MS // 1000 - 1
-    if p.check_int_range(
+    timeout_ok = p.check_int_range(
         "function.timeout",
         timeout,
         1,
@@ -214,9 +240,51 @@ def _check_function(p: Problems, function: Mapping[str, Any]) -> int:
         unit="seconds",
         why=f"the function must give up before the WebSocket integration timeout of "
         f"{defaults.WS_INTEGRATION_TIMEOUT_MAX_MS} ms",
+    )
+    if isinstance(code, pulumi.Archive) or (isinstance(code, str) and code and Path(code).exists()):
+        rest = {k: v for k, v in function.items() if k in known and (k != "timeout" or timeout_ok)}
+        for problem in _function_problems(name, code, rest):
+            p.add(f"function: {problem}")
+    return function, int(timeout) if timeout_ok else defaults.FUNCTION_TIMEOUT_S
+
+
+def _function_problems(name: str, code: Any, function: Mapping[str, Any]) -> list[str]:
+    """Every other argument exactly as ResilientFunction will judge it, so it fails here, before the
+    first child, rather than inside the second function. Each problem once."""
+    problems: list[str] = []
+    for role, handler in HANDLERS.items():
+        try:
+            validate_function(
+                f"{name}-{role}",
+                {**function, "handler": handler, "code": code, "invocation": "sync"},
+                ResilientFunction.check_transform_keys,
+            )
+        except ConfigError as error:
+            problems += [problem for problem in error.problems if problem not in problems]
+    return problems
+
+
+def _check_code(p: Problems, code: Any) -> None:
+    if not code:
+        p.add("code is required (the package holding handlers.push)")
+        return
+    # The path and type checks ResilientFunction runs, once, before any child.
+    check_handler_and_code(p, "", code)
+
+
+def _check_types(p: Problems, args: Mapping[str, Any]) -> None:
+    """Arguments whose wrong type would otherwise pass unnoticed (a string iterated as a list)."""
+    sources = args.get("authorizer_identity_sources")
+    if sources is not None and (not isinstance(sources, list | tuple) or not all(isinstance(x, str) for x in sources)):
+        p.add(f"authorizer_identity_sources={sources!r} must be a list of strings")
+    topic = args.get("alarm_topic_arn")
+    if topic is not None and not isinstance(topic, str | pulumi.Output):
+        p.add(f"alarm_topic_arn={topic!r} must be an SNS topic ARN (a string or an Output)")
+    tags = args.get("tags")
+    if tags is not None and (
+        not isinstance(tags, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
     ):
-        return int(timeout)
-    return defaults.FUNCTION_TIMEOUT_S
+        p.add(f"tags={tags!r} must be a dict of strings to strings")
 
 
 def _check_routes(p: Problems, args: Mapping[str, Any], stage: tuple[float, int] | None) -> tuple[_Route, ...]:
@@ -252,14 +320,22 @@ def _check_routes(p: Problems, args: Mapping[str, Any], stage: tuple[float, int]
 def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:
     p = Problems(f"WebSocketNotifier {name!r}")
     p.check_known_keys(args, WebSocketNotifierArgs.__annotations__, what="argument")
-    if not args.get("code"):
-        p.add("code is required (the package holding handlers.push)")
-    function = dict(args.get("function") or {})
-    timeout = _check_function(p, function)
+    _check_code(p, args.get("code"))
+    function, timeout = _check_function(p, name, args.get("code"), args.get("function"))
+    _check_types(p, args)
     auth = args.get("connect_auth", "token")
-    p.check_choice("connect_auth", auth, CONNECT_AUTH)
+    if not isinstance(auth, str):
+        p.add(f"connect_auth={auth!r} is not one of {', '.join(repr(a) for a in CONNECT_AUTH)}")
+        auth = "token"
+    else:
+        p.check_choice("connect_auth", auth, CONNECT_AUTH)
     authorizer = args.get("authorizer")
-    sources = tuple(args.get("authorizer_identity_sources") or ("route.request.header.Authorization",))
+    given_sources = args.get("authorizer_identity_sources")
+    sources = (
+        tuple(given_sources)
+        if isinstance(given_sources, list | tuple) and given_sources
+        else ("route.request.header.Authorization",)
+    )
     if auth == "authorizer" and not isinstance(authorizer, ResilientFunction):
         p.add(f"connect_auth='authorizer' needs authorizer=<a ResilientFunction>, got {authorizer!r}")
     if auth != "authorizer" and ("authorizer" in args or "authorizer_identity_sources" in args):
@@ -275,22 +351,6 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         p.add(f"stage_name={stage_name!r} must be letters, digits, - or _")
     stage = _throttle_of(p, "throttle", args.get("throttle", {}), defaults.WS_THROTTLE_RATE, defaults.WS_THROTTLE_BURST)
     routes = _check_routes(p, args, stage)
-    heartbeat = args.get("callback_heartbeat_s", defaults.WS_CALLBACK_HEARTBEAT_S)
-    wait = args.get("callback_timeout_s", defaults.WS_CALLBACK_TIMEOUT_S)
-    heartbeat_ok = p.check_int_range("callback_heartbeat_s", heartbeat, 1, defaults.WS_CONNECTION_TTL_S, unit="s")
-    wait_ok = p.check_int_range(
-        "callback_timeout_s",
-        wait,
-        1,
-        defaults.WS_CONNECTION_TTL_S,
-        unit="s",
-        why="no subscriber outlives the 2-hour connection limit",
-    )
-    if heartbeat_ok and wait_ok and heartbeat > wait:
-        p.add(
-            f"callback_heartbeat_s={heartbeat!r} is above callback_timeout_s={wait!r}: the heartbeat must fit in "
-            "the timeout, or it never fires"
-        )
     inline = args.get("inline_max_bytes", defaults.WS_INLINE_MAX_BYTES)
     p.check_int_range(
         "inline_max_bytes", inline, 256, defaults.WS_MESSAGE_BYTES, unit="bytes", why="WebSocket message limit"
@@ -320,8 +380,6 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         rate=stage[0],
         burst=stage[1],
         routes=routes,
-        heartbeat_s=heartbeat,
-        timeout_s=wait,
         inline_max_bytes=inline,
         result_url_ttl_s=url_ttl,
         notify_concurrency=concurrency,
@@ -340,22 +398,20 @@ def websocket_access_log_format() -> str:
 
 def push_states(
     *,
-    park_function: Any,
     notify_function: Any,
     partition: Any,
-    heartbeat_s: int,
-    timeout_s: int,
     notify_timeout_s: int,
+    status: str,
+    entry: str,
     next_state: str,
     fallback_state: str,
 ) -> dict[str, Any]:
-    """The ASL states ``PushResult`` (park until a subscriber shows up) and ``PushNotify`` (post
-    the result). Values may be Pulumi outputs; plain strings give plain ASL (for the tests)."""
+    """The ASL state ``entry``: tell the job's subscribers it ended with ``status``, already
+    recorded. A Request Response ``lambda:invoke`` (Express workflows run no other pattern):
+    nothing waits for a client. Values may be Pulumi outputs; plain strings give plain ASL."""
     if isinstance(partition, str):
-        wait_resource: Any = f"arn:{partition}:states:::lambda:invoke.waitForTaskToken"
         invoke_resource: Any = f"arn:{partition}:states:::lambda:invoke"
     else:
-        wait_resource = pulumi.Output.concat("arn:", partition, ":states:::lambda:invoke.waitForTaskToken")
         invoke_resource = pulumi.Output.concat("arn:", partition, ":states:::lambda:invoke")
     retry = [
         {
@@ -367,38 +423,20 @@ def push_states(
             "JitterStrategy": "FULL",
         }
     ]
-    fallback = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.push_error", "Next": fallback_state}]
     return {
-        "PushResult": {
+        entry: {
             "Type": "Task",
-            "Comment": "Park the task token on the job until a client subscribes; no subscriber in time: poll",
-            "Resource": wait_resource,
-            "Parameters": {
-                "FunctionName": park_function,
-                "Payload": {"job_id.$": "$.job_id", "task_token.$": "$$.Task.Token"},
-            },
-            "HeartbeatSeconds": heartbeat_s,
-            "TimeoutSeconds": timeout_s,
-            "ResultPath": "$.push_subscription",
-            "Retry": retry,
-            "Catch": fallback,
-            "Next": "PushNotify",
-        },
-        "PushNotify": {
-            "Type": "Task",
-            "Comment": "Post the result (or a pre-signed URL to it) to every subscriber of the job",
+            "Comment": f"Tell the job's subscribers it {status.replace('_', ' ')} (recorded already; a failed "
+            "push never changes the job's status)",
             "Resource": invoke_resource,
-            "Parameters": {
-                "FunctionName": notify_function,
-                "Payload": {"job_id.$": "$.job_id", "result.$": "$.result"},
-            },
+            "Parameters": {"FunctionName": notify_function, "Payload": {"job_id.$": "$.job_id", "status": status}},
             "ResultSelector": {"delivered.$": "$.Payload.delivered", "gone.$": "$.Payload.gone"},
             "ResultPath": "$.push",
             "TimeoutSeconds": notify_timeout_s + NOTIFY_TASK_MARGIN_S,
             "Retry": retry,
-            "Catch": fallback,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.push_error", "Next": fallback_state}],
             "Next": next_state,
-        },
+        }
     }
 
 
@@ -434,6 +472,7 @@ class WebSocketNotifier(ResilientComponent):
         self.routes = settings.routes
         self._jobs_table_name: pulumi.Input[str] | None = None
         self._jobs_table_read = False
+        self._result_grants = 0
         self._partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
 
         self.table = self._create_table()
@@ -478,9 +517,9 @@ class WebSocketNotifier(ResilientComponent):
                 "stage_throttle": {"rate": settings.rate, "burst": settings.burst},
                 "routes": [r.summary(settings.connect_auth, settings.integration_timeout_ms) for r in settings.routes],
                 "connect_quota": settings.connect_quota(),
-                "callback": {
-                    "heartbeat_s": settings.heartbeat_s,
-                    "timeout_s": settings.timeout_s,
+                "push": {
+                    "pattern": "request_response",
+                    "after": "the terminal status is recorded",
                     "notify_task_timeout_s": settings.function_timeout + NOTIFY_TASK_MARGIN_S,
                 },
                 "delivery": {
@@ -501,9 +540,9 @@ class WebSocketNotifier(ResilientComponent):
                 "name": self.physical("dynamodb", "connections"),
                 "billing_mode": "PAY_PER_REQUEST",
                 "hash_key": "connection_id",
-                "attributes": [{"name": "connection_id", "type": "S"}, {"name": "job_id", "type": "S"}],
-                # Sparse: only a subscribed connection carries job_id, so only it is ever notified.
-                "global_secondary_indexes": [{"name": JOB_INDEX, "hash_key": "job_id", "projection_type": "KEYS_ONLY"}],
+                # Who to notify lives on the job item (read consistently after the status write);
+                # this table holds connections and token claims only.
+                "attributes": [{"name": "connection_id", "type": "S"}],
                 "ttl": {"attribute_name": "expires_at", "enabled": True},
                 "server_side_encryption": {"enabled": True},
             },
@@ -511,11 +550,11 @@ class WebSocketNotifier(ResilientComponent):
 
     def _jobs_table_env(self) -> pulumi.Output[str]:
         """The job table's name, known once ``bind_jobs`` ran: resolved after the program body, so
-        AsyncJobWorkflow may bind it after this constructor returns."""
+        AsyncJobWorkflow may bind it after this constructor returns; ``NO_JOB_TABLE`` when none did."""
 
         def read(_: Any) -> pulumi.Input[str]:
             self._jobs_table_read = True
-            return self._jobs_table_name if self._jobs_table_name is not None else ""
+            return self._jobs_table_name if self._jobs_table_name is not None else NO_JOB_TABLE
 
         return pulumi.Output.from_input("").apply(read)
 
@@ -527,8 +566,10 @@ class WebSocketNotifier(ResilientComponent):
             "socket": {
                 "CONNECTIONS_TABLE": self.table.name,
                 "PUSH_CONNECT_AUTH": s.connect_auth,
+                # a subscriber that comes after the job ended gets the result in the answer
+                "PUSH_INLINE_MAX_BYTES": str(s.inline_max_bytes),
+                "PUSH_RESULT_URL_TTL_S": str(s.result_url_ttl_s),
             },
-            "park": {},
             "notify": {
                 "CONNECTIONS_TABLE": self.table.name,
                 "PUSH_ENDPOINT": self.url.apply(lambda u: "https://" + u.split("://", 1)[1]),
@@ -553,14 +594,10 @@ class WebSocketNotifier(ResilientComponent):
             )
         table_actions = {
             "socket": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-            "notify": ["dynamodb:Query", "dynamodb:DeleteItem"],
+            "notify": ["dynamodb:DeleteItem"],
         }
         for role, actions in table_actions.items():
-            functions[role].grants.allow(
-                "connections",
-                actions,
-                [self.table.arn, self.table.arn.apply(lambda arn: f"{arn}/index/{JOB_INDEX}")],
-            )
+            functions[role].grants.allow("connections", actions, [self.table.arn])
         return functions
 
     def _create_routes(self) -> dict[str, aws.apigatewayv2.Route]:
@@ -689,8 +726,8 @@ class WebSocketNotifier(ResilientComponent):
         )
 
     def _create_policies(self) -> None:
-        """Rights that are not a table grant: post to this stage's connections; release a parked task."""
-        notify, socket, park = self.functions["notify"], self.functions["socket"], self.functions["park"]
+        """Rights that are not a table grant: post to this stage's connections."""
+        notify = self.functions["notify"]
         self.manage_connections_policy = self._child(
             "policy",
             aws.iam.RolePolicy,
@@ -708,19 +745,6 @@ class WebSocketNotifier(ResilientComponent):
                 ),
             },
         )
-        # A task token belongs to no resource ARN: AWS has no resource-level scope for these.
-        for role, function in (("socket", socket), ("park", park)):
-            self._child(
-                "policy",
-                aws.iam.RolePolicy,
-                f"{role}-send-task-success",
-                {
-                    "role": function.role.id,
-                    "policy": policy_json(
-                        [{"Effect": "Allow", "Action": ["states:SendTaskSuccess"], "Resource": ["*"]}]
-                    ),
-                },
-            )
 
     def _create_alarms(self) -> dict[str, pulumi.Resource]:
         s = self.settings
@@ -775,40 +799,64 @@ class WebSocketNotifier(ResilientComponent):
 
     # -- PushChannel (AsyncJobWorkflow) ---------------------------------------------------------------
     def bind_jobs(self, table_name: pulumi.Input[str], table_arn: pulumi.Input[str]) -> None:
-        """Give the functions read and update access to the job table, and its name (``JOBS_TABLE``)."""
+        """Give the functions read and update access to the job table, and its name (``JOBS_TABLE``).
+
+        One notifier serves one job table: binding a second, different one is a ``ConfigError``
+        (its subscribers' tokens would be checked against the wrong jobs). Binding the same table
+        again does nothing."""
         if self._jobs_table_name is not None:
-            raise RuntimeError(f"WebSocketNotifier {self._name!r}: bind_jobs was already called (one job table)")
+            if table_name is self._jobs_table_name:
+                return
+            raise ConfigError(
+                f"WebSocketNotifier {self._name!r}",
+                [
+                    "is already bound to a job table: one notifier serves one AsyncJobWorkflow (give each "
+                    "workflow its own WebSocketNotifier)"
+                ],
+            )
         if self._jobs_table_read:
-            raise RuntimeError(
-                f"WebSocketNotifier {self._name!r}: bind_jobs must be called while the program runs, before "
-                "its outputs resolve"
+            raise ConfigError(
+                f"WebSocketNotifier {self._name!r}",
+                ["bind_jobs must be called while the program runs, before the notifier's outputs resolve"],
             )
         self._jobs_table_name = table_name
         for function in self.functions.values():
             function.grants.allow("jobs", ["dynamodb:GetItem", "dynamodb:UpdateItem"], [table_arn])
 
-    def read_results(self, bucket_arn: pulumi.Input[str], prefix: str = "") -> None:
-        """Let notify read results under ``prefix`` in the bucket (and pre-sign URLs to them)."""
-        resource = pulumi.Output.concat(bucket_arn, "/", prefix, "*")
-        self.functions["notify"].grants.allow("results", ["s3:GetObject"], [resource])
+    @property
+    def jobs_bound(self) -> bool:
+        """True once a workflow bound its job table (``bind_jobs``)."""
+        return self._jobs_table_name is not None
 
-    def workflow_states(self, *, next_state: str, fallback_state: str) -> dict[str, Any]:
-        """ASL states for AsyncJobWorkflow: entry ``PushResult``; see ``push_states``."""
+    def read_results(self, bucket_arn: pulumi.Input[str], prefix: str = "") -> None:
+        """Let notify and the socket function (a subscriber after the end is answered at once) read
+        results under ``prefix`` in the bucket and pre-sign URLs to them."""
+        resource = pulumi.Output.concat(bucket_arn, "/", prefix, "*")
+        self._result_grants += 1
+        label = "results" if self._result_grants == 1 else f"results-{self._result_grants}"
+        for role in ("socket", "notify"):
+            self.functions[role].grants.allow(label, ["s3:GetObject"], [resource])
+
+    def workflow_states(self, *, status: str, entry: str, next_state: str, fallback_state: str) -> dict[str, Any]:
+        """ASL states for AsyncJobWorkflow, entered at ``entry`` once ``status`` is recorded; see
+        ``push_states``."""
+        if status not in PUSHED_STATUSES:
+            raise ConfigError(
+                f"WebSocketNotifier {self._name!r}",
+                [f"status={status!r} is not one of {', '.join(repr(s) for s in PUSHED_STATUSES)}"],
+            )
         return push_states(
-            park_function=self.functions["park"].target_arn,
             notify_function=self.functions["notify"].target_arn,
             partition=self._partition,
-            heartbeat_s=self.settings.heartbeat_s,
-            timeout_s=self.settings.timeout_s,
             notify_timeout_s=self.settings.function_timeout,
+            status=status,
+            entry=entry,
             next_state=next_state,
             fallback_state=fallback_state,
         )
 
     def state_machine_statements(self) -> list[dict[str, Any]]:
-        """What the state machine's role needs to run ``workflow_states``: invoke park and notify."""
-        arns: list[pulumi.Input[str]] = []
-        for role in ("park", "notify"):
-            arn = self.functions[role].function_arn
-            arns += [arn, pulumi.Output.concat(arn, ":*")]
-        return [{"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": arns}]
+        """What the state machine's role needs to run ``workflow_states``: invoke notify."""
+        arn = self.functions["notify"].function_arn
+        resources = [arn, pulumi.Output.concat(arn, ":*")]
+        return [{"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": resources}]

@@ -11,7 +11,7 @@ __all__ = ["default"]
 
 def default(event: dict[str, Any]) -> dict[str, Any]:
     try:
-        parse_frame(event.get("body"))
+        parse_frame(event.get("body"), base64_encoded=bool(event.get("isBase64Encoded")))
     except FrameError as error:
         return error_answer(error)
     # A well-formed subscribe reaches the subscribe route; one here means the route is missing.

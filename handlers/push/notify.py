@@ -1,11 +1,17 @@
-"""Step Functions task ``PushNotify``: post a job's result to each of its subscribers.
+"""Step Functions task ``Push<Status>``: tell a job's subscribers that it ended.
 
-- A result that fits in one message up to ``PUSH_INLINE_MAX_BYTES`` (default one 32 KB frame)
-  goes inline; a larger one as a pre-signed S3 URL (the WebSocket message limit is 128 KB).
+The workflow runs it after the job's terminal status is recorded (a Request Response
+``lambda:invoke``, so it runs on Express and Standard alike); the job is already finished for
+every poller, and nothing here can change that.
+
+- The job is read back (consistent) and its message built from what was recorded (``message``).
+- Subscribers are the job's ``push_connections``: written by ``subscribe`` before it reads the
+  job, read here after the status was written, so each subscriber is reached by one side or both.
 - At most ``PUSH_NOTIFY_CONCURRENCY`` posts in flight: the management API's rate is shared.
 - Throttling is retried with full-jitter backoff within the invocation's time; a 410 (gone) is
-  never retried: the connection is removed from the table.
-- Nobody reached: ``NoSubscriberReached`` goes to the workflow's fallback (the client polls).
+  never retried: the connection is removed.
+- No subscriber: nothing to do (the client polls, or subscribes and gets the result at once).
+  Posts that failed after retries raise ``PushFailed``: the workflow records it as ``push_error``.
 """
 
 from __future__ import annotations
@@ -25,12 +31,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ..resilience.backoff import Deadline, RetryPolicy, is_retryable, retry
 from ..resilience.clients import aws_client
 from ..resilience.observability import logger, metrics
-from .store import Connections
+from .message import NotifyConfig, message_for, message_for_job
+from .protocol import MAX_JOB_ID
+from .store import NO_JOB_TABLE, TERMINAL, Connections, Jobs, status_of, subscribers_of
 
 __all__ = [
-    "NoSubscriberReached",
+    "JobNotFinished",
     "NotifyConfig",
     "Outcome",
+    "PushFailed",
     "lambda_handler",
     "message_for",
     "notify",
@@ -42,23 +51,12 @@ GONE = "GoneException"
 POST_POLICY = RetryPolicy(attempts=6, base_s=0.1, cap_s=2.0)
 
 
-class NoSubscriberReached(Exception):
-    """No subscriber got the result: the workflow falls back to polling."""
+class PushFailed(Exception):
+    """Posts to subscribers failed after retries; the job's status is untouched."""
 
 
-@dataclass(frozen=True)
-class NotifyConfig:
-    inline_max_bytes: int = 32 * 1024
-    url_ttl_s: int = 900
-    concurrency: int = 8
-
-    @classmethod
-    def from_env(cls, environ: Any = os.environ) -> NotifyConfig:
-        return cls(
-            int(environ.get("PUSH_INLINE_MAX_BYTES", cls.inline_max_bytes)),
-            int(environ.get("PUSH_RESULT_URL_TTL_S", cls.url_ttl_s)),
-            int(environ.get("PUSH_NOTIFY_CONCURRENCY", cls.concurrency)),
-        )
+class JobNotFinished(Exception):
+    """Asked to announce a job that is unknown or has no terminal status."""
 
 
 @dataclass
@@ -76,25 +74,6 @@ def _code(error: BaseException) -> str:
 def is_throttled_not_gone(error: BaseException) -> bool:
     """Retry throttling and server faults; a gone connection (410) will not come back."""
     return _code(error) != GONE and is_retryable(error)
-
-
-def message_for(job_id: str, result: dict[str, Any], s3: Any, config: NotifyConfig) -> bytes:
-    """The message for the subscribers: the result inline when it fits, else a pre-signed URL."""
-    bucket, key = result["bucket"], result["key"]
-    size = int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
-    if size <= config.inline_max_bytes:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        try:
-            inline: Any = json.loads(body)
-        except ValueError:
-            inline = body.decode("utf-8", errors="replace")
-        message = json.dumps({"type": "result", "job_id": job_id, "result": inline}).encode()
-        if len(message) <= config.inline_max_bytes:
-            return message
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=config.url_ttl_s)
-    return json.dumps(
-        {"type": "result", "job_id": job_id, "url": url, "expires_in_s": config.url_ttl_s, "bytes": size}
-    ).encode()
 
 
 def post_with_retry(
@@ -125,6 +104,7 @@ def post_with_retry(
 def notify(
     event: dict[str, Any],
     *,
+    jobs: Jobs,
     connections: Connections,
     management: Any,
     s3: Any,
@@ -132,13 +112,17 @@ def notify(
     deadline: Deadline | None = None,
     sleep: Callable[[float], Any] | None = None,
 ) -> dict[str, Any]:
-    job_id, result = event.get("job_id"), event.get("result")
-    if not isinstance(job_id, str) or not isinstance(result, dict) or not {"bucket", "key"} <= set(result):
-        raise ValueError(f"notify needs job_id and result {{bucket, key}}, got {event!r}")
-    subscribers = sorted(set(connections.subscribers(job_id)))
+    job_id = event.get("job_id")
+    if not isinstance(job_id, str) or not 0 < len(job_id) <= MAX_JOB_ID:
+        raise ValueError(f"notify needs a job_id of 1 to {MAX_JOB_ID} characters, got keys {sorted(event)}")
+    job = jobs.get(job_id)
+    if job is None or status_of(job) not in TERMINAL:
+        raise JobNotFinished(f"job {job_id!r} is {'unknown' if job is None else status_of(job)!r}, not finished")
+    summary: dict[str, Any] = {"job_id": job_id, "status": status_of(job), "delivered": 0, "gone": 0, "failed": 0}
+    subscribers = subscribers_of(job)
     if not subscribers:
-        raise NoSubscriberReached(f"job {job_id!r} has no subscriber")
-    data = message_for(job_id, result, s3, config)
+        return summary | {"posts": 0}
+    data = message_for_job(job, s3, config)
     outcome = Outcome()
     lock = threading.Lock()
 
@@ -153,36 +137,42 @@ def notify(
         getattr(outcome, verdict).append(connection_id)
         if verdict == "gone":
             connections.remove(connection_id)
+            jobs.remove_subscriber(job_id, connection_id)
     metrics.add_metric(name="PushDelivered", unit=MetricUnit.Count, value=len(outcome.delivered))
     metrics.add_metric(name="PushGone", unit=MetricUnit.Count, value=len(outcome.gone))
     metrics.add_metric(name="PushFailed", unit=MetricUnit.Count, value=len(outcome.failed))
-    summary = {
-        "job_id": job_id,
+    summary |= {
         "delivered": len(outcome.delivered),
         "gone": len(outcome.gone),
         "failed": len(outcome.failed),
         "posts": outcome.attempts,
         "mode": "url" if b'"url"' in data else "inline",
     }
-    if not outcome.delivered:
-        raise NoSubscriberReached(json.dumps(summary, sort_keys=True))
+    if outcome.failed:
+        raise PushFailed(json.dumps(summary, sort_keys=True))
     return summary
 
 
 @functools.cache
-def _clients() -> tuple[Connections, Any, Any]:
+def _clients() -> tuple[Jobs, Connections, Any, Any]:
     # Our backoff owns the retries of PostToConnection (one attempt per botocore call), so a 410 is
     # never retried and throttling is retried with full jitter within the invocation's time.
     management = aws_client("apigatewaymanagementapi", endpoint_url=os.environ["PUSH_ENDPOINT"], max_attempts=1)
-    return Connections(aws_client("dynamodb"), os.environ["CONNECTIONS_TABLE"]), management, aws_client("s3")
+    dynamodb = aws_client("dynamodb")
+    jobs_table = os.environ["JOBS_TABLE"]
+    if jobs_table == NO_JOB_TABLE:  # the workflow only calls a notifier it bound
+        raise JobNotFinished("this notifier is bound to no job table")
+    connections = Connections(dynamodb, os.environ["CONNECTIONS_TABLE"])
+    return Jobs(dynamodb, jobs_table), connections, management, aws_client("s3")
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    connections, management, s3 = _clients()
+    jobs, connections, management, s3 = _clients()
     return notify(
         event,
+        jobs=jobs,
         connections=connections,
         management=management,
         s3=s3,

@@ -1,7 +1,7 @@
 """The socket function: one Lambda behind the four WebSocket routes, dispatching on the route key.
 
 One function (not four) keeps one warm pool and one reserved-concurrency budget for the socket,
-apart from the park and notify functions of the workflow.
+apart from the notify function of the workflow.
 """
 
 from __future__ import annotations
@@ -15,17 +15,20 @@ from .connect import connect
 from .default import default
 from .deps import PushDeps, deps_from_env
 from .disconnect import disconnect
-from .protocol import answer
+from .protocol import FrameError, error_answer
 from .subscribe import subscribe
 
 __all__ = ["handle", "lambda_handler"]
 
+NO_CONNECTION = FrameError("bad_request", "the event names no connection")
+
 
 def handle(event: dict[str, Any], deps: PushDeps) -> dict[str, Any]:
-    route = (event.get("requestContext") or {}).get("routeKey")
-    if route in ("$connect", "subscribe") and not deps.jobs.table:
-        # Deployed before AsyncJobWorkflow bound its job table (bind_jobs): say so, do not guess.
-        return answer(503, {"type": "error", "error": "push_not_bound", "message": "push is not available yet"})
+    context = event.get("requestContext")
+    if not isinstance(context, dict) or not isinstance(context.get("connectionId"), str):
+        # API Gateway always sends one; anything else did not come through the WebSocket API.
+        return error_answer(NO_CONNECTION)
+    route = context.get("routeKey")
     if route == "$connect":
         return connect(event, deps)
     if route == "$disconnect":

@@ -1,25 +1,37 @@
 """The two tables the push functions use.
 
 Connections (owned by WebSocketNotifier): ``connection_id`` -> ``bound_job_id`` (token connects),
-``job_id`` (set only by a valid subscribe: the sparse ``by-job`` index lists whom to notify),
-``expires_at`` (TTL at the 2-hour connection limit). A ``revoked#<job id>`` item marks a job
-whose token may no longer open a subscription (a subscriber of it disconnected); it has no
-``job_id``, so it is never in the index.
+``job_id`` (set once a valid subscribe went through), ``expires_at`` (TTL at the 2-hour connection
+limit). A ``token#<job id>`` item holds the one connection a job's push token opened: a second
+connection presenting the same token (a replayed copy) is refused while the claim lives, which is
+at least as long as the first connection can live.
 
-Jobs (owned by AsyncJobWorkflow): the notifier reads the token fields and writes only
-``push_task_token`` and ``push_subscribed_at``.
+Jobs (owned by AsyncJobWorkflow): the notifier reads the job (status, result, token fields) and
+writes only ``push_connections`` (who to tell when the job ends) and ``push_subscribed_at``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-__all__ = ["CONNECTION_TTL_S", "JOB_INDEX", "Connections", "Jobs", "is_conditional_failure"]
+__all__ = [
+    "CONNECTION_TTL_S",
+    "NO_JOB_TABLE",
+    "TERMINAL",
+    "Connections",
+    "Jobs",
+    "is_conditional_failure",
+    "status_of",
+    "subscribers_of",
+]
 
-CONNECTION_TTL_S = 7200  # API Gateway closes every WebSocket connection after 2 hours
-JOB_INDEX = "by-job"
+CONNECTION_TTL_S: Final = 7200  # API Gateway closes every WebSocket connection after 2 hours
+# JOBS_TABLE of a notifier no AsyncJobWorkflow bound: not a valid DynamoDB table name (parentheses),
+# so it can never name a real table. WebSocketNotifier writes the same literal.
+NO_JOB_TABLE: Final = "(none)"
+# The statuses a job never leaves (AsyncJobWorkflow's job table).
+TERMINAL: Final = ("succeeded", "failed", "timed_out", "cancelled")
 
 
 def is_conditional_failure(error: BaseException) -> bool:
@@ -50,8 +62,30 @@ class Connections:
         ).get("Item")
         return item if isinstance(item, dict) else None
 
+    def claim_token(self, job_id: str, connection_id: str, now: float, until: float) -> bool:
+        """Make ``connection_id`` the one connection of the job's push token; False when another
+        connection holds it. A conditional write, so two connects racing with one token cannot
+        both win. The claim is never given back: a token that opened a connection opens no other."""
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table,
+                Item={
+                    "connection_id": {"S": f"token#{job_id}"},
+                    "holder": {"S": connection_id},
+                    "expires_at": {"N": str(int(until))},
+                },
+                # DynamoDB's TTL deletes within days, not at once: a claim past its time is free.
+                ConditionExpression="attribute_not_exists(holder) OR holder = :me OR expires_at < :now",
+                ExpressionAttributeValues={":me": {"S": connection_id}, ":now": {"N": str(int(now))}},
+            )
+        except Exception as error:
+            if is_conditional_failure(error):
+                return False
+            raise
+        return True
+
     def subscribe(self, connection_id: str, job_id: str) -> bool:
-        """Put the connection in the job's index; False when it is gone meanwhile."""
+        """Record the subscription on the connection; False when it is gone meanwhile."""
         try:
             self.dynamodb.update_item(
                 TableName=self.table,
@@ -73,42 +107,16 @@ class Connections:
         ).get("Attributes")
         return old if isinstance(old, dict) else None
 
-    def revoke(self, job_id: str, until: float) -> None:
-        self.dynamodb.put_item(
-            TableName=self.table,
-            Item={
-                "connection_id": {"S": f"revoked#{job_id}"},
-                "revoked_job_id": {"S": job_id},
-                "expires_at": {"N": str(int(until))},
-            },
-        )
-
-    def is_revoked(self, job_id: str, now: float) -> bool:
-        item = self.get(f"revoked#{job_id}")
-        # DynamoDB's TTL deletes within days, not at once: an item past its time no longer counts.
-        return item is not None and float(item.get("expires_at", {}).get("N", "0")) > now
-
-    def subscribers(self, job_id: str) -> Iterator[str]:
-        """Connection ids subscribed to ``job_id`` (the index is eventually consistent)."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": JOB_INDEX,
-            "KeyConditionExpression": "job_id = :job",
-            "ExpressionAttributeValues": {":job": {"S": job_id}},
-        }
-        while True:
-            page = self.dynamodb.query(**kwargs)
-            for item in page.get("Items", []):
-                yield item["connection_id"]["S"]
-            if not page.get("LastEvaluatedKey"):
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
 
 @dataclass
 class Jobs:
     dynamodb: Any
     table: str
+
+    @property
+    def bound(self) -> bool:
+        """False for a notifier no workflow bound to a job table: it serves no job results."""
+        return self.table not in ("", NO_JOB_TABLE)
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         item = self.dynamodb.get_item(TableName=self.table, Key={"job_id": {"S": job_id}}, ConsistentRead=True).get(
@@ -116,42 +124,48 @@ class Jobs:
         )
         return item if isinstance(item, dict) else None
 
-    def mark_subscribed(self, job_id: str, now: float) -> dict[str, Any]:
-        """Record the first subscription; the item after the write (with any parked task token)."""
-        return self.dynamodb.update_item(
-            TableName=self.table,
-            Key={"job_id": {"S": job_id}},
-            UpdateExpression="SET push_subscribed_at = if_not_exists(push_subscribed_at, :now)",
-            ConditionExpression="attribute_exists(job_id)",
-            ExpressionAttributeValues={":now": {"N": str(int(now))}},
-            ReturnValues="ALL_NEW",
-        )["Attributes"]
+    def add_subscriber(self, job_id: str, connection_id: str, now: float) -> dict[str, Any] | None:
+        """Add the connection to the job's subscribers; the job as it is after that write (one
+        atomic write-then-read), or None when the job is gone.
 
-    def park(self, job_id: str, task_token: str) -> dict[str, Any]:
-        """Store the workflow's task token on a job that asked for push; the item after the write.
-        Raises ConditionalCheckFailed when the job is unknown or did not ask for push."""
-        return self.dynamodb.update_item(
-            TableName=self.table,
-            Key={"job_id": {"S": job_id}},
-            UpdateExpression="SET push_task_token = :token",
-            ConditionExpression="attribute_exists(push_token_sha256)",
-            ExpressionAttributeValues={":token": {"S": task_token}},
-            ReturnValues="ALL_NEW",
-        )["Attributes"]
+        The workflow records a terminal status, then reads the subscribers: whichever of the two
+        writes comes second sees the other, so a subscriber is never missed (it may be told twice).
+        """
+        try:
+            return dict(
+                self.dynamodb.update_item(
+                    TableName=self.table,
+                    Key={"job_id": {"S": job_id}},
+                    UpdateExpression="ADD push_connections :c SET push_subscribed_at = if_not_exists("
+                    "push_subscribed_at, :now)",
+                    ConditionExpression="attribute_exists(job_id)",
+                    ExpressionAttributeValues={":c": {"SS": [connection_id]}, ":now": {"N": str(int(now))}},
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+            )
+        except Exception as error:
+            if is_conditional_failure(error):
+                return None
+            raise
 
-    def claim_task_token(self, job_id: str, task_token: str) -> bool:
-        """Take the parked token off the job; only the caller that takes it releases the workflow,
-        so a subscribe racing a park sends the task success exactly once."""
+    def remove_subscriber(self, job_id: str, connection_id: str) -> None:
         try:
             self.dynamodb.update_item(
                 TableName=self.table,
                 Key={"job_id": {"S": job_id}},
-                UpdateExpression="REMOVE push_task_token",
-                ConditionExpression="push_task_token = :token",
-                ExpressionAttributeValues={":token": {"S": task_token}},
+                UpdateExpression="DELETE push_connections :c",
+                ConditionExpression="attribute_exists(job_id)",  # never create a job by removing from it
+                ExpressionAttributeValues={":c": {"SS": [connection_id]}},
             )
         except Exception as error:
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+            if not is_conditional_failure(error):
+                raise
+
+
+def subscribers_of(job: dict[str, Any]) -> list[str]:
+    """The connections subscribed to ``job`` (a DynamoDB item), sorted."""
+    return sorted((job.get("push_connections") or {}).get("SS") or [])
+
+
+def status_of(job: dict[str, Any]) -> str:
+    return str((job.get("status") or {}).get("S", ""))

@@ -140,11 +140,15 @@ def test_push_is_on_where_websockets_exist_and_local_says_why_it_polls() -> None
     )
 
 
-@pytest.mark.parametrize("name", ["dev", "staging", "prod", "local"])
-def test_the_reports_workflow_pushes_where_the_stack_has_a_notifier(name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "kind"), [("dev", "EXPRESS"), ("staging", "STANDARD"), ("prod", "STANDARD"), ("local", None)]
+)
+def test_the_reports_workflow_pushes_where_the_stack_has_a_notifier(name: str, kind: str | None) -> None:
     # GIVEN the stack WHEN its reports workflow is built THEN, where push is on, the state machine
-    # parks in the notifier's PushResult, the submit function hands out the socket URL, the job table
-    # is the notifier's, and notify may read (pre-sign) results; local polls and has none of it
+    # records each terminal status and then invokes notify (Request Response: the only pattern an
+    # Express machine runs, and nothing waits for a client), the submit function hands out the
+    # socket URL, the job table is the notifier's, and notify may read (pre-sign) results; local
+    # polls and has none of it
     import json
 
     graph = run_stack(name, ROOT)
@@ -153,12 +157,18 @@ def test_the_reports_workflow_pushes_where_the_stack_has_a_notifier(name: str) -
     submit = graph.one("aws:lambda/function:Function", "reports-submit-function")
     env = submit.inputs["environment"]["variables"]
     if name == "local":
-        assert "PushResult" not in states and "PUSH_URL" not in env
+        assert not [s for s in states if s.startswith("Push")] and "PUSH_URL" not in env
         return
-    assert states["PushResult"]["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
+    assert machine.inputs.get("type", "STANDARD") == kind
+    for status in ("Succeeded", "Failed", "TimedOut"):
+        assert states[f"Record{status}"]["Next"] == f"Push{status}"
+        assert states[f"Push{status}"]["Resource"].endswith(":states:::lambda:invoke")
+    waiting = [n for n, s in states.items() if str(s.get("Resource", "")).endswith((".waitForTaskToken", ".sync"))]
+    if kind == "EXPRESS":  # CreateStateMachine refuses an Express definition with either pattern
+        assert waiting == []
     assert env["PUSH_URL"] == graph.exports["push_url"]
     jobs_table = graph.exports["reports_jobs"]["table"]
-    for role in ("socket", "park", "notify"):
+    for role in ("socket", "notify"):
         fn = graph.one("aws:lambda/function:Function", f"job-push-{role}-function")
         assert fn.inputs["environment"]["variables"]["JOBS_TABLE"] == jobs_table, fn.urn
     bucket = graph.one("aws:s3/bucket:Bucket", "reports-results").outputs["arn"]

@@ -84,7 +84,7 @@ def test_every_log_widget_reads_a_log_group_of_the_stack(stack: tuple[str, Graph
     logs = [w for w in _body(graph)["widgets"] if w["type"] == "log"]
     # one cold-start widget per function: API, consumers, push (not on local), the reports workflow's
     functions = graph.of_type("aws:lambda/function:Function")
-    assert len(logs) == len(functions) == {"dev": 14, "staging": 15, "prod": 15, "local": 12}[name]
+    assert len(logs) == len(functions) == {"dev": 13, "staging": 14, "prod": 14, "local": 12}[name]
     assert unknown_log_sources(graph) == []
     graph = copy.deepcopy(graph)  # the fixture's graph is shared by the module
     logs[0]["properties"]["query"] = "SOURCE '/aws/lambda/gone' | filter cold_start = 1"

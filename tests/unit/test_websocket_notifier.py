@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 from resilient_serverless.components import ApiGatewayAccount, ConfigError, WebSocketNotifier, defaults
+from resilient_serverless.components.resilient_function import ResilientFunctionArgs
 from resilient_serverless.components.testing import AwsMocks, Graph, run_program
 
 HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
@@ -32,10 +33,12 @@ def notifier_program(extra: dict[str, Any] | None = None, *, bind: bool = True, 
         push = WebSocketNotifier("push", args)
         if bind:
             push.bind_jobs(jobs.name, jobs.arn)
-        states = push.workflow_states(next_state="Done", fallback_state="Poll")
+        states = push.workflow_states(
+            status="succeeded", entry="PushSucceeded", next_state="Done", fallback_state="Poll"
+        )
         definition = pulumi.Output.json_dumps(
             {
-                "StartAt": "PushResult",
+                "StartAt": "PushSucceeded",
                 "States": {**states, "Done": {"Type": "Succeed"}, "Poll": {"Type": "Succeed"}},
             }
         )
@@ -161,13 +164,13 @@ def test_access_logs_are_json_with_the_connection_and_kept_30_days(graph: Graph)
     assert logs.inputs["retentionInDays"] == 30
 
 
-def test_connection_table_has_ttl_a_sparse_job_index_and_encryption(graph: Graph) -> None:
+def test_connection_table_has_ttl_encryption_and_no_index(graph: Graph) -> None:
+    # who to notify lives on the job item (read consistently), not in an eventually consistent index
     table = graph.one("aws:dynamodb/table:Table", "push-connections")
     assert table.inputs["hashKey"] == "connection_id"
+    assert table.inputs["attributes"] == [{"name": "connection_id", "type": "S"}]
     assert table.inputs["ttl"] == {"attributeName": "expires_at", "enabled": True}
-    assert table.inputs["globalSecondaryIndexes"] == [
-        {"name": "by-job", "hashKey": "job_id", "projectionType": "KEYS_ONLY"}
-    ]
+    assert "globalSecondaryIndexes" not in table.inputs
     assert table.inputs["serverSideEncryption"] == {"enabled": True}
     assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
 
@@ -179,19 +182,34 @@ def test_notify_gets_delivery_defaults_32k_inline_900s_urls_8_in_flight(graph: G
     assert env["PUSH_RESULT_URL_TTL_S"] == "900"
     assert env["PUSH_NOTIFY_CONCURRENCY"] == "8"
     assert env["PUSH_ENDPOINT"] == f"https://{api.outputs['id']}.execute-api.eu-west-1.amazonaws.com/live"
+    socket = graph.one(FUNCTION, "push-socket-function").inputs["environment"]["variables"]
+    assert (socket["PUSH_INLINE_MAX_BYTES"], socket["PUSH_RESULT_URL_TTL_S"]) == ("32768", "900")
 
 
-def test_callback_defaults_heartbeat_120_timeout_300(graph: Graph) -> None:
+def test_the_push_state_is_one_request_response_invoke_of_notify(graph: Graph) -> None:
     machine = graph.one("aws:sfn/stateMachine:StateMachine")
     states = json.loads(machine.inputs["definition"])["States"]
-    park = graph.one(FUNCTION, "push-park-function")
-    assert states["PushResult"]["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
-    assert (states["PushResult"]["HeartbeatSeconds"], states["PushResult"]["TimeoutSeconds"]) == (120, 300)
-    assert states["PushResult"]["Parameters"]["FunctionName"] == park.outputs["arn"]
-    assert states["PushResult"]["Catch"] == [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.push_error", "Next": "Poll"}
-    ]
-    assert states["PushNotify"]["Next"] == "Done" and states["PushNotify"]["TimeoutSeconds"] == 15
+    notify = graph.one(FUNCTION, "push-notify-function")
+    push = states["PushSucceeded"]
+    assert push["Resource"] == "arn:aws:states:::lambda:invoke"  # Express runs no other pattern
+    assert "HeartbeatSeconds" not in push and push["TimeoutSeconds"] == 15  # notify's 10 s + 5
+    assert push["Parameters"] == {
+        "FunctionName": notify.outputs["arn"],
+        "Payload": {"job_id.$": "$.job_id", "status": "succeeded"},
+    }
+    assert push["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.push_error", "Next": "Poll"}]
+    assert push["Next"] == "Done"
+    assert sorted(f.name for f in graph.of_type(FUNCTION)) == ["push-notify-function", "push-socket-function"]
+
+
+def test_workflow_states_refuse_a_status_the_workflow_never_records() -> None:
+    def program() -> None:
+        push = WebSocketNotifier("push", {"code": HANDLERS})
+        with pytest.raises(ConfigError) as raised:
+            push.workflow_states(status="running", entry="PushRunning", next_state="Done", fallback_state="Poll")
+        assert raised.value.problems == ["status='running' is not one of 'succeeded', 'failed', 'timed_out'"]
+
+    run_program(program)
 
 
 def test_alarms_cover_errors_and_rates_against_the_throttles(graph: Graph) -> None:
@@ -233,7 +251,7 @@ def test_api_gateway_may_invoke_the_socket_function_from_each_route_only(graph: 
 
 def test_bind_jobs_names_the_table_and_grants_read_and_update(graph: Graph) -> None:
     jobs = graph.one("aws:dynamodb/table:Table", "jobs")
-    for role in ("socket", "park", "notify"):
+    for role in ("socket", "notify"):
         fn = graph.one(FUNCTION, f"push-{role}-function")
         assert fn.inputs["environment"]["variables"]["JOBS_TABLE"] == "shop-dev-jobs", fn.urn
         grant = graph.one(POLICY, f"push-{role}-grant-jobs")
@@ -246,30 +264,69 @@ def test_bind_jobs_names_the_table_and_grants_read_and_update(graph: Graph) -> N
         ]
 
 
-def test_unbound_notifier_still_plans_with_an_empty_job_table() -> None:
+def test_a_notifier_no_workflow_binds_names_no_table_and_is_granted_none() -> None:
+    # GIVEN a notifier alone (a socket for the user's own messages) WHEN the program runs
     graph = build(bind=False)
-    fn = graph.one(FUNCTION, "push-socket-function")
-    assert fn.inputs["environment"]["variables"]["JOBS_TABLE"] == ""
+    # THEN every function gets the "(none)" marker (never an empty name) and no job-table grant
+    for role in ("socket", "notify"):
+        env = graph.one(FUNCTION, f"push-{role}-function").inputs["environment"]["variables"]
+        assert env["JOBS_TABLE"] == "(none)", role
     assert graph.of_type(POLICY) and not [p for p in graph.of_type(POLICY) if p.name.endswith("grant-jobs")]
 
 
-def test_bind_jobs_twice_is_refused() -> None:
+def test_the_no_job_table_marker_is_the_one_the_handlers_read() -> None:
+    from resilient_serverless.components import websocket_notifier
+
+    from handlers.push import store
+
+    assert websocket_notifier.NO_JOB_TABLE == store.NO_JOB_TABLE
+
+
+def test_binding_a_second_job_table_is_a_config_error_and_the_same_table_is_fine() -> None:
     def program() -> None:
         push = WebSocketNotifier("push", {"code": HANDLERS})
-        push.bind_jobs("a", "arn:aws:dynamodb:eu-west-1:123456789012:table/a")
-        with pytest.raises(RuntimeError, match="bind_jobs was already called"):
+        table = pulumi.Output.from_input("a")
+        push.bind_jobs(table, "arn:aws:dynamodb:eu-west-1:123456789012:table/a")
+        push.bind_jobs(table, "arn:aws:dynamodb:eu-west-1:123456789012:table/a")  # a retry: nothing new
+        with pytest.raises(ConfigError) as raised:
             push.bind_jobs("b", "arn:aws:dynamodb:eu-west-1:123456789012:table/b")
+        assert str(raised.value) == (
+            "WebSocketNotifier 'push': is already bound to a job table: one notifier serves one AsyncJobWorkflow "
+            "(give each workflow its own WebSocketNotifier)"
+        )
 
-    run_program(program)
+    graph = run_program(program)
+    assert len([p for p in graph.of_type(POLICY) if p.name.endswith("grant-jobs")]) == 2  # socket, notify
 
 
-def test_state_machine_statements_invoke_park_and_notify_with_qualifiers(graph: Graph) -> None:
+def test_a_second_workflow_on_the_same_notifier_is_a_config_error_naming_the_cure() -> None:
+    from resilient_serverless.components import AsyncJobWorkflow, ResilientFunction
+
+    def program() -> None:
+        push = WebSocketNotifier("push", {"code": HANDLERS})
+        worker = ResilientFunction(
+            "renderer", {"handler": "handlers.jobs.worker.lambda_handler", "code": HANDLERS, "invocation": "async"}
+        )
+        AsyncJobWorkflow("reports", {"worker": worker, "code": HANDLERS, "push": push})
+        with pytest.raises(ConfigError, match="one notifier serves one AsyncJobWorkflow"):
+            AsyncJobWorkflow("exports", {"worker": worker, "code": HANDLERS, "push": push})
+
+    graph = run_program(program)
+    # the first workflow's binding stands; the second made no state machine
+    assert [m.name for m in graph.of_type("aws:sfn/stateMachine:StateMachine")] == ["reports-sm"]
+
+
+def test_state_machine_statements_invoke_notify_with_qualifiers_only(graph: Graph) -> None:
     policy = graph.one(POLICY, "sfn-push")
-    park = graph.one(FUNCTION, "push-park-function").outputs["arn"]
     notify = graph.one(FUNCTION, "push-notify-function").outputs["arn"]
     assert json.loads(policy.inputs["policy"])["Statement"] == [
-        {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [park, f"{park}:*", notify, f"{notify}:*"]}
+        {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [notify, f"{notify}:*"]}
     ]
+
+
+def test_no_function_may_send_task_success_any_more(graph: Graph) -> None:
+    for policy in graph.of_type(POLICY):
+        assert "states:SendTaskSuccess" not in policy.inputs["policy"], policy.urn
 
 
 # --- dependencies (AWS order at create time) ----------------------------------------------------------
@@ -331,6 +388,13 @@ def test_foreign_program_other_names_region_stage_and_throttles() -> None:
 
 
 # --- bad input ----------------------------------------------------------------------------------------
+VALID_ARGUMENTS = (
+    "alarm_topic_arn, authorizer, authorizer_identity_sources, code, connect_auth, connect_throttle, function, "
+    "gateway_account, inline_max_bytes, log_retention_days, notify_concurrency, result_url_ttl_s, route_throttles, "
+    "stage_name, tags, throttle, transform"
+)
+
+
 def errors_of(**args: Any) -> list[str]:
     def program() -> None:
         WebSocketNotifier("push", {"code": HANDLERS, **args})
@@ -364,13 +428,12 @@ def errors_of(**args: Any) -> list[str]:
         ),
         ({"connect_auth": "basic"}, "connect_auth='basic' is not one of 'token', 'iam', 'authorizer'"),
         (
-            {"callback_heartbeat_s": 600, "callback_timeout_s": 300},
-            "callback_heartbeat_s=600 is above callback_timeout_s=300: the heartbeat must fit in the timeout, or "
-            "it never fires",
+            {"callback_heartbeat_s": 120},
+            "unknown argument 'callback_heartbeat_s' (valid arguments: " + VALID_ARGUMENTS + ")",
         ),
         (
-            {"callback_timeout_s": 7201},
-            "callback_timeout_s=7201 is outside 1 to 7200 s (no subscriber outlives the 2-hour connection limit)",
+            {"callback_timeout_s": 300},
+            "unknown argument 'callback_timeout_s' (valid arguments: " + VALID_ARGUMENTS + ")",
         ),
         (
             {"inline_max_bytes": 200_000},
@@ -408,12 +471,100 @@ def test_missing_code_and_unknown_argument_are_both_reported() -> None:
     with pytest.raises(ConfigError) as raised:
         run_program(program)
     assert raised.value.problems[:2] == [
-        "unknown argument 'routes' (valid arguments: alarm_topic_arn, authorizer, authorizer_identity_sources, "
-        "callback_heartbeat_s, callback_timeout_s, "
-        "code, connect_auth, connect_throttle, function, gateway_account, inline_max_bytes, log_retention_days, "
-        "notify_concurrency, result_url_ttl_s, route_throttles, stage_name, tags, throttle, transform)",
+        "unknown argument 'routes' (valid arguments: " + VALID_ARGUMENTS + ")",
         "code is required (the package holding handlers.push)",
     ]
+
+
+FUNCTION_ARGUMENTS = ", ".join(sorted(set(ResilientFunctionArgs.__annotations__) - {"handler", "code", "invocation"}))
+# Every argument of the wrong type or out of range: one exact message each, and nothing created.
+BAD_INPUTS: list[tuple[dict[str, Any], list[str]]] = [
+    ({"code": "/nowhere/handlers"}, ["code='/nowhere/handlers' is not an existing path"]),
+    ({"code": 42}, ["code=42 must be a pulumi.Archive or a directory path"]),
+    (
+        {"function": {"memroy": 256}},
+        [f"unknown function argument 'memroy' (valid function arguments: {FUNCTION_ARGUMENTS})"],
+    ),
+    (
+        {"function": {"timeout": 45}},
+        [
+            "function.timeout=45 is outside 1 to 28 seconds (the function must give up before the WebSocket "
+            "integration timeout of 29000 ms)"
+        ],
+    ),
+    ({"function": {"timeout": "10"}}, ["function.timeout='10' must be a whole number from 1 to 28 seconds"]),
+    (
+        {"function": {"memory": "1024"}},
+        ["function: memory='1024' must be a whole number from 128 to 10240 MB"],
+    ),
+    ({"function": {"environment": ["A=1"]}}, ["function: environment=['A=1'] must be a dict of names to values"]),
+    ({"function": "fast"}, ["function='fast' must be a dict of ResilientFunction arguments"]),
+    ({"connect_auth": {"iam": True}}, ["connect_auth={'iam': True} is not one of 'token', 'iam', 'authorizer'"]),
+    (
+        {"connect_auth": "authorizer", "authorizer": "arn:aws:lambda:eu-west-1:123456789012:function:auth"},
+        [
+            "connect_auth='authorizer' needs authorizer=<a ResilientFunction>, got "
+            "'arn:aws:lambda:eu-west-1:123456789012:function:auth'"
+        ],
+    ),
+    (
+        {"authorizer_identity_sources": "route.request.header.Authorization"},
+        [
+            "authorizer_identity_sources='route.request.header.Authorization' must be a list of strings",
+            "authorizer and authorizer_identity_sources apply only to connect_auth='authorizer', not 'token'",
+        ],
+    ),
+    ({"stage_name": 5}, ["stage_name=5 must be letters, digits, - or _"]),
+    (
+        {"throttle": {"rate": "50"}},
+        ["throttle.rate='50' must be a number from 0.001 to 10000.0 requests per second"],
+    ),
+    ({"throttle": 50}, ["throttle=50 must be a dict with rate and burst"]),
+    ({"route_throttles": ["subscribe"]}, ["route_throttles=['subscribe'] must be a dict of route key to throttle"]),
+    (
+        {"inline_max_bytes": "32768"},
+        ["inline_max_bytes='32768' must be a whole number from 256 to 131072 bytes"],
+    ),
+    ({"notify_concurrency": True}, ["notify_concurrency=True must be a whole number from 1 to 64"]),
+    ({"notify_concurrency": 8.5}, ["notify_concurrency=8.5 must be a whole number from 1 to 64"]),
+    (
+        {"log_retention_days": "30"},
+        ["log_retention_days='30' is not one of " + ", ".join(str(d) for d in defaults.LOG_RETENTION_DAYS_ALLOWED)],
+    ),
+    ({"gateway_account": "acct"}, ["gateway_account='acct' must be a Pulumi resource (e.g. ApiGatewayAccount)"]),
+    ({"alarm_topic_arn": 42}, ["alarm_topic_arn=42 must be an SNS topic ARN (a string or an Output)"]),
+    ({"tags": {"team": 1}}, ["tags={'team': 1} must be a dict of strings to strings"]),
+    ({"transform": {"table": "x"}}, ["transform['table'] must be a dict or a callable, got 'x'"]),
+]
+
+
+@pytest.mark.parametrize(("args", "problems"), BAD_INPUTS, ids=[str(sorted(a)) for a, _ in BAD_INPUTS])
+def test_each_bad_input_is_one_exact_message_before_any_resource(args: dict[str, Any], problems: list[str]) -> None:
+    def program() -> None:
+        with pytest.raises(ConfigError) as raised:
+            WebSocketNotifier("push", {"code": HANDLERS, **args})
+        assert raised.value.problems == problems
+
+    graph = run_program(program)
+    assert len(graph) == 0
+
+
+def test_every_bad_input_at_once_is_named_in_one_error() -> None:
+    def program() -> None:
+        with pytest.raises(ConfigError) as raised:
+            WebSocketNotifier(
+                "push",
+                {"code": "/nowhere", "function": {"timeout": 45, "colour": "red"}, "notify_concurrency": "8"},
+            )
+        assert raised.value.problems == [
+            "code='/nowhere' is not an existing path",
+            f"unknown function argument 'colour' (valid function arguments: {FUNCTION_ARGUMENTS})",
+            "function.timeout=45 is outside 1 to 28 seconds (the function must give up before the WebSocket "
+            "integration timeout of 29000 ms)",
+            "notify_concurrency='8' must be a whole number from 1 to 64",
+        ]
+
+    assert len(run_program(program)) == 0
 
 
 def test_bad_input_registers_nothing() -> None:
@@ -426,7 +577,7 @@ def test_bad_input_registers_nothing() -> None:
 
 
 # --- the plan ------------------------------------------------------------------------------------------
-def test_plan_shows_routes_callback_timeouts_and_connection_quota_math(graph: Graph) -> None:
+def test_plan_shows_routes_the_push_pattern_and_connection_quota_math(graph: Graph) -> None:
     import io
 
     from resilient_serverless.components.plan import build_plan, render_plan
@@ -436,13 +587,17 @@ def test_plan_shows_routes_callback_timeouts_and_connection_quota_math(graph: Gr
     node = next(n for n in plan["tree"] if n["type"].endswith(":WebSocketNotifier"))
     assert [r["route"] for r in node["routes"]] == ["$connect", "$disconnect", "subscribe", "$default"]
     assert node["routes"][0]["authorization"] == "job token (query parameters job_id, token)"
-    assert node["settings"]["callback"] == {"heartbeat_s": 120, "timeout_s": 300, "notify_task_timeout_s": 15}
+    assert node["settings"]["push"] == {
+        "pattern": "request_response",
+        "after": "the terminal status is recorded",
+        "notify_task_timeout_s": 15,
+    }
     assert node["settings"]["connect_quota"]["share_of_account_quota"] == 0.2
     out = io.StringIO()
     render_plan(plan, Console(file=out, width=400, color_system=None))
     text = out.getvalue()
     assert "route $connect -> function socket  throttle=100/200 timeout=11000 ms" in text
-    assert "'apis_like_this_per_account': 5" in text and "'heartbeat_s': 120" in text
+    assert "'apis_like_this_per_account': 5" in text and "'pattern': 'request_response'" in text
 
 
 def test_transform_edits_a_child_and_read_results_grants_get_object_under_the_prefix() -> None:
@@ -457,10 +612,11 @@ def test_transform_edits_a_child_and_read_results_grants_get_object_under_the_pr
     table = graph.one("aws:dynamodb/table:Table", "push-connections")
     assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
     assert table.inputs["ttl"] == {"attributeName": "expires_at", "enabled": True}  # the rest kept
-    grant = graph.one(POLICY, "push-notify-grant-results")
-    assert json.loads(grant.inputs["policy"])["Statement"] == [
-        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::shop-dev-results/results/*"]}
-    ]
+    for role in ("notify", "socket"):  # socket: a subscriber after the end is answered with the result
+        grant = graph.one(POLICY, f"push-{role}-grant-results")
+        assert json.loads(grant.inputs["policy"])["Statement"] == [
+            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::shop-dev-results/results/*"]}
+        ]
 
 
 def test_an_unknown_transform_key_is_named() -> None:

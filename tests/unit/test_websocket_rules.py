@@ -181,14 +181,19 @@ def test_execute_api_star_is_judged_as_manage_connections() -> None:
     ]
 
 
-def test_the_notifier_with_its_callback_states_raises_none_of_them() -> None:
+def test_the_notifier_with_its_push_states_raises_none_of_them() -> None:
     def program() -> None:
         push = WebSocketNotifier("push", {"code": HANDLERS})
-        states = push.workflow_states(next_state="Done", fallback_state="Poll")
-        definition = pulumi.Output.json_dumps(
-            {"StartAt": "PushResult", "States": {**states, "Done": {"Type": "Succeed"}, "Poll": {"Type": "Succeed"}}}
+        states = push.workflow_states(
+            status="succeeded", entry="PushSucceeded", next_state="Done", fallback_state="Poll"
         )
-        aws.sfn.StateMachine("flow", role_arn="arn:aws:iam::123456789012:role/r", definition=definition)
+        definition = pulumi.Output.json_dumps(
+            {
+                "StartAt": "PushSucceeded",
+                "States": {**states, "Done": {"Type": "Succeed"}, "Poll": {"Type": "Succeed"}},
+            }
+        )
+        aws.sfn.StateMachine("flow", role_arn="arn:aws:iam::123456789012:role/r", definition=definition, type="EXPRESS")
 
     graph = run_program(program)
     assert [f for f in rules.check(graph, waived={}) if f.rule in WS_RULES or f.rule == "iam-no-wildcards"] == []

@@ -1,8 +1,9 @@
-"""The push handlers on moto (DynamoDB, S3, the management API) and botocore's Stubber (410s,
-throttling and Step Functions callbacks, which moto does not fail on its own)."""
+"""The push handlers on moto (DynamoDB, S3, the management API) and botocore's Stubber (410s and
+throttling, which moto does not fail on its own)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Iterator
@@ -15,10 +16,9 @@ from moto import mock_aws
 
 from handlers.push import protocol
 from handlers.push.deps import PushDeps
-from handlers.push.notify import NoSubscriberReached, NotifyConfig, notify
-from handlers.push.park import PushNotRequested, park
+from handlers.push.notify import JobNotFinished, NotifyConfig, PushFailed, notify
 from handlers.push.routes import handle
-from handlers.push.store import Connections, Jobs
+from handlers.push.store import NO_JOB_TABLE, Connections, Jobs, subscribers_of
 
 NOW = 1_800_000_000.0
 REGION: Final = "eu-west-1"
@@ -30,17 +30,7 @@ def create_tables(dynamodb: Any) -> None:
     dynamodb.create_table(
         TableName="connections",
         KeySchema=[{"AttributeName": "connection_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "connection_id", "AttributeType": "S"},
-            {"AttributeName": "job_id", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-job",
-                "KeySchema": [{"AttributeName": "job_id", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            }
-        ],
+        AttributeDefinitions=[{"AttributeName": "connection_id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
     dynamodb.create_table(
@@ -53,7 +43,7 @@ def create_tables(dynamodb: Any) -> None:
 
 def put_job(dynamodb: Any, job_id: str, token: str | None, expires_at: float = NOW + 600) -> None:
     """A job item as AsyncJobWorkflow's submit writes it when push is on (the contract's fields)."""
-    item: dict[str, Any] = {"job_id": {"S": job_id}, "status": {"S": "RUNNING"}}
+    item: dict[str, Any] = {"job_id": {"S": job_id}, "status": {"S": "running"}}
     if token is not None:
         item["push_token_sha256"] = {"S": protocol.token_digest(token)}
         item["push_token_expires_at"] = {"N": str(int(expires_at))}
@@ -70,7 +60,7 @@ class World:
         self.s3.create_bucket(Bucket="results", CreateBucketConfiguration={"LocationConstraint": REGION})
         self.connections = Connections(self.dynamodb, "connections")
         self.jobs = Jobs(self.dynamodb, "jobs")
-        self.deps = PushDeps(self.dynamodb, self.sfn, self.connections, self.jobs, "token", clock=lambda: NOW)
+        self.deps = PushDeps(self.dynamodb, self.connections, self.jobs, "token", clock=lambda: NOW, s3=self.s3)
         put_job(self.dynamodb, "job-a", TOKEN_A)
         put_job(self.dynamodb, "job-b", TOKEN_B)
 
@@ -90,11 +80,33 @@ class World:
         return handle(self.event("subscribe", connection_id, frame), self.deps)
 
     def subscribed(self, job_id: str) -> list[str]:
-        return sorted(self.connections.subscribers(job_id))
+        return subscribers_of(self.jobs.get(job_id) or {})
+
+    def finish(self, job_id: str, status: str = "succeeded") -> None:
+        """What the workflow's Record<Status> writes before it pushes."""
+        values: dict[str, Any] = {":s": {"S": status}}
+        update = "SET #s = :s"
+        if status == "succeeded":
+            update += ", result_bucket = :b, result_key = :k"
+            values |= {":b": {"S": "results"}, ":k": {"S": f"{job_id}.json"}}
+        elif status in ("failed", "timed_out"):
+            update += ", #e = :e"
+            values[":e"] = {"S": "Jobs.WorkerFailed" if status == "failed" else "States.Timeout"}
+        names = {"#s": "status"} | ({"#e": "error"} if ":e" in values else {})
+        self.dynamodb.update_item(
+            TableName="jobs",
+            Key={"job_id": {"S": job_id}},
+            UpdateExpression=update,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
     def notify(self, job_id: str, management: Any = None, config: NotifyConfig | None = None, **kw: Any) -> Any:
+        """The workflow's steps after the worker: record the success, then push."""
+        self.finish(job_id, kw.pop("status", "succeeded"))
         return notify(
-            {"job_id": job_id, "result": {"bucket": "results", "key": f"{job_id}.json"}},
+            {"job_id": job_id, "status": "succeeded"},
+            jobs=self.jobs,
             connections=self.connections,
             management=management or self.management,
             s3=self.s3,
@@ -183,9 +195,36 @@ def test_refused_subscriptions_never_receive_the_result(world: World) -> None:
     # THEN only the rightful connection got it
     assert world.subscribed("job-a") == ["c-good"]
     assert summary["delivered"] == 1 and summary["posts"] == 1
-    assert json.loads(world.received("c-good")) == {"type": "result", "job_id": "job-a", "result": {"total": 42}}
+    assert json.loads(world.received("c-good")) == {
+        "type": "result",
+        "job_id": "job-a",
+        "status": "succeeded",
+        "result": {"total": 42},
+    }
     for other in ("c-wrong", "c-other", "c-old"):
         assert world.received(other) == b"", other
+
+
+def test_a_replayed_token_opens_no_second_connection_while_the_first_is_live(world: World) -> None:
+    # GIVEN the rightful client of job A, connected (not yet subscribed)
+    assert world.connect("c-1", "job-a", TOKEN_A)["statusCode"] == 200
+    # WHEN a copy of the same token connects while c-1 is still open
+    replay = world.connect("c-2", "job-a", TOKEN_A)
+    # THEN the copy is refused and stored nowhere; the first connection still subscribes
+    assert refused(replay) and world.connections.get("c-2") is None
+    assert refused(world.subscribe("c-2", "job-a", TOKEN_A))
+    assert world.subscribe("c-1", "job-a", TOKEN_A)["statusCode"] == 200
+    assert world.subscribed("job-a") == ["c-1"]
+
+
+def test_the_token_claim_is_one_conditional_write_that_names_its_holder(world: World) -> None:
+    # GIVEN a token claimed by c-1 WHEN c-1 claims again, c-2 claims, and c-3 claims after expiry
+    assert world.connections.claim_token("job-a", "c-1", NOW, until=NOW + 10)
+    assert world.connections.claim_token("job-a", "c-1", NOW, until=NOW + 10)  # a retried connect
+    assert not world.connections.claim_token("job-a", "c-2", NOW, until=NOW + 10)
+    # THEN only the holder wins until the claim's time has passed (TTL deletes late, not on time)
+    assert world.connections.claim_token("job-a", "c-3", NOW + 11, until=NOW + 20)
+    assert (world.connections.get("token#job-a") or {})["holder"] == {"S": "c-3"}
 
 
 def test_a_token_replayed_after_disconnect_is_refused(world: World) -> None:
@@ -200,8 +239,14 @@ def test_a_token_replayed_after_disconnect_is_refused(world: World) -> None:
     assert refused(reconnect) and refused(old_id)
     assert world.subscribed("job-a") == []
     world.s3.put_object(Bucket="results", Key="job-a.json", Body=b"{}")
-    with pytest.raises(NoSubscriberReached, match="has no subscriber"):
-        world.notify("job-a")
+    assert world.notify("job-a") == {
+        "job_id": "job-a",
+        "status": "succeeded",
+        "delivered": 0,
+        "gone": 0,
+        "failed": 0,
+        "posts": 0,
+    }
 
 
 def test_iam_connections_subscribe_with_the_token_and_replays_are_refused_there_too(world: World) -> None:
@@ -211,9 +256,11 @@ def test_iam_connections_subscribe_with_the_token_and_replays_are_refused_there_
     assert handle(event, world.deps)["statusCode"] == 200
     assert refused(world.subscribe("c-iam", "job-a", "guess"))
     assert world.subscribe("c-iam", "job-a", TOKEN_A)["statusCode"] == 200
+    second = event | {"requestContext": {**event["requestContext"], "connectionId": "c-iam-2"}}
+    handle(second, world.deps)
+    assert refused(world.subscribe("c-iam-2", "job-a", TOKEN_A))  # c-iam is live and holds the token
     handle(world.event("$disconnect", "c-iam"), world.deps)
-    handle(event | {"requestContext": {**event["requestContext"], "connectionId": "c-iam-2"}}, world.deps)
-    assert refused(world.subscribe("c-iam-2", "job-a", TOKEN_A))
+    assert refused(world.subscribe("c-iam-2", "job-a", TOKEN_A))  # and keeps it once gone
 
 
 def test_connect_without_a_job_id_is_refused_before_any_lookup(world: World) -> None:
@@ -222,6 +269,9 @@ def test_connect_without_a_job_id_is_refused_before_any_lookup(world: World) -> 
 
 
 # --- bad frames: a JSON error on the socket, never a 5xx ------------------------------------------------
+DEEP = "[" * 2000 + "]" * 2000  # 4,000 bytes: past Python's recursion limit for a recursive parser
+
+
 @pytest.mark.parametrize(
     ("route", "frame", "error", "message"),
     [
@@ -230,13 +280,29 @@ def test_connect_without_a_job_id_is_refused_before_any_lookup(world: World) -> 
         ("$default", '{"action": "publish"}', "unknown_action", "unknown action 'publish' (valid actions: subscribe)"),
         ("$default", '{"job_id": "a"}', "unknown_action", "unknown action None (valid actions: subscribe)"),
         ("$default", "x" * 5000, "frame_too_large", "frame of 5000 bytes is above the 4096-byte limit"),
+        ("$default", DEEP, "too_deep", "frame nests 2000 levels, above the limit of 4"),
+        ("subscribe", DEEP, "too_deep", "frame nests 2000 levels, above the limit of 4"),
+        (
+            "subscribe",
+            '{"action": "subscribe", "job_id": ' + "{" * 1990 + "}" * 1990 + "}",
+            "too_deep",
+            "frame nests 1991 levels, above the limit of 4",
+        ),
+        ("subscribe", '{"action": "subscribe", "job_id": "\ud800"}', "not_utf8", "frame is not valid UTF-8"),
+        ("$default", '{"a": "[[[[[[[["}', "unknown_action", "unknown action None (valid actions: subscribe)"),
         ("subscribe", '{"action": "subscribe", "token": "t"}', "missing_field", "field 'job_id' is required"),
         ("subscribe", '{"action": "subscribe", "job_id": "a"}', "missing_field", "field 'token' is required"),
         (
             "subscribe",
             '{"action": "subscribe", "job_id": 7, "token": "t"}',
             "bad_field",
-            "field 'job_id' must be a string of 1 to 128 characters",
+            "field 'job_id' must be a string of 1 to 128 characters of valid Unicode",
+        ),
+        (  # a JSON escape that decodes to a lone surrogate: no DynamoDB key can hold it
+            "subscribe",
+            r'{"action": "subscribe", "job_id": "\ud800", "token": "t"}',
+            "bad_field",
+            "field 'job_id' must be a string of 1 to 128 characters of valid Unicode",
         ),
     ],
 )
@@ -248,65 +314,85 @@ def test_bad_frames_get_a_json_error(world: World, route: str, frame: str, error
     assert world.subscribed("job-a") == []
 
 
+@pytest.mark.parametrize(
+    ("frame", "error", "message"),
+    [
+        (b"\xff\xfe{}", "not_utf8", "frame is not valid UTF-8"),
+        (b"[" * 100 + b"]" * 100, "too_deep", "frame nests 100 levels, above the limit of 4"),
+    ],
+)
+def test_binary_frames_are_checked_as_text_frames_are(world: World, frame: bytes, error: str, message: str) -> None:
+    event = world.event("$default", "c", base64.b64encode(frame).decode()) | {"isBase64Encoded": True}
+    assert body(handle(event, world.deps)) == {"type": "error", "error": error, "message": message}
+
+
 def test_a_valid_subscribe_that_reaches_default_is_answered_not_dropped(world: World) -> None:
     response = handle(world.event("$default", "c", {"action": "subscribe", "job_id": "a", "token": "t"}), world.deps)
     assert (response["statusCode"], body(response)["error"]) == (400, "unrouted")
 
 
-# --- park and the task token round trip -------------------------------------------------------------
-def test_park_stores_the_task_token_on_the_job_and_waits(world: World) -> None:
-    with Stubber(world.sfn) as sfn:  # no call expected: nobody subscribed yet
-        result = park({"job_id": "job-a", "task_token": "tt-1"}, world.deps)
-        sfn.assert_no_pending_responses()
-    assert result == {"job_id": "job-a", "parked": True, "released": False}
-    assert (world.jobs.get("job-a") or {})["push_task_token"] == {"S": "tt-1"}
-
-
-def test_subscribe_after_park_releases_the_workflow_once(world: World) -> None:
-    park({"job_id": "job-a", "task_token": "tt-1"}, world.deps)
+# --- a subscriber after the end: answered at once, by the subscribe itself -------------------------------
+def test_a_subscriber_after_the_end_gets_the_result_in_the_answer(world: World) -> None:
+    # GIVEN job A, recorded succeeded (its push found nobody)
+    world.s3.put_object(Bucket="results", Key="job-a.json", Body=b'{"total": 42}')
+    assert world.notify("job-a")["delivered"] == 0
     world.connect("c-1", "job-a", TOKEN_A)
-    world.connect("c-2", "job-a", TOKEN_A)
-    with Stubber(world.sfn) as sfn:
-        sfn.add_response("send_task_success", {}, {"taskToken": "tt-1", "output": ANY})
-        first = world.subscribe("c-1", "job-a", TOKEN_A)
-        second = world.subscribe("c-2", "job-a", TOKEN_A)  # the token was claimed: no second success
-        sfn.assert_no_pending_responses()
-    assert (body(first)["released"], body(second)["released"]) == (True, False)
-    assert "push_task_token" not in (world.jobs.get("job-a") or {})
-    assert world.subscribed("job-a") == ["c-1", "c-2"]
+    # WHEN the client subscribes
+    response = world.subscribe("c-1", "job-a", TOKEN_A)
+    # THEN the answer on its socket is the result message the push would have sent
+    assert response["statusCode"] == 200
+    assert body(response) == {"type": "result", "job_id": "job-a", "status": "succeeded", "result": {"total": 42}}
 
 
-def test_park_after_a_subscriber_releases_at_once(world: World) -> None:
+@pytest.mark.parametrize(
+    ("status", "told"),
+    [("failed", {"error": "Jobs.WorkerFailed"}), ("timed_out", {"error": "States.Timeout"}), ("cancelled", {})],
+)
+def test_a_subscriber_to_a_job_that_did_not_succeed_is_told_how_it_ended(
+    world: World, status: str, told: dict[str, str]
+) -> None:
+    world.finish("job-a", status)
     world.connect("c-1", "job-a", TOKEN_A)
-    world.subscribe("c-1", "job-a", TOKEN_A)
-    with Stubber(world.sfn) as sfn:
-        sfn.add_response("send_task_success", {}, {"taskToken": "tt-9", "output": ANY})
-        result = park({"job_id": "job-a", "task_token": "tt-9"}, world.deps)
-        sfn.assert_no_pending_responses()
-    assert result["released"] is True
+    assert body(world.subscribe("c-1", "job-a", TOKEN_A)) == {
+        "type": "result",
+        "job_id": "job-a",
+        "status": status,
+        **told,
+    }
 
 
-def test_a_workflow_that_stopped_waiting_does_not_fail_the_subscribe(world: World) -> None:
-    park({"job_id": "job-a", "task_token": "tt-1"}, world.deps)
+def test_a_running_job_answers_subscribed_and_the_push_reaches_the_subscriber(world: World) -> None:
     world.connect("c-1", "job-a", TOKEN_A)
-    with Stubber(world.sfn) as sfn:
-        sfn.add_client_error("send_task_success", "TaskTimedOut", http_status_code=400)
-        response = world.subscribe("c-1", "job-a", TOKEN_A)
-    assert response["statusCode"] == 200 and body(response)["released"] is False
+    assert body(world.subscribe("c-1", "job-a", TOKEN_A)) == {
+        "type": "subscribed",
+        "job_id": "job-a",
+        "status": "running",
+    }
+    world.s3.put_object(Bucket="results", Key="job-a.json", Body=b"{}")
+    assert world.notify("job-a")["delivered"] == 1
+    assert json.loads(world.received("c-1"))["status"] == "succeeded"
 
 
-@pytest.mark.parametrize("job_id", ["job-none", "job-plain"])
-def test_park_on_a_job_without_push_goes_to_the_fallback(world: World, job_id: str) -> None:
-    put_job(world.dynamodb, "job-plain", None)
-    with pytest.raises(PushNotRequested, match=f"job '{job_id}' is unknown or did not ask for push"):
-        park({"job_id": job_id, "task_token": "tt"}, world.deps)
+def test_a_late_subscriber_whose_result_cannot_be_read_is_told_to_poll(world: World) -> None:
+    world.finish("job-a")  # recorded, but the object is not in the bucket
+    world.connect("c-1", "job-a", TOKEN_A)
+    assert body(world.subscribe("c-1", "job-a", TOKEN_A)) == {
+        "type": "subscribed",
+        "job_id": "job-a",
+        "status": "succeeded",
+        "poll": True,
+    }
 
 
 # --- notify ----------------------------------------------------------------------------------------------
 def subscribe_all(world: World, job_id: str, token: str, ids: list[str]) -> None:
-    for connection_id in ids:
-        world.connect(connection_id, job_id, token)
-        assert world.subscribe(connection_id, job_id, token)["statusCode"] == 200
+    """Connections subscribed to the job as a subscribe leaves them (the first through the routes;
+    a token opens one connection, so the others as the store records them)."""
+    world.connect(ids[0], job_id, token)
+    assert world.subscribe(ids[0], job_id, token)["statusCode"] == 200
+    for connection_id in ids[1:]:
+        world.connections.admit(connection_id, NOW, job_id, None)
+        world.jobs.add_subscriber(job_id, connection_id, NOW)
 
 
 def test_several_subscribers_are_each_reached(world: World) -> None:
@@ -328,7 +414,7 @@ def test_results_above_the_frame_or_message_limit_go_as_a_presigned_url(world: W
     message = json.loads(world.received("c-1"))
     assert summary["mode"] == "url" and len(world.received("c-1")) < limit
     assert message["url"].startswith("https://results.s3") and "job-a.json" in message["url"]
-    assert (message["bytes"], message["expires_in_s"]) == (size, 900)
+    assert (message["bytes"], message["expires_in_s"], message["status"]) == (size, 900, "succeeded")
 
 
 def test_a_result_whose_envelope_passes_the_limit_goes_as_a_url(world: World) -> None:
@@ -363,17 +449,18 @@ def test_throttling_is_retried_with_backoff_then_delivered(world: World) -> None
     assert len(slept) == 2 and 0 <= slept[0] <= 0.1 and 0 <= slept[1] <= 0.2  # full jitter, doubling cap
 
 
-def test_throttling_that_never_ends_fails_the_push_to_the_fallback(world: World) -> None:
+def test_throttling_that_never_ends_fails_the_push_not_the_job(world: World) -> None:
     subscribe_all(world, "job-a", TOKEN_A, ["c-1"])
     world.s3.put_object(Bucket="results", Key="job-a.json", Body=b"{}")
     with Stubber(world.management) as api:
         for _ in range(6):
             api.add_client_error("post_to_connection", "LimitExceededException", http_status_code=429)
-        with pytest.raises(NoSubscriberReached) as raised:
+        with pytest.raises(PushFailed) as raised:
             world.notify("job-a")
         api.assert_no_pending_responses()
     assert json.loads(str(raised.value)) == {
         "job_id": "job-a",
+        "status": "succeeded",
         "delivered": 0,
         "gone": 0,
         "failed": 1,
@@ -381,6 +468,7 @@ def test_throttling_that_never_ends_fails_the_push_to_the_fallback(world: World)
         "mode": "inline",
     }
     assert world.subscribed("job-a") == ["c-1"]  # throttled is not gone: the connection stays
+    assert (world.jobs.get("job-a") or {})["status"] == {"S": "succeeded"}
 
 
 class GatedManagement:
@@ -417,10 +505,19 @@ def test_posts_are_bounded_by_the_notify_concurrency(world: World) -> None:
     assert gated.peak == 3
 
 
-def test_notify_refuses_an_event_without_a_result_location(world: World) -> None:
-    with pytest.raises(ValueError, match="notify needs job_id and result"):
+@pytest.mark.parametrize(
+    ("event", "error", "message"),
+    [
+        ({"status": "succeeded"}, ValueError, "notify needs a job_id of 1 to 128 characters"),
+        ({"job_id": "job-a"}, JobNotFinished, "job 'job-a' is 'running', not finished"),
+        ({"job_id": "job-none"}, JobNotFinished, "job 'job-none' is 'unknown', not finished"),
+    ],
+)
+def test_notify_refuses_a_job_it_cannot_announce(world: World, event: Any, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
         notify(
-            {"job_id": "job-a", "result": {"bucket": "results"}},
+            event,
+            jobs=world.jobs,
             connections=world.connections,
             management=world.management,
             s3=world.s3,
@@ -454,19 +551,29 @@ def test_socket_and_notify_entry_points_read_their_environment(
         frame = {"action": "subscribe", "job_id": "job-a", "token": TOKEN_A}
         assert routes.lambda_handler(world.event("subscribe", "c-1", frame), context)["statusCode"] == 200
         world.s3.put_object(Bucket="results", Key="job-a.json", Body=b"z" * 2000)  # above 1000: a URL
-        event = {"job_id": "job-a", "result": {"bucket": "results", "key": "job-a.json"}}
-        assert notify_module.lambda_handler(event, context)["mode"] == "url"
+        world.finish("job-a")
+        assert notify_module.lambda_handler({"job_id": "job-a", "status": "succeeded"}, context)["mode"] == "url"
         assert "url" in json.loads(world.received("c-1"))
     finally:
         deps.deps_from_env.cache_clear()
         notify_module._clients.cache_clear()
 
 
-def test_a_socket_not_bound_to_a_job_table_says_so(world: World) -> None:
-    world.deps.jobs = Jobs(world.dynamodb, "")
-    response = world.connect("c-1", "job-a", TOKEN_A)
-    assert (response["statusCode"], body(response)["error"]) == (503, "push_not_bound")
-    assert world.connections.get("c-1") is None
+def test_a_socket_bound_to_no_job_table_serves_signed_connections_and_no_jobs(world: World) -> None:
+    # GIVEN a notifier no workflow bound (JOBS_TABLE is the "(none)" marker, never empty)
+    world.deps.jobs = Jobs(world.dynamodb, NO_JOB_TABLE)
+    # WHEN a token connect, a signed connect and a subscribe arrive
+    token_connect = world.connect("c-1", "job-a", TOKEN_A)
+    world.deps.connect_auth = "iam"
+    signed = handle(world.event("$connect", "c-2"), world.deps)
+    subscribe = world.subscribe("c-2", "job-a", TOKEN_A)
+    # THEN no job is looked up anywhere: tokens are refused, signed sockets stay open for your messages
+    assert refused(token_connect) and world.connections.get("c-1") is None
+    assert signed["statusCode"] == 200 and world.connections.get("c-2") is not None
+    assert (subscribe["statusCode"], body(subscribe)) == (
+        400,
+        {"type": "error", "error": "no_jobs", "message": "this socket serves no job results"},
+    )
 
 
 def test_authorizer_connections_record_the_principal_and_still_need_the_token(world: World) -> None:

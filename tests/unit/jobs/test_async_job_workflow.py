@@ -256,18 +256,17 @@ class FakePush:
     def __init__(self) -> None:
         self.url = pulumi.Output.from_input("wss://push.example/live")
         self.bound: list[Any] = []
-        self.asked: dict[str, str] = {}
+        self.asked: dict[str, dict[str, str]] = {}
 
     def bind_jobs(self, table_name: Any, table_arn: Any) -> None:
         self.bound.append((table_name, table_arn))
 
-    def workflow_states(self, *, next_state: str, fallback_state: str) -> dict[str, Any]:
-        self.asked = {"next": next_state, "fallback": fallback_state}
+    def workflow_states(self, *, status: str, entry: str, next_state: str, fallback_state: str) -> dict[str, Any]:
+        self.asked[status] = {"entry": entry, "next": next_state, "fallback": fallback_state}
         return {
-            "PushResult": asl.task(
-                "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                timeout_s=300,
-                heartbeat_s=60,
+            entry: asl.task(
+                "arn:aws:states:::lambda:invoke",
+                timeout_s=15,
                 retry=[asl.RetryPolicy(("States.TaskFailed",), 1, 2, 2.0, 5)],
                 catches=[asl.catch(["States.ALL"], fallback_state, "$.push_error")],
                 next_state=next_state,
@@ -291,9 +290,14 @@ def test_a_push_channel_is_bound_its_states_run_after_the_worker_and_its_url_rea
     assert isinstance(push, PushChannel)
     graph = build(push=push)
     assert len(push.bound) == 1
-    assert push.asked == {"next": "RecordSucceeded", "fallback": "RecordPushFallback"}
+    # after each recorded terminal status, never before it (webhooks on: the push precedes the notice)
+    assert push.asked == {
+        status: {"entry": f"Push{title}", "next": f"Notify{title}", "fallback": f"RecordPushError{title}"}
+        for status, title in (("succeeded", "Succeeded"), ("failed", "Failed"), ("timed_out", "TimedOut"))
+    }
     states = definition(graph)["States"]
-    assert states["RunWorker"]["Next"] == "PushResult" and states["RecordPushFallback"]["Next"] == "RecordSucceeded"
+    assert states["RunWorker"]["Next"] == "RecordSucceeded" and states["RecordSucceeded"]["Next"] == "PushSucceeded"
+    assert states["RecordPushErrorSucceeded"]["Next"] == "NotifySucceeded"
     assert asl.problems_in(definition(graph)) == []
     policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "reports-sm-policy").inputs["policy"])
     assert push.state_machine_statements()[0] in policy["Statement"]

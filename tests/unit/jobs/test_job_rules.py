@@ -142,13 +142,16 @@ def test_the_plan_shows_the_states_with_timeouts_and_retries_and_the_start_capac
         "NotifySucceeded",
         "NotifyFailed",
         "NotifyTimedOut",
-        # prod pushes results over its WebSocketNotifier: park until a subscriber, post, or poll
-        "PushResult",
-        "PushNotify",
-        "RecordPushFallback",
+        # prod pushes over its WebSocketNotifier after each terminal status is recorded, never before
+        "PushSucceeded",
+        "PushFailed",
+        "PushTimedOut",
+        "RecordPushErrorSucceeded",
+        "RecordPushErrorFailed",
+        "RecordPushErrorTimedOut",
     }
-    assert (states["PushResult"]["heartbeat_s"], states["PushResult"]["timeout_s"]) == (120, 300)
-    assert states["PushResult"]["catch"] == ["RecordPushFallback"]
+    assert "heartbeat_s" not in states["PushSucceeded"]  # nothing waits for a client
+    assert states["PushSucceeded"]["catch"] == ["RecordPushErrorSucceeded"]
     assert main(["plan", "--stack", "prod", "--project-dir", str(root)]) == 0
     text = capsys.readouterr().out
     assert "state RunWorker (lambda:invoke)  timeout=130 s retries=2" in text  # the console wraps the rest
