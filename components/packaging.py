@@ -28,18 +28,23 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
+from . import defaults
 from .validation import ConfigError, Problems
 
 __all__ = [
     "FunctionPackage",
     "handler_problem",
+    "library_code_problem",
     "library_files",
+    "library_handlers_for",
+    "library_handlers_package",
     "package_function",
     "pip_platforms",
 ]
@@ -261,6 +266,58 @@ def package_function(
     if problems:
         raise ConfigError(subject, problems)
     return package
+
+
+def library_handlers_package(
+    *,
+    architecture: str = "arm64",
+    runtime: str = "python3.12",
+    powertools: str = "layer",
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> FunctionPackage:
+    """The library's own handlers as a function package, as the components that run them
+    (AsyncJobWorkflow: ``handlers.jobs``, WebSocketNotifier: ``handlers.push``) need it: the
+    installed ``resilient_serverless/handlers`` directory zipped as a top-level ``handlers``
+    package (their handler paths are ``handlers.<module>.lambda_handler``). Built by
+    ``package_function``: deterministic, cached by a hash of the files and options, no pip run.
+
+    - ``architecture``, ``runtime``, ``powertools``: as the functions'. Defaults: ``arm64``,
+      ``python3.12``, ``layer``.
+    """
+    return package_function(
+        Path(__file__).resolve().parent.parent / "handlers",
+        package_name="handlers",
+        library=False,
+        architecture=architecture,
+        runtime=runtime,
+        powertools=powertools,
+        cache_dir=cache_dir,
+    )
+
+
+def library_handlers_for(function_args: Mapping[str, Any] | None) -> FunctionPackage:
+    """``library_handlers_package`` for functions made with ``function_args`` (a component's
+    ``functions``/``function`` argument): their architecture, runtime and Powertools source, each
+    defaulting as ResilientFunction's does."""
+    given = function_args if isinstance(function_args, Mapping) else {}
+    return library_handlers_package(
+        architecture=given.get("architecture", defaults.FUNCTION_ARCHITECTURE),
+        runtime=given.get("runtime", defaults.FUNCTION_RUNTIME),
+        powertools=given.get("powertools", "layer"),
+    )
+
+
+def library_code_problem(code: object, handlers: Iterable[str], component: str) -> str | None:
+    """Why a ``code`` given to ``component`` cannot run the library's ``handlers``
+    (``handlers.jobs.submit.lambda_handler``...), or None: a package that holds them, or an
+    archive whose contents cannot be read here."""
+    problems = [p for p in (handler_problem(h, code) for h in handlers) if p]
+    if not problems:
+        return None
+    return (
+        f"code must hold the library's handlers as a top-level 'handlers' package (leave code out and "
+        f"{component} packages its own): {problems[0]}"
+    )
 
 
 def _add_dependencies(files: dict[str, Path], deps: Path, *, keep_powertools: bool) -> None:

@@ -45,6 +45,7 @@ import pulumi_aws as aws
 from . import defaults
 from .base import ResilientComponent, Transform
 from .grants import policy_json
+from .packaging import library_code_problem, library_handlers_for
 from .resilient_function import ResilientFunction, ResilientFunctionArgs
 
 # Shared with ThrottledApi (the same checks and log fields for every flavour of the front door).
@@ -75,14 +76,16 @@ NOTIFY_TASK_MARGIN_S = 5
 
 
 class WebSocketNotifierArgs(TypedDict, total=False):
-    """Arguments of WebSocketNotifier. Only ``code`` is required.
+    """Arguments of WebSocketNotifier. All optional.
 
     ``transform`` keys: api, route, route_response, integration, deployment, stage, access_logs,
     permission, table, policy, alarm (functions take theirs through ``function['transform']``).
     """
 
     code: pulumi.Archive | str
-    """The package holding ``handlers.push``. Required."""
+    """The package of the socket, park and notify functions: it must hold the library's handlers as
+    a top-level ``handlers`` package. Default: the library's own, packaged for the functions'
+    architecture, runtime and Powertools source (``packaging.library_handlers_for``)."""
     function: ResilientFunctionArgs
     """Extra ResilientFunction arguments for the socket, park and notify functions (timeout below
     29 s, memory, log level, powertools...). Default: none."""
@@ -252,8 +255,9 @@ def _check_routes(p: Problems, args: Mapping[str, Any], stage: tuple[float, int]
 def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:
     p = Problems(f"WebSocketNotifier {name!r}")
     p.check_known_keys(args, WebSocketNotifierArgs.__annotations__, what="argument")
-    if not args.get("code"):
-        p.add("code is required (the package holding handlers.push)")
+    code_problem = library_code_problem(args.get("code"), HANDLERS.values(), "WebSocketNotifier")
+    if code_problem:
+        p.add(code_problem)
     function = dict(args.get("function") or {})
     timeout = _check_function(p, function)
     auth = args.get("connect_auth", "token")
@@ -310,7 +314,7 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     p.raise_if_any()
     assert stage is not None
     return _Settings(
-        code=args["code"],
+        code=args.get("code") or library_handlers_for(function),
         function=function,
         function_timeout=timeout,
         connect_auth=auth,
