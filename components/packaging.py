@@ -40,6 +40,7 @@ from .validation import ConfigError, Problems
 
 __all__ = [
     "FunctionPackage",
+    "directory_handler_problem",
     "handler_problem",
     "library_code_problem",
     "library_files",
@@ -137,14 +138,39 @@ class FunctionPackage(pulumi.FileArchive):
 
 
 def handler_problem(handler: object, code: object) -> str | None:
-    """The handler check components run before creating anything; only a ``FunctionPackage``
-    knows its contents (a plain archive is accepted as it is)."""
+    """The handler check components run before creating anything: a ``FunctionPackage`` knows
+    its contents, and a directory (a path, or a ``pulumi.FileArchive`` of one) is zipped as it is,
+    so its files are the package; any other archive is accepted as it is."""
+    if not isinstance(handler, str) or "." not in handler:
+        return None
     # Duck-typed: the repo's ``components`` and the installed ``resilient_serverless.components``
     # are two copies of this class when a program mixes the names.
     check = getattr(code, "handler_problem", None)
-    if callable(check) and isinstance(handler, str) and "." in handler:
+    if callable(check):
         problem: str | None = check(handler)
         return problem
+    directory = code if isinstance(code, str | os.PathLike) else getattr(code, "path", None)
+    if isinstance(directory, str | os.PathLike) and Path(directory).is_dir():
+        return directory_handler_problem(handler, directory)
+    return None
+
+
+def directory_handler_problem(handler: str, directory: str | os.PathLike[str]) -> str | None:
+    """Why ``handler`` would fail in a package zipped from ``directory``, or None. The directory's
+    contents are the package root (as ``pulumi.FileArchive`` zips them), so
+    ``app.thumbs.lambda_handler`` needs ``<directory>/app/thumbs.py`` (or ``app/thumbs/__init__.py``)
+    defining ``lambda_handler``."""
+    module, _, function = handler.rpartition(".")
+    root = Path(directory)
+    candidates = [module.replace(".", "/") + ".py", module.replace(".", "/") + "/__init__.py"]
+    found = next((name for name in candidates if (root / name).is_file()), None)
+    if found is None:
+        return (
+            f"handler={handler!r}: module {module!r} is not under code={str(directory)!r}, whose contents are "
+            f"the package root (looked for {' or '.join(str(root / name) for name in candidates)})"
+        )
+    if function not in _top_level_names((root / found).read_bytes()):
+        return f"handler={handler!r}: module {module!r} ({root / found}) defines no function {function!r}"
     return None
 
 

@@ -434,3 +434,61 @@ def test_a_given_code_without_the_librarys_handlers_is_refused_before_any_child(
         f"'handlers.push.routes' is not in the package built from {str(project)!r} (looked for "
         "handlers/push/routes.py or handlers/push/routes/__init__.py)"
     )
+
+
+# --- a directory as code is checked as a package is ---------------------------------------------------
+@pytest.fixture
+def app(tmp_path: Path) -> Path:
+    """``./app`` holding ``thumbs.py``: zipped as it is, its contents are the package root."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "thumbs.py").write_text("def lambda_handler(event, context):\n    return event\n")
+    return tmp_path / "app"
+
+
+def _function_with(handler: str, code: object) -> list[str]:
+    import pulumi
+    from resilient_serverless.components import ResilientFunction
+    from resilient_serverless.components.testing import run_program
+
+    created: list[str] = []
+
+    def program() -> None:
+        ResilientFunction("thumbs", {"handler": handler, "code": code})  # type: ignore[typeddict-item]
+        created.append("function")
+
+    graph = run_program(program)
+    assert isinstance(code, str | pulumi.Archive)
+    return created + [r.type for r in graph if r.custom]
+
+
+@pytest.mark.parametrize("as_archive", [False, True], ids=["path", "FileArchive"])
+def test_a_handler_whose_module_is_not_in_the_code_directory_is_refused_before_any_child(
+    app: Path, as_archive: bool
+) -> None:
+    import pulumi
+
+    # GIVEN ./app holding thumbs.py, and a handler that names the directory as a package
+    code: object = pulumi.FileArchive(str(app)) if as_archive else str(app)
+    # WHEN a function is made of them THEN one ConfigError names the handler, the code and the files
+    with pytest.raises(ConfigError) as raised:
+        _function_with("app.thumbs.lambda_handler", code)
+    assert str(raised.value) == (
+        f"ResilientFunction 'thumbs': handler='app.thumbs.lambda_handler': module 'app.thumbs' is not under "
+        f"code={str(app)!r}, whose contents are the package root (looked for {app}/app/thumbs.py or "
+        f"{app}/app/thumbs/__init__.py)"
+    )
+
+
+def test_a_handler_the_code_directory_does_not_define_is_refused(app: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        _function_with("thumbs.handle", str(app))
+    assert str(raised.value) == (
+        f"ResilientFunction 'thumbs': handler='thumbs.handle': module 'thumbs' ({app}/thumbs.py) defines no "
+        "function 'handle'"
+    )
+
+
+@pytest.mark.parametrize(("handler", "parent"), [("thumbs.lambda_handler", False), ("app.thumbs.lambda_handler", True)])
+def test_a_handler_found_under_the_code_directory_is_accepted(app: Path, handler: str, parent: bool) -> None:
+    created = _function_with(handler, str(app.parent if parent else app))
+    assert "function" in created and "aws:lambda/function:Function" in created

@@ -47,7 +47,7 @@ from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "policy"
-HANDLERS = str(ROOT / "handlers")
+HANDLERS = str(ROOT)  # code: the package root, holding handlers/
 STACKS = ["dev", "staging", "prod", "local"]
 CODE = pulumi.AssetArchive({"index.py": pulumi.StringAsset("def handler(event, context):\n    return event\n")})
 

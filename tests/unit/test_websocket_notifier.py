@@ -14,7 +14,7 @@ import pytest
 from resilient_serverless.components import ApiGatewayAccount, ConfigError, WebSocketNotifier, defaults
 from resilient_serverless.components.testing import AwsMocks, Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
 WS_STAGE = "aws:apigatewayv2/stage:Stage"
 ROUTE = "aws:apigatewayv2/route:Route"
 POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -401,9 +401,13 @@ def test_bad_input_is_named_with_its_value_and_range(args: dict[str, Any], messa
     assert message in errors_of(**args)
 
 
-def test_missing_code_and_unknown_argument_are_both_reported() -> None:
+def test_a_code_without_the_push_handlers_and_an_unknown_argument_are_both_reported() -> None:
+    # GIVEN the handlers directory itself as code: its contents are the package root, so no
+    # top-level "handlers" package is in it
+    wrong_code = f"{HANDLERS}/handlers"
+
     def program() -> None:
-        WebSocketNotifier("push", {"routes": []})
+        WebSocketNotifier("push", {"routes": [], "code": wrong_code})
 
     with pytest.raises(ConfigError) as raised:
         run_program(program)
@@ -412,7 +416,10 @@ def test_missing_code_and_unknown_argument_are_both_reported() -> None:
         "callback_heartbeat_s, callback_timeout_s, "
         "code, connect_auth, connect_throttle, function, gateway_account, inline_max_bytes, log_retention_days, "
         "notify_concurrency, result_url_ttl_s, route_throttles, stage_name, tags, throttle, transform)",
-        "code is required (the package holding handlers.push)",
+        "code must hold the library's handlers as a top-level 'handlers' package (leave code out and "
+        "WebSocketNotifier packages its own): handler='handlers.push.routes.lambda_handler': module "
+        f"'handlers.push.routes' is not under code={wrong_code!r}, whose contents are the package root (looked for "
+        f"{wrong_code}/handlers/push/routes.py or {wrong_code}/handlers/push/routes/__init__.py)",
     ]
 
 
