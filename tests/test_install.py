@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONSUMERS = ROOT / "tests" / "consumers"
 INSTALLED_ROOTS = {"components": "resilient_serverless/components", "handlers": "resilient_serverless/handlers"}
 SKIPPED_DIRS = {"__pycache__"}
+BUILD_INPUTS = ("pyproject.toml", "setup.py", "README.md", "components", "handlers")
 # A plan exits 0 (clean) or 1 (a rule of severity error fires, which a consumer may rightly trip).
 PLAN_EXIT_CODES = (0, 1)
 
@@ -47,9 +49,19 @@ def source_files() -> set[str]:
 
 @pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built from a clean copy of what the build reads: setuptools builds in the source tree and
+    packs whatever an earlier build left in ``build/lib``, which would hide a module it now leaves out."""
+    source = tmp_path_factory.mktemp("source")
+    for name in BUILD_INPUTS:
+        if not (ROOT / name).exists():
+            continue
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(ROOT / name, source / name)
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(source)],
         check=True,
         capture_output=True,
     )
