@@ -38,6 +38,10 @@ MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 POLICY_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
 REQUIRED_TAGS = ("environment", "component", "managed-by")
+# What AWS applies when a program sets nothing (aws_facts.QUOTAS, with their sources).
+LAMBDA_DEFAULT_TIMEOUT_S = int(aws_facts.quota("lambda_default_timeout_s"))
+SQS_DEFAULT_VISIBILITY_S = int(aws_facts.quota("sqs_default_visibility_timeout_s"))
+SQS_DEFAULT_RETENTION_S = int(aws_facts.quota("sqs_default_retention_s"))
 # Actions AWS offers no resource-level permission for: "*" is the narrowest resource there is.
 NO_RESOURCE_LEVEL = frozenset(
     {
@@ -506,7 +510,7 @@ def api_timeout_chain(integration: CapturedResource, graph: Graph) -> Iterator[s
     if timeout > ceiling:
         yield f"integration timeout {timeout} ms is above the {'REST' if rest else 'HTTP'} limit of {ceiling} ms"
     fn = _function_behind(str(integration.inputs.get("uri" if rest else "integrationUri", "")), graph)
-    if fn is not None and fn.inputs.get("timeout", 3) * 1000 >= timeout:
+    if fn is not None and fn.inputs.get("timeout", LAMBDA_DEFAULT_TIMEOUT_S) * 1000 >= timeout:
         yield (
             f"function {fn.name} may run {fn.inputs.get('timeout', 3)} s, not less than the {timeout} ms "
             "integration timeout: the gateway gives up while the function still works"
@@ -565,12 +569,13 @@ def sqs_visibility_covers_consumer(mapping: CapturedResource, graph: Graph) -> I
     fn = _function_by_name(graph, str(mapping.inputs.get("functionName", "")))
     if queue is None or fn is None:
         return
-    needed = 6 * fn.inputs.get("timeout", 3) + mapping.inputs.get("maximumBatchingWindowInSeconds", 0)
-    visibility = queue.inputs.get("visibilityTimeoutSeconds", 30)
+    timeout = fn.inputs.get("timeout", LAMBDA_DEFAULT_TIMEOUT_S)
+    needed = 6 * timeout + mapping.inputs.get("maximumBatchingWindowInSeconds", 0)
+    visibility = queue.inputs.get("visibilityTimeoutSeconds", SQS_DEFAULT_VISIBILITY_S)
     if visibility < needed:
         yield (
             f"queue {queue.name} hides a received batch for {visibility} s, below the {needed} s its consumer "
-            f"{fn.name} may need (6 x {fn.inputs.get('timeout', 3)} s + window): work is delivered twice"
+            f"{fn.name} may need (6 x {timeout} s + window): work is delivered twice"
         )
 
 
@@ -597,8 +602,8 @@ def sqs_dlq_outlives_source(queue: CapturedResource, graph: Graph) -> Iterator[s
     dlq = _queue_by_arn(graph, target) if target else None
     if dlq is None:
         return
-    source_keeps = queue.inputs.get("messageRetentionSeconds", 345_600)
-    dlq_keeps = dlq.inputs.get("messageRetentionSeconds", 345_600)
+    source_keeps = queue.inputs.get("messageRetentionSeconds", SQS_DEFAULT_RETENTION_S)
+    dlq_keeps = dlq.inputs.get("messageRetentionSeconds", SQS_DEFAULT_RETENTION_S)
     if dlq_keeps <= source_keeps:
         yield (
             f"its DLQ {dlq.name} keeps messages {dlq_keeps} s, not longer than this queue's {source_keeps} s: "
@@ -1090,13 +1095,17 @@ def sqs_redrive_retries(queue: CapturedResource, graph: Graph) -> Iterator[str]:
     needs_graph=False,
 )
 def eventbridge_target_dead_letter(target: CapturedResource, graph: Graph) -> Iterator[str]:
+    attempts = int(aws_facts.quota("eventbridge_default_retry_attempts"))
     if not (target.inputs.get("deadLetterConfig") or {}).get("arn"):
         yield (
             "no dead-letter queue: an event the target cannot take is dropped after the retry policy "
-            "(by default 185 attempts over 24 h), unseen"
+            f"(by default {attempts} attempts over 24 h), unseen"
         )
     if not target.inputs.get("retryPolicy"):
-        yield "no retry policy: the 24 h, 185-attempt default applies silently; bound it (maximum event age, attempts)"
+        yield (
+            f"no retry policy: the 24 h, {attempts}-attempt default applies silently; bound it (maximum event age, "
+            "attempts)"
+        )
 
 
 STREAM_SOURCES = (":dynamodb:", ":kinesis:")

@@ -453,7 +453,7 @@ def _function_with(handler: str, code: object) -> list[str]:
     created: list[str] = []
 
     def program() -> None:
-        ResilientFunction("thumbs", {"handler": handler, "code": code})  # type: ignore[typeddict-item]
+        ResilientFunction("thumbs", {"handler": handler, "code": code})
         created.append("function")
 
     graph = run_program(program)

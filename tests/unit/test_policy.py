@@ -532,7 +532,7 @@ def blind_spots_program(fixed: bool) -> None:
         "bisect_batch_on_function_error": True,
         "destination_config": {"on_failure": {"destination_arn": failures.arn}},
     }
-    common = {"function_name": worker.name, "starting_position": "LATEST"}
+    common: dict[str, Any] = {"function_name": worker.name, "starting_position": "LATEST"}
     aws.lambda_.EventSourceMapping(
         "entries-mapping", event_source_arn=table.stream_arn, **common, **(bounded if fixed else {})
     )

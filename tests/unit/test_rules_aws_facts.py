@@ -133,7 +133,11 @@ def machine(kind: str, resources: list[str]) -> Callable[[], None]:
         states[f"Step{i}"] = {"Type": "Task", "Resource": resource, "TimeoutSeconds": 60, "Next": f"Step{i + 1}"}
     states[f"Step{len(resources)}"] = {"Type": "Succeed"}
     definition = json.dumps({"StartAt": "Step0", "TimeoutSeconds": 300, "States": states})
-    return lambda: aws.sfn.StateMachine("flow", role_arn=ROLE, type=kind, definition=definition)
+
+    def program() -> None:
+        aws.sfn.StateMachine("flow", role_arn=ROLE, type=kind, definition=definition)
+
+    return program
 
 
 CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
