@@ -1,6 +1,8 @@
 """The README's component examples as written, in one program. The only lines of our own are the
 names the snippets take as given (queue, rule, writer, code, table, topic)."""
 
+import json
+
 import pulumi
 import pulumi_aws as aws
 from resilient_serverless.components import (
@@ -14,7 +16,12 @@ from resilient_serverless.components import (
 )
 
 # --- what the snippets take as given
-queue = aws.sqs.Queue("outbox", sqs_managed_sse_enabled=True)
+dead = aws.sqs.Queue("outbox-dlq", sqs_managed_sse_enabled=True, message_retention_seconds=1_209_600)
+queue = aws.sqs.Queue(
+    "outbox",
+    sqs_managed_sse_enabled=True,
+    redrive_policy=dead.arn.apply(lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 5})),
+)
 rule = aws.cloudwatch.EventRule("nightly", schedule_expression="rate(1 day)")
 topic = aws.sns.Topic("ops")
 table = aws.dynamodb.Table(
