@@ -53,6 +53,14 @@ def test_the_default_runtimes_are_supported_on_the_day_the_facts_were_checked() 
     assert aws_facts.deprecated_runtime(defaults.CANARY_RUNTIME, aws_facts.CHECKED_ON) is None
 
 
+def test_every_lambda_runtime_the_library_accepts_is_dated_and_supported_on_that_day() -> None:
+    from resilient_serverless.components import packaging, resilient_function
+
+    for runtime in {*packaging.RUNTIMES, *resilient_function.RUNTIMES}:
+        assert runtime in aws_facts.LAMBDA_RUNTIMES, runtime
+        assert aws_facts.deprecated_runtime(runtime, aws_facts.CHECKED_ON) is None, runtime
+
+
 def test_the_rule_is_quiet_on_the_default_runtimes_today(today: Callable[[date], None]) -> None:
     today(aws_facts.CHECKED_ON)
     assert findings(function_and_canary, "runtime-supported") == []
