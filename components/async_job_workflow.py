@@ -43,6 +43,7 @@ from . import asl, defaults
 from .base import ResilientComponent, Transform
 from .grants import assume_role_policy, policy_json
 from .job_states import WorkflowShape, workflow_definition
+from .packaging import library_code_problem, library_handlers_for
 from .queues import visibility_timeout_for
 from .resilient_function import ResilientFunction, ResilientFunctionArgs
 from .validation import Problems
@@ -97,7 +98,7 @@ class RetryArgs(TypedDict, total=False):
 
 
 class AsyncJobWorkflowArgs(TypedDict, total=False):
-    """Arguments of AsyncJobWorkflow. ``worker`` and ``code`` are required.
+    """Arguments of AsyncJobWorkflow. ``worker`` is required.
 
     ``transform`` keys: table, idempotency_table, bucket, bucket_encryption, bucket_public_access,
     bucket_policy, bucket_lifecycle, queue, dlq, mapping, state_machine, state_machine_role,
@@ -109,7 +110,9 @@ class AsyncJobWorkflowArgs(TypedDict, total=False):
     deadline}`` (and ``task_token`` in callback mode), writes the result to the results bucket
     (``RESULTS_BUCKET``, key ``results/<job_id>``) and answers ``{bucket, key}``. Required."""
     code: pulumi.Archive | str
-    """The package holding ``handlers.jobs`` (the job API, starter, webhooks). Required."""
+    """The package of the job functions (the job API, starter, webhooks): it must hold the library's
+    handlers as a top-level ``handlers`` package. Default: the library's own, packaged for the
+    functions' architecture, runtime and Powertools source (``packaging.library_handlers_for``)."""
     path: str
     """Collection path of the routes. Default: ``/jobs``."""
     api_flavor: str
@@ -272,8 +275,9 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     worker = args.get("worker")
     if not isinstance(worker, ResilientFunction):
         p.add(f"worker={worker!r} must be a ResilientFunction (the function that does the work)")
-    if not args.get("code"):
-        p.add("code is required (the package holding handlers.jobs)")
+    code_problem = library_code_problem(args.get("code"), ["handlers.jobs.submit.lambda_handler"], "AsyncJobWorkflow")
+    if code_problem:
+        p.add(code_problem)
     path = args.get("path", defaults.JOB_PATH)
     if not isinstance(path, str) or not path.startswith("/") or "{" in path or path.endswith("/"):
         p.add(f"path={path!r} must be a fixed collection path such as '/jobs' (no parameters, no trailing '/')")
@@ -329,7 +333,7 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     assert retry is not None
     return _Settings(
         worker=worker,  # type: ignore[arg-type]
-        code=args["code"],
+        code=args.get("code") or library_handlers_for(functions),
         path=path,
         api_flavor=flavor,
         functions=functions,

@@ -159,7 +159,9 @@ CANARY_SUCCESS_THRESHOLD_PCT: Final = 90  # alarm below this SuccessPercent
 CANARY_RETENTION_DAYS: Final = 31  # success and failure run data
 CANARY_RETENTION_RANGE: Final[tuple[int, int]] = (1, 455)  # Synthetics' retention periods (days)
 CANARY_ARTIFACT_EXPIRY_DAYS: Final = 31  # screenshots, HAR files and logs in S3
-CANARY_RUNTIME: Final = "syn-python-selenium-5.1"
+# The newest documented Python Synthetics runtime (Python 3.12): CreateCanary refuses deprecated
+# ones, and the dates are in aws_facts.SYNTHETICS_RUNTIMES (5.1 was deprecated on 2026-02-03).
+CANARY_RUNTIME: Final = "syn-python-selenium-12.0"
 CANARY_ROUND_TRIP_S: Final = 30  # how long the canary polls for its job's result
 
 # --- tracing provider (issue 10) ------------------------------------------------------------

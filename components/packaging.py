@@ -28,18 +28,24 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
+from . import defaults
 from .validation import ConfigError, Problems
 
 __all__ = [
     "FunctionPackage",
+    "directory_handler_problem",
     "handler_problem",
+    "library_code_problem",
     "library_files",
+    "library_handlers_for",
+    "library_handlers_package",
     "package_function",
     "pip_platforms",
 ]
@@ -58,6 +64,9 @@ GLIBC_MINORS = range(34, 16, -1)
 _PIP_ARCH = {"arm64": "aarch64", "x86_64": "x86_64"}
 _SKIP_DIRS = {"__pycache__", ".git", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".venv", ".hypothesis"}
 _SKIP_SUFFIXES = (".pyc", ".pyo")
+# The directory that holds the handler library as a top-level ``handlers`` package: the repo root,
+# or the installed ``resilient_serverless`` directory.
+LIBRARY_ROOT = str(Path(__file__).resolve().parent.parent)
 _POWERTOOLS = re.compile(r"^aws_lambda_powertools(-[^/]*\.dist-info)?$")
 _NO_WHEEL = re.compile(r"No matching distribution found for ([^\s]+)")
 
@@ -85,7 +94,7 @@ def library_files() -> dict[str, Path]:
     Only the package marker and ``resilience/``: the reference handlers beside it are this
     repository's application, not the library.
     """
-    root = Path(__file__).resolve().parent.parent / "handlers"
+    root = Path(LIBRARY_ROOT) / "handlers"
     files = {"resilient_serverless/handlers/__init__.py": root / "__init__.py"}
     typed = root / "py.typed"
     if typed.exists():
@@ -132,14 +141,39 @@ class FunctionPackage(pulumi.FileArchive):
 
 
 def handler_problem(handler: object, code: object) -> str | None:
-    """The handler check components run before creating anything; only a ``FunctionPackage``
-    knows its contents (a plain archive is accepted as it is)."""
+    """The handler check components run before creating anything: a ``FunctionPackage`` knows
+    its contents, and a directory (a path, or a ``pulumi.FileArchive`` of one) is zipped as it is,
+    so its files are the package; any other archive is accepted as it is."""
+    if not isinstance(handler, str) or "." not in handler:
+        return None
     # Duck-typed: the repo's ``components`` and the installed ``resilient_serverless.components``
     # are two copies of this class when a program mixes the names.
     check = getattr(code, "handler_problem", None)
-    if callable(check) and isinstance(handler, str) and "." in handler:
+    if callable(check):
         problem: str | None = check(handler)
         return problem
+    directory = code if isinstance(code, str | os.PathLike) else getattr(code, "path", None)
+    if isinstance(directory, str | os.PathLike) and Path(directory).is_dir():
+        return directory_handler_problem(handler, directory)
+    return None
+
+
+def directory_handler_problem(handler: str, directory: str | os.PathLike[str]) -> str | None:
+    """Why ``handler`` would fail in a package zipped from ``directory``, or None. The directory's
+    contents are the package root (as ``pulumi.FileArchive`` zips them), so
+    ``app.thumbs.lambda_handler`` needs ``<directory>/app/thumbs.py`` (or ``app/thumbs/__init__.py``)
+    defining ``lambda_handler``."""
+    module, _, function = handler.rpartition(".")
+    root = Path(directory)
+    candidates = [module.replace(".", "/") + ".py", module.replace(".", "/") + "/__init__.py"]
+    found = next((name for name in candidates if (root / name).is_file()), None)
+    if found is None:
+        return (
+            f"handler={handler!r}: module {module!r} is not under code={str(directory)!r}, whose contents are "
+            f"the package root (looked for {' or '.join(str(root / name) for name in candidates)})"
+        )
+    if function not in _top_level_names((root / found).read_bytes()):
+        return f"handler={handler!r}: module {module!r} ({root / found}) defines no function {function!r}"
     return None
 
 
@@ -261,6 +295,58 @@ def package_function(
     if problems:
         raise ConfigError(subject, problems)
     return package
+
+
+def library_handlers_package(
+    *,
+    architecture: str = "arm64",
+    runtime: str = "python3.12",
+    powertools: str = "layer",
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> FunctionPackage:
+    """The library's own handlers as a function package, as the components that run them
+    (AsyncJobWorkflow: ``handlers.jobs``, WebSocketNotifier: ``handlers.push``) need it: the
+    installed ``resilient_serverless/handlers`` directory zipped as a top-level ``handlers``
+    package (their handler paths are ``handlers.<module>.lambda_handler``). Built by
+    ``package_function``: deterministic, cached by a hash of the files and options, no pip run.
+
+    - ``architecture``, ``runtime``, ``powertools``: as the functions'. Defaults: ``arm64``,
+      ``python3.12``, ``layer``.
+    """
+    return package_function(
+        Path(LIBRARY_ROOT) / "handlers",
+        package_name="handlers",
+        library=False,
+        architecture=architecture,
+        runtime=runtime,
+        powertools=powertools,
+        cache_dir=cache_dir,
+    )
+
+
+def library_handlers_for(function_args: Mapping[str, Any] | None) -> FunctionPackage:
+    """``library_handlers_package`` for functions made with ``function_args`` (a component's
+    ``functions``/``function`` argument): their architecture, runtime and Powertools source, each
+    defaulting as ResilientFunction's does."""
+    given = function_args if isinstance(function_args, Mapping) else {}
+    return library_handlers_package(
+        architecture=given.get("architecture", defaults.FUNCTION_ARCHITECTURE),
+        runtime=given.get("runtime", defaults.FUNCTION_RUNTIME),
+        powertools=given.get("powertools", "layer"),
+    )
+
+
+def library_code_problem(code: object, handlers: Iterable[str], component: str) -> str | None:
+    """Why a ``code`` given to ``component`` cannot run the library's ``handlers``
+    (``handlers.jobs.submit.lambda_handler``...), or None: a package that holds them, or an
+    archive whose contents cannot be read here."""
+    problems = [p for p in (handler_problem(h, code) for h in handlers) if p]
+    if not problems:
+        return None
+    return (
+        f"code must hold the library's handlers as a top-level 'handlers' package (leave code out and "
+        f"{component} packages its own): {problems[0]}"
+    )
 
 
 def _add_dependencies(files: dict[str, Path], deps: Path, *, keep_powertools: bool) -> None:

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import aws_facts
+
 if TYPE_CHECKING:
     from .testing.capture import CapturedResource, Graph
 
@@ -36,6 +38,10 @@ MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 POLICY_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
 REQUIRED_TAGS = ("environment", "component", "managed-by")
+# What AWS applies when a program sets nothing (aws_facts.QUOTAS, with their sources).
+LAMBDA_DEFAULT_TIMEOUT_S = int(aws_facts.quota("lambda_default_timeout_s"))
+SQS_DEFAULT_VISIBILITY_S = int(aws_facts.quota("sqs_default_visibility_timeout_s"))
+SQS_DEFAULT_RETENTION_S = int(aws_facts.quota("sqs_default_retention_s"))
 # Actions AWS offers no resource-level permission for: "*" is the narrowest resource there is.
 NO_RESOURCE_LEVEL = frozenset(
     {
@@ -504,7 +510,7 @@ def api_timeout_chain(integration: CapturedResource, graph: Graph) -> Iterator[s
     if timeout > ceiling:
         yield f"integration timeout {timeout} ms is above the {'REST' if rest else 'HTTP'} limit of {ceiling} ms"
     fn = _function_behind(str(integration.inputs.get("uri" if rest else "integrationUri", "")), graph)
-    if fn is not None and fn.inputs.get("timeout", 3) * 1000 >= timeout:
+    if fn is not None and fn.inputs.get("timeout", LAMBDA_DEFAULT_TIMEOUT_S) * 1000 >= timeout:
         yield (
             f"function {fn.name} may run {fn.inputs.get('timeout', 3)} s, not less than the {timeout} ms "
             "integration timeout: the gateway gives up while the function still works"
@@ -563,12 +569,13 @@ def sqs_visibility_covers_consumer(mapping: CapturedResource, graph: Graph) -> I
     fn = _function_by_name(graph, str(mapping.inputs.get("functionName", "")))
     if queue is None or fn is None:
         return
-    needed = 6 * fn.inputs.get("timeout", 3) + mapping.inputs.get("maximumBatchingWindowInSeconds", 0)
-    visibility = queue.inputs.get("visibilityTimeoutSeconds", 30)
+    timeout = fn.inputs.get("timeout", LAMBDA_DEFAULT_TIMEOUT_S)
+    needed = 6 * timeout + mapping.inputs.get("maximumBatchingWindowInSeconds", 0)
+    visibility = queue.inputs.get("visibilityTimeoutSeconds", SQS_DEFAULT_VISIBILITY_S)
     if visibility < needed:
         yield (
             f"queue {queue.name} hides a received batch for {visibility} s, below the {needed} s its consumer "
-            f"{fn.name} may need (6 x {fn.inputs.get('timeout', 3)} s + window): work is delivered twice"
+            f"{fn.name} may need (6 x {timeout} s + window): work is delivered twice"
         )
 
 
@@ -595,8 +602,8 @@ def sqs_dlq_outlives_source(queue: CapturedResource, graph: Graph) -> Iterator[s
     dlq = _queue_by_arn(graph, target) if target else None
     if dlq is None:
         return
-    source_keeps = queue.inputs.get("messageRetentionSeconds", 345_600)
-    dlq_keeps = dlq.inputs.get("messageRetentionSeconds", 345_600)
+    source_keeps = queue.inputs.get("messageRetentionSeconds", SQS_DEFAULT_RETENTION_S)
+    dlq_keeps = dlq.inputs.get("messageRetentionSeconds", SQS_DEFAULT_RETENTION_S)
     if dlq_keeps <= source_keeps:
         yield (
             f"its DLQ {dlq.name} keeps messages {dlq_keeps} s, not longer than this queue's {source_keeps} s: "
@@ -609,7 +616,7 @@ def sqs_dlq_outlives_source(queue: CapturedResource, graph: Graph) -> Iterator[s
 # --- WebSocketNotifier (issue 12) -----------------------------------------------------------------
 WS_API = "aws:apigatewayv2/api:Api"
 WS_ROUTE = "aws:apigatewayv2/route:Route"
-WS_ACCOUNT_CONNECT_QUOTA = 500  # new WebSocket connections per second per account and region
+WS_ACCOUNT_CONNECT_QUOTA = int(aws_facts.quota("websocket_new_connections_per_s"))
 # A Step Functions task token belongs to no resource ARN: SendTask* cannot be scoped below "*".
 NO_RESOURCE_LEVEL = NO_RESOURCE_LEVEL | {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
 MANAGE_CONNECTIONS_ARN = re.compile(
@@ -996,3 +1003,241 @@ def jobs_webhook_delivery_bounded(workflow: CapturedResource, graph: Graph) -> I
     )
     if not watched:
         yield f"no alarm watches the webhook DLQ {dlq.name}: failed deliveries would wait there unseen"
+
+
+# --- dated AWS facts (aws_facts.py): runtimes and integration patterns ----------------------------
+@rule(
+    "runtime-supported",
+    "error",
+    (FUNCTION, CANARY),
+    "A function's or canary's runtime is not past its deprecation date (AWS refuses to create on it)",
+    needs_graph=False,
+)
+def runtime_supported(resource: CapturedResource, graph: Graph) -> Iterator[str]:
+    key = "runtimeVersion" if resource.type == CANARY else "runtime"
+    fact = aws_facts.deprecated_runtime(resource.inputs.get(key), aws_facts.today())
+    if fact is None:
+        return
+    prefix = "syn-python-selenium-" if fact.kind == "synthetics" else "python"
+    alive = aws_facts.supported_runtimes(fact.kind, prefix, aws_facts.today())
+    what = "canary" if fact.kind == "synthetics" else "function"
+    yield (
+        f"runtime {fact.describe()}: AWS refuses to create a {what} on it; use "
+        f"{' or '.join(alive[:2]) or 'a supported runtime'}"
+    )
+
+
+def _definition(machine: CapturedResource) -> dict[str, Any] | None:
+    raw = machine.inputs.get("definition")
+    try:
+        definition = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return None
+    return definition if isinstance(definition, dict) else None
+
+
+@rule(
+    "sfn-express-request-response",
+    "error",
+    (STATE_MACHINE,),
+    "An Express state machine uses only Request Response integrations (no .sync, no .waitForTaskToken)",
+    needs_graph=False,
+)
+def sfn_express_request_response(machine: CapturedResource, graph: Graph) -> Iterator[str]:
+    from .asl import tasks_of  # noqa: PLC0415
+
+    kind = str(machine.inputs.get("type") or "STANDARD").upper()
+    allowed = aws_facts.INTEGRATION_PATTERNS.get(kind)
+    definition = _definition(machine)
+    if allowed is None or definition is None:
+        return
+    for name, state in tasks_of(definition):
+        pattern = aws_facts.integration_pattern(state.get("Resource"))
+        if pattern not in allowed:
+            yield (
+                f"task {name} uses {state.get('Resource')} ({pattern}), which a {kind} workflow cannot run "
+                f"(it supports {', '.join(sorted(allowed))}; {aws_facts.SFN_PATTERNS_URL}): CreateStateMachine "
+                "refuses it; use a STANDARD workflow or a Request Response integration"
+            )
+
+
+# --- what a raw program forgets: retries, dead letters, and a role that can do its job -------------
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+MIN_RECEIVE_COUNT = 2
+
+
+@rule(
+    "sqs-redrive-retries",
+    "error",
+    (QUEUE,),
+    f"A redrive policy lets a message be received at least {MIN_RECEIVE_COUNT} times before it is dead-lettered",
+    needs_graph=False,
+)
+def sqs_redrive_retries(queue: CapturedResource, graph: Graph) -> Iterator[str]:
+    redrive = queue.inputs.get("redrivePolicy")
+    try:
+        policy = json.loads(redrive) if isinstance(redrive, str) and redrive else redrive or {}
+    except ValueError:
+        return
+    count = policy.get("maxReceiveCount") if isinstance(policy, dict) else None
+    if isinstance(count, int | float) and count < MIN_RECEIVE_COUNT:
+        yield (
+            f"maxReceiveCount={int(count)}: one failed receive (a throttle, a timeout, a deploy) dead-letters the "
+            f"message; allow at least {MIN_RECEIVE_COUNT} (the components use 5)"
+        )
+
+
+@rule(
+    "eventbridge-target-dead-letter",
+    "error",
+    (EVENT_TARGET,),
+    "An EventBridge target has a retry policy and a dead-letter queue",
+    needs_graph=False,
+)
+def eventbridge_target_dead_letter(target: CapturedResource, graph: Graph) -> Iterator[str]:
+    attempts = int(aws_facts.quota("eventbridge_default_retry_attempts"))
+    if not (target.inputs.get("deadLetterConfig") or {}).get("arn"):
+        yield (
+            "no dead-letter queue: an event the target cannot take is dropped after the retry policy "
+            f"(by default {attempts} attempts over 24 h), unseen"
+        )
+    if not target.inputs.get("retryPolicy"):
+        yield (
+            f"no retry policy: the 24 h, {attempts}-attempt default applies silently; bound it (maximum event age, "
+            "attempts)"
+        )
+
+
+STREAM_SOURCES = (":dynamodb:", ":kinesis:")
+
+
+@rule(
+    "stream-mapping-bounded",
+    "error",
+    (MAPPING,),
+    "A DynamoDB or Kinesis stream mapping bounds its retries, splits a failing batch and keeps what fails",
+    needs_graph=False,
+)
+def stream_mapping_bounded(mapping: CapturedResource, graph: Graph) -> Iterator[str]:
+    if not any(s in str(mapping.inputs.get("eventSourceArn", "")) for s in STREAM_SOURCES):
+        return
+    attempts = mapping.inputs.get("maximumRetryAttempts")
+    if attempts is None or attempts == -1:
+        setting = "maximumRetryAttempts unset" if attempts is None else f"maximumRetryAttempts={attempts}"
+        yield (
+            f"{setting}: a failing batch is retried until its records expire from the stream, and its shard "
+            "makes no progress meanwhile"
+        )
+    if not mapping.inputs.get("bisectBatchOnFunctionError"):
+        yield "no bisectBatchOnFunctionError: one bad record fails its whole batch on every retry"
+    on_failure = ((mapping.inputs.get("destinationConfig") or {}).get("onFailure") or {}).get("destinationArn")
+    if not on_failure:
+        yield "no on-failure destination: records that exhaust their retries are skipped with no trace"
+
+
+# What each optimized integration calls, by the Resource it names: the action and the parameter that
+# names its target.
+TASK_TARGETS: dict[str, tuple[str, str]] = {
+    "lambda:invoke": ("lambda:InvokeFunction", "FunctionName"),
+    "sqs:sendMessage": ("sqs:SendMessage", "QueueUrl"),
+    "sns:publish": ("sns:Publish", "TopicArn"),
+    "dynamodb:getItem": ("dynamodb:GetItem", "TableName"),
+    "dynamodb:putItem": ("dynamodb:PutItem", "TableName"),
+    "dynamodb:updateItem": ("dynamodb:UpdateItem", "TableName"),
+    "dynamodb:deleteItem": ("dynamodb:DeleteItem", "TableName"),
+}
+TABLE = "aws:dynamodb/table:Table"
+_FUNCTION_ARN = re.compile(r"^arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+")
+
+
+def _task_target(state: dict[str, Any], graph: Graph) -> tuple[str, str] | None:
+    """(action, ARN) a Task calls, or None when the target is dynamic or not one of TASK_TARGETS."""
+    resource = str(state.get("Resource", ""))
+    if _FUNCTION_ARN.match(resource):
+        return "lambda:InvokeFunction", _FUNCTION_ARN.match(resource).group(0)  # type: ignore[union-attr]
+    service = resource.split(":::", 1)[-1].split(".", 1)[0] if ":states:::" in resource else ""
+    if service not in TASK_TARGETS:
+        return None
+    action, parameter = TASK_TARGETS[service]
+    value = (state.get("Parameters") or state.get("Arguments") or {}).get(parameter)
+    if not isinstance(value, str) or not value or "{%" in value:
+        return None  # a path ("FunctionName.$") or JSONata: decided at run time
+    return action, _target_arn(action, value, graph)
+
+
+def _target_arn(action: str, value: str, graph: Graph) -> str:
+    if action == "lambda:InvokeFunction":
+        match = _FUNCTION_ARN.match(value)
+        if match:
+            return match.group(0)
+        fn = _function_by_name(graph, value)
+        return str(fn.outputs.get("arn")) if fn else f"arn:*:lambda:*:*:function:{value}"
+    if action == "sqs:SendMessage":
+        queue = next((q for q in graph.of_type(QUEUE) if q.outputs.get("url") == value), None)
+        if queue is not None:
+            return str(queue.outputs.get("arn"))
+        parts = value.rstrip("/").split("/")  # https://sqs.<region>.amazonaws.com/<account>/<name>
+        region = parts[2].split(".")[1] if len(parts) > 2 and "." in parts[2] else "*"
+        return f"arn:aws:sqs:{region}:{parts[-2] if len(parts) > 1 else '*'}:{parts[-1]}"
+    if action.startswith("dynamodb:") and not value.startswith("arn:"):
+        table = next((t for t in graph.of_type(TABLE) if t.outputs.get("name") == value), None)
+        return str(table.outputs.get("arn")) if table else f"arn:*:dynamodb:*:*:table/{value}"
+    return value
+
+
+def _role_statements(role: CapturedResource, graph: Graph) -> list[dict[str, Any]]:
+    keys = {role.outputs.get("id"), role.outputs.get("name"), role.outputs.get("arn")} - {None}
+    statements: list[dict[str, Any]] = []
+    for inline in role.inputs.get("inlinePolicies") or []:
+        statements += _statements((inline or {}).get("policy"))
+    for policy in graph.of_type("aws:iam/rolePolicy:RolePolicy"):
+        if policy.inputs.get("role") in keys:
+            statements += _statements(policy.inputs.get("policy"))
+    managed = {
+        a.inputs.get("policyArn")
+        for a in graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.inputs.get("role") in keys
+    }
+    for policy in graph.of_type("aws:iam/policy:Policy"):
+        if policy.outputs.get("arn") in managed:
+            statements += _statements(policy.inputs.get("policy"))
+    return statements
+
+
+def _allows(statements: list[dict[str, Any]], action: str, arn: str) -> bool:
+    import fnmatch  # noqa: PLC0415
+
+    targets = {arn, f"{arn}:*"} if action == "lambda:InvokeFunction" else {arn}
+    for statement in statements:
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = [str(a).lower() for a in _as_list(statement.get("Action"))]
+        if not any(fnmatch.fnmatchcase(action.lower(), a) for a in actions):
+            continue
+        resources = [str(r) for r in _as_list(statement.get("Resource"))]
+        if any(fnmatch.fnmatchcase(t, r) or fnmatch.fnmatchcase(r, t) for t in targets for r in resources):
+            return True
+    return False
+
+
+@rule(
+    "sfn-role-can-call-its-tasks",
+    "error",
+    (STATE_MACHINE,),
+    "A state machine's role may call every Lambda function, queue, topic and table its tasks name",
+)
+def sfn_role_can_call_its_tasks(machine: CapturedResource, graph: Graph) -> Iterator[str]:
+    from .asl import tasks_of  # noqa: PLC0415
+
+    definition = _definition(machine)
+    role = next((r for r in graph.of_type(ROLE) if r.outputs.get("arn") == machine.inputs.get("roleArn")), None)
+    if definition is None or role is None:
+        return  # a role this stack does not manage: its policies are not here to read
+    statements = _role_statements(role, graph)
+    for name, state in tasks_of(definition):
+        target = _task_target(dict(state), graph)
+        if target is not None and not _allows(statements, *target):
+            yield (
+                f"task {name} calls {target[0]} on {target[1]}, which the role {role.name} does not allow: "
+                "the execution fails at that state with an access error"
+            )

@@ -56,6 +56,7 @@ import pulumi_aws as aws
 from . import defaults
 from .base import ResilientComponent, Transform
 from .grants import policy_json
+from .packaging import LIBRARY_ROOT, library_code_problem, library_handlers_for
 from .resilient_function import ResilientFunction, ResilientFunctionArgs, check_handler_and_code
 from .resilient_function import _validate as validate_function
 
@@ -90,7 +91,7 @@ PUSHED_STATUSES = ("succeeded", "failed", "timed_out")
 
 
 class WebSocketNotifierArgs(TypedDict, total=False):
-    """Arguments of WebSocketNotifier. Only ``code`` is required.
+    """Arguments of WebSocketNotifier. All optional.
 
     A notifier no AsyncJobWorkflow binds (``push=``) is a valid program: a WebSocket API whose
     connections your own code writes to (``connections_url``, ``connect_auth='iam'`` or
@@ -102,7 +103,9 @@ class WebSocketNotifierArgs(TypedDict, total=False):
     """
 
     code: pulumi.Archive | str
-    """The package holding ``handlers.push``. Required."""
+    """The package of the socket, park and notify functions: it must hold the library's handlers as
+    a top-level ``handlers`` package. Default: the library's own, packaged for the functions'
+    architecture, runtime and Powertools source (``packaging.library_handlers_for``)."""
     function: ResilientFunctionArgs
     """Extra ResilientFunction arguments for the socket and notify functions (timeout below 29 s,
     memory, log level, powertools...; not handler, code or invocation). Default: none."""
@@ -264,12 +267,17 @@ def _function_problems(name: str, code: Any, function: Mapping[str, Any]) -> lis
     return problems
 
 
-def _check_code(p: Problems, code: Any) -> None:
-    if not code:
-        p.add("code is required (the package holding handlers.push)")
-        return
-    # The path and type checks ResilientFunction runs, once, before any child.
+def _check_code(p: Problems, code: Any) -> bool:
+    """A given ``code``: the path and type checks ResilientFunction runs, then whether it holds the
+    library's push handlers (left out, the notifier packages its own)."""
+    if code is None:
+        return True
+    found = len(p.items)
     check_handler_and_code(p, "", code)
+    problem = library_code_problem(code, HANDLERS.values(), "WebSocketNotifier") if len(p.items) == found else None
+    if problem:
+        p.add(problem)
+    return len(p.items) == found
 
 
 def _check_types(p: Problems, args: Mapping[str, Any]) -> None:
@@ -320,8 +328,11 @@ def _check_routes(p: Problems, args: Mapping[str, Any], stage: tuple[float, int]
 def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:
     p = Problems(f"WebSocketNotifier {name!r}")
     p.check_known_keys(args, WebSocketNotifierArgs.__annotations__, what="argument")
-    _check_code(p, args.get("code"))
-    function, timeout = _check_function(p, name, args.get("code"), args.get("function"))
+    code_ok = _check_code(p, args.get("code"))
+    # Without a usable code the functions are judged against the library's own handlers, so their
+    # other arguments are still checked and the code's problem is named once.
+    given_code = args.get("code") if code_ok else None
+    function, timeout = _check_function(p, name, given_code or LIBRARY_ROOT, args.get("function"))
     _check_types(p, args)
     auth = args.get("connect_auth", "token")
     if not isinstance(auth, str):
@@ -370,7 +381,7 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     p.raise_if_any()
     assert stage is not None
     return _Settings(
-        code=args["code"],
+        code=args.get("code") or library_handlers_for(function),
         function=function,
         function_timeout=timeout,
         connect_auth=auth,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from .. import defaults
+from .. import aws_facts, defaults
 from ..grants import assume_role_policy, policy_json
 from ..validation import Problems
 from .widgets import Context, Contribution
@@ -56,7 +56,8 @@ class CanaryArgs(TypedDict, total=False):
     artifact_expiry_days: int
     """Days run artifacts stay in S3. Default: 31."""
     runtime_version: str
-    """Synthetics runtime. Default: syn-python-selenium-5.1."""
+    """Python Synthetics runtime, one not deprecated today (``aws_facts.SYNTHETICS_RUNTIMES``).
+    Default: syn-python-selenium-12.0."""
     invoke_arns: list[pulumi.Input[str]]
     """``execute-api:Invoke`` resources of the routes it calls when they take IAM auth
     (``ThrottledApi.invoke_arn(method, path)``): the canary then signs its requests (SigV4) and
@@ -129,6 +130,21 @@ def schedule_expression(minutes: int) -> str:
     return "rate(1 minute)" if minutes == 1 else f"rate({minutes} minutes)"
 
 
+def _check_runtime(runtime: Any, p: Problems) -> None:
+    """A Python Synthetics runtime AWS still creates canaries on (the canary's script is Python)."""
+    fact = aws_facts.SYNTHETICS_RUNTIMES.get(runtime) if isinstance(runtime, str) else None
+    alive = aws_facts.supported_runtimes("synthetics", "syn-python-", aws_facts.today())
+    if fact is None or not runtime.startswith("syn-python-"):
+        p.add(
+            f"canary.runtime_version={runtime!r} is not a known Python Synthetics runtime (one of {', '.join(alive)})"
+        )
+    elif fact.deprecated(aws_facts.today()):
+        p.add(
+            f"canary.runtime_version={runtime!r} is deprecated ({fact.describe()}): CreateCanary refuses it; "
+            f"use one of {', '.join(alive)}"
+        )
+
+
 def check_canary_args(args: Mapping[str, Any], p: Problems) -> None:
     p.check_known_keys(args, CanaryArgs.__annotations__, what="canary key")
     for required in ("url", "read_path"):
@@ -152,6 +168,7 @@ def check_canary_args(args: Mapping[str, Any], p: Problems) -> None:
         and timeout > interval * 60
     ):
         p.add(f"canary.timeout_s={timeout} must not exceed the interval ({interval * 60} s): runs would overlap")
+    _check_runtime(args.get("runtime_version", defaults.CANARY_RUNTIME), p)
     p.check_int_range("canary.success_threshold_pct", args.get("success_threshold_pct", 90), 1, 100, unit="%")
     p.check_int_range(
         "canary.retention_days",

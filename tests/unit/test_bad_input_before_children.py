@@ -11,7 +11,7 @@ import pytest
 from resilient_serverless.components import ConfigError, PriorityQueuePair, ResilientFunction, ThrottledApi
 from resilient_serverless.components.testing import Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
 PAIR = {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS}
 FUNCTION = {"handler": "handlers.orders.lambda_handler", "code": HANDLERS}
 

@@ -11,14 +11,18 @@ import pytest
 from resilient_serverless.components import ConfigError, PriorityQueuePair, ResilientFunction, rules
 from resilient_serverless.components.testing import Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
 POLICY, QUEUE = "aws:iam/rolePolicy:RolePolicy", "aws:sqs/queue:Queue"
 
 
 def build(surge: dict[str, int] | None = None, shards: dict[str, int] | None = None) -> Graph:
     def program() -> None:
-        producer = ResilientFunction("intake", {"handler": "intake.main", "code": HANDLERS, "invocation": "sync"})
-        pair = PriorityQueuePair("work", {"handler": "worker.main", "code": HANDLERS, "surge": surge, "shards": shards})
+        producer = ResilientFunction(
+            "intake", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS, "invocation": "sync"}
+        )
+        pair = PriorityQueuePair(
+            "work", {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS, "surge": surge, "shards": shards}
+        )
         producer.grants.route_to(pair)
 
     return run_program(program, project="other-shop", stack="us-east-2")
@@ -62,8 +66,10 @@ def test_a_sharded_pair_grants_every_shard_and_never_the_low_queue() -> None:
 
 def test_the_same_pair_twice_is_refused() -> None:
     def program() -> None:
-        producer = ResilientFunction("intake", {"handler": "intake.main", "code": HANDLERS, "invocation": "sync"})
-        pair = PriorityQueuePair("work", {"handler": "worker.main", "code": HANDLERS})
+        producer = ResilientFunction(
+            "intake", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS, "invocation": "sync"}
+        )
+        pair = PriorityQueuePair("work", {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS})
         producer.grants.route_to(pair)
         producer.grants.route_to(pair)
 

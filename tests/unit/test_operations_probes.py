@@ -167,7 +167,7 @@ def test_prod_canary_checks_the_read_route_and_a_job_round_trip(graphs: dict[str
     graph = graphs["prod"]
     canary = graph.one("aws:synthetics/canary:Canary")
     assert canary.inputs["schedule"] == {"expression": "rate(5 minutes)"}
-    assert canary.inputs["runtimeVersion"] == "syn-python-selenium-5.1"
+    assert canary.inputs["runtimeVersion"] == "syn-python-selenium-12.0"
     assert canary.inputs["handler"] == "canary.handler"
     assert (canary.inputs["successRetentionPeriod"], canary.inputs["failureRetentionPeriod"]) == (31, 31)
     assert canary.inputs["runConfig"]["timeoutInSeconds"] == 60  # Default: 60 s

@@ -360,3 +360,135 @@ def test_only_wheels_that_load_on_the_runtime_are_accepted(
     else:
         with pytest.raises(ConfigError, match="requirement 'tagged' has no binary wheel for manylinux2014_aarch64"):
             build()
+
+
+# --- the components that run the library's own handlers package them -------------------------------
+def _job_and_push_functions(code: object = None, **function_args: object) -> dict[str, object]:
+    """AsyncJobWorkflow and WebSocketNotifier as a user writes them: only the worker is the user's."""
+    import pulumi
+    from resilient_serverless.components import AsyncJobWorkflow, ResilientFunction, WebSocketNotifier
+    from resilient_serverless.components.testing import run_program
+
+    made: dict[str, object] = {}
+
+    def program() -> None:
+        worker = ResilientFunction(
+            "renderer",
+            {
+                "handler": "reports.render",
+                "code": pulumi.AssetArchive({"reports.py": pulumi.StringAsset("def render(e, c):\n    return e\n")}),
+                "invocation": "async",
+                "timeout": 60,
+            },
+        )
+        extra = {"code": code} if code is not None else {}
+        push = WebSocketNotifier("push", {**extra, "function": dict(function_args)})
+        jobs = AsyncJobWorkflow("jobs", {"worker": worker, "push": push, **extra, "functions": dict(function_args)})
+        made.update({f"jobs.{r}": f for r, f in jobs.functions.items()})
+        made.update({f"push.{r}": f for r, f in push.functions.items()})
+
+    run_program(program)
+    return made
+
+
+def test_job_and_push_functions_run_the_librarys_own_handlers_when_no_code_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a job workflow and a push channel given no code
+    monkeypatch.setenv("RESILIENT_SERVERLESS_CACHE", str(tmp_path / "cache"))
+    functions = _job_and_push_functions()
+    # THEN every one of their functions runs from one package that holds its handler
+    packages = {f.settings.code.zip_path for f in functions.values()}  # type: ignore[attr-defined]
+    assert len(packages) == 1
+    for role, fn in functions.items():
+        settings = fn.settings  # type: ignore[attr-defined]
+        assert isinstance(settings.code, FunctionPackage), role
+        assert settings.code.handler_problem(settings.handler) is None, role
+    package = next(iter(functions.values())).settings.code  # type: ignore[attr-defined]
+    assert {"handlers/jobs/submit.py", "handlers/push/routes.py", "handlers/resilience/backoff.py"} <= package.names
+
+
+def test_the_librarys_handler_package_is_deterministic_and_follows_the_functions_options(tmp_path: Path) -> None:
+    from resilient_serverless.components.packaging import library_handlers_package
+
+    # GIVEN two builds of the same options in two caches, and one for x86_64 with Powertools bundled
+    first = library_handlers_package(cache_dir=tmp_path / "a")
+    second = library_handlers_package(cache_dir=tmp_path / "b")
+    bundled = library_handlers_package(architecture="x86_64", powertools="bundle", cache_dir=tmp_path / "a")
+    # THEN the same bytes, and the other options make another package that bundles Powertools
+    assert first.zip_path.read_bytes() == second.zip_path.read_bytes()
+    assert bundled.zip_path != first.zip_path
+    assert bundled.bundles_powertools and not first.bundles_powertools
+    assert not any(name.startswith("resilient_serverless/") for name in first.names)
+
+
+def test_a_given_code_without_the_librarys_handlers_is_refused_before_any_child(project: Path, tmp_path: Path) -> None:
+    # GIVEN the user's own package passed as code, as the README's snippet once suggested
+    code = package_function(project, cache_dir=tmp_path / "cache")
+    # WHEN a push channel or a job workflow is made with it THEN one ConfigError names what is missing
+    with pytest.raises(ConfigError) as raised:
+        _job_and_push_functions(code)
+    assert str(raised.value) == (
+        "WebSocketNotifier 'push': code must hold the library's handlers as a top-level 'handlers' package (leave "
+        "code out and WebSocketNotifier packages its own): handler='handlers.push.routes.lambda_handler': module "
+        f"'handlers.push.routes' is not in the package built from {str(project)!r} (looked for "
+        "handlers/push/routes.py or handlers/push/routes/__init__.py)"
+    )
+
+
+# --- a directory as code is checked as a package is ---------------------------------------------------
+@pytest.fixture
+def app(tmp_path: Path) -> Path:
+    """``./app`` holding ``thumbs.py``: zipped as it is, its contents are the package root."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "thumbs.py").write_text("def lambda_handler(event, context):\n    return event\n")
+    return tmp_path / "app"
+
+
+def _function_with(handler: str, code: object) -> list[str]:
+    import pulumi
+    from resilient_serverless.components import ResilientFunction
+    from resilient_serverless.components.testing import run_program
+
+    created: list[str] = []
+
+    def program() -> None:
+        ResilientFunction("thumbs", {"handler": handler, "code": code})
+        created.append("function")
+
+    graph = run_program(program)
+    assert isinstance(code, str | pulumi.Archive)
+    return created + [r.type for r in graph if r.custom]
+
+
+@pytest.mark.parametrize("as_archive", [False, True], ids=["path", "FileArchive"])
+def test_a_handler_whose_module_is_not_in_the_code_directory_is_refused_before_any_child(
+    app: Path, as_archive: bool
+) -> None:
+    import pulumi
+
+    # GIVEN ./app holding thumbs.py, and a handler that names the directory as a package
+    code: object = pulumi.FileArchive(str(app)) if as_archive else str(app)
+    # WHEN a function is made of them THEN one ConfigError names the handler, the code and the files
+    with pytest.raises(ConfigError) as raised:
+        _function_with("app.thumbs.lambda_handler", code)
+    assert str(raised.value) == (
+        f"ResilientFunction 'thumbs': handler='app.thumbs.lambda_handler': module 'app.thumbs' is not under "
+        f"code={str(app)!r}, whose contents are the package root (looked for {app}/app/thumbs.py or "
+        f"{app}/app/thumbs/__init__.py)"
+    )
+
+
+def test_a_handler_the_code_directory_does_not_define_is_refused(app: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        _function_with("thumbs.handle", str(app))
+    assert str(raised.value) == (
+        f"ResilientFunction 'thumbs': handler='thumbs.handle': module 'thumbs' ({app}/thumbs.py) defines no "
+        "function 'handle'"
+    )
+
+
+@pytest.mark.parametrize(("handler", "parent"), [("thumbs.lambda_handler", False), ("app.thumbs.lambda_handler", True)])
+def test_a_handler_found_under_the_code_directory_is_accepted(app: Path, handler: str, parent: bool) -> None:
+    created = _function_with(handler, str(app.parent if parent else app))
+    assert "function" in created and "aws:lambda/function:Function" in created

@@ -15,7 +15,7 @@ from resilient_serverless.components.testing import run_program
 
 from environments.settings import parse_settings
 
-HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
 
 
 def api(extra: dict[str, Any]) -> Any:

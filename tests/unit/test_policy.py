@@ -15,7 +15,7 @@ import os
 import runpy
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ import pulumi_policy
 import pytest
 from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE
-from resilient_serverless.components import ConfigError, ResilientFunction, ThrottledApi, rules
+from resilient_serverless.components import ConfigError, ResilientFunction, ThrottledApi, aws_facts, rules
 from resilient_serverless.components.plan import build_plan, render_plan
 from resilient_serverless.components.policy import (
     DEFAULT_LEVELS,
@@ -47,7 +47,7 @@ from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "policy"
-HANDLERS = str(ROOT / "handlers")
+HANDLERS = str(ROOT)  # code: the package root, holding handlers/
 STACKS = ["dev", "staging", "prod", "local"]
 CODE = pulumi.AssetArchive({"index.py": pulumi.StringAsset("def handler(event, context):\n    return event\n")})
 
@@ -182,6 +182,14 @@ def components_program() -> None:
     function's reserved concurrency (only the graph, through the component's outputs, shows it)."""
     fn = ResilientFunction("report", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
     ThrottledApi("reports", {"flavor": "rest", "routes": [{"method": "GET", "path": "/reports", "function": fn}]})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def checked_on() -> Iterator[None]:
+    """The runtime rule judges against this day, not the machine's: the same answers every day."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(aws_facts.TODAY_ENV, aws_facts.CHECKED_ON.isoformat())
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -465,6 +473,192 @@ def test_the_pack_finds_in_a_raw_program_what_the_components_prevent(raw: Graph)
     ]
     blocking = sorted({v.policy for v in found if v.level == "mandatory"})
     assert "api-timeout-chain" in blocking and "sqs-dlq-outlives-source" in blocking
+
+
+# --- what the pack missed in a raw program: retries, dead letters, a role that can do its job -----
+LAMBDA_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+SFN_TRUST = LAMBDA_TRUST.replace("lambda.amazonaws.com", "states.amazonaws.com")
+BLIND_SPOT_RULES = {
+    "sqs-redrive-retries",
+    "eventbridge-target-dead-letter",
+    "stream-mapping-bounded",
+    "sfn-role-can-call-its-tasks",
+}
+
+
+def blind_spots_program(fixed: bool) -> None:
+    """A ledger service in raw pulumi_aws with the mistakes the pack used to miss (``fixed=False``),
+    or the same service with each of them fixed."""
+    role = aws.iam.Role("worker-role", assume_role_policy=LAMBDA_TRUST)
+    worker = aws.lambda_.Function(
+        "worker", name="ledger-worker", role=role.arn, runtime="python3.12", handler="index.handler", code=CODE
+    )
+    failures = aws.sqs.Queue("failures", name="ledger-failures", message_retention_seconds=1_209_600)
+    # One failed receive dead-letters a message (fixed: 5).
+    jobs = aws.sqs.Queue(
+        "jobs",
+        name="ledger-jobs",
+        redrive_policy=failures.arn.apply(
+            lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 5 if fixed else 1})
+        ),
+    )
+    # An EventBridge target that drops what it cannot deliver, after a retry policy nobody chose.
+    rule = aws.cloudwatch.EventRule("nightly", schedule_expression="rate(1 day)")
+    delivery: dict[str, Any] = {
+        "dead_letter_config": {"arn": failures.arn},
+        "retry_policy": {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 3},
+    }
+    aws.cloudwatch.EventTarget("nightly-target", rule=rule.name, arn=jobs.arn, **(delivery if fixed else {}))
+    # Stream mappings that retry a bad batch until its records expire, never split it, keep nothing.
+    table = aws.dynamodb.Table(
+        "entries",
+        name="ledger-entries",
+        billing_mode="PAY_PER_REQUEST",
+        hash_key="id",
+        attributes=[{"name": "id", "type": "S"}],
+        stream_enabled=True,
+        stream_view_type="NEW_IMAGE",
+    )
+    stream = aws.kinesis.Stream("clicks", name="ledger-clicks", shard_count=1)
+    bounded: dict[str, Any] = {
+        "maximum_retry_attempts": 3,
+        "bisect_batch_on_function_error": True,
+        "destination_config": {"on_failure": {"destination_arn": failures.arn}},
+    }
+    common: dict[str, Any] = {"function_name": worker.name, "starting_position": "LATEST"}
+    aws.lambda_.EventSourceMapping(
+        "entries-mapping", event_source_arn=table.stream_arn, **common, **(bounded if fixed else {})
+    )
+    aws.lambda_.EventSourceMapping(
+        "clicks-mapping",
+        event_source_arn=stream.arn,
+        **common,
+        **(bounded if fixed else {"maximum_retry_attempts": -1}),
+    )
+    # A state machine whose role may invoke another function only (fixed: each task's target).
+    topic = aws.sns.Topic("settled", name="ledger-settled")
+    other = aws.lambda_.Function(
+        "other", name="ledger-other", role=role.arn, runtime="python3.12", handler="index.handler", code=CODE
+    )
+    machine_role = aws.iam.Role("flow-role", assume_role_policy=SFN_TRUST)
+    actions = ["lambda:InvokeFunction", "sqs:SendMessage", "sns:Publish", "dynamodb:PutItem"]
+    targets = [worker.arn, jobs.arn, topic.arn, table.arn] if fixed else [other.arn]
+    aws.iam.RolePolicy(
+        "flow-policy",
+        role=machine_role.id,
+        policy=pulumi.Output.all(*targets).apply(
+            lambda arns: json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Action": a, "Resource": arn} for a, arn in zip(actions, arns, strict=False)
+                    ],
+                }
+            )
+        ),
+    )
+
+    def task(resource: str, parameters: dict[str, Any], then: str | None) -> dict[str, Any]:
+        state: dict[str, Any] = {"Type": "Task", "Resource": f"arn:aws:states:::{resource}", "Parameters": parameters}
+        return {**state, "Next": then} if then else {**state, "End": True}
+
+    definition = pulumi.Output.all(worker.arn, jobs.url, topic.arn, table.name).apply(
+        lambda v: json.dumps(
+            {
+                "StartAt": "Work",
+                "TimeoutSeconds": 300,
+                "States": {
+                    "Work": task("lambda:invoke", {"FunctionName": v[0], "Payload.$": "$"}, "Queue"),
+                    "Queue": task("sqs:sendMessage", {"QueueUrl": v[1], "MessageBody.$": "$"}, "Notify"),
+                    "Notify": task("sns:publish", {"TopicArn": v[2], "Message.$": "$"}, "Record"),
+                    "Record": task("dynamodb:putItem", {"TableName": v[3], "Item": {"id": {"S.$": "$.id"}}}, None),
+                },
+            }
+        )
+    )
+    aws.sfn.StateMachine("flow", name="ledger-flow", role_arn=machine_role.arn, definition=definition)
+
+
+def blind_spot_findings(fixed: bool) -> list[tuple[str, str, str, str]]:
+    graph = run_program(
+        lambda: blind_spots_program(fixed), project="ledger", stack="prod", mocks=AwsMocks(region="us-west-2")
+    )
+    found = [v for v in analyze(graph, policies()) if v.policy in BLIND_SPOT_RULES]
+    assert sorted((v.policy, v.urn, v.message) for v in found) == [
+        f for f in plan_view(graph) if f[0] in BLIND_SPOT_RULES
+    ]
+    return [(v.policy, v.level, graph.by_urn(v.urn).name, v.message) for v in found]
+
+
+def test_the_pack_finds_the_retry_dead_letter_and_role_mistakes_of_a_raw_program() -> None:
+    # GIVEN a raw program with the four mistakes WHEN the pack runs over it
+    found = blind_spot_findings(fixed=False)
+    # THEN each is a mandatory violation, as the plan finds it, naming the value and the fix
+    arn = "arn:aws:{}:us-west-2:123456789012:{}"
+    unbounded = (
+        "a failing batch is retried until its records expire from the stream, and its shard makes no progress meanwhile"
+    )
+    no_bisect = "no bisectBatchOnFunctionError: one bad record fails its whole batch on every retry"
+    no_destination = "no on-failure destination: records that exhaust their retries are skipped with no trace"
+    denied = "which the role flow-role does not allow: the execution fails at that state with an access error"
+    assert sorted(found) == sorted(
+        [
+            (
+                "eventbridge-target-dead-letter",
+                "mandatory",
+                "nightly-target",
+                "EventTarget nightly-target: no dead-letter queue: an event the target cannot take is dropped after "
+                "the retry policy (by default 185 attempts over 24 h), unseen",
+            ),
+            (
+                "eventbridge-target-dead-letter",
+                "mandatory",
+                "nightly-target",
+                "EventTarget nightly-target: no retry policy: the 24 h, 185-attempt default applies silently; bound "
+                "it (maximum event age, attempts)",
+            ),
+            (
+                "sqs-redrive-retries",
+                "mandatory",
+                "jobs",
+                "Queue jobs: maxReceiveCount=1: one failed receive (a throttle, a timeout, a deploy) dead-letters the "
+                "message; allow at least 2 (the components use 5)",
+            ),
+            *(
+                ("stream-mapping-bounded", "mandatory", name, f"EventSourceMapping {name}: {message}")
+                for name, setting in (
+                    ("entries-mapping", "maximumRetryAttempts unset"),
+                    ("clicks-mapping", "maximumRetryAttempts=-1"),
+                )
+                for message in (f"{setting}: {unbounded}", no_bisect, no_destination)
+            ),
+            *(
+                (
+                    "sfn-role-can-call-its-tasks",
+                    "mandatory",
+                    "flow",
+                    f"StateMachine flow: task {task} calls {action} on {target}, {denied}",
+                )
+                for task, action, target in (
+                    ("Work", "lambda:InvokeFunction", arn.format("lambda", "function:ledger-worker")),
+                    ("Queue", "sqs:SendMessage", arn.format("sqs", "ledger-jobs")),
+                    ("Notify", "sns:Publish", arn.format("sns", "ledger-settled")),
+                    ("Record", "dynamodb:PutItem", arn.format("dynamodb", "table/ledger-entries")),
+                )
+            ),
+        ]
+    )
+
+
+def test_the_pack_is_quiet_on_the_same_program_with_each_mistake_fixed() -> None:
+    assert blind_spot_findings(fixed=True) == []
 
 
 # --- graph shapes ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from resilient_serverless.components import ConfigError, PriorityQueuePair, rules
 from resilient_serverless.components.testing import Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
 QUEUE, MAPPING = "aws:sqs/queue:Queue", "aws:lambda/eventSourceMapping:EventSourceMapping"
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from resilient_serverless.components import PriorityQueuePair
 from resilient_serverless.components.testing import Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
 MAPPING, ALIAS = "aws:lambda/eventSourceMapping:EventSourceMapping", "aws:lambda/alias:Alias"
 FUNCTION = "aws:lambda/function:Function"
 
@@ -16,7 +16,13 @@ FUNCTION = "aws:lambda/function:Function"
 def build(consumer: dict[str, Any]) -> Graph:
     def program() -> None:
         PriorityQueuePair(
-            "jobs", {"handler": "worker.main", "code": HANDLERS, "consumer": consumer, "surge": {"backlog": 50}}
+            "jobs",
+            {
+                "handler": "handlers.ingest.lambda_handler",
+                "code": HANDLERS,
+                "consumer": consumer,
+                "surge": {"backlog": 50},
+            },
         )
 
     return run_program(program, project="not-ours", stack="eu-north")

@@ -766,6 +766,30 @@ CATALOGUE = {
         "error",
         "Webhook deliveries retry a bounded number of times, then land in a DLQ that raises an alarm",
     ),
+    "runtime-supported": (
+        "error",
+        "A function's or canary's runtime is not past its deprecation date (AWS refuses to create on it)",
+    ),
+    "sfn-express-request-response": (
+        "error",
+        "An Express state machine uses only Request Response integrations (no .sync, no .waitForTaskToken)",
+    ),
+    "sqs-redrive-retries": (
+        "error",
+        "A redrive policy lets a message be received at least 2 times before it is dead-lettered",
+    ),
+    "eventbridge-target-dead-letter": (
+        "error",
+        "An EventBridge target has a retry policy and a dead-letter queue",
+    ),
+    "stream-mapping-bounded": (
+        "error",
+        "A DynamoDB or Kinesis stream mapping bounds its retries, splits a failing batch and keeps what fails",
+    ),
+    "sfn-role-can-call-its-tasks": (
+        "error",
+        "A state machine's role may call every Lambda function, queue, topic and table its tasks name",
+    ),
 }
 
 

@@ -13,7 +13,7 @@ from resilient_serverless.components import ConfigError, ResilientFunction, Thro
 from resilient_serverless.components.testing import Graph, run_program
 from resilient_serverless.components.throttled_api.envelope import http_envelope, rest_envelope_form
 
-HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
 REST_STAGE, HTTP_STAGE = "aws:apigateway/stage:Stage", "aws:apigatewayv2/stage:Stage"
 
 
@@ -392,7 +392,9 @@ def test_http_rejects_what_it_cannot_do() -> None:
 
 def test_async_lambda_routes_are_rest_only() -> None:
     def routes(fn: ResilientFunction) -> list[dict[str, Any]]:
-        writer = ResilientFunction("put", {"handler": "h.h", "code": HANDLERS, "invocation": "async"})
+        writer = ResilientFunction(
+            "put", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS, "invocation": "async"}
+        )
         return [{"method": "PUT", "path": "/o", "function": writer, "mode": "async"}]
 
     problems = errors_of("http", routes)
@@ -431,7 +433,7 @@ def test_duplicate_routes_and_conflicting_path_variables() -> None:
 
 def test_bad_input_registers_nothing() -> None:
     def program() -> None:
-        fn = ResilientFunction("get", {"handler": "h.h", "code": HANDLERS})
+        fn = ResilientFunction("get", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
         with pytest.raises(ConfigError):
             ThrottledApi(
                 "front", {"routes": [{"method": "GET", "path": "/a", "function": fn}], "throttle": {"rate": 0}}

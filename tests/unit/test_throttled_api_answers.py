@@ -12,7 +12,7 @@ import pytest
 from resilient_serverless.components import ResilientFunction, ThrottledApi
 from resilient_serverless.components.testing import CapturedResource, Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
 INTEGRATION_RESPONSE = "aws:apigateway/integrationResponse:IntegrationResponse"
 
 # What API Gateway substitutes, with values that break naive templates: quotes and newlines.

@@ -11,7 +11,7 @@ import pytest
 from resilient_serverless.components import ConfigError, ResilientFunction, ThrottledApi, rules
 from resilient_serverless.components.testing import Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
 POOL = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_abc"
 
 

@@ -16,7 +16,7 @@ from resilient_serverless.components import ApiGatewayAccount, ConfigError, Resi
 from resilient_serverless.components.testing import AwsMocks, Graph, run_program, run_stack
 
 ROOT = Path(__file__).resolve().parents[2]
-HANDLERS = str(ROOT / "handlers")
+HANDLERS = str(ROOT)  # code: the package root, holding handlers/
 ACCOUNT = "aws:apigateway/account:Account"
 
 

@@ -20,7 +20,7 @@ from resilient_serverless.components.testing import Graph, run_program
 from resilient_serverless.components.throttled_api import envelope as api_envelope
 from resilient_serverless.handlers.resilience.envelope import ENVELOPE_VERSION, EnvelopeError, read_envelope
 
-HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
 REST_INTEGRATION = "aws:apigateway/integration:Integration"
 HTTP_INTEGRATION = "aws:apigatewayv2/integration:Integration"
 

@@ -15,7 +15,7 @@ from resilient_serverless.components import ApiGatewayAccount, ConfigError, WebS
 from resilient_serverless.components.resilient_function import ResilientFunctionArgs
 from resilient_serverless.components.testing import AwsMocks, Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
 WS_STAGE = "aws:apigatewayv2/stage:Stage"
 ROUTE = "aws:apigatewayv2/route:Route"
 POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -464,15 +464,22 @@ def test_bad_input_is_named_with_its_value_and_range(args: dict[str, Any], messa
     assert message in errors_of(**args)
 
 
-def test_missing_code_and_unknown_argument_are_both_reported() -> None:
+def test_a_code_without_the_push_handlers_and_an_unknown_argument_are_both_reported() -> None:
+    # GIVEN the handlers directory itself as code: its contents are the package root, so no
+    # top-level "handlers" package is in it
+    wrong_code = f"{HANDLERS}/handlers"
+
     def program() -> None:
-        WebSocketNotifier("push", {"routes": []})
+        WebSocketNotifier("push", {"routes": [], "code": wrong_code})
 
     with pytest.raises(ConfigError) as raised:
         run_program(program)
     assert raised.value.problems[:2] == [
         "unknown argument 'routes' (valid arguments: " + VALID_ARGUMENTS + ")",
-        "code is required (the package holding handlers.push)",
+        "code must hold the library's handlers as a top-level 'handlers' package (leave code out and "
+        "WebSocketNotifier packages its own): handler='handlers.push.routes.lambda_handler': module "
+        f"'handlers.push.routes' is not under code={wrong_code!r}, whose contents are the package root (looked for "
+        f"{wrong_code}/handlers/push/routes.py or {wrong_code}/handlers/push/routes/__init__.py)",
     ]
 
 

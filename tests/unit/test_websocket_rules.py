@@ -13,7 +13,7 @@ import pytest
 from resilient_serverless.components import WebSocketNotifier, rules
 from resilient_serverless.components.testing import run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
 WS_RULES = ("websocket-throttled", "sfn-callback-heartbeat", "manage-connections-scoped", "lambda-permission-scoped")
 
 

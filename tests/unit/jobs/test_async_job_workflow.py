@@ -22,7 +22,7 @@ from resilient_serverless.components import (
 )
 from resilient_serverless.components.testing import AwsMocks, Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[3] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[3])  # code: the package root, holding handlers/
 SM, TABLE, QUEUE = "aws:sfn/stateMachine:StateMachine", "aws:dynamodb/table:Table", "aws:sqs/queue:Queue"
 
 

@@ -15,7 +15,7 @@ from resilient_serverless.components import AsyncJobWorkflow, ResilientFunction,
 from resilient_serverless.components.job_states import WorkflowShape, workflow_definition
 from resilient_serverless.components.testing import run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[3] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[3])  # code: the package root, holding handlers/
 SHAPE = WorkflowShape(
     table_name="jobs",
     worker_arn="arn:aws:lambda:eu-west-1:123456789012:function:w",

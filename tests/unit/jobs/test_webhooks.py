@@ -15,7 +15,7 @@ from resilient_serverless.components.testing import Graph, run_program
 from handlers.resilience.webhooks import verify
 from tests.unit.jobs.conftest import JobsAws, api_event
 
-HANDLERS = str(Path(__file__).resolve().parents[3] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[3])  # code: the package root, holding handlers/
 URL = "https://hooks.example.com/jobs"
 
 

@@ -1,0 +1,215 @@
+"""AWS facts that change over time, kept as dated data: each with the page it was read from and the
+day it was read, and read by the components and the rules alike.
+
+- Runtimes (Lambda and CloudWatch Synthetics) with their deprecation dates: AWS refuses to create a
+  function or a canary on a deprecated runtime (CreateFunction after "block function create",
+  CreateCanary from the deprecation date). Synthetics announces no dates ahead: a runtime is
+  deprecated when one of its components (most often its Python) loses support, so a supported
+  runtime carries the end of life of its Python as a *projected* date.
+- Step Functions service integration patterns per workflow type.
+- The quotas and AWS defaults the rules reason with.
+
+``today()`` is the date the rules judge against: ``$RESILIENT_SERVERLESS_TODAY`` (an ISO date) when
+set, so a plan, a policy pack or a test can ask "what about on that day?", else the machine's date.
+Bump ``CHECKED_ON`` and the rows when the pages change.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Final, Literal
+
+__all__ = [
+    "CHECKED_ON",
+    "INTEGRATION_PATTERNS",
+    "LAMBDA_RUNTIMES",
+    "QUOTAS",
+    "SYNTHETICS_RUNTIMES",
+    "TODAY_ENV",
+    "Quota",
+    "RuntimeFact",
+    "deprecated_runtime",
+    "integration_pattern",
+    "quota",
+    "runtime_fact",
+    "supported_runtimes",
+    "today",
+]
+
+CHECKED_ON: Final = date(2026, 12, 6)
+TODAY_ENV: Final = "RESILIENT_SERVERLESS_TODAY"
+
+LAMBDA_RUNTIMES_URL: Final = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html"
+LAMBDA_PYTHON_URL: Final = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html"
+SYNTHETICS_POLICY_URL: Final = (
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Synthetics_Runtime_Support_Policy.html"
+)
+SYNTHETICS_PYTHON_URL: Final = (
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Synthetics_Library_python_selenium.html"
+)
+SFN_PATTERNS_URL: Final = "https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html"
+# Python's own end of life (PEP 664: 3.11, PEP 693: 3.12): what a Synthetics runtime's deprecation follows.
+PYTHON_EOL: Final[Mapping[str, date]] = {"3.11": date(2027, 10, 31), "3.12": date(2028, 10, 31)}
+
+RuntimeKind = Literal["lambda", "synthetics"]
+
+
+@dataclass(frozen=True)
+class RuntimeFact:
+    identifier: str
+    kind: RuntimeKind
+    deprecated_on: date
+    """The day AWS deprecates it (announced), or the day it is expected to (``projected``)."""
+    source: str
+    checked_on: date = CHECKED_ON
+    projected: bool = False
+    """True where AWS announced no date: the end of life of the runtime's language."""
+    block_create_on: date | None = None
+    """Lambda: the first day CreateFunction refuses it (None: not announced)."""
+
+    def deprecated(self, on: date) -> bool:
+        return on >= self.deprecated_on
+
+    def describe(self) -> str:
+        how = "expected to be deprecated" if self.projected else "deprecated"
+        return f"{self.identifier} ({how} on {self.deprecated_on.isoformat()}, {self.source})"
+
+
+def _lambda(identifier: str, deprecated: date, block_create: date | None, source: str) -> RuntimeFact:
+    return RuntimeFact(identifier, "lambda", deprecated, source, block_create_on=block_create)
+
+
+LAMBDA_RUNTIMES: Final[Mapping[str, RuntimeFact]] = {
+    f.identifier: f
+    for f in (
+        _lambda("python3.9", date(2025, 12, 15), None, LAMBDA_RUNTIMES_URL),
+        _lambda("python3.10", date(2026, 6, 30), None, LAMBDA_RUNTIMES_URL),
+        _lambda("python3.11", date(2026, 6, 30), None, LAMBDA_RUNTIMES_URL),
+        _lambda("python3.12", date(2028, 10, 31), date(2028, 11, 30), LAMBDA_PYTHON_URL),
+        _lambda("python3.13", date(2029, 6, 30), date(2029, 7, 31), LAMBDA_PYTHON_URL),
+    )
+}
+
+
+def _synthetics(identifier: str, deprecated: date) -> RuntimeFact:
+    return RuntimeFact(identifier, "synthetics", deprecated, SYNTHETICS_POLICY_URL)
+
+
+def _synthetics_supported(identifier: str, python: str) -> RuntimeFact:
+    return RuntimeFact(identifier, "synthetics", PYTHON_EOL[python], SYNTHETICS_PYTHON_URL, projected=True)
+
+
+SYNTHETICS_RUNTIMES: Final[Mapping[str, RuntimeFact]] = {
+    f.identifier: f
+    for f in (
+        _synthetics("syn-python-selenium-2.1", date(2026, 1, 22)),
+        _synthetics("syn-python-selenium-3.0", date(2026, 1, 22)),
+        _synthetics("syn-python-selenium-4.0", date(2026, 2, 3)),
+        _synthetics("syn-python-selenium-4.1", date(2026, 2, 3)),
+        _synthetics("syn-python-selenium-5.0", date(2026, 2, 3)),
+        _synthetics("syn-python-selenium-5.1", date(2026, 2, 3)),
+        _synthetics("syn-nodejs-puppeteer-5.2", date(2026, 1, 22)),
+        _synthetics("syn-nodejs-puppeteer-6.2", date(2026, 1, 22)),
+        _synthetics("syn-nodejs-puppeteer-7.0", date(2026, 1, 22)),
+        _synthetics_supported("syn-python-selenium-6.0", "3.11"),
+        _synthetics_supported("syn-python-selenium-7.0", "3.11"),
+        _synthetics_supported("syn-python-selenium-8.0", "3.11"),
+        _synthetics_supported("syn-python-selenium-12.0", "3.12"),
+        _synthetics_supported("syn-python-selenium-13.0", "3.12"),
+        _synthetics_supported("syn-python-selenium-14.0", "3.12"),
+    )
+}
+
+
+def today() -> date:
+    """``$RESILIENT_SERVERLESS_TODAY`` (ISO date) when set, else the machine's date."""
+    given = os.getenv(TODAY_ENV)
+    return date.fromisoformat(given) if given else date.today()
+
+
+def runtime_fact(identifier: str) -> RuntimeFact | None:
+    return LAMBDA_RUNTIMES.get(identifier) or SYNTHETICS_RUNTIMES.get(identifier)
+
+
+def deprecated_runtime(identifier: object, on: date | None = None) -> RuntimeFact | None:
+    """The fact of ``identifier`` when it is deprecated on ``on`` (default: ``today()``), else None
+    (a runtime these tables do not know is not judged)."""
+    fact = runtime_fact(identifier) if isinstance(identifier, str) else None
+    return fact if fact is not None and fact.deprecated(on or today()) else None
+
+
+def supported_runtimes(kind: RuntimeKind, prefix: str = "", on: date | None = None) -> list[str]:
+    """Runtimes of ``kind`` (starting with ``prefix``) not deprecated on ``on``, longest-lived first."""
+    table = LAMBDA_RUNTIMES if kind == "lambda" else SYNTHETICS_RUNTIMES
+    day = on or today()
+    alive = [f for f in table.values() if f.identifier.startswith(prefix) and not f.deprecated(day)]
+    return [f.identifier for f in sorted(alive, key=lambda f: (f.deprecated_on, f.identifier), reverse=True)]
+
+
+# --- Step Functions service integration patterns ----------------------------------------------------
+# Express workflows run Request Response integrations only; Standard also waits for a job (.sync,
+# .sync:2) or for a task token (.waitForTaskToken). CreateStateMachine refuses the others.
+INTEGRATION_PATTERNS: Final[Mapping[str, frozenset[str]]] = {
+    "STANDARD": frozenset({"request-response", "sync", "waitForTaskToken"}),
+    "EXPRESS": frozenset({"request-response"}),
+}
+INTEGRATION_PATTERNS_SOURCE: Final = (SFN_PATTERNS_URL, CHECKED_ON)
+
+
+def integration_pattern(resource: object) -> str:
+    """The pattern a Task's ``Resource`` asks for: ``sync``, ``waitForTaskToken`` or
+    ``request-response`` (a Lambda ARN or any other resource)."""
+    text = str(resource)
+    if text.endswith(".waitForTaskToken"):
+        return "waitForTaskToken"
+    if text.endswith(".sync") or ".sync:" in text.rsplit(":::", 1)[-1]:
+        return "sync"
+    return "request-response"
+
+
+# --- quotas and AWS defaults the rules reason with --------------------------------------------------
+@dataclass(frozen=True)
+class Quota:
+    value: float
+    unit: str
+    source: str
+    checked_on: date = CHECKED_ON
+
+
+QUOTAS: Final[Mapping[str, Quota]] = {
+    "websocket_new_connections_per_s": Quota(
+        500,
+        "new connections per second per account and region",
+        "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html",
+    ),
+    "lambda_default_timeout_s": Quota(
+        3, "seconds", "https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html"
+    ),
+    "sqs_default_visibility_timeout_s": Quota(
+        30,
+        "seconds",
+        "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html",
+    ),
+    "sqs_default_retention_s": Quota(
+        345_600,
+        "seconds",
+        "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html",
+    ),
+    "eventbridge_default_retry_attempts": Quota(
+        185,
+        "attempts over 24 hours, then the event is dropped unless the target has a DLQ",
+        "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html",
+    ),
+    "stream_mapping_default_retry_attempts": Quota(
+        -1,
+        "attempts (-1: until the record expires from the stream, which blocks its shard)",
+        "https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html",
+    ),
+}
+
+
+def quota(name: str) -> float:
+    return QUOTAS[name].value

@@ -1,0 +1,2 @@
+def lookup(event, context):
+    return {"statusCode": 200, "body": "{}"}
