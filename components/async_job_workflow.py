@@ -31,9 +31,11 @@ are conditional, so a second run finds the job running and stops at ``NotRunnabl
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, ClassVar, Protocol, TypedDict, runtime_checkable
 
 import pulumi
@@ -103,9 +105,12 @@ class AsyncJobWorkflowArgs(TypedDict, total=False):
     """
 
     worker: ResilientFunction
-    """The user's function that does the work: it gets ``{job_id, input, input_pointer,
-    deadline}`` (and ``task_token`` in callback mode), writes the result to the results bucket
-    (``RESULTS_BUCKET``, key ``results/<job_id>``) and answers ``{bucket, key}``. Required."""
+    """The user's function that does the work. It is created before the workflow, so nothing
+    reaches it by environment: each payload carries ``{job_id, input, input_pointer, deadline,
+    results_bucket, result_key, jobs_table}`` (and ``task_token`` and ``heartbeat_s`` in callback
+    mode). It writes the result to ``results_bucket`` at ``result_key`` (``results/<job_id>``),
+    may read the job's status from ``jobs_table`` to notice a cancellation, and answers
+    ``{bucket, key}``. The workflow grants it just that. Required."""
     code: pulumi.Archive | str
     """The package holding ``handlers.jobs`` (the job API, starter, webhooks). Required."""
     path: str
@@ -197,6 +202,13 @@ class _Settings:
     @property
     def express(self) -> bool:
         return self.workflow_type == "EXPRESS"
+
+
+def handler_contract() -> ModuleType:
+    """``handlers.resilience.contract`` beside this package (installed or from the repository):
+    the variable names each job handler reads, declared once for both sides."""
+    root = (__package__ or "").rpartition(".")[0]
+    return importlib.import_module(f"{root}.handlers.resilience.contract" if root else "handlers.resilience.contract")
 
 
 def start_capacity(concurrency: int, batch_size: int, latency_ms: float, quota_per_s: float) -> dict[str, float]:
@@ -579,6 +591,7 @@ class AsyncJobWorkflow(ResilientComponent):
             worker_retry=s.retry,
             notify_queue_url=self.webhook_queue.url if self.webhook_queue else None,
             push_states=push_states,
+            results_bucket=self.bucket.bucket,
         )
         return workflow_definition(shape)
 
@@ -637,9 +650,10 @@ class AsyncJobWorkflow(ResilientComponent):
         )
 
     # -- functions ---------------------------------------------------------------------------------
-    def _environment(self) -> dict[str, pulumi.Input[str]]:
+    def _environment(self, module: str, extra: Mapping[str, Any] | None = None) -> dict[str, pulumi.Input[str]]:
+        """The variables ``module`` reads (its declared contract), each with this workflow's value."""
         s = self.settings
-        env: dict[str, pulumi.Input[str]] = {
+        values: dict[str, pulumi.Input[str] | None] = {
             "JOBS_TABLE": self.table.name,
             "IDEMPOTENCY_TABLE": self.idempotency_table.name,
             "RESULTS_BUCKET": self.bucket.bucket,
@@ -653,11 +667,19 @@ class AsyncJobWorkflow(ResilientComponent):
             "EXECUTION_TIMEOUT_S": str(s.execution_timeout_s),
             "STATE_MACHINE_ARN": self.state_machine.arn,
             "INPUT_SCHEMA": pulumi.Output.json_dumps(s.input_schema),
+            "PUSH_URL": s.push.url if s.push is not None else None,
+            "PUSH_TOKEN_TTL_S": (
+                str(s.execution_timeout_s + defaults.JOB_PUSH_TOKEN_GRACE_S) if s.push is not None else None
+            ),
+            **(extra or {}),
         }
-        if s.push is not None:
-            env["PUSH_URL"] = s.push.url
-            env["PUSH_TOKEN_TTL_S"] = str(s.execution_timeout_s + defaults.JOB_PUSH_TOKEN_GRACE_S)
-        return env
+        variables = handler_contract().CONTRACTS[module]
+        declared = {v.name for v in variables}
+        undeclared = sorted(set(extra or {}) - declared)
+        missing = [v.name for v in variables if v.required and values.get(v.name) is None]
+        if undeclared or missing:  # a contract and this method out of step: a bug here, not bad input
+            raise RuntimeError(f"{module}: variables {undeclared} are not in its contract; {missing} have no value")
+        return {v.name: value for v in variables if (value := values.get(v.name)) is not None}
 
     def _function(
         self,
@@ -674,7 +696,7 @@ class AsyncJobWorkflow(ResilientComponent):
             "handler": f"handlers.jobs.{module or role}.{handler}",
             "code": s.code,
             "invocation": invocation,
-            "environment": {**self._environment(), **(extra_env or {})},
+            "environment": self._environment(f"handlers.jobs.{module or role}", extra_env),
             "alarm_topic_arn": s.functions.get("alarm_topic_arn", s.alarm_topic_arn),
             "description": f"AsyncJobWorkflow {self._name}: {role}",
         }

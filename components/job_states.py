@@ -61,6 +61,7 @@ class WorkflowShape:
     worker_retry: asl.RetryPolicy
     notify_queue_url: Any = None  # webhooks: where terminal jobs are announced
     push_states: Mapping[str, Any] | None = None  # PushChannel.workflow_states(...)
+    results_bucket: Any = None  # where the worker writes results/<job_id> (sent in its payload)
 
 
 def _bookkeeping_retry(errors: tuple[str, ...]) -> asl.RetryPolicy:
@@ -127,10 +128,16 @@ def _worker(shape: WorkflowShape, after: str) -> dict[str, Any]:
         "input.$": "$.input",
         "input_pointer.$": "$.input_pointer",
         "deadline.$": "$.deadline",
+        # The worker is created before the workflow, so it cannot get these as environment
+        # variables: where to write and which job table to read travel with each job.
+        "results_bucket": shape.results_bucket,
+        "result_key.$": "States.Format('results/{}', $.job_id)",
+        "jobs_table": shape.table_name,
     }
     callback = shape.worker_mode == "callback"
     if callback:
         payload["task_token.$"] = "$$.Task.Token"
+        payload["heartbeat_s"] = shape.heartbeat_s
         selector = {"bucket.$": "$.bucket", "key.$": "$.key"}
     else:
         selector = {"bucket.$": "$.Payload.bucket", "key.$": "$.Payload.key"}

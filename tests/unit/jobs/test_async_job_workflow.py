@@ -137,6 +137,48 @@ def test_job_functions_get_their_settings_from_the_environment(jobs: Graph) -> N
     assert env["JOBS_TABLE"] == "shop-dev-reports-jobs"
 
 
+def test_the_worker_gets_where_to_write_and_what_to_read_in_its_payload(jobs: Graph) -> None:
+    payload = definition(jobs)["States"]["RunWorker"]["Parameters"]["Payload"]
+    bucket = jobs.one("aws:s3/bucket:Bucket", "reports-results")
+    assert payload["results_bucket"] == bucket.outputs["bucket"], bucket.urn
+    assert payload["result_key.$"] == "States.Format('results/{}', $.job_id)"
+    assert payload["jobs_table"] == jobs.one(TABLE, "reports-jobs").outputs["name"]
+
+
+def test_the_contract_defaults_of_the_job_handlers_are_the_component_defaults() -> None:
+    from resilient_serverless.handlers.resilience import contract
+
+    declared = {v.name: v.default for v in contract.JOB_CONFIG if not v.required}
+    assert declared["RESULT_URL_TTL_S"] == str(defaults.JOB_RESULT_URL_TTL_S)
+    assert declared["RESULT_RETENTION_S"] == str(defaults.JOB_RESULT_RETENTION_DAYS * 86_400)
+    assert declared["JOB_TTL_S"] == str(defaults.JOB_TTL_DAYS * 86_400)
+    assert declared["IDEMPOTENCY_TTL_S"] == str(defaults.JOB_IDEMPOTENCY_TTL_S)
+    assert declared["MAX_BODY_BYTES"] == str(defaults.JOB_MAX_BODY_BYTES)
+    assert declared["INLINE_INPUT_BYTES"] == str(defaults.JOB_INLINE_INPUT_BYTES)
+    assert declared["EXECUTION_TIMEOUT_S"] == str(defaults.JOB_EXECUTION_TIMEOUT_S)
+    assert declared["JOBS_PATH"] == defaults.JOB_PATH
+    assert declared["PUSH_TOKEN_TTL_S"] == str(defaults.JOB_EXECUTION_TIMEOUT_S + defaults.JOB_PUSH_TOKEN_GRACE_S)
+    assert {v.name for v in contract.JOB_CONFIG if v.required} == {
+        "JOBS_TABLE",
+        "IDEMPOTENCY_TABLE",
+        "RESULTS_BUCKET",
+        "STATE_MACHINE_ARN",
+    }
+
+
+def test_each_job_function_gets_exactly_the_variables_its_contract_declares(jobs: Graph) -> None:
+    from resilient_serverless.handlers.resilience import contract
+
+    for fn in jobs.of_type("aws:lambda/function:Function"):
+        declared = contract.contract_for(fn.inputs["handler"])
+        assert declared is not None, fn.urn
+        names = {v.name for v in declared}
+        env = set(fn.inputs.get("environment", {}).get("variables", {}))
+        ours = {n for n in env if not n.startswith(("POWERTOOLS_", "RESILIENT_"))}
+        assert ours <= names, (fn.urn, ours - names)
+        assert {v.name for v in declared if v.required} <= env, fn.urn
+
+
 def test_every_job_function_names_a_handler_the_package_defines(jobs: Graph) -> None:
     # A handler path is only checked by AWS at the first invocation: check each against the source
     import importlib

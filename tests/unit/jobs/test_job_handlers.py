@@ -370,11 +370,25 @@ def test_a_start_that_fails_stays_on_the_queue(jobs_aws: JobsAws, monkeypatch: p
     assert handle_batch(records, jobs_aws.start_dlq) == {"batchItemFailures": [{"itemIdentifier": "1"}]}
 
 
+def worker_event(**overrides: Any) -> dict[str, Any]:
+    """What the workflow's RunWorker state sends: the job, and where to write and read."""
+    event = {
+        "job_id": JOB,
+        "input": {"rows": [{"a": 1, "b": 2}]},
+        "input_pointer": None,
+        "deadline": time.time() + 60,
+        "results_bucket": "results",
+        "result_key": f"results/{JOB}",
+        "jobs_table": "jobs",
+    }
+    return {**event, **overrides}
+
+
 def test_the_sample_worker_renders_honours_cancellation_and_its_deadline(jobs_aws: JobsAws) -> None:
     from handlers.jobs import worker
 
     jobs_aws.put_job(JOB, "running")
-    event = {"job_id": JOB, "input": {"rows": [{"a": 1, "b": 2}]}, "input_pointer": None, "deadline": time.time() + 60}
+    event = worker_event()
     assert worker.run(event, lambda: 30.0) == {"bucket": "results", "key": f"results/{JOB}"}
     assert jobs_aws.s3.get_object(Bucket="results", Key=f"results/{JOB}")["Body"].read() == b"a,b\r\n1,2\r\n"
     with pytest.raises(worker.DeadlineExceeded):
@@ -382,6 +396,46 @@ def test_the_sample_worker_renders_honours_cancellation_and_its_deadline(jobs_aw
     jobs_aws.put_job(JOB, "cancelled")
     with pytest.raises(worker.JobCancelled):
         worker.run(event, lambda: 30.0)
+
+
+def test_given_no_environment_when_the_worker_runs_then_it_writes_where_the_payload_says(
+    jobs_aws: JobsAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handlers.jobs import common, worker
+
+    for name in ("RESULTS_BUCKET", "JOBS_TABLE"):  # the user's worker is created before the workflow
+        monkeypatch.delenv(name)
+    common.config.cache_clear()
+    jobs_aws.s3.create_bucket(Bucket="reports-7", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    jobs_aws.put_job(JOB, "running")
+    answer = worker.run(worker_event(results_bucket="reports-7"), lambda: 30.0)
+    assert answer == {"bucket": "reports-7", "key": f"results/{JOB}"}
+    assert jobs_aws.s3.get_object(Bucket="reports-7", Key=f"results/{JOB}")["Body"].read() == b"a,b\r\n1,2\r\n"
+
+
+def test_given_a_payload_without_its_destination_when_the_worker_runs_then_it_names_what_is_missing(
+    jobs_aws: JobsAws,
+) -> None:
+    from handlers.jobs import worker
+
+    with pytest.raises(worker.BadInput) as raised:
+        worker.run(worker_event(results_bucket=None, jobs_table=""), lambda: 30.0)
+    assert str(raised.value) == (
+        "the payload lacks results_bucket, jobs_table (AsyncJobWorkflow sends them with every job)"
+    )
+
+
+def test_given_no_results_bucket_variable_when_a_job_handler_reads_its_config_then_the_error_names_it() -> None:
+    from handlers.jobs.common import Config
+    from handlers.resilience.contract import MissingVariable
+
+    env = {"JOBS_TABLE": "jobs", "IDEMPOTENCY_TABLE": "idempotency", "STATE_MACHINE_ARN": "arn:sm"}
+    with pytest.raises(MissingVariable) as raised:
+        Config.from_env(env, module="handlers.jobs.result")
+    assert str(raised.value) == (
+        "handlers.jobs.result needs the environment variable RESULTS_BUCKET (set by the component that "
+        "deploys it); it has no default"
+    )
 
 
 def test_the_recorder_records_an_execution_timeout_once_and_announces_it(jobs_aws: JobsAws) -> None:
