@@ -27,6 +27,7 @@ __all__ = [
     "catch",
     "classified_problems",
     "fail",
+    "heartbeat_problem",
     "pass_state",
     "problems_in",
     "state_machine",
@@ -150,6 +151,18 @@ def tasks_of(definition: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, 
                 yield from tasks_of(state[key])
 
 
+def heartbeat_problem(heartbeat_s: int, timeout_s: int) -> str | None:
+    """Why ``heartbeat_s`` cannot guard a task bounded by ``timeout_s`` (a message fragment), or
+    None. The one check for every callback wait (the job worker, the push wait): a heartbeat equal
+    to the timeout never fires before it, so a lost worker is noticed only at the timeout."""
+    if heartbeat_s >= timeout_s:
+        return (
+            f"a heartbeat of {heartbeat_s} s is not below the timeout of {timeout_s} s, so a lost callback "
+            "parks the execution until the timeout"
+        )
+    return None
+
+
 def _retry_problems(name: str, retries: Any) -> Iterator[str]:
     if not retries:
         yield f"state {name!r} has no Retry: a transient error fails the job"
@@ -186,12 +199,15 @@ def _task_problems(name: str, state: Mapping[str, Any], limit: int) -> Iterator[
         yield "catch", f"state {name!r} has no Catch: a failure ends the execution without recording it"
     if str(state.get("Resource", "")).endswith(CALLBACK_SUFFIX):
         heartbeat = state.get("HeartbeatSeconds")
-        if not isinstance(heartbeat, int) or not (isinstance(task_timeout, int) and 0 < heartbeat < task_timeout):
+        where = f"state {name!r} waits for a task token with HeartbeatSeconds={heartbeat!r}"
+        if not isinstance(heartbeat, int) or heartbeat < 1:
             yield (
                 "heartbeat",
-                f"state {name!r} waits for a task token with HeartbeatSeconds={heartbeat!r}: it needs a "
-                f"heartbeat below its TimeoutSeconds, or a lost callback parks the execution until the timeout",
+                f"{where}: it needs a heartbeat below its TimeoutSeconds, or a lost callback parks the execution "
+                "until the timeout",
             )
+        elif isinstance(task_timeout, int) and (problem := heartbeat_problem(heartbeat, task_timeout)):
+            yield "heartbeat", f"{where}: {problem}"
 
 
 PROBLEM_KINDS: Final = ("execution_timeout", "transition", "task_timeout", "retry", "catch", "heartbeat")

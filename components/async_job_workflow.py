@@ -269,8 +269,8 @@ def _check_timeouts(
     if mode == "callback":
         heartbeat = args.get("heartbeat_s", defaults.JOB_HEARTBEAT_S)
         in_range = p.check_int_range("heartbeat_s", heartbeat, 1, ceiling, unit="seconds")
-        if in_range and isinstance(task, int) and heartbeat >= task:
-            p.add(f"heartbeat_s={heartbeat!r} must be below task_timeout_s={task!r}")
+        if in_range and isinstance(task, int) and (problem := asl.heartbeat_problem(heartbeat, task)):
+            p.add(f"heartbeat_s={heartbeat!r} must be below task_timeout_s={task!r}: {problem}")
     elif "heartbeat_s" in args:
         p.add("heartbeat_s applies only to worker_mode='callback' (an invoked worker is bounded by its timeout)")
     return execution, task, heartbeat

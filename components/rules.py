@@ -949,6 +949,7 @@ def sfn_task_catch(machine: CapturedResource, graph: Graph) -> Iterator[str]:
     "A task that waits for a task token has HeartbeatSeconds below its TimeoutSeconds",
 )
 def sfn_callback_heartbeat(machine: CapturedResource, graph: Graph) -> Iterator[str]:
+    # asl.heartbeat_problem is the one check: the components refuse what this rule flags.
     yield from _asl_problems(machine, "heartbeat")
 
 

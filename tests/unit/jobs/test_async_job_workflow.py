@@ -410,7 +410,8 @@ def test_bad_arguments_are_all_named_before_any_resource() -> None:
         ),
         (
             {"worker_mode": "callback", "heartbeat_s": 4000},
-            "heartbeat_s=4000 must be below task_timeout_s=3540",
+            "heartbeat_s=4000 must be below task_timeout_s=3540: a heartbeat of 4000 s is not below the timeout of "
+            "3540 s",
         ),
         (
             {"heartbeat_s": 30},
