@@ -206,8 +206,8 @@ def _task_problems(name: str, state: Mapping[str, Any], limit: int) -> Iterator[
                 f"{where}: it needs a heartbeat below its TimeoutSeconds, or a lost callback parks the execution "
                 "until the timeout",
             )
-        elif isinstance(task_timeout, int) and (problem := heartbeat_problem(heartbeat, task_timeout)):
-            yield "heartbeat", f"{where}: {problem}"
+        elif isinstance(task_timeout, int) and (too_slow := heartbeat_problem(heartbeat, task_timeout)):
+            yield "heartbeat", f"{where}: {too_slow}"
 
 
 PROBLEM_KINDS: Final = ("execution_timeout", "transition", "task_timeout", "retry", "catch", "heartbeat")

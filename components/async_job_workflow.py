@@ -734,8 +734,9 @@ class AsyncJobWorkflow(ResilientComponent):
         result.grants.allow("results", ["s3:GetObject"], [self.bucket.arn.apply(lambda a: f"{a}/results/*")])
         cancel = self._function("cancel")
         cancel.grants.allow("jobs", ["dynamodb:GetItem", "dynamodb:UpdateItem"], [self.table.arn])
-        executions = self.state_machine.arn.apply(lambda arn: arn.replace(":stateMachine:", ":execution:") + ":*")
-        cancel.grants.allow("stop", ["states:StopExecution"], [executions])
+        if not s.express:  # AWS has no StopExecution for Express: cancelling is the status write alone
+            executions = self.state_machine.arn.apply(lambda arn: arn.replace(":stateMachine:", ":execution:") + ":*")
+            cancel.grants.allow("stop", ["states:StopExecution"], [executions])
         if self.start_queue is not None:
             self._create_starter()
         if self.webhook_queue is not None:

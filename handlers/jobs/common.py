@@ -31,7 +31,9 @@ __all__ = [
     "Config",
     "answer",
     "config",
+    "effective_status",
     "error",
+    "is_standard_execution",
     "new_job_id",
     "parse_request",
     "transition",
@@ -256,10 +258,19 @@ def transition(job_id: str, to: str, *, extra: Mapping[str, str] | None = None, 
 
 
 def effective_status(job: Mapping[str, Any], execution_timeout_s: int, now: float | None = None) -> str:
-    """The recorded status, except that a job still running past its execution's timeout (which
-    no state can record: the execution is gone) is reported as timed out."""
+    """The job's state as every reader reports it (status, result, cancel): the recorded status,
+    except that a job still running past its execution's deadline (``started_at`` plus the
+    execution timeout: the execution is gone, and an Express one leaves no event to record it)
+    is timed out. Forward-only: once reported timed out it is never reported otherwise."""
     status = str(job.get("status", "queued"))
     started = epoch(job.get("started_at"))
     if status == "running" and started is not None and (now or time.time()) > started + execution_timeout_s:
         return "timed_out"
     return status
+
+
+def is_standard_execution(execution_arn: str) -> bool:
+    """``arn:aws:states:<region>:<account>:execution:...`` (Standard) rather than ``...:express:...``:
+    ``StopExecution`` (and any IAM grant on ``:execution:``) exists for Standard executions only."""
+    parts = execution_arn.split(":")
+    return len(parts) > 5 and parts[5] == "execution"

@@ -463,6 +463,19 @@ def test_execution_outcomes_outside_the_definition_reach_a_recorder(jobs: Graph)
     assert target.inputs["arn"] == jobs.one("aws:lambda/function:Function", "reports-recorder-function").outputs["arn"]
 
 
+def cancel_actions(graph: Graph) -> set[str]:
+    policies = [p for p in graph.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.startswith("reports-cancel-")]
+    return {a for p in policies for st in json.loads(p.inputs["policy"])["Statement"] for a in st["Action"]}
+
+
+def test_cancel_may_stop_standard_executions_only(jobs: Graph) -> None:
+    stop = jobs.one("aws:iam/rolePolicy:RolePolicy", "reports-cancel-grant-stop")
+    (statement,) = json.loads(stop.inputs["policy"])["Statement"]
+    assert statement["Resource"] == [jobs.one(SM).outputs["arn"].replace(":stateMachine:", ":execution:") + ":*"]
+    # Express executions are ':express:' ARNs, and AWS has no StopExecution for them
+    assert "states:StopExecution" not in cancel_actions(build(workflow_type="EXPRESS"))
+
+
 def test_express_has_no_recorder_because_eventbridge_carries_no_express_events() -> None:
     graph = build(workflow_type="EXPRESS")
     assert graph.of_type("aws:cloudwatch/eventRule:EventRule") == []

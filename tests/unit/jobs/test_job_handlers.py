@@ -291,6 +291,77 @@ def test_cancel_a_running_job_stops_its_execution(jobs_aws: JobsAws) -> None:
     assert jobs_aws.sfn.describe_execution(executionArn=execution)["status"] == "ABORTED"
 
 
+class RecordingSfn:
+    """The Step Functions client, with every call it is asked to make recorded."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls.append(name)
+        return getattr(self.real, name)
+
+
+def test_given_an_express_job_when_it_is_cancelled_then_the_status_write_alone_cancels_it(
+    jobs_aws: JobsAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handlers.jobs import cancel, common
+
+    sfn = RecordingSfn(common.client("stepfunctions"))
+    monkeypatch.setattr(cancel, "client", lambda service: sfn if service == "stepfunctions" else common.client(service))
+    express = f"arn:aws:states:eu-west-1:123456789012:express:jobs:{JOB}:6b2d1c1e-0d3a-4f6e-9f7a-1a2b3c4d5e6f"
+    jobs_aws.put_job(JOB, "running", execution_arn=express)
+    assert call("cancel", api_event("DELETE", f"/jobs/{JOB}", job_id=JOB))[:2] == (
+        202,
+        {"job_id": JOB, "status": "cancelled"},
+    )
+    assert jobs_aws.job(JOB)["status"] == "cancelled"
+    assert sfn.calls == []  # StopExecution exists for Standard executions only
+
+
+@pytest.mark.parametrize(
+    ("arn", "standard"),
+    [
+        ("arn:aws:states:eu-west-1:123456789012:execution:jobs:abc", True),
+        ("arn:aws:states:eu-west-1:123456789012:express:jobs:abc:0f1e", False),
+        ("", False),
+    ],
+)
+def test_only_standard_execution_arns_can_be_stopped(arn: str, standard: bool) -> None:
+    from handlers.jobs.common import is_standard_execution
+
+    assert is_standard_execution(arn) is standard
+
+
+def test_given_a_job_reported_timed_out_when_it_is_cancelled_then_409_and_it_stays_timed_out(
+    jobs_aws: JobsAws,
+) -> None:
+    jobs_aws.put_job(JOB, "running", started_at="2020-01-01T00:00:00Z")
+    assert call("status", api_event("GET", f"/jobs/{JOB}", job_id=JOB))[1]["status"] == "timed_out"
+    status, body, _ = call("cancel", api_event("DELETE", f"/jobs/{JOB}", job_id=JOB))
+    assert (status, body) == (
+        409,
+        {"error": {"code": "already_finished", "message": f"job {JOB!r} is timed_out and can no longer be cancelled"}},
+    )
+    assert jobs_aws.job(JOB)["status"] == "timed_out"
+    for module, suffix in (("status", ""), ("result", "/result")):
+        answer = call(module, api_event("GET", f"/jobs/{JOB}{suffix}", job_id=JOB))
+        assert answer[1].get("status", answer[1].get("error", {}).get("message")) in (
+            "timed_out",
+            f"job {JOB!r} is timed_out and has no result",
+        ), module
+
+
+def test_given_a_running_job_within_its_deadline_when_it_is_cancelled_then_it_is_cancelled(
+    jobs_aws: JobsAws,
+) -> None:
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    jobs_aws.put_job(JOB, "running", started_at=started)
+    assert call("cancel", api_event("DELETE", f"/jobs/{JOB}", job_id=JOB))[0] == 202
+    assert jobs_aws.job(JOB)["status"] == "cancelled"
+
+
 # --- forward-only status --------------------------------------------------------------------------
 def test_status_never_moves_backwards(jobs_aws: JobsAws) -> None:
     from handlers.jobs.common import transition
