@@ -258,6 +258,7 @@ def test_callback_workers_get_a_heartbeat_and_a_task_token() -> None:
     assert run["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
     assert (run["HeartbeatSeconds"], run["TimeoutSeconds"]) == (60, 7140) and defaults.JOB_HEARTBEAT_S == 60
     assert run["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
+    assert run["Parameters"]["Payload"]["heartbeat_s"] == run["HeartbeatSeconds"]  # the worker's heartbeat pace
 
 
 def test_direct_start_has_no_queue_and_lets_submit_start_executions() -> None:

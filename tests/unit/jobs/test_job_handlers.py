@@ -496,6 +496,83 @@ def test_given_a_payload_without_its_destination_when_the_worker_runs_then_it_na
     )
 
 
+class FakeSfn:
+    """Records the callbacks a worker sends for its task token."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def send_task_success(self, **kw: Any) -> None:
+        self.sent.append(("success", kw))
+
+    def send_task_failure(self, **kw: Any) -> None:
+        self.sent.append(("failure", kw))
+
+    def send_task_heartbeat(self, **kw: Any) -> None:
+        self.sent.append(("heartbeat", kw))
+
+
+@pytest.fixture
+def callbacks(jobs_aws: JobsAws, monkeypatch: pytest.MonkeyPatch) -> FakeSfn:
+    from handlers.jobs import common, worker
+
+    sfn = FakeSfn()
+    monkeypatch.setattr(worker, "client", lambda service: sfn if service == "stepfunctions" else common.client(service))
+    return sfn
+
+
+@pytest.mark.parametrize(
+    ("event", "error"),
+    [
+        ({"results_bucket": "no-such-bucket"}, "NoSuchBucket"),  # S3 refuses the write
+        ({"jobs_table": None}, "BadInput"),  # a payload the workflow never sends
+        ({"input": ["not", "an", "object"]}, "BadInput"),
+        ({"input": {"rows": "abc"}}, "AttributeError"),  # the renderer itself fails
+        ({"deadline": 1}, "DeadlineExceeded"),
+    ],
+)
+def test_given_a_callback_worker_when_anything_fails_then_it_sends_the_task_failure(
+    jobs_aws: JobsAws, callbacks: FakeSfn, event: dict[str, Any], error: str
+) -> None:
+    from handlers.jobs import worker
+
+    jobs_aws.put_job(JOB, "running")
+    with pytest.raises(Exception):  # noqa: B017 (the Lambda invocation fails too, whatever the error)
+        worker.lambda_handler(worker_event(task_token="tok-1", **event), None)
+    assert [(kind, kw["taskToken"], kw.get("error")) for kind, kw in callbacks.sent] == [("failure", "tok-1", error)]
+
+
+def test_given_a_callback_worker_when_it_succeeds_then_it_sends_the_task_success(
+    jobs_aws: JobsAws, callbacks: FakeSfn
+) -> None:
+    from handlers.jobs import worker
+
+    jobs_aws.put_job(JOB, "running")
+    worker.lambda_handler(worker_event(task_token="tok-1", heartbeat_s=60), None)
+    assert callbacks.sent == [
+        ("success", {"taskToken": "tok-1", "output": json.dumps({"bucket": "results", "key": f"results/{JOB}"})})
+    ]
+
+
+def test_given_long_work_when_half_the_heartbeat_interval_passes_then_the_worker_heartbeats(
+    jobs_aws: JobsAws,
+) -> None:
+    from handlers.jobs import worker
+
+    sfn, now = FakeSfn(), [0.0]
+    tick = worker.heartbeat(sfn, "tok-1", interval_s=60, clock=lambda: now[0])
+    for elapsed in (10, 29, 30, 45, 59, 60, 85):
+        now[0] = elapsed
+        tick()
+    # 30 s after the start, then 30 s after that heartbeat (60 s), and nothing more by 85 s
+    assert sfn.sent == [("heartbeat", {"taskToken": "tok-1"})] * 2
+    jobs_aws.put_job(JOB, "running")
+    ticks: list[int] = []
+    rows = [{"a": i} for i in range(3 * worker.CHUNK)]
+    worker.run(worker_event(input={"rows": rows}), lambda: 30.0, tick=lambda: ticks.append(1))
+    assert len(ticks) == 3  # one chance to heartbeat per chunk
+
+
 def test_given_no_results_bucket_variable_when_a_job_handler_reads_its_config_then_the_error_names_it() -> None:
     from handlers.jobs.common import Config
     from handlers.resilience.contract import MissingVariable
