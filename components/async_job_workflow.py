@@ -12,7 +12,8 @@ What you get by default (``defaults.py``, each pinned by a test):
 - a job table (on demand, TTL on ``expires_at`` after 30 days, point-in-time recovery,
   encryption) and an idempotency table for ``Idempotency-Key`` (Powertools, 1 h);
 - a results bucket (SSE-S3, public access blocked, a TLS-only policy, results expire after
-  7 days, inputs after 1); pre-signed result URLs live 15 minutes (at most 7 days);
+  7 days, inputs after 1); pre-signed result URLs live 15 minutes (at most one hour: they are
+  signed with the function role's temporary credentials and expire when those do);
 - a Standard state machine (exactly-once starts, long jobs) with a 1 h execution timeout; the
   worker task times out 10 s after the worker's own timeout, retries twice (2 s, x2, full
   jitter, at most 30 s), and every Task records its error on the job through a ``Catch``;
@@ -146,7 +147,9 @@ class AsyncJobWorkflowArgs(TypedDict, total=False):
     start_queue_age_alarm_s: int
     """Alarm when the oldest queued start is older than this. Default: 300."""
     result_url_ttl_s: int
-    """Lifetime of a pre-signed result URL, 1 to 604800 (7 days). Default: 900."""
+    """Lifetime of a pre-signed result URL, 1 to 3600: the result function signs with its role's
+    temporary credentials, and the URL dies with them (``defaults.PRESIGNED_URL_MAX_S``).
+    Default: 900."""
     result_retention_days: int
     """Days results stay in S3 (then 410). Default: 7."""
     job_ttl_days: int
@@ -311,7 +314,9 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     age_alarm = args.get("start_queue_age_alarm_s", defaults.JOB_START_QUEUE_AGE_ALARM_S)
     p.check_int_range("start_queue_age_alarm_s", age_alarm, 60, defaults.DLQ_RETENTION_S, unit="seconds")
     url_ttl = args.get("result_url_ttl_s", defaults.JOB_RESULT_URL_TTL_S)
-    p.check_int_range("result_url_ttl_s", url_ttl, 1, 604_800, unit="seconds", why="S3 pre-signed URLs last 7 days")
+    p.check_int_range(
+        "result_url_ttl_s", url_ttl, 1, defaults.PRESIGNED_URL_MAX_S, unit="seconds", why=defaults.PRESIGNED_URL_WHY
+    )
     retention = args.get("result_retention_days", defaults.JOB_RESULT_RETENTION_DAYS)
     retention_ok = p.check_int_range("result_retention_days", retention, 1, 3650, unit="days")
     job_ttl = args.get("job_ttl_days", defaults.JOB_TTL_DAYS)

@@ -126,7 +126,19 @@ WS_CONNECTION_TTL_S: Final = 7200  # API Gateway closes every connection after 2
 WS_INLINE_MAX_BYTES: Final = WS_FRAME_BYTES
 # Pre-signed result URLs live 15 minutes: the client fetches at once; a late client polls.
 WS_RESULT_URL_TTL_S: Final = 900
-PRESIGNED_URL_MAX_S: Final = 604_800  # S3 SigV4 limit (7 days)
+# S3 accepts SigV4 pre-signed URLs of up to 7 days, but only long-term (IAM user) keys reach it.
+# A URL pre-signed by a function is signed with its role's temporary credentials, and "when the
+# role session expires, the presigned URL expires, even if you specify a longer expiration time"
+# (S3 user guide, "Download and upload objects with presigned URLs": who can create one).
+# Lambda documents no lifetime for its execution-role credentials, nor how much of it is left
+# when a warm environment signs; STS role sessions last one hour unless asked for longer (and at
+# most one hour when chained). One hour is the conservative bound: a longer ExpiresIn promises
+# the client a URL that may answer 403 first.
+PRESIGNED_URL_MAX_S: Final = 3600
+PRESIGNED_URL_WHY: Final = (
+    "a URL pre-signed by a function expires with the function role's temporary credentials, whatever its "
+    "ExpiresIn says; Lambda documents no lifetime for them, so at most one hour is promised"
+)
 # The workflow waits this long for a subscriber (nobody heartbeats a parked task: the heartbeat
 # is the window in which a client must subscribe), and never longer than the timeout in total.
 WS_CALLBACK_HEARTBEAT_S: Final = 120

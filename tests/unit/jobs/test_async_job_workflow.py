@@ -382,7 +382,9 @@ def test_bad_arguments_are_all_named_before_any_resource() -> None:
         "unknown retry key 'tries' (valid retry keys: backoff_rate, interval_s, max_attempts, max_delay_s)",
         "retry.max_attempts=11 is outside 0 to 10 (Step Functions MaxAttempts)",
         "starter_max_concurrency=1 is outside 2 to 1000 (SQS mapping maximum concurrency)",
-        "result_url_ttl_s=604801 is outside 1 to 604800 seconds (S3 pre-signed URLs last 7 days)",
+        "result_url_ttl_s=604801 is outside 1 to 3600 seconds (a URL pre-signed by a function expires with the "
+        "function role's temporary credentials, whatever its ExpiresIn says; Lambda documents no lifetime for them, "
+        "so at most one hour is promised)",
         "job_ttl_days=3 must be at least result_retention_days=7: a result would outlive its job and answer 404 "
         "instead of its URL",
     ]
@@ -480,3 +482,29 @@ def test_cancel_may_stop_standard_executions_only(jobs: Graph) -> None:
 def test_express_has_no_recorder_because_eventbridge_carries_no_express_events() -> None:
     graph = build(workflow_type="EXPRESS")
     assert graph.of_type("aws:cloudwatch/eventRule:EventRule") == []
+
+
+# --- pre-signed result URLs live no longer than the credentials that sign them -------------------
+TTL_WHY = (
+    "a URL pre-signed by a function expires with the function role's temporary credentials, whatever its "
+    "ExpiresIn says; Lambda documents no lifetime for them, so at most one hour is promised"
+)
+
+
+def test_the_result_url_lifetime_is_bounded_by_the_signing_credentials_not_by_sigv4() -> None:
+    assert defaults.PRESIGNED_URL_MAX_S == 3600  # the conservative bound; see its source in defaults.py
+    with pytest.raises(ConfigError) as raised:
+        build(result_url_ttl_s=3601)
+    assert raised.value.problems == [f"result_url_ttl_s=3601 is outside 1 to 3600 seconds ({TTL_WHY})"]
+    graph = build(result_url_ttl_s=3600)
+    env = graph.one("aws:lambda/function:Function", "reports-result-function").inputs["environment"]["variables"]
+    assert env["RESULT_URL_TTL_S"] == "3600"
+
+
+def test_the_stack_setting_for_result_urls_has_the_same_bound() -> None:
+    from environments.settings import parse_settings
+
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({"jobResultUrlTtlSeconds": 86_400})
+    assert raised.value.problems == [f"jobResultUrlTtlSeconds=86400 is outside 1 to 3600 seconds ({TTL_WHY})"]
+    assert parse_settings({"jobResultUrlTtlSeconds": 3600}).job_result_url_ttl == 3600
