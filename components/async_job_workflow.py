@@ -101,8 +101,8 @@ class AsyncJobWorkflowArgs(TypedDict, total=False):
     """Arguments of AsyncJobWorkflow. ``worker`` and ``code`` are required.
 
     ``transform`` keys: table, idempotency_table, bucket, bucket_encryption, bucket_public_access,
-    bucket_policy, bucket_lifecycle, queue, dlq, mapping, state_machine, state_machine_role,
-    state_machine_policy, outcome_rule, alarm.
+    bucket_policy, bucket_lifecycle, queue, dlq, queue_policy, mapping, state_machine,
+    state_machine_role, state_machine_policy, outcome_rule, alarm.
     """
 
     worker: ResilientFunction
@@ -389,6 +389,7 @@ class AsyncJobWorkflow(ResilientComponent):
         "state_machine_role",
         "state_machine_policy",
         "outcome_rule",
+        "queue_policy",
         "alarm",
     )
 
@@ -408,6 +409,7 @@ class AsyncJobWorkflow(ResilientComponent):
         self.start_dlq: aws.sqs.Queue | None = None
         self.webhook_queue: aws.sqs.Queue | None = None
         self.webhook_dlq: aws.sqs.Queue | None = None
+        self.outcome_dlq: aws.sqs.Queue | None = None
         if s.webhooks:
             self.webhook_queue, self.webhook_dlq = self._queue_pair("webhooks")
         if s.push is not None:
@@ -774,13 +776,55 @@ class AsyncJobWorkflow(ResilientComponent):
             {"name": self.physical("lambda", "outcomes"), "event_pattern": pattern},  # 64 of [A-Za-z0-9_-]
         )
         permission = recorder.grant_invoke("outcomes", "events.amazonaws.com", self.outcome_rule.arn)
-        # The target after the permission: EventBridge drops events it may not deliver.
+        # EventBridge drops an event once its retry policy is spent unless the target has a DLQ.
+        self.outcome_dlq = self._child(
+            "dlq",
+            aws.sqs.Queue,
+            "outcomes-dlq",
+            {
+                "name": self.physical("sqs", "outcomes-dlq"),
+                "message_retention_seconds": defaults.DLQ_RETENTION_S,
+                "sqs_managed_sse_enabled": True,
+            },
+        )
+        rule_arn = self.outcome_rule.arn
+        self.outcome_dlq_policy = self._child(
+            "queue_policy",
+            aws.sqs.QueuePolicy,
+            "outcomes-dlq-policy",
+            {
+                "queue_url": self.outcome_dlq.url,
+                "policy": policy_json(
+                    [
+                        {
+                            "Sid": "OutcomeRuleDeadLetters",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "events.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": self.outcome_dlq.arn,
+                            # only this rule's undeliverable events, not any rule's in any account
+                            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+                        }
+                    ]
+                ),
+            },
+        )
+        # The target after the permission and the DLQ policy: EventBridge drops events it may not
+        # deliver, and dead letters it may not send.
         self.outcome_target = self._child(
             "outcome_rule",
             aws.cloudwatch.EventTarget,
             "outcomes-target",
-            {"rule": self.outcome_rule.name, "arn": recorder.target_arn},
-            pulumi.ResourceOptions(depends_on=[permission]),
+            {
+                "rule": self.outcome_rule.name,
+                "arn": recorder.target_arn,
+                "dead_letter_config": {"arn": self.outcome_dlq.arn},
+                "retry_policy": {
+                    "maximum_event_age_in_seconds": defaults.JOB_OUTCOME_EVENT_AGE_S,
+                    "maximum_retry_attempts": defaults.JOB_OUTCOME_RETRY_ATTEMPTS,
+                },
+            },
+            pulumi.ResourceOptions(depends_on=[permission, self.outcome_dlq_policy]),
         )
 
     def _create_webhooks(self) -> None:
@@ -888,7 +932,7 @@ class AsyncJobWorkflow(ResilientComponent):
                     threshold=self.settings.start_queue_age_alarm_s,
                     alarm_description=f"the oldest message on {label} is ageing: the backlog is not draining",
                 )
-        for label, dlq in (("starts", self.start_dlq), ("webhooks", self.webhook_dlq)):
+        for label, dlq in (("starts", self.start_dlq), ("webhooks", self.webhook_dlq), ("outcomes", self.outcome_dlq)):
             if dlq is not None:
                 self._alarm(
                     f"{label}-dlq-depth",

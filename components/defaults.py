@@ -209,3 +209,8 @@ JOB_PUSH_TOKEN_GRACE_S: Final = 300  # a push token outlives the execution by fi
 JOB_SUBMIT_LATENCY_MS: Final = 100  # idempotency record + job item + one send: planning figure
 JOB_READ_LATENCY_MS: Final = 50
 JOB_WEBHOOK_MAX_ATTEMPTS: Final = 5  # deliveries per event before the DLQ (SQS receives)
+# Execution outcomes (EventBridge -> recorder): the recording is conditional, so a retry is
+# harmless; an hour and 10 attempts outlast a throttled or briefly failing recorder, and what is
+# still undelivered goes to an alarmed DLQ (EventBridge allows 60 to 86400 s and 0 to 185).
+JOB_OUTCOME_EVENT_AGE_S: Final = 3600
+JOB_OUTCOME_RETRY_ATTEMPTS: Final = 10

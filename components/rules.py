@@ -383,6 +383,7 @@ DLQ_FIELDS = {
     FUNCTION: ("deadLetterConfig",),
     MAPPING: ("destinationConfig",),
     "aws:sns/topicSubscription:TopicSubscription": ("redrivePolicy",),
+    "aws:cloudwatch/eventTarget:EventTarget": ("deadLetterConfig",),
 }
 
 

@@ -216,6 +216,7 @@ def test_alarms_on_executions_and_queues(jobs: Graph) -> None:
         "reports-alarm-starts-dlq-depth": ("ApproximateNumberOfMessagesVisible", 0),
         "reports-alarm-webhooks-age": ("ApproximateAgeOfOldestMessage", 300),
         "reports-alarm-webhooks-dlq-depth": ("ApproximateNumberOfMessagesVisible", 0),
+        "reports-alarm-outcomes-dlq-depth": ("ApproximateNumberOfMessagesVisible", 0),
     }
     assert defaults.JOB_START_QUEUE_AGE_ALARM_S == 300
 
@@ -263,7 +264,11 @@ def test_callback_workers_get_a_heartbeat_and_a_task_token() -> None:
 
 def test_direct_start_has_no_queue_and_lets_submit_start_executions() -> None:
     graph = build(start="direct", webhooks=False)
-    assert sorted(q.name for q in graph.of_type(QUEUE)) == ["renderer-dlq", "reports-recorder-dlq"]  # no start queue
+    assert sorted(q.name for q in graph.of_type(QUEUE)) == [
+        "renderer-dlq",
+        "reports-outcomes-dlq",
+        "reports-recorder-dlq",
+    ]  # no start queue
     submit = graph.one("resilient-serverless:index:ResilientFunction", "reports-submit")
     actions = [
         json.loads(p.inputs["policy"])["Statement"][0]["Action"] for p in graph.children_of(submit, "RolePolicy")
@@ -508,3 +513,31 @@ def test_the_stack_setting_for_result_urls_has_the_same_bound() -> None:
         parse_settings({"jobResultUrlTtlSeconds": 86_400})
     assert raised.value.problems == [f"jobResultUrlTtlSeconds=86400 is outside 1 to 3600 seconds ({TTL_WHY})"]
     assert parse_settings({"jobResultUrlTtlSeconds": 3600}).job_result_url_ttl == 3600
+
+
+# --- the outcomes rule never drops an event silently ---------------------------------------------
+def test_outcome_events_that_cannot_be_delivered_go_to_an_alarmed_dlq_after_bounded_retries(jobs: Graph) -> None:
+    rule = jobs.one("aws:cloudwatch/eventRule:EventRule", "reports-outcomes")
+    target = jobs.one("aws:cloudwatch/eventTarget:EventTarget", "reports-outcomes-target")
+    dlq = jobs.one(QUEUE, "reports-outcomes-dlq")
+    assert target.inputs["deadLetterConfig"] == {"arn": dlq.outputs["arn"]}, target.urn
+    assert target.inputs["retryPolicy"] == {"maximumEventAgeInSeconds": 3600, "maximumRetryAttempts": 10}
+    assert (defaults.JOB_OUTCOME_EVENT_AGE_S, defaults.JOB_OUTCOME_RETRY_ATTEMPTS) == (3600, 10)
+    # GIVEN the queue's policy: EventBridge may send, for this rule only
+    policy = jobs.one("aws:sqs/queuePolicy:QueuePolicy", "reports-outcomes-dlq-policy")
+    assert policy.inputs["queueUrl"] == dlq.outputs["url"]
+    assert json.loads(policy.inputs["policy"])["Statement"] == [
+        {
+            "Sid": "OutcomeRuleDeadLetters",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": dlq.outputs["arn"],
+            "Condition": {"ArnEquals": {"aws:SourceArn": rule.outputs["arn"]}},
+        }
+    ]
+    # THEN the target waits for that policy (a dead letter sent before it exists is refused)
+    assert policy.urn in target.dependencies, target.urn
+    alarm = jobs.one("aws:cloudwatch/metricAlarm:MetricAlarm", "reports-alarm-outcomes-dlq-depth")
+    assert alarm.inputs["dimensions"] == {"QueueName": dlq.outputs["name"]}
+    assert (alarm.inputs["metricName"], alarm.inputs["threshold"]) == ("ApproximateNumberOfMessagesVisible", 0)
