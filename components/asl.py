@@ -22,6 +22,8 @@ from typing import Any, Final
 __all__ = [
     "ASL_SCHEMA",
     "CALLBACK_SUFFIX",
+    "LOG_DELIVERY_ACTIONS",
+    "LOG_LEVELS",
     "PROBLEM_KINDS",
     "RetryPolicy",
     "catch",
@@ -38,6 +40,20 @@ __all__ = [
 ]
 
 CALLBACK_SUFFIX: Final = ".waitForTaskToken"
+# Logging a state machine to CloudWatch Logs goes through vended log delivery, whose actions AWS
+# grants on "*" only (Step Functions developer guide, "IAM policies for logging to CloudWatch
+# Logs"): the one documented exception to iam-no-wildcards.
+LOG_DELIVERY_ACTIONS: Final = (
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+)
+LOG_LEVELS: Final = ("ALL", "ERROR", "FATAL")  # OFF is refused: an Express execution would leave no trace
 JITTER_STRATEGIES: Final = ("FULL", "NONE")
 # https://docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-task-state.html
 TASK_TIMEOUT_RANGE: Final[tuple[int, int]] = (1, 99_999_999)

@@ -102,7 +102,7 @@ class AsyncJobWorkflowArgs(TypedDict, total=False):
 
     ``transform`` keys: table, idempotency_table, bucket, bucket_encryption, bucket_public_access,
     bucket_policy, bucket_lifecycle, queue, dlq, queue_policy, mapping, state_machine,
-    state_machine_role, state_machine_policy, outcome_rule, alarm.
+    state_machine_role, state_machine_policy, log_group, outcome_rule, alarm.
     """
 
     worker: ResilientFunction
@@ -169,6 +169,13 @@ class AsyncJobWorkflowArgs(TypedDict, total=False):
     Default: True."""
     push: PushChannel | None
     """A push channel (WebSocketNotifier): results are pushed, polling stays. Default: none."""
+    log_level: str
+    """State machine log level: ``ERROR`` (failures only), ``ALL`` (every state) or ``FATAL``.
+    Default: ``ERROR``."""
+    log_execution_data: bool
+    """Include each state's input and output in the logs (the user's data). Default: False."""
+    log_retention_days: int
+    """Retention of the state machine's log group (a CloudWatch Logs value). Default: 30."""
     alarm_topic_arn: pulumi.Input[str] | None
     tags: Mapping[str, str]
     transform: Mapping[str, Transform]
@@ -201,6 +208,9 @@ class _Settings:
     webhooks: bool
     push: PushChannel | None
     alarm_topic_arn: pulumi.Input[str] | None
+    log_level: str
+    log_execution_data: bool
+    log_retention_days: int
 
     @property
     def express(self) -> bool:
@@ -279,6 +289,17 @@ def _check_timeouts(
     return execution, task, heartbeat
 
 
+def _check_logging(p: Problems, args: Mapping[str, Any]) -> tuple[str, bool, int]:
+    level = args.get("log_level", defaults.JOB_LOG_LEVEL)
+    p.check_choice("log_level", level, asl.LOG_LEVELS)
+    data = args.get("log_execution_data", defaults.JOB_LOG_EXECUTION_DATA)
+    if not isinstance(data, bool):
+        p.add(f"log_execution_data={data!r} must be True or False")
+    retention = args.get("log_retention_days", defaults.LOG_RETENTION_DAYS)
+    p.check_choice("log_retention_days", retention, defaults.LOG_RETENTION_DAYS_ALLOWED)
+    return level, data, retention
+
+
 def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:  # noqa: PLR0915
     p = Problems(f"AsyncJobWorkflow {name!r}")
     p.check_known_keys(args, AsyncJobWorkflowArgs.__annotations__, what="argument")
@@ -339,6 +360,7 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     push = args.get("push")
     if push is not None and not isinstance(push, PushChannel):
         p.add(f"push={push!r} does not offer url, bind_jobs, workflow_states and state_machine_statements")
+    log_level, log_data, log_retention = _check_logging(p, args)
     transform_check(args.get("transform"), p)
     p.raise_if_any()
     assert retry is not None
@@ -368,6 +390,9 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         webhooks=bool(args.get("webhooks", True)),
         push=push,
         alarm_topic_arn=args.get("alarm_topic_arn"),
+        log_level=log_level,
+        log_execution_data=log_data,
+        log_retention_days=log_retention,
     )
 
 
@@ -390,6 +415,7 @@ class AsyncJobWorkflow(ResilientComponent):
         "state_machine_policy",
         "outcome_rule",
         "queue_policy",
+        "log_group",
         "alarm",
     )
 
@@ -621,6 +647,8 @@ class AsyncJobWorkflow(ResilientComponent):
             statements.append({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.webhook_queue.arn]})
         if s.push is not None:
             statements.extend(s.push.state_machine_statements())
+        # Logging goes through vended log delivery: AWS grants these actions on "*" only.
+        statements.append({"Effect": "Allow", "Action": list(asl.LOG_DELIVERY_ACTIONS), "Resource": ["*"]})
         return statements
 
     def _create_state_machine(self) -> aws.sfn.StateMachine:
@@ -640,20 +668,37 @@ class AsyncJobWorkflow(ResilientComponent):
             "sm-policy",
             {"role": self.state_machine_role.id, "policy": policy_json(self._sm_statements())},
         )
-        # The policy before the machine: an execution started right after create would otherwise
-        # fail with AccessDenied on its first task.
+        machine_name = self.physical("state_machine", "sm")
+        # The /aws/vendedlogs/ prefix keeps the log delivery's resource policy small (AWS adds
+        # one statement per group otherwise, and a policy holds 5120 characters).
+        self.state_machine_log_group = self._child(
+            "log_group",
+            aws.cloudwatch.LogGroup,
+            "sm-logs",
+            {"name": f"/aws/vendedlogs/states/{machine_name}", "retention_in_days": s.log_retention_days},
+        )
+        # The policy and the log group before the machine: an execution started right after
+        # create would fail with AccessDenied on its first task, and CreateStateMachine refuses
+        # a logging configuration it cannot deliver.
         return self._child(
             "state_machine",
             aws.sfn.StateMachine,
             "sm",
             {
-                "name": self.physical("state_machine", "sm"),
+                "name": machine_name,
                 "type": s.workflow_type,
                 "role_arn": self.state_machine_role.arn,
                 "definition": pulumi.Output.from_input(self.definition).apply(asl.to_json),
                 "tracing_configuration": {"enabled": True},
+                "logging_configuration": {
+                    "level": s.log_level,
+                    "include_execution_data": s.log_execution_data,
+                    "log_destination": self.state_machine_log_group.arn.apply(
+                        lambda arn: arn if arn.endswith(":*") else f"{arn}:*"
+                    ),
+                },
             },
-            pulumi.ResourceOptions(depends_on=[self.state_machine_policy]),
+            pulumi.ResourceOptions(depends_on=[self.state_machine_policy, self.state_machine_log_group]),
         )
 
     # -- functions ---------------------------------------------------------------------------------

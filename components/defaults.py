@@ -212,5 +212,10 @@ JOB_WEBHOOK_MAX_ATTEMPTS: Final = 5  # deliveries per event before the DLQ (SQS 
 # Execution outcomes (EventBridge -> recorder): the recording is conditional, so a retry is
 # harmless; an hour and 10 attempts outlast a throttled or briefly failing recorder, and what is
 # still undelivered goes to an alarmed DLQ (EventBridge allows 60 to 86400 s and 0 to 185).
+# State machine logs: ERROR keeps every failure (and an Express execution's only history) at a
+# fraction of ALL's cost, which logs every state of every job; execution data (inputs and
+# outputs) stays out because job inputs and results are the user's data.
+JOB_LOG_LEVEL: Final = "ERROR"
+JOB_LOG_EXECUTION_DATA: Final = False
 JOB_OUTCOME_EVENT_AGE_S: Final = 3600
 JOB_OUTCOME_RETRY_ATTEMPTS: Final = 10

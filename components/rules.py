@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from .asl import LOG_DELIVERY_ACTIONS
+
 if TYPE_CHECKING:
     from .testing.capture import CapturedResource, Graph
 
@@ -46,6 +48,8 @@ NO_RESOURCE_LEVEL = frozenset(
         "xray:GetSamplingRules",
         "xray:GetSamplingTargets",
         "s3:ListAllMyBuckets",  # the Synthetics canary role needs it (issue 13)
+        # Step Functions logging: AWS grants the vended log delivery actions on "*" only.
+        *LOG_DELIVERY_ACTIONS,
     }
 )
 

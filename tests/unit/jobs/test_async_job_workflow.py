@@ -378,7 +378,8 @@ def test_bad_arguments_are_all_named_before_any_resource() -> None:
         run_program(program, mocks=Counting())
     assert raised.value.problems == [
         "unknown argument 'bogus' (valid arguments: alarm_topic_arn, api_flavor, code, execution_timeout_s, functions, "
-        "heartbeat_s, idempotency_ttl_s, inline_input_bytes, input_schema, job_ttl_days, max_body_bytes, path, push, "
+        "heartbeat_s, idempotency_ttl_s, inline_input_bytes, input_schema, job_ttl_days, log_execution_data, "
+        "log_level, log_retention_days, max_body_bytes, path, push, "
         "result_retention_days, result_url_ttl_s, retry, start, start_queue_age_alarm_s, start_quota_per_s, "
         "starter_max_concurrency, tags, task_timeout_s, transform, webhooks, worker, worker_mode, workflow_type)",
         "worker='not-a-function' must be a ResilientFunction (the function that does the work)",
@@ -541,3 +542,50 @@ def test_outcome_events_that_cannot_be_delivered_go_to_an_alarmed_dlq_after_boun
     alarm = jobs.one("aws:cloudwatch/metricAlarm:MetricAlarm", "reports-alarm-outcomes-dlq-depth")
     assert alarm.inputs["dimensions"] == {"QueueName": dlq.outputs["name"]}
     assert (alarm.inputs["metricName"], alarm.inputs["threshold"]) == ("ApproximateNumberOfMessagesVisible", 0)
+
+
+# --- state machines log ------------------------------------------------------------------------
+def test_the_state_machine_logs_errors_without_execution_data_to_a_vended_log_group(jobs: Graph) -> None:
+    sm = jobs.one(SM)
+    group = jobs.one("aws:cloudwatch/logGroup:LogGroup", "reports-sm-logs")
+    assert group.inputs["name"] == f"/aws/vendedlogs/states/{sm.inputs['name']}", group.urn
+    assert group.inputs["retentionInDays"] == defaults.LOG_RETENTION_DAYS == 30
+    assert sm.inputs["loggingConfiguration"] == {
+        "level": "ERROR",
+        "includeExecutionData": False,
+        "logDestination": f"{group.outputs['arn']}:*",
+    }
+    assert (defaults.JOB_LOG_LEVEL, defaults.JOB_LOG_EXECUTION_DATA) == ("ERROR", False)
+    # THEN the machine waits for its policy and its log group
+    policy = jobs.one("aws:iam/rolePolicy:RolePolicy", "reports-sm-policy")
+    assert {policy.urn, group.urn} <= set(sm.dependencies), sm.urn
+
+
+def test_the_state_machine_role_may_deliver_logs_and_the_iam_rule_knows_why_on_star(jobs: Graph) -> None:
+    policy = jobs.one("aws:iam/rolePolicy:RolePolicy", "reports-sm-policy")
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    assert {
+        "Effect": "Allow",
+        "Action": [
+            "logs:CreateLogDelivery",
+            "logs:DeleteLogDelivery",
+            "logs:DescribeLogGroups",
+            "logs:DescribeResourcePolicies",
+            "logs:GetLogDelivery",
+            "logs:ListLogDeliveries",
+            "logs:PutResourcePolicy",
+            "logs:UpdateLogDelivery",
+        ],
+        "Resource": ["*"],
+    } in statements
+    assert [f for f in rules.check(jobs, waived={}) if f.rule == "iam-no-wildcards"] == []
+
+
+def test_all_states_and_their_data_are_logged_when_asked() -> None:
+    graph = build(log_level="ALL", log_execution_data=True, log_retention_days=7)
+    sm = graph.one(SM)
+    assert (sm.inputs["loggingConfiguration"]["level"], sm.inputs["loggingConfiguration"]["includeExecutionData"]) == (
+        "ALL",
+        True,
+    )
+    assert graph.one("aws:cloudwatch/logGroup:LogGroup", "reports-sm-logs").inputs["retentionInDays"] == 7
