@@ -47,8 +47,10 @@ from .base import ResilientComponent, Transform
 from .grants import assume_role_policy, policy_json
 from .job_states import WorkflowShape, workflow_definition
 from .queues import visibility_timeout_for
-from .resilient_function import ResilientFunction, ResilientFunctionArgs
-from .validation import Problems
+from .resilient_function import ResilientFunction, ResilientFunctionArgs, check_handler_and_code
+from .resilient_function import _validate as validate_function
+from .throttled_api.auth import AuthArgs, check_auth
+from .validation import ConfigError, Problems
 
 __all__ = [
     "AsyncJobWorkflow",
@@ -83,6 +85,10 @@ class PushChannel(Protocol):
 
     def state_machine_statements(self) -> list[dict[str, Any]]:
         """IAM statements the state machine role needs to run those states."""
+        ...
+
+    def read_results(self, bucket_arn: pulumi.Input[str], prefix: str = "") -> None:
+        """Let the channel read (and pre-sign URLs to) results under ``prefix`` in the bucket."""
         ...
 
 
@@ -168,7 +174,12 @@ class AsyncJobWorkflowArgs(TypedDict, total=False):
     """Callback URLs per job or per caller, verified, signed, retried, dead-lettered.
     Default: True."""
     push: PushChannel | None
-    """A push channel (WebSocketNotifier): results are pushed, polling stays. Default: none."""
+    """A push channel (WebSocketNotifier): results are pushed, polling stays; the workflow lets it
+    read the results it pushes. Default: none."""
+    auth: AuthArgs
+    """Who may call the routes: the same dict as a ThrottledApi route's ``auth`` (``iam`` on both
+    flavours, ``jwt`` on HTTP, ``cognito`` or ``lambda`` on REST), put on every route returned.
+    Default: none (public routes)."""
     log_level: str
     """State machine log level: ``ERROR`` (failures only), ``ALL`` (every state) or ``FATAL``.
     Default: ``ERROR``."""
@@ -208,6 +219,7 @@ class _Settings:
     webhooks: bool
     push: PushChannel | None
     alarm_topic_arn: pulumi.Input[str] | None
+    auth: Mapping[str, Any] | None
     log_level: str
     log_execution_data: bool
     log_retention_days: int
@@ -262,7 +274,9 @@ def _check_timeouts(
     exec_ok = p.check_int_range(
         "execution_timeout_s", execution, 60, ceiling, unit="seconds", why=f"{kind} workflow limit"
     )
-    worker_timeout = getattr(worker, "timeout", defaults.FUNCTION_TIMEOUT_S)
+    # A worker that is not a ResilientFunction is refused elsewhere; its timeout is not a number.
+    worker_ok = isinstance(worker, ResilientFunction)
+    worker_timeout = worker.timeout if worker_ok else defaults.FUNCTION_TIMEOUT_S
     if mode == "callback":
         default_task = max(execution - 60, 1) if exec_ok else 1
     else:
@@ -273,7 +287,7 @@ def _check_timeouts(
             f"task_timeout_s={task!r} must be below execution_timeout_s={execution!r}: the execution would "
             "time out first and the job's status would never be recorded"
         )
-    if mode == "invoke" and isinstance(task, int) and task <= worker_timeout:
+    if mode == "invoke" and worker_ok and isinstance(task, int) and task <= worker_timeout:
         p.add(
             f"task_timeout_s={task!r} must be above the worker's timeout of {worker_timeout} s: Lambda gives up "
             "first and reports why"
@@ -300,23 +314,142 @@ def _check_logging(p: Problems, args: Mapping[str, Any]) -> tuple[str, bool, int
     return level, data, retention
 
 
-def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:  # noqa: PLR0915
-    p = Problems(f"AsyncJobWorkflow {name!r}")
-    p.check_known_keys(args, AsyncJobWorkflowArgs.__annotations__, what="argument")
+def _shown(value: Any) -> str:
+    """A value as an error shows it: literals as written, objects by their type (a repr with a
+    memory address would make the message differ on every run)."""
+    if value is None or isinstance(value, str | int | float | bool | list | tuple | dict):
+        return repr(value)
+    return f"a {type(value).__module__}.{type(value).__qualname__}"
+
+
+def _check_parts(p: Problems, args: Mapping[str, Any]) -> tuple[Any, str, str]:
+    """The worker, the code, the path and the API flavour (with its auth)."""
     worker = args.get("worker")
     if not isinstance(worker, ResilientFunction):
-        p.add(f"worker={worker!r} must be a ResilientFunction (the function that does the work)")
+        hint = "" if worker is None or isinstance(worker, str) else ": wrap the handler in a ResilientFunction"
+        p.add(f"worker={_shown(worker)} must be a ResilientFunction (the function that does the work){hint}")
     if not args.get("code"):
         p.add("code is required (the package holding handlers.jobs)")
+    else:
+        check_handler_and_code(p, None, args["code"])
     path = args.get("path", defaults.JOB_PATH)
     if not isinstance(path, str) or not path.startswith("/") or "{" in path or path.endswith("/"):
         p.add(f"path={path!r} must be a fixed collection path such as '/jobs' (no parameters, no trailing '/')")
     flavor = args.get("api_flavor", defaults.API_FLAVOR)
-    p.check_choice("api_flavor", flavor, API_FLAVORS)
-    functions = dict(args.get("functions") or {})
-    for owned in ("handler", "code", "invocation", "environment"):
+    if p.check_choice("api_flavor", flavor, API_FLAVORS) and args.get("auth") is not None:
+        check_auth(p, "auth", args.get("auth"), flavor)
+    return worker, path, flavor
+
+
+OWNED_FUNCTION_KEYS = ("handler", "code", "invocation", "environment")
+
+
+def _check_functions(p: Problems, name: str, value: Any, flavor: str) -> dict[str, Any]:
+    """The extra ResilientFunction arguments, checked as each job function will check them, now
+    rather than after the tables and the state machine exist."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        p.add(f"functions={_shown(value)} must be a dict of ResilientFunction arguments")
+        return {}
+    functions = dict(value)
+    for owned in OWNED_FUNCTION_KEYS:
         if owned in functions:
             p.add(f"functions[{owned!r}] is set by AsyncJobWorkflow for each job function")
+    # The API functions are the strictest (synchronous, behind the front door): stand-ins for the
+    # keys the workflow sets keep those out of this check.
+    trial = {k: v for k, v in functions.items() if k not in OWNED_FUNCTION_KEYS}
+    trial |= {"handler": "handlers.jobs.status.lambda_handler", "code": pulumi.AssetArchive({}), "invocation": "sync"}
+    try:
+        validate_function(f"{name}-status", trial, ResilientFunction.check_transform_keys)
+    except ConfigError as error:
+        for problem in error.problems:
+            key = problem.split("=", 1)[0].split(" ", 1)[0].split("[", 1)[0]
+            p.add(f"functions.{problem}" if key in ResilientFunctionArgs.__annotations__ else f"functions: {problem}")
+        return functions
+    timeout = functions.get("timeout", defaults.FUNCTION_TIMEOUT_S)
+    if flavor == "rest" and timeout >= defaults.REST_INTEGRATION_TIMEOUT_MAX_S:
+        p.add(
+            f"functions.timeout={timeout!r} must be below {defaults.REST_INTEGRATION_TIMEOUT_MAX_S} s with "
+            f"api_flavor='rest': the REST integration gives up at {defaults.REST_INTEGRATION_TIMEOUT_MAX_S} s"
+        )
+    return functions
+
+
+def _check_storage(p: Problems, args: Mapping[str, Any]) -> dict[str, Any]:
+    v: dict[str, Any] = {}
+    v["result_url_ttl_s"] = ttl = args.get("result_url_ttl_s", defaults.JOB_RESULT_URL_TTL_S)
+    p.check_int_range(
+        "result_url_ttl_s", ttl, 1, defaults.PRESIGNED_URL_MAX_S, unit="seconds", why=defaults.PRESIGNED_URL_WHY
+    )
+    v["result_retention_days"] = retention = args.get("result_retention_days", defaults.JOB_RESULT_RETENTION_DAYS)
+    retention_ok = p.check_int_range("result_retention_days", retention, 1, 3650, unit="days")
+    v["job_ttl_days"] = job_ttl = args.get("job_ttl_days", defaults.JOB_TTL_DAYS)
+    if p.check_int_range("job_ttl_days", job_ttl, 1, 3650, unit="days") and retention_ok and job_ttl < retention:
+        p.add(
+            f"job_ttl_days={job_ttl!r} must be at least result_retention_days={retention!r}: a result would "
+            "outlive its job and answer 404 instead of its URL"
+        )
+    v["idempotency_ttl_s"] = args.get("idempotency_ttl_s", defaults.JOB_IDEMPOTENCY_TTL_S)
+    p.check_int_range("idempotency_ttl_s", v["idempotency_ttl_s"], 60, 604_800, unit="seconds")
+    v["max_body_bytes"] = args.get("max_body_bytes", defaults.JOB_MAX_BODY_BYTES)
+    p.check_int_range(
+        "max_body_bytes", v["max_body_bytes"], 1, 6_291_456, unit="bytes", why="Lambda synchronous payload"
+    )
+    v["inline_input_bytes"] = args.get("inline_input_bytes", defaults.JOB_INLINE_INPUT_BYTES)
+    p.check_int_range(
+        "inline_input_bytes",
+        v["inline_input_bytes"],
+        1,
+        240_000,
+        unit="bytes",
+        why="Step Functions and SQS carry 262144 with metadata",
+    )
+    schema = args.get("input_schema", {"type": "object"})
+    if not isinstance(schema, Mapping):
+        p.add(f"input_schema={_shown(schema)} must be a JSON schema object")
+    v["input_schema"] = dict(schema) if isinstance(schema, Mapping) else {}
+    return v
+
+
+def _check_start(p: Problems, args: Mapping[str, Any]) -> dict[str, Any]:
+    v: dict[str, Any] = {"start": args.get("start", defaults.JOB_START_MODE)}
+    p.check_choice("start", v["start"], START_MODES)
+    v["starter_max_concurrency"] = args.get("starter_max_concurrency", defaults.JOB_STARTER_MAX_CONCURRENCY)
+    p.check_int_range(
+        "starter_max_concurrency", v["starter_max_concurrency"], 2, 1000, why="SQS mapping maximum concurrency"
+    )
+    quota = args.get("start_quota_per_s", defaults.JOB_START_QUOTA_PER_S)
+    if p.check_range("start_quota_per_s", quota, 1, 100_000):
+        v["start_quota_per_s"] = float(quota)
+    v["start_queue_age_alarm_s"] = args.get("start_queue_age_alarm_s", defaults.JOB_START_QUEUE_AGE_ALARM_S)
+    p.check_int_range(
+        "start_queue_age_alarm_s", v["start_queue_age_alarm_s"], 60, defaults.DLQ_RETENTION_S, unit="seconds"
+    )
+    return v
+
+
+def _check_channels(p: Problems, args: Mapping[str, Any]) -> dict[str, Any]:
+    """Webhooks, push, the alarm topic and tags."""
+    webhooks = args.get("webhooks", True)
+    if not isinstance(webhooks, bool):  # bool("false") is True: a string would turn them on
+        p.add(f"webhooks={_shown(webhooks)} must be True or False")
+    push = args.get("push")
+    if push is not None and not isinstance(push, PushChannel):
+        p.add(
+            f"push={_shown(push)} does not offer url, bind_jobs, workflow_states, state_machine_statements and "
+            "read_results"
+        )
+    topic = args.get("alarm_topic_arn")
+    if topic is not None and not isinstance(topic, str | pulumi.Output):
+        p.add(f"alarm_topic_arn={_shown(topic)} must be an SNS topic ARN")
+    tags = args.get("tags")
+    if tags is not None and not (isinstance(tags, Mapping) and all(isinstance(t, str) for t in tags.values())):
+        p.add(f"tags={_shown(tags)} must map names to strings")
+    return {"webhooks": webhooks is True, "push": push, "alarm_topic_arn": topic}
+
+
+def _check_workflow(p: Problems, args: Mapping[str, Any], worker: Any) -> dict[str, Any]:
     wf_type = args.get("workflow_type", defaults.JOB_WORKFLOW_TYPE)
     type_ok = p.check_choice("workflow_type", wf_type, WORKFLOW_TYPES)
     mode = args.get("worker_mode", defaults.JOB_WORKER_MODE)
@@ -325,71 +458,47 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     if express and mode == "callback":
         p.add("worker_mode='callback' needs workflow_type='STANDARD': Express workflows cannot wait for a task token")
     execution, task, heartbeat = _check_timeouts(p, args, worker, express, mode if mode_ok else "invoke")
-    retry = _check_retry(p, dict(args.get("retry") or {}))
-    start = args.get("start", defaults.JOB_START_MODE)
-    p.check_choice("start", start, START_MODES)
-    concurrency = args.get("starter_max_concurrency", defaults.JOB_STARTER_MAX_CONCURRENCY)
-    p.check_int_range("starter_max_concurrency", concurrency, 2, 1000, why="SQS mapping maximum concurrency")
-    quota = args.get("start_quota_per_s", defaults.JOB_START_QUOTA_PER_S)
-    p.check_range("start_quota_per_s", quota, 1, 100_000)
-    age_alarm = args.get("start_queue_age_alarm_s", defaults.JOB_START_QUEUE_AGE_ALARM_S)
-    p.check_int_range("start_queue_age_alarm_s", age_alarm, 60, defaults.DLQ_RETENTION_S, unit="seconds")
-    url_ttl = args.get("result_url_ttl_s", defaults.JOB_RESULT_URL_TTL_S)
-    p.check_int_range(
-        "result_url_ttl_s", url_ttl, 1, defaults.PRESIGNED_URL_MAX_S, unit="seconds", why=defaults.PRESIGNED_URL_WHY
-    )
-    retention = args.get("result_retention_days", defaults.JOB_RESULT_RETENTION_DAYS)
-    retention_ok = p.check_int_range("result_retention_days", retention, 1, 3650, unit="days")
-    job_ttl = args.get("job_ttl_days", defaults.JOB_TTL_DAYS)
-    if p.check_int_range("job_ttl_days", job_ttl, 1, 3650, unit="days") and retention_ok and job_ttl < retention:
-        p.add(
-            f"job_ttl_days={job_ttl!r} must be at least result_retention_days={retention!r}: a result would "
-            "outlive its job and answer 404 instead of its URL"
-        )
-    idem_ttl = args.get("idempotency_ttl_s", defaults.JOB_IDEMPOTENCY_TTL_S)
-    p.check_int_range("idempotency_ttl_s", idem_ttl, 60, 604_800, unit="seconds")
-    max_body = args.get("max_body_bytes", defaults.JOB_MAX_BODY_BYTES)
-    p.check_int_range("max_body_bytes", max_body, 1, 6_291_456, unit="bytes", why="Lambda synchronous payload")
-    inline = args.get("inline_input_bytes", defaults.JOB_INLINE_INPUT_BYTES)
-    p.check_int_range(
-        "inline_input_bytes", inline, 1, 240_000, unit="bytes", why="Step Functions and SQS carry 262144 with metadata"
-    )
-    schema = args.get("input_schema", {"type": "object"})
-    if not isinstance(schema, Mapping):
-        p.add(f"input_schema={schema!r} must be a JSON schema object")
-    push = args.get("push")
-    if push is not None and not isinstance(push, PushChannel):
-        p.add(f"push={push!r} does not offer url, bind_jobs, workflow_states and state_machine_statements")
+    retry_arg = args.get("retry")
+    retry = None
+    if retry_arg is not None and not isinstance(retry_arg, Mapping):
+        p.add(f"retry={_shown(retry_arg)} must be a dict of retry settings")
+    else:
+        retry = _check_retry(p, dict(retry_arg or {}))
+    return {
+        "workflow_type": wf_type,
+        "worker_mode": mode,
+        "execution_timeout_s": execution,
+        "task_timeout_s": task,
+        "heartbeat_s": heartbeat,
+        "retry": retry,
+    }
+
+
+def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:
+    """Every argument checked for type and range before the first child: one ConfigError names
+    every problem."""
+    p = Problems(f"AsyncJobWorkflow {name!r}")
+    p.check_known_keys(args, AsyncJobWorkflowArgs.__annotations__, what="argument")
+    worker, path, flavor = _check_parts(p, args)
+    functions = _check_functions(p, name, args.get("functions"), flavor)
+    workflow = _check_workflow(p, args, worker)
+    start = _check_start(p, args)
+    storage = _check_storage(p, args)
+    channels = _check_channels(p, args)
     log_level, log_data, log_retention = _check_logging(p, args)
     transform_check(args.get("transform"), p)
     p.raise_if_any()
-    assert retry is not None
     return _Settings(
-        worker=worker,  # type: ignore[arg-type]
+        worker=worker,
         code=args["code"],
         path=path,
         api_flavor=flavor,
         functions=functions,
-        workflow_type=wf_type,
-        worker_mode=mode,
-        execution_timeout_s=execution,
-        task_timeout_s=task,
-        heartbeat_s=heartbeat,
-        retry=retry,
-        start=start,
-        starter_max_concurrency=concurrency,
-        start_quota_per_s=float(quota),
-        start_queue_age_alarm_s=age_alarm,
-        result_url_ttl_s=url_ttl,
-        result_retention_days=retention,
-        job_ttl_days=job_ttl,
-        idempotency_ttl_s=idem_ttl,
-        max_body_bytes=max_body,
-        inline_input_bytes=inline,
-        input_schema=dict(schema),
-        webhooks=bool(args.get("webhooks", True)),
-        push=push,
-        alarm_topic_arn=args.get("alarm_topic_arn"),
+        **workflow,
+        **start,
+        **storage,
+        **channels,
+        auth=args.get("auth"),
         log_level=log_level,
         log_execution_data=log_data,
         log_retention_days=log_retention,
@@ -440,6 +549,8 @@ class AsyncJobWorkflow(ResilientComponent):
             self.webhook_queue, self.webhook_dlq = self._queue_pair("webhooks")
         if s.push is not None:
             s.push.bind_jobs(self.table.name, self.table.arn)
+            # Large results are pushed as pre-signed URLs: they answer 403 unless the signer may read.
+            s.push.read_results(self.bucket.arn, "results/")
         self.definition = self._definition()
         self.state_machine = self._create_state_machine()
         self.functions: dict[str, ResilientFunction] = {}
@@ -1022,6 +1133,8 @@ class AsyncJobWorkflow(ResilientComponent):
         ]
         for route in routes:
             route["throttle"] = route_throttle(route["function"].reserved_concurrency, route["expected_latency_ms"])
+            if s.auth is not None:
+                route["auth"] = dict(s.auth)
         return routes
 
 

@@ -305,6 +305,10 @@ class FakePush:
         self.url = pulumi.Output.from_input("wss://push.example/live")
         self.bound: list[Any] = []
         self.asked: dict[str, str] = {}
+        self.readable: list[tuple[Any, str]] = []
+
+    def read_results(self, bucket_arn: Any, prefix: str = "") -> None:
+        self.readable.append((bucket_arn, prefix))
 
     def bind_jobs(self, table_name: Any, table_arn: Any) -> None:
         self.bound.append((table_name, table_arn))
@@ -377,11 +381,11 @@ def test_bad_arguments_are_all_named_before_any_resource() -> None:
     with pytest.raises(ConfigError) as raised:
         run_program(program, mocks=Counting())
     assert raised.value.problems == [
-        "unknown argument 'bogus' (valid arguments: alarm_topic_arn, api_flavor, code, execution_timeout_s, functions, "
-        "heartbeat_s, idempotency_ttl_s, inline_input_bytes, input_schema, job_ttl_days, log_execution_data, "
-        "log_level, log_retention_days, max_body_bytes, path, push, "
-        "result_retention_days, result_url_ttl_s, retry, start, start_queue_age_alarm_s, start_quota_per_s, "
-        "starter_max_concurrency, tags, task_timeout_s, transform, webhooks, worker, worker_mode, workflow_type)",
+        "unknown argument 'bogus' (valid arguments: alarm_topic_arn, api_flavor, auth, code, execution_timeout_s, "
+        "functions, heartbeat_s, idempotency_ttl_s, inline_input_bytes, input_schema, job_ttl_days, "
+        "log_execution_data, log_level, log_retention_days, max_body_bytes, path, push, result_retention_days, "
+        "result_url_ttl_s, retry, start, start_queue_age_alarm_s, start_quota_per_s, starter_max_concurrency, tags, "
+        "task_timeout_s, transform, webhooks, worker, worker_mode, workflow_type)",
         "worker='not-a-function' must be a ResilientFunction (the function that does the work)",
         "path='/jobs/{id}' must be a fixed collection path such as '/jobs' (no parameters, no trailing '/')",
         "workflow_type='FAST' is not one of 'STANDARD', 'EXPRESS'",
@@ -432,7 +436,10 @@ def test_bad_arguments_are_all_named_before_any_resource() -> None:
             "inline_input_bytes=262144 is outside 1 to 240000 bytes "
             "(Step Functions and SQS carry 262144 with metadata)",
         ),
-        ({"push": object()}, "does not offer url, bind_jobs, workflow_states and state_machine_statements"),
+        (
+            {"push": object()},
+            "does not offer url, bind_jobs, workflow_states, state_machine_statements and read_results",
+        ),
     ],
 )
 def test_each_bad_argument_gets_one_clear_error(args: dict[str, Any], problem: str) -> None:
@@ -589,3 +596,50 @@ def test_all_states_and_their_data_are_logged_when_asked() -> None:
         True,
     )
     assert graph.one("aws:cloudwatch/logGroup:LogGroup", "reports-sm-logs").inputs["retentionInDays"] == 7
+
+
+# --- auth, and push that can read what it pushes ------------------------------------------------
+def test_given_a_push_channel_then_the_workflow_lets_it_read_the_results_itself() -> None:
+    push = FakePush()
+    captured: list[Any] = []
+
+    def program() -> None:
+        jobs = AsyncJobWorkflow("reports", {"worker": worker(), "code": HANDLERS, "push": push})
+        jobs.bucket.arn.apply(captured.append)
+
+    run_program(program)
+    assert len(push.readable) == 1
+    bucket_arn, prefix = push.readable[0]
+    assert prefix == "results/"  # where the worker writes: results/<job_id>
+    assert isinstance(bucket_arn, pulumi.Output) and captured == ["arn:aws:s3:::project-test-reports-results"]
+
+
+@pytest.mark.parametrize("flavor", ["rest", "http"])
+def test_given_auth_then_every_route_the_workflow_returns_carries_it(flavor: str) -> None:
+    captured: list[dict[str, Any]] = []
+
+    def program() -> None:
+        jobs = AsyncJobWorkflow(
+            "reports", {"worker": worker(), "code": HANDLERS, "api_flavor": flavor, "auth": {"type": "iam"}}
+        )
+        captured.extend(jobs.routes)
+        ThrottledApi("api", {"flavor": flavor, "routes": jobs.routes})
+
+    graph = run_program(program)
+    assert [r["auth"] for r in captured] == [{"type": "iam"}] * 5
+    if flavor == "rest":
+        methods = graph.of_type("aws:apigateway/method:Method")
+        assert {m.inputs["authorization"] for m in methods if m.inputs["httpMethod"] != "OPTIONS"} == {"AWS_IAM"}
+    else:
+        routes = graph.of_type("aws:apigatewayv2/route:Route")
+        assert {r.inputs["authorizationType"] for r in routes} == {"AWS_IAM"}
+
+
+def test_without_auth_the_routes_are_public_as_before() -> None:
+    captured: list[dict[str, Any]] = []
+
+    def program() -> None:
+        captured.extend(AsyncJobWorkflow("reports", {"worker": worker(), "code": HANDLERS}).routes)
+
+    run_program(program)
+    assert [("auth" in r) for r in captured] == [False] * 5
