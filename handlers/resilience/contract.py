@@ -25,6 +25,7 @@ __all__ = [
     "contract_for",
     "module_of",
     "read",
+    "read_module",
     "required_names",
 ]
 
@@ -159,6 +160,13 @@ def contract_for(handler_or_module: str) -> tuple[Var, ...] | None:
 
 def required_names(module: str) -> tuple[str, ...]:
     return tuple(v.name for v in CONTRACTS[module] if v.required)
+
+
+def read_module(module: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``read`` of a module's whole contract, from ``os.environ`` unless ``env`` is given."""
+    import os  # noqa: PLC0415 (already imported by the interpreter: costs nothing)
+
+    return read(CONTRACTS[module], os.environ if env is None else env, module=module)
 
 
 def read(variables: tuple[Var, ...], env: Mapping[str, str], *, module: str) -> dict[str, Any]:
