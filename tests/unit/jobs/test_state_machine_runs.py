@@ -233,7 +233,7 @@ def test_a_job_cancelled_while_it_runs_stays_cancelled_without_stop_execution(aw
             break
         time.sleep(0.05)
     # THEN the workflow's conditional write leaves the job cancelled and the execution ends quietly
-    history = aws.sfn.get_execution_history(executionArn=started["executionArn"])["events"]
+    history = [dict(e) for e in aws.sfn.get_execution_history(executionArn=started["executionArn"])["events"]]
     assert execution["status"] == "SUCCEEDED", execution
     assert entered(history)[-2:] == ["RecordFailed", "NotRunnable"]
     assert aws.job()["status"] == "cancelled"
