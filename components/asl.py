@@ -215,15 +215,18 @@ def _task_problems(name: str, state: Mapping[str, Any], limit: int) -> Iterator[
         yield "catch", f"state {name!r} has no Catch: a failure ends the execution without recording it"
     if str(state.get("Resource", "")).endswith(CALLBACK_SUFFIX):
         heartbeat = state.get("HeartbeatSeconds")
-        where = f"state {name!r} waits for a task token with HeartbeatSeconds={heartbeat!r}"
-        if not isinstance(heartbeat, int) or heartbeat < 1:
+        guarded = (
+            isinstance(heartbeat, int)
+            and heartbeat >= 1
+            and isinstance(task_timeout, int)
+            and heartbeat_problem(heartbeat, task_timeout) is None
+        )
+        if not guarded:
             yield (
                 "heartbeat",
-                f"{where}: it needs a heartbeat below its TimeoutSeconds, or a lost callback parks the execution "
-                "until the timeout",
+                f"state {name!r} waits for a task token with HeartbeatSeconds={heartbeat!r}: it needs a "
+                "heartbeat below its TimeoutSeconds, or a lost callback parks the execution until the timeout",
             )
-        elif isinstance(task_timeout, int) and (too_slow := heartbeat_problem(heartbeat, task_timeout)):
-            yield "heartbeat", f"{where}: {too_slow}"
 
 
 PROBLEM_KINDS: Final = ("execution_timeout", "transition", "task_timeout", "retry", "catch", "heartbeat")

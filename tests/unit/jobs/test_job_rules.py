@@ -70,14 +70,14 @@ def run_worker(d: dict[str, Any]) -> dict[str, Any]:
         (
             "sfn-callback-heartbeat",
             lambda d: run_worker(d).update(HeartbeatSeconds=600),
-            "state 'RunWorker' waits for a task token with HeartbeatSeconds=600: a heartbeat of 600 s is not "
-            "below the timeout of 600 s, so a lost callback parks the execution until the timeout",
+            "state 'RunWorker' waits for a task token with HeartbeatSeconds=600: it needs a heartbeat below its "
+            "TimeoutSeconds, or a lost callback parks the execution until the timeout",
         ),
         (
             "sfn-callback-heartbeat",
             lambda d: run_worker(d).update(HeartbeatSeconds=900),
-            "state 'RunWorker' waits for a task token with HeartbeatSeconds=900: a heartbeat of 900 s is not "
-            "below the timeout of 600 s, so a lost callback parks the execution until the timeout",
+            "state 'RunWorker' waits for a task token with HeartbeatSeconds=900: it needs a heartbeat below its "
+            "TimeoutSeconds, or a lost callback parks the execution until the timeout",
         ),
     ],
 )
