@@ -132,9 +132,9 @@ CONTRACTS: Final[dict[str, tuple[Var, ...]]] = {
     "handlers.push.notify": (
         Var("CONNECTIONS_TABLE", doc="the WebSocket connection table"),
         Var("PUSH_ENDPOINT", doc="the management API endpoint (https://, stage included)"),
-        _optional("PUSH_INLINE_MAX_BYTES", "int", doc="results above this go by pre-signed URL"),
-        _optional("PUSH_RESULT_URL_TTL_S", "int", doc="lifetime of a pushed result URL"),
-        _optional("PUSH_NOTIFY_CONCURRENCY", "int", doc="posts in flight per invocation"),
+        _optional("PUSH_INLINE_MAX_BYTES", "int", str(32 * 1024), "results above this go by pre-signed URL"),
+        _optional("PUSH_RESULT_URL_TTL_S", "int", "900", "lifetime of a pushed result URL"),
+        _optional("PUSH_NOTIFY_CONCURRENCY", "int", "8", "posts in flight per invocation"),
     ),
     "handlers.orders": (_ORDERS_TABLE,),
     "handlers.ingest": (_ORDERS_TABLE, *_PRIORITY_CONSUMER),

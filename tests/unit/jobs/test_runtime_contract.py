@@ -93,3 +93,14 @@ def test_the_recorder_reads_its_webhook_queue_through_the_contract(monkeypatch: 
             recorder.webhook_queue_url()
     finally:
         recorder.webhook_queue_url.cache_clear()
+
+
+def test_the_declared_defaults_of_the_push_notifier_are_the_ones_it_reads() -> None:
+    from handlers.push.notify import NotifyConfig
+
+    declared = {v.name: v.default for v in contract.CONTRACTS["handlers.push.notify"] if not v.required}
+    assert NotifyConfig.from_env({}) == NotifyConfig(
+        int(declared["PUSH_INLINE_MAX_BYTES"] or 0),
+        int(declared["PUSH_RESULT_URL_TTL_S"] or 0),
+        int(declared["PUSH_NOTIFY_CONCURRENCY"] or 0),
+    )
