@@ -355,14 +355,12 @@ def test_a_push_channel_is_bound_its_states_run_after_the_worker_and_its_url_rea
 
 # --- bad input -------------------------------------------------------------------------------------
 def test_bad_arguments_are_all_named_before_any_resource() -> None:
-    created: list[str] = []
+    from tests.unit.jobs.test_workflow_bad_input import Counting
 
-    class Counting(AwsMocks):
-        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> Any:
-            created.append(args.typ)
-            return super().new_resource(args)
+    mocks = Counting()
 
     def program() -> None:
+        mocks.names.clear()  # the stack itself
         AsyncJobWorkflow(
             "reports",
             {
@@ -378,8 +376,8 @@ def test_bad_arguments_are_all_named_before_any_resource() -> None:
             },
         )
 
-    with pytest.raises(ConfigError) as raised:
-        run_program(program, mocks=Counting())
+    with mocks, pytest.raises(ConfigError) as raised:
+        run_program(program, mocks=mocks)
     assert raised.value.problems == [
         "unknown argument 'bogus' (valid arguments: alarm_topic_arn, api_flavor, auth, code, execution_timeout_s, "
         "functions, heartbeat_s, idempotency_ttl_s, inline_input_bytes, input_schema, job_ttl_days, "
@@ -398,7 +396,7 @@ def test_bad_arguments_are_all_named_before_any_resource() -> None:
         "job_ttl_days=3 must be at least result_retention_days=7: a result would outlive its job and answer 404 "
         "instead of its URL",
     ]
-    assert created == []
+    assert mocks.names == []  # constructed, not only registered
 
 
 @pytest.mark.parametrize(
