@@ -182,10 +182,9 @@ reports = AsyncJobWorkflow(
         "result_url_ttl_s": settings.job_result_url_ttl,
         "alarm_topic_arn": ops_topic.arn,
         **({"push": push} if push is not None else {}),
+        **({"auth": auth} if auth else {}),
     },
 )
-if push is not None:
-    push.read_results(reports.bucket.arn, "results/")  # notify pre-signs large results
 
 api = ThrottledApi(
     "orders",
@@ -206,7 +205,7 @@ api = ThrottledApi(
                 **({"auth": auth} if auth else {}),
             },
             {"method": "POST", "path": "/orders", "queue": inbox, **({"auth": auth} if auth else {})},
-            *[{**route, **({"auth": auth} if auth else {})} for route in reports.routes],
+            *reports.routes,
         ],
     },
 )

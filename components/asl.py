@@ -22,11 +22,14 @@ from typing import Any, Final
 __all__ = [
     "ASL_SCHEMA",
     "CALLBACK_SUFFIX",
+    "LOG_DELIVERY_ACTIONS",
+    "LOG_LEVELS",
     "PROBLEM_KINDS",
     "RetryPolicy",
     "catch",
     "classified_problems",
     "fail",
+    "heartbeat_problem",
     "pass_state",
     "problems_in",
     "state_machine",
@@ -37,6 +40,20 @@ __all__ = [
 ]
 
 CALLBACK_SUFFIX: Final = ".waitForTaskToken"
+# Logging a state machine to CloudWatch Logs goes through vended log delivery, whose actions AWS
+# grants on "*" only (Step Functions developer guide, "IAM policies for logging to CloudWatch
+# Logs"): the one documented exception to iam-no-wildcards.
+LOG_DELIVERY_ACTIONS: Final = (
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+)
+LOG_LEVELS: Final = ("ALL", "ERROR", "FATAL")  # OFF is refused: an Express execution would leave no trace
 JITTER_STRATEGIES: Final = ("FULL", "NONE")
 # https://docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-task-state.html
 TASK_TIMEOUT_RANGE: Final[tuple[int, int]] = (1, 99_999_999)
@@ -150,6 +167,18 @@ def tasks_of(definition: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, 
                 yield from tasks_of(state[key])
 
 
+def heartbeat_problem(heartbeat_s: int, timeout_s: int) -> str | None:
+    """Why ``heartbeat_s`` cannot guard a task bounded by ``timeout_s`` (a message fragment), or
+    None. The one check for every callback wait (the job worker, the push wait): a heartbeat equal
+    to the timeout never fires before it, so a lost worker is noticed only at the timeout."""
+    if heartbeat_s >= timeout_s:
+        return (
+            f"a heartbeat of {heartbeat_s} s is not below the timeout of {timeout_s} s, so a lost callback "
+            "parks the execution until the timeout"
+        )
+    return None
+
+
 def _retry_problems(name: str, retries: Any) -> Iterator[str]:
     if not retries:
         yield f"state {name!r} has no Retry: a transient error fails the job"
@@ -186,11 +215,17 @@ def _task_problems(name: str, state: Mapping[str, Any], limit: int) -> Iterator[
         yield "catch", f"state {name!r} has no Catch: a failure ends the execution without recording it"
     if str(state.get("Resource", "")).endswith(CALLBACK_SUFFIX):
         heartbeat = state.get("HeartbeatSeconds")
-        if not isinstance(heartbeat, int) or not (isinstance(task_timeout, int) and 0 < heartbeat < task_timeout):
+        guarded = (
+            isinstance(heartbeat, int)
+            and heartbeat >= 1
+            and isinstance(task_timeout, int)
+            and heartbeat_problem(heartbeat, task_timeout) is None
+        )
+        if not guarded:
             yield (
                 "heartbeat",
                 f"state {name!r} waits for a task token with HeartbeatSeconds={heartbeat!r}: it needs a "
-                f"heartbeat below its TimeoutSeconds, or a lost callback parks the execution until the timeout",
+                "heartbeat below its TimeoutSeconds, or a lost callback parks the execution until the timeout",
             )
 
 

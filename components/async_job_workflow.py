@@ -12,7 +12,8 @@ What you get by default (``defaults.py``, each pinned by a test):
 - a job table (on demand, TTL on ``expires_at`` after 30 days, point-in-time recovery,
   encryption) and an idempotency table for ``Idempotency-Key`` (Powertools, 1 h);
 - a results bucket (SSE-S3, public access blocked, a TLS-only policy, results expire after
-  7 days, inputs after 1); pre-signed result URLs live 15 minutes (at most 7 days);
+  7 days, inputs after 1); pre-signed result URLs live 15 minutes (at most one hour: they are
+  signed with the function role's temporary credentials and expire when those do);
 - a Standard state machine (exactly-once starts, long jobs) with a 1 h execution timeout; the
   worker task times out 10 s after the worker's own timeout, retries twice (2 s, x2, full
   jitter, at most 30 s), and every Task records its error on the job through a ``Catch``;
@@ -31,9 +32,11 @@ are conditional, so a second run finds the job running and stops at ``NotRunnabl
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, ClassVar, Protocol, TypedDict, runtime_checkable
 
 import pulumi
@@ -45,8 +48,10 @@ from .grants import assume_role_policy, policy_json
 from .job_states import WorkflowShape, workflow_definition
 from .packaging import library_code_problem, library_handlers_for
 from .queues import visibility_timeout_for
-from .resilient_function import ResilientFunction, ResilientFunctionArgs
-from .validation import Problems
+from .resilient_function import ResilientFunction, ResilientFunctionArgs, check_handler_and_code
+from .resilient_function import _validate as validate_function
+from .throttled_api.auth import AuthArgs, check_auth
+from .validation import ConfigError, Problems
 
 __all__ = [
     "AsyncJobWorkflow",
@@ -85,6 +90,10 @@ class PushChannel(Protocol):
         """IAM statements the state machine role needs to run those states."""
         ...
 
+    def read_results(self, bucket_arn: pulumi.Input[str], prefix: str = "") -> None:
+        """Let the channel read (and pre-sign URLs to) results under ``prefix`` in the bucket."""
+        ...
+
 
 class RetryArgs(TypedDict, total=False):
     max_attempts: int
@@ -101,14 +110,17 @@ class AsyncJobWorkflowArgs(TypedDict, total=False):
     """Arguments of AsyncJobWorkflow. ``worker`` is required.
 
     ``transform`` keys: table, idempotency_table, bucket, bucket_encryption, bucket_public_access,
-    bucket_policy, bucket_lifecycle, queue, dlq, mapping, state_machine, state_machine_role,
-    state_machine_policy, outcome_rule, alarm.
+    bucket_policy, bucket_lifecycle, queue, dlq, queue_policy, mapping, state_machine,
+    state_machine_role, state_machine_policy, log_group, outcome_rule, alarm.
     """
 
     worker: ResilientFunction
-    """The user's function that does the work: it gets ``{job_id, input, input_pointer,
-    deadline}`` (and ``task_token`` in callback mode), writes the result to the results bucket
-    (``RESULTS_BUCKET``, key ``results/<job_id>``) and answers ``{bucket, key}``. Required."""
+    """The user's function that does the work. It is created before the workflow, so nothing
+    reaches it by environment: each payload carries ``{job_id, input, input_pointer, deadline,
+    results_bucket, result_key, jobs_table}`` (and ``task_token`` and ``heartbeat_s`` in callback
+    mode). It writes the result to ``results_bucket`` at ``result_key`` (``results/<job_id>``),
+    may read the job's status from ``jobs_table`` to notice a cancellation, and answers
+    ``{bucket, key}``. The workflow grants it just that. Required."""
     code: pulumi.Archive | str
     """The package of the job functions (the job API, starter, webhooks): it must hold the library's
     handlers as a top-level ``handlers`` package. Default: the library's own, packaged for the
@@ -146,7 +158,9 @@ class AsyncJobWorkflowArgs(TypedDict, total=False):
     start_queue_age_alarm_s: int
     """Alarm when the oldest queued start is older than this. Default: 300."""
     result_url_ttl_s: int
-    """Lifetime of a pre-signed result URL, 1 to 604800 (7 days). Default: 900."""
+    """Lifetime of a pre-signed result URL, 1 to 3600: the result function signs with its role's
+    temporary credentials, and the URL dies with them (``defaults.PRESIGNED_URL_MAX_S``).
+    Default: 900."""
     result_retention_days: int
     """Days results stay in S3 (then 410). Default: 7."""
     job_ttl_days: int
@@ -165,7 +179,19 @@ class AsyncJobWorkflowArgs(TypedDict, total=False):
     """Callback URLs per job or per caller, verified, signed, retried, dead-lettered.
     Default: True."""
     push: PushChannel | None
-    """A push channel (WebSocketNotifier): results are pushed, polling stays. Default: none."""
+    """A push channel (WebSocketNotifier): results are pushed, polling stays; the workflow lets it
+    read the results it pushes. Default: none."""
+    auth: AuthArgs
+    """Who may call the routes: the same dict as a ThrottledApi route's ``auth`` (``iam`` on both
+    flavours, ``jwt`` on HTTP, ``cognito`` or ``lambda`` on REST), put on every route returned.
+    Default: none (public routes)."""
+    log_level: str
+    """State machine log level: ``ERROR`` (failures only), ``ALL`` (every state) or ``FATAL``.
+    Default: ``ERROR``."""
+    log_execution_data: bool
+    """Include each state's input and output in the logs (the user's data). Default: False."""
+    log_retention_days: int
+    """Retention of the state machine's log group (a CloudWatch Logs value). Default: 30."""
     alarm_topic_arn: pulumi.Input[str] | None
     tags: Mapping[str, str]
     transform: Mapping[str, Transform]
@@ -198,10 +224,21 @@ class _Settings:
     webhooks: bool
     push: PushChannel | None
     alarm_topic_arn: pulumi.Input[str] | None
+    auth: Mapping[str, Any] | None
+    log_level: str
+    log_execution_data: bool
+    log_retention_days: int
 
     @property
     def express(self) -> bool:
         return self.workflow_type == "EXPRESS"
+
+
+def handler_contract() -> ModuleType:
+    """``handlers.resilience.contract`` beside this package (installed or from the repository):
+    the variable names each job handler reads, declared once for both sides."""
+    root = (__package__ or "").rpartition(".")[0]
+    return importlib.import_module(f"{root}.handlers.resilience.contract" if root else "handlers.resilience.contract")
 
 
 def start_capacity(concurrency: int, batch_size: int, latency_ms: float, quota_per_s: float) -> dict[str, float]:
@@ -242,7 +279,9 @@ def _check_timeouts(
     exec_ok = p.check_int_range(
         "execution_timeout_s", execution, 60, ceiling, unit="seconds", why=f"{kind} workflow limit"
     )
-    worker_timeout = getattr(worker, "timeout", defaults.FUNCTION_TIMEOUT_S)
+    # A worker that is not a ResilientFunction is refused elsewhere; its timeout is not a number.
+    worker_ok = isinstance(worker, ResilientFunction)
+    worker_timeout = worker.timeout if worker_ok else defaults.FUNCTION_TIMEOUT_S
     if mode == "callback":
         default_task = max(execution - 60, 1) if exec_ok else 1
     else:
@@ -253,7 +292,7 @@ def _check_timeouts(
             f"task_timeout_s={task!r} must be below execution_timeout_s={execution!r}: the execution would "
             "time out first and the job's status would never be recorded"
         )
-    if mode == "invoke" and isinstance(task, int) and task <= worker_timeout:
+    if mode == "invoke" and worker_ok and isinstance(task, int) and task <= worker_timeout:
         p.add(
             f"task_timeout_s={task!r} must be above the worker's timeout of {worker_timeout} s: Lambda gives up "
             "first and reports why"
@@ -262,31 +301,169 @@ def _check_timeouts(
     if mode == "callback":
         heartbeat = args.get("heartbeat_s", defaults.JOB_HEARTBEAT_S)
         in_range = p.check_int_range("heartbeat_s", heartbeat, 1, ceiling, unit="seconds")
-        if in_range and isinstance(task, int) and heartbeat >= task:
-            p.add(f"heartbeat_s={heartbeat!r} must be below task_timeout_s={task!r}")
+        if in_range and isinstance(task, int) and (problem := asl.heartbeat_problem(heartbeat, task)):
+            p.add(f"heartbeat_s={heartbeat!r} must be below task_timeout_s={task!r}: {problem}")
     elif "heartbeat_s" in args:
         p.add("heartbeat_s applies only to worker_mode='callback' (an invoked worker is bounded by its timeout)")
     return execution, task, heartbeat
 
 
-def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:  # noqa: PLR0915
-    p = Problems(f"AsyncJobWorkflow {name!r}")
-    p.check_known_keys(args, AsyncJobWorkflowArgs.__annotations__, what="argument")
+def _check_logging(p: Problems, args: Mapping[str, Any]) -> tuple[str, bool, int]:
+    level = args.get("log_level", defaults.JOB_LOG_LEVEL)
+    p.check_choice("log_level", level, asl.LOG_LEVELS)
+    data = args.get("log_execution_data", defaults.JOB_LOG_EXECUTION_DATA)
+    if not isinstance(data, bool):
+        p.add(f"log_execution_data={data!r} must be True or False")
+    retention = args.get("log_retention_days", defaults.LOG_RETENTION_DAYS)
+    p.check_choice("log_retention_days", retention, defaults.LOG_RETENTION_DAYS_ALLOWED)
+    return level, data, retention
+
+
+def _shown(value: Any) -> str:
+    """A value as an error shows it: literals as written, objects by their type (a repr with a
+    memory address would make the message differ on every run)."""
+    if value is None or isinstance(value, str | int | float | bool | list | tuple | dict):
+        return repr(value)
+    return f"a {type(value).__module__}.{type(value).__qualname__}"
+
+
+def _check_parts(p: Problems, args: Mapping[str, Any]) -> tuple[Any, str, str]:
+    """The worker, the code, the path and the API flavour (with its auth)."""
     worker = args.get("worker")
     if not isinstance(worker, ResilientFunction):
-        p.add(f"worker={worker!r} must be a ResilientFunction (the function that does the work)")
-    code_problem = library_code_problem(args.get("code"), ["handlers.jobs.submit.lambda_handler"], "AsyncJobWorkflow")
-    if code_problem:
-        p.add(code_problem)
+        hint = "" if worker is None or isinstance(worker, str) else ": wrap the handler in a ResilientFunction"
+        p.add(f"worker={_shown(worker)} must be a ResilientFunction (the function that does the work){hint}")
+    code = args.get("code")
+    if code is not None:  # left out, the workflow packages the library's own handlers
+        found = len(p.items)
+        check_handler_and_code(p, None, code)
+        if len(p.items) == found:
+            problem = library_code_problem(code, ["handlers.jobs.submit.lambda_handler"], "AsyncJobWorkflow")
+            if problem:
+                p.add(problem)
     path = args.get("path", defaults.JOB_PATH)
     if not isinstance(path, str) or not path.startswith("/") or "{" in path or path.endswith("/"):
         p.add(f"path={path!r} must be a fixed collection path such as '/jobs' (no parameters, no trailing '/')")
     flavor = args.get("api_flavor", defaults.API_FLAVOR)
-    p.check_choice("api_flavor", flavor, API_FLAVORS)
-    functions = dict(args.get("functions") or {})
-    for owned in ("handler", "code", "invocation", "environment"):
+    if p.check_choice("api_flavor", flavor, API_FLAVORS) and args.get("auth") is not None:
+        check_auth(p, "auth", args.get("auth"), flavor)
+    return worker, path, flavor
+
+
+OWNED_FUNCTION_KEYS = ("handler", "code", "invocation", "environment")
+
+
+def _check_functions(p: Problems, name: str, value: Any, flavor: str) -> dict[str, Any]:
+    """The extra ResilientFunction arguments, checked as each job function will check them, now
+    rather than after the tables and the state machine exist."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        p.add(f"functions={_shown(value)} must be a dict of ResilientFunction arguments")
+        return {}
+    functions = dict(value)
+    for owned in OWNED_FUNCTION_KEYS:
         if owned in functions:
             p.add(f"functions[{owned!r}] is set by AsyncJobWorkflow for each job function")
+    # The API functions are the strictest (synchronous, behind the front door): stand-ins for the
+    # keys the workflow sets keep those out of this check.
+    trial = {k: v for k, v in functions.items() if k not in OWNED_FUNCTION_KEYS}
+    trial |= {"handler": "handlers.jobs.status.lambda_handler", "code": pulumi.AssetArchive({}), "invocation": "sync"}
+    try:
+        validate_function(f"{name}-status", trial, ResilientFunction.check_transform_keys)
+    except ConfigError as error:
+        for problem in error.problems:
+            key = problem.split("=", 1)[0].split(" ", 1)[0].split("[", 1)[0]
+            p.add(f"functions.{problem}" if key in ResilientFunctionArgs.__annotations__ else f"functions: {problem}")
+        return functions
+    timeout = functions.get("timeout", defaults.FUNCTION_TIMEOUT_S)
+    if flavor == "rest" and timeout >= defaults.REST_INTEGRATION_TIMEOUT_MAX_S:
+        p.add(
+            f"functions.timeout={timeout!r} must be below {defaults.REST_INTEGRATION_TIMEOUT_MAX_S} s with "
+            f"api_flavor='rest': the REST integration gives up at {defaults.REST_INTEGRATION_TIMEOUT_MAX_S} s"
+        )
+    return functions
+
+
+def _check_storage(p: Problems, args: Mapping[str, Any]) -> dict[str, Any]:
+    v: dict[str, Any] = {}
+    v["result_url_ttl_s"] = ttl = args.get("result_url_ttl_s", defaults.JOB_RESULT_URL_TTL_S)
+    p.check_int_range(
+        "result_url_ttl_s", ttl, 1, defaults.PRESIGNED_URL_MAX_S, unit="seconds", why=defaults.PRESIGNED_URL_WHY
+    )
+    v["result_retention_days"] = retention = args.get("result_retention_days", defaults.JOB_RESULT_RETENTION_DAYS)
+    retention_ok = p.check_int_range("result_retention_days", retention, 1, 3650, unit="days")
+    v["job_ttl_days"] = job_ttl = args.get("job_ttl_days", defaults.JOB_TTL_DAYS)
+    if p.check_int_range("job_ttl_days", job_ttl, 1, 3650, unit="days") and retention_ok and job_ttl < retention:
+        p.add(
+            f"job_ttl_days={job_ttl!r} must be at least result_retention_days={retention!r}: a result would "
+            "outlive its job and answer 404 instead of its URL"
+        )
+    v["idempotency_ttl_s"] = args.get("idempotency_ttl_s", defaults.JOB_IDEMPOTENCY_TTL_S)
+    p.check_int_range("idempotency_ttl_s", v["idempotency_ttl_s"], 60, 604_800, unit="seconds")
+    v["max_body_bytes"] = args.get("max_body_bytes", defaults.JOB_MAX_BODY_BYTES)
+    p.check_int_range(
+        "max_body_bytes", v["max_body_bytes"], 1, 6_291_456, unit="bytes", why="Lambda synchronous payload"
+    )
+    v["inline_input_bytes"] = args.get("inline_input_bytes", defaults.JOB_INLINE_INPUT_BYTES)
+    p.check_int_range(
+        "inline_input_bytes",
+        v["inline_input_bytes"],
+        1,
+        240_000,
+        unit="bytes",
+        why="Step Functions and SQS carry 262144 with metadata",
+    )
+    schema = args.get("input_schema", {"type": "object"})
+    if not isinstance(schema, Mapping):
+        p.add(f"input_schema={_shown(schema)} must be a JSON schema object")
+    v["input_schema"] = dict(schema) if isinstance(schema, Mapping) else {}
+    return v
+
+
+def _check_start(p: Problems, args: Mapping[str, Any]) -> dict[str, Any]:
+    v: dict[str, Any] = {"start": args.get("start", defaults.JOB_START_MODE)}
+    p.check_choice("start", v["start"], START_MODES)
+    v["starter_max_concurrency"] = args.get("starter_max_concurrency", defaults.JOB_STARTER_MAX_CONCURRENCY)
+    p.check_int_range(
+        "starter_max_concurrency", v["starter_max_concurrency"], 2, 1000, why="SQS mapping maximum concurrency"
+    )
+    quota = args.get("start_quota_per_s", defaults.JOB_START_QUOTA_PER_S)
+    if p.check_range("start_quota_per_s", quota, 1, 100_000):
+        v["start_quota_per_s"] = float(quota)
+    v["start_queue_age_alarm_s"] = args.get("start_queue_age_alarm_s", defaults.JOB_START_QUEUE_AGE_ALARM_S)
+    p.check_int_range(
+        "start_queue_age_alarm_s", v["start_queue_age_alarm_s"], 60, defaults.DLQ_RETENTION_S, unit="seconds"
+    )
+    return v
+
+
+def _check_channels(p: Problems, args: Mapping[str, Any]) -> dict[str, Any]:
+    """Webhooks, push, the alarm topic and tags."""
+    webhooks = args.get("webhooks", True)
+    if not isinstance(webhooks, bool):  # bool("false") is True: a string would turn them on
+        p.add(f"webhooks={_shown(webhooks)} must be True or False")
+    push = args.get("push")
+    if push is not None and not isinstance(push, PushChannel):
+        p.add(
+            f"push={_shown(push)} does not offer url, bind_jobs, workflow_states, state_machine_statements and "
+            "read_results"
+        )
+    elif push is not None and getattr(push, "jobs_bound", False):
+        p.add(
+            f"push={_shown(push)} is already bound to another workflow's job table: one notifier serves one "
+            "AsyncJobWorkflow (give each workflow its own WebSocketNotifier)"
+        )
+    topic = args.get("alarm_topic_arn")
+    if topic is not None and not isinstance(topic, str | pulumi.Output):
+        p.add(f"alarm_topic_arn={_shown(topic)} must be an SNS topic ARN")
+    tags = args.get("tags")
+    if tags is not None and not (isinstance(tags, Mapping) and all(isinstance(t, str) for t in tags.values())):
+        p.add(f"tags={_shown(tags)} must map names to strings")
+    return {"webhooks": webhooks is True, "push": push, "alarm_topic_arn": topic}
+
+
+def _check_workflow(p: Problems, args: Mapping[str, Any], worker: Any) -> dict[str, Any]:
     wf_type = args.get("workflow_type", defaults.JOB_WORKFLOW_TYPE)
     type_ok = p.check_choice("workflow_type", wf_type, WORKFLOW_TYPES)
     mode = args.get("worker_mode", defaults.JOB_WORKER_MODE)
@@ -295,68 +472,50 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     if express and mode == "callback":
         p.add("worker_mode='callback' needs workflow_type='STANDARD': Express workflows cannot wait for a task token")
     execution, task, heartbeat = _check_timeouts(p, args, worker, express, mode if mode_ok else "invoke")
-    retry = _check_retry(p, dict(args.get("retry") or {}))
-    start = args.get("start", defaults.JOB_START_MODE)
-    p.check_choice("start", start, START_MODES)
-    concurrency = args.get("starter_max_concurrency", defaults.JOB_STARTER_MAX_CONCURRENCY)
-    p.check_int_range("starter_max_concurrency", concurrency, 2, 1000, why="SQS mapping maximum concurrency")
-    quota = args.get("start_quota_per_s", defaults.JOB_START_QUOTA_PER_S)
-    p.check_range("start_quota_per_s", quota, 1, 100_000)
-    age_alarm = args.get("start_queue_age_alarm_s", defaults.JOB_START_QUEUE_AGE_ALARM_S)
-    p.check_int_range("start_queue_age_alarm_s", age_alarm, 60, defaults.DLQ_RETENTION_S, unit="seconds")
-    url_ttl = args.get("result_url_ttl_s", defaults.JOB_RESULT_URL_TTL_S)
-    p.check_int_range("result_url_ttl_s", url_ttl, 1, 604_800, unit="seconds", why="S3 pre-signed URLs last 7 days")
-    retention = args.get("result_retention_days", defaults.JOB_RESULT_RETENTION_DAYS)
-    retention_ok = p.check_int_range("result_retention_days", retention, 1, 3650, unit="days")
-    job_ttl = args.get("job_ttl_days", defaults.JOB_TTL_DAYS)
-    if p.check_int_range("job_ttl_days", job_ttl, 1, 3650, unit="days") and retention_ok and job_ttl < retention:
-        p.add(
-            f"job_ttl_days={job_ttl!r} must be at least result_retention_days={retention!r}: a result would "
-            "outlive its job and answer 404 instead of its URL"
-        )
-    idem_ttl = args.get("idempotency_ttl_s", defaults.JOB_IDEMPOTENCY_TTL_S)
-    p.check_int_range("idempotency_ttl_s", idem_ttl, 60, 604_800, unit="seconds")
-    max_body = args.get("max_body_bytes", defaults.JOB_MAX_BODY_BYTES)
-    p.check_int_range("max_body_bytes", max_body, 1, 6_291_456, unit="bytes", why="Lambda synchronous payload")
-    inline = args.get("inline_input_bytes", defaults.JOB_INLINE_INPUT_BYTES)
-    p.check_int_range(
-        "inline_input_bytes", inline, 1, 240_000, unit="bytes", why="Step Functions and SQS carry 262144 with metadata"
-    )
-    schema = args.get("input_schema", {"type": "object"})
-    if not isinstance(schema, Mapping):
-        p.add(f"input_schema={schema!r} must be a JSON schema object")
-    push = args.get("push")
-    if push is not None and not isinstance(push, PushChannel):
-        p.add(f"push={push!r} does not offer url, bind_jobs, workflow_states and state_machine_statements")
+    retry_arg = args.get("retry")
+    retry = None
+    if retry_arg is not None and not isinstance(retry_arg, Mapping):
+        p.add(f"retry={_shown(retry_arg)} must be a dict of retry settings")
+    else:
+        retry = _check_retry(p, dict(retry_arg or {}))
+    return {
+        "workflow_type": wf_type,
+        "worker_mode": mode,
+        "execution_timeout_s": execution,
+        "task_timeout_s": task,
+        "heartbeat_s": heartbeat,
+        "retry": retry,
+    }
+
+
+def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:
+    """Every argument checked for type and range before the first child: one ConfigError names
+    every problem."""
+    p = Problems(f"AsyncJobWorkflow {name!r}")
+    p.check_known_keys(args, AsyncJobWorkflowArgs.__annotations__, what="argument")
+    worker, path, flavor = _check_parts(p, args)
+    functions = _check_functions(p, name, args.get("functions"), flavor)
+    workflow = _check_workflow(p, args, worker)
+    start = _check_start(p, args)
+    storage = _check_storage(p, args)
+    channels = _check_channels(p, args)
+    log_level, log_data, log_retention = _check_logging(p, args)
     transform_check(args.get("transform"), p)
     p.raise_if_any()
-    assert retry is not None
     return _Settings(
-        worker=worker,  # type: ignore[arg-type]
+        worker=worker,
         code=args.get("code") or library_handlers_for(functions),
         path=path,
         api_flavor=flavor,
         functions=functions,
-        workflow_type=wf_type,
-        worker_mode=mode,
-        execution_timeout_s=execution,
-        task_timeout_s=task,
-        heartbeat_s=heartbeat,
-        retry=retry,
-        start=start,
-        starter_max_concurrency=concurrency,
-        start_quota_per_s=float(quota),
-        start_queue_age_alarm_s=age_alarm,
-        result_url_ttl_s=url_ttl,
-        result_retention_days=retention,
-        job_ttl_days=job_ttl,
-        idempotency_ttl_s=idem_ttl,
-        max_body_bytes=max_body,
-        inline_input_bytes=inline,
-        input_schema=dict(schema),
-        webhooks=bool(args.get("webhooks", True)),
-        push=push,
-        alarm_topic_arn=args.get("alarm_topic_arn"),
+        **workflow,
+        **start,
+        **storage,
+        **channels,
+        auth=args.get("auth"),
+        log_level=log_level,
+        log_execution_data=log_data,
+        log_retention_days=log_retention,
     )
 
 
@@ -378,6 +537,8 @@ class AsyncJobWorkflow(ResilientComponent):
         "state_machine_role",
         "state_machine_policy",
         "outcome_rule",
+        "queue_policy",
+        "log_group",
         "alarm",
     )
 
@@ -397,10 +558,13 @@ class AsyncJobWorkflow(ResilientComponent):
         self.start_dlq: aws.sqs.Queue | None = None
         self.webhook_queue: aws.sqs.Queue | None = None
         self.webhook_dlq: aws.sqs.Queue | None = None
+        self.outcome_dlq: aws.sqs.Queue | None = None
         if s.webhooks:
             self.webhook_queue, self.webhook_dlq = self._queue_pair("webhooks")
         if s.push is not None:
             s.push.bind_jobs(self.table.name, self.table.arn)
+            # Large results are pushed as pre-signed URLs: they answer 403 unless the signer may read.
+            s.push.read_results(self.bucket.arn, "results/")
         self.definition = self._definition()
         self.state_machine = self._create_state_machine()
         self.functions: dict[str, ResilientFunction] = {}
@@ -584,6 +748,7 @@ class AsyncJobWorkflow(ResilientComponent):
             worker_retry=s.retry,
             notify_queue_url=self.webhook_queue.url if self.webhook_queue else None,
             push_states=push_states,
+            results_bucket=self.bucket.bucket,
         )
         return workflow_definition(shape)
 
@@ -606,6 +771,8 @@ class AsyncJobWorkflow(ResilientComponent):
             statements.append({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.webhook_queue.arn]})
         if s.push is not None:
             statements.extend(s.push.state_machine_statements())
+        # Logging goes through vended log delivery: AWS grants these actions on "*" only.
+        statements.append({"Effect": "Allow", "Action": list(asl.LOG_DELIVERY_ACTIONS), "Resource": ["*"]})
         return statements
 
     def _create_state_machine(self) -> aws.sfn.StateMachine:
@@ -625,26 +792,44 @@ class AsyncJobWorkflow(ResilientComponent):
             "sm-policy",
             {"role": self.state_machine_role.id, "policy": policy_json(self._sm_statements())},
         )
-        # The policy before the machine: an execution started right after create would otherwise
-        # fail with AccessDenied on its first task.
+        machine_name = self.physical("state_machine", "sm")
+        # The /aws/vendedlogs/ prefix keeps the log delivery's resource policy small (AWS adds
+        # one statement per group otherwise, and a policy holds 5120 characters).
+        self.state_machine_log_group = self._child(
+            "log_group",
+            aws.cloudwatch.LogGroup,
+            "sm-logs",
+            {"name": f"/aws/vendedlogs/states/{machine_name}", "retention_in_days": s.log_retention_days},
+        )
+        # The policy and the log group before the machine: an execution started right after
+        # create would fail with AccessDenied on its first task, and CreateStateMachine refuses
+        # a logging configuration it cannot deliver.
         return self._child(
             "state_machine",
             aws.sfn.StateMachine,
             "sm",
             {
-                "name": self.physical("state_machine", "sm"),
+                "name": machine_name,
                 "type": s.workflow_type,
                 "role_arn": self.state_machine_role.arn,
                 "definition": pulumi.Output.from_input(self.definition).apply(asl.to_json),
                 "tracing_configuration": {"enabled": True},
+                "logging_configuration": {
+                    "level": s.log_level,
+                    "include_execution_data": s.log_execution_data,
+                    "log_destination": self.state_machine_log_group.arn.apply(
+                        lambda arn: arn if arn.endswith(":*") else f"{arn}:*"
+                    ),
+                },
             },
-            pulumi.ResourceOptions(depends_on=[self.state_machine_policy]),
+            pulumi.ResourceOptions(depends_on=[self.state_machine_policy, self.state_machine_log_group]),
         )
 
     # -- functions ---------------------------------------------------------------------------------
-    def _environment(self) -> dict[str, pulumi.Input[str]]:
+    def _environment(self, module: str, extra: Mapping[str, Any] | None = None) -> dict[str, pulumi.Input[str]]:
+        """The variables ``module`` reads (its declared contract), each with this workflow's value."""
         s = self.settings
-        env: dict[str, pulumi.Input[str]] = {
+        values: dict[str, pulumi.Input[str] | None] = {
             "JOBS_TABLE": self.table.name,
             "IDEMPOTENCY_TABLE": self.idempotency_table.name,
             "RESULTS_BUCKET": self.bucket.bucket,
@@ -658,11 +843,19 @@ class AsyncJobWorkflow(ResilientComponent):
             "EXECUTION_TIMEOUT_S": str(s.execution_timeout_s),
             "STATE_MACHINE_ARN": self.state_machine.arn,
             "INPUT_SCHEMA": pulumi.Output.json_dumps(s.input_schema),
+            "PUSH_URL": s.push.url if s.push is not None else None,
+            "PUSH_TOKEN_TTL_S": (
+                str(s.execution_timeout_s + defaults.JOB_PUSH_TOKEN_GRACE_S) if s.push is not None else None
+            ),
+            **(extra or {}),
         }
-        if s.push is not None:
-            env["PUSH_URL"] = s.push.url
-            env["PUSH_TOKEN_TTL_S"] = str(s.execution_timeout_s + defaults.JOB_PUSH_TOKEN_GRACE_S)
-        return env
+        variables = handler_contract().CONTRACTS[module]
+        declared = {v.name for v in variables}
+        undeclared = sorted(set(extra or {}) - declared)
+        missing = [v.name for v in variables if v.required and values.get(v.name) is None]
+        if undeclared or missing:  # a contract and this method out of step: a bug here, not bad input
+            raise RuntimeError(f"{module}: variables {undeclared} are not in its contract; {missing} have no value")
+        return {v.name: value for v in variables if (value := values.get(v.name)) is not None}
 
     def _function(
         self,
@@ -679,7 +872,7 @@ class AsyncJobWorkflow(ResilientComponent):
             "handler": f"handlers.jobs.{module or role}.{handler}",
             "code": s.code,
             "invocation": invocation,
-            "environment": {**self._environment(), **(extra_env or {})},
+            "environment": self._environment(f"handlers.jobs.{module or role}", extra_env),
             "alarm_topic_arn": s.functions.get("alarm_topic_arn", s.alarm_topic_arn),
             "description": f"AsyncJobWorkflow {self._name}: {role}",
         }
@@ -717,8 +910,9 @@ class AsyncJobWorkflow(ResilientComponent):
         result.grants.allow("results", ["s3:GetObject"], [self.bucket.arn.apply(lambda a: f"{a}/results/*")])
         cancel = self._function("cancel")
         cancel.grants.allow("jobs", ["dynamodb:GetItem", "dynamodb:UpdateItem"], [self.table.arn])
-        executions = self.state_machine.arn.apply(lambda arn: arn.replace(":stateMachine:", ":execution:") + ":*")
-        cancel.grants.allow("stop", ["states:StopExecution"], [executions])
+        if not s.express:  # AWS has no StopExecution for Express: cancelling is the status write alone
+            executions = self.state_machine.arn.apply(lambda arn: arn.replace(":stateMachine:", ":execution:") + ":*")
+            cancel.grants.allow("stop", ["states:StopExecution"], [executions])
         if self.start_queue is not None:
             self._create_starter()
         if self.webhook_queue is not None:
@@ -751,13 +945,55 @@ class AsyncJobWorkflow(ResilientComponent):
             {"name": self.physical("lambda", "outcomes"), "event_pattern": pattern},  # 64 of [A-Za-z0-9_-]
         )
         permission = recorder.grant_invoke("outcomes", "events.amazonaws.com", self.outcome_rule.arn)
-        # The target after the permission: EventBridge drops events it may not deliver.
+        # EventBridge drops an event once its retry policy is spent unless the target has a DLQ.
+        self.outcome_dlq = self._child(
+            "dlq",
+            aws.sqs.Queue,
+            "outcomes-dlq",
+            {
+                "name": self.physical("sqs", "outcomes-dlq"),
+                "message_retention_seconds": defaults.DLQ_RETENTION_S,
+                "sqs_managed_sse_enabled": True,
+            },
+        )
+        rule_arn = self.outcome_rule.arn
+        self.outcome_dlq_policy = self._child(
+            "queue_policy",
+            aws.sqs.QueuePolicy,
+            "outcomes-dlq-policy",
+            {
+                "queue_url": self.outcome_dlq.url,
+                "policy": policy_json(
+                    [
+                        {
+                            "Sid": "OutcomeRuleDeadLetters",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "events.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": self.outcome_dlq.arn,
+                            # only this rule's undeliverable events, not any rule's in any account
+                            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+                        }
+                    ]
+                ),
+            },
+        )
+        # The target after the permission and the DLQ policy: EventBridge drops events it may not
+        # deliver, and dead letters it may not send.
         self.outcome_target = self._child(
             "outcome_rule",
             aws.cloudwatch.EventTarget,
             "outcomes-target",
-            {"rule": self.outcome_rule.name, "arn": recorder.target_arn},
-            pulumi.ResourceOptions(depends_on=[permission]),
+            {
+                "rule": self.outcome_rule.name,
+                "arn": recorder.target_arn,
+                "dead_letter_config": {"arn": self.outcome_dlq.arn},
+                "retry_policy": {
+                    "maximum_event_age_in_seconds": defaults.JOB_OUTCOME_EVENT_AGE_S,
+                    "maximum_retry_attempts": defaults.JOB_OUTCOME_RETRY_ATTEMPTS,
+                },
+            },
+            pulumi.ResourceOptions(depends_on=[permission, self.outcome_dlq_policy]),
         )
 
     def _create_webhooks(self) -> None:
@@ -865,7 +1101,7 @@ class AsyncJobWorkflow(ResilientComponent):
                     threshold=self.settings.start_queue_age_alarm_s,
                     alarm_description=f"the oldest message on {label} is ageing: the backlog is not draining",
                 )
-        for label, dlq in (("starts", self.start_dlq), ("webhooks", self.webhook_dlq)):
+        for label, dlq in (("starts", self.start_dlq), ("webhooks", self.webhook_dlq), ("outcomes", self.outcome_dlq)):
             if dlq is not None:
                 self._alarm(
                     f"{label}-dlq-depth",
@@ -910,6 +1146,8 @@ class AsyncJobWorkflow(ResilientComponent):
         ]
         for route in routes:
             route["throttle"] = route_throttle(route["function"].reserved_concurrency, route["expected_latency_ms"])
+            if s.auth is not None:
+                route["auth"] = dict(s.auth)
         return routes
 
 

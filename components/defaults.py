@@ -131,7 +131,19 @@ WS_CONNECTION_TTL_S: Final = 7200  # API Gateway closes every connection after 2
 WS_INLINE_MAX_BYTES: Final = WS_FRAME_BYTES
 # Pre-signed result URLs live 15 minutes: the client fetches at once; a late client polls.
 WS_RESULT_URL_TTL_S: Final = 900
-PRESIGNED_URL_MAX_S: Final = 604_800  # S3 SigV4 limit (7 days)
+# S3 accepts SigV4 pre-signed URLs of up to 7 days, but only long-term (IAM user) keys reach it.
+# A URL pre-signed by a function is signed with its role's temporary credentials, and "when the
+# role session expires, the presigned URL expires, even if you specify a longer expiration time"
+# (S3 user guide, "Download and upload objects with presigned URLs": who can create one).
+# Lambda documents no lifetime for its execution-role credentials, nor how much of it is left
+# when a warm environment signs; STS role sessions last one hour unless asked for longer (and at
+# most one hour when chained). One hour is the conservative bound: a longer ExpiresIn promises
+# the client a URL that may answer 403 first.
+PRESIGNED_URL_MAX_S: Final = 3600
+PRESIGNED_URL_WHY: Final = (
+    "a URL pre-signed by a function expires with the function role's temporary credentials, whatever its "
+    "ExpiresIn says; Lambda documents no lifetime for them, so at most one hour is promised"
+)
 # PostToConnection calls in flight per notify invocation: bounds the burst on the management API.
 WS_NOTIFY_CONCURRENCY: Final = 8
 # Alarm when a minute's connects or messages pass this share of what the throttles admit.
@@ -200,3 +212,13 @@ JOB_PUSH_TOKEN_GRACE_S: Final = 300  # a push token outlives the execution by fi
 JOB_SUBMIT_LATENCY_MS: Final = 100  # idempotency record + job item + one send: planning figure
 JOB_READ_LATENCY_MS: Final = 50
 JOB_WEBHOOK_MAX_ATTEMPTS: Final = 5  # deliveries per event before the DLQ (SQS receives)
+# Execution outcomes (EventBridge -> recorder): the recording is conditional, so a retry is
+# harmless; an hour and 10 attempts outlast a throttled or briefly failing recorder, and what is
+# still undelivered goes to an alarmed DLQ (EventBridge allows 60 to 86400 s and 0 to 185).
+# State machine logs: ERROR keeps every failure (and an Express execution's only history) at a
+# fraction of ALL's cost, which logs every state of every job; execution data (inputs and
+# outputs) stays out because job inputs and results are the user's data.
+JOB_LOG_LEVEL: Final = "ERROR"
+JOB_LOG_EXECUTION_DATA: Final = False
+JOB_OUTCOME_EVENT_AGE_S: Final = 3600
+JOB_OUTCOME_RETRY_ATTEMPTS: Final = 10

@@ -67,6 +67,7 @@ class WorkflowShape:
     notify_queue_url: Any = None  # webhooks: where terminal jobs are announced
     # PushChannel.workflow_states: called once per recorded terminal status.
     push_states: Callable[..., Mapping[str, Any]] | None = None
+    results_bucket: Any = None  # where the worker writes results/<job_id> (sent in its payload)
 
 
 def _bookkeeping_retry(errors: tuple[str, ...]) -> asl.RetryPolicy:
@@ -133,10 +134,16 @@ def _worker(shape: WorkflowShape, after: str) -> dict[str, Any]:
         "input.$": "$.input",
         "input_pointer.$": "$.input_pointer",
         "deadline.$": "$.deadline",
+        # The worker is created before the workflow, so it cannot get these as environment
+        # variables: where to write and which job table to read travel with each job.
+        "results_bucket": shape.results_bucket,
+        "result_key.$": "States.Format('results/{}', $.job_id)",
+        "jobs_table": shape.table_name,
     }
     callback = shape.worker_mode == "callback"
     if callback:
         payload["task_token.$"] = "$$.Task.Token"
+        payload["heartbeat_s"] = shape.heartbeat_s
         selector = {"bucket.$": "$.bucket", "key.$": "$.key"}
     else:
         selector = {"bucket.$": "$.Payload.bucket", "key.$": "$.Payload.key"}

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import aws_facts
+from .asl import LOG_DELIVERY_ACTIONS
 
 if TYPE_CHECKING:
     from .testing.capture import CapturedResource, Graph
@@ -52,6 +53,8 @@ NO_RESOURCE_LEVEL = frozenset(
         "xray:GetSamplingRules",
         "xray:GetSamplingTargets",
         "s3:ListAllMyBuckets",  # the Synthetics canary role needs it (issue 13)
+        # Step Functions logging: AWS grants the vended log delivery actions on "*" only.
+        *LOG_DELIVERY_ACTIONS,
     }
 )
 
@@ -389,6 +392,7 @@ DLQ_FIELDS = {
     FUNCTION: ("deadLetterConfig",),
     MAPPING: ("destinationConfig",),
     "aws:sns/topicSubscription:TopicSubscription": ("redrivePolicy",),
+    "aws:cloudwatch/eventTarget:EventTarget": ("deadLetterConfig",),
 }
 
 
@@ -956,6 +960,7 @@ def sfn_task_catch(machine: CapturedResource, graph: Graph) -> Iterator[str]:
     "A task that waits for a task token has HeartbeatSeconds below its TimeoutSeconds",
 )
 def sfn_callback_heartbeat(machine: CapturedResource, graph: Graph) -> Iterator[str]:
+    # asl.heartbeat_problem is the one check: the components refuse what this rule flags.
     yield from _asl_problems(machine, "heartbeat")
 
 

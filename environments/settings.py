@@ -263,8 +263,8 @@ SPECS: tuple[SettingSpec, ...] = (
         "job_result_url_ttl",
         int,
         defaults.JOB_RESULT_URL_TTL_S,
-        "Lifetime of a pre-signed result URL (seconds, at most 7 days)",
-        _int_range(1, 604_800, unit="seconds", why="S3 pre-signed URLs last 7 days"),
+        "Lifetime of a pre-signed result URL (seconds, at most 1 hour: signed with temporary credentials)",
+        _int_range(1, defaults.PRESIGNED_URL_MAX_S, unit="seconds", why=defaults.PRESIGNED_URL_WHY),
     ),
 )
 

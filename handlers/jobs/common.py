@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from itertools import accumulate
 from typing import Any, Final
 
+from ..resilience import contract
 from ..resilience.clients import aws_client
 
 __all__ = [
@@ -32,7 +33,9 @@ __all__ = [
     "Config",
     "answer",
     "config",
+    "effective_status",
     "error",
+    "is_standard_execution",
     "new_job_id",
     "parse_json",
     "parse_request",
@@ -64,7 +67,7 @@ _NESTING_STEP: Final = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 @dataclass(frozen=True)
 class Config:
-    """The function's environment, set by AsyncJobWorkflow."""
+    """The function's environment, set by AsyncJobWorkflow (``contract.JOB_CONFIG``)."""
 
     table: str
     idempotency_table: str
@@ -84,24 +87,27 @@ class Config:
     push_token_ttl_s: int
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Config:
+    def from_env(cls, env: Mapping[str, str], module: str = "handlers.jobs") -> Config:
+        """Read through the declared contract: a missing table, bucket or state machine is a
+        ``MissingVariable`` naming it, never a guess at someone else's resource."""
+        v = contract.read(contract.JOB_CONFIG, env, module=module)
         return cls(
-            table=env.get("JOBS_TABLE", "jobs"),
-            idempotency_table=env.get("IDEMPOTENCY_TABLE", "idempotency"),
-            bucket=env.get("RESULTS_BUCKET", "results"),
-            path=env.get("JOBS_PATH", "/jobs"),
-            result_url_ttl_s=int(env.get("RESULT_URL_TTL_S", "900")),
-            result_retention_s=int(env.get("RESULT_RETENTION_S", str(7 * 86_400))),
-            job_ttl_s=int(env.get("JOB_TTL_S", str(30 * 86_400))),
-            idempotency_ttl_s=int(env.get("IDEMPOTENCY_TTL_S", "3600")),
-            max_body_bytes=int(env.get("MAX_BODY_BYTES", "1048576")),
-            inline_input_bytes=int(env.get("INLINE_INPUT_BYTES", "200000")),
-            execution_timeout_s=int(env.get("EXECUTION_TIMEOUT_S", "3600")),
-            state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
-            start_queue_url=env.get("START_QUEUE_URL") or None,
-            input_schema=json.loads(env.get("INPUT_SCHEMA", '{"type": "object"}')),
-            push_url=env.get("PUSH_URL") or None,
-            push_token_ttl_s=int(env.get("PUSH_TOKEN_TTL_S", "3900")),
+            table=v["JOBS_TABLE"],
+            idempotency_table=v["IDEMPOTENCY_TABLE"],
+            bucket=v["RESULTS_BUCKET"],
+            path=v["JOBS_PATH"],
+            result_url_ttl_s=v["RESULT_URL_TTL_S"],
+            result_retention_s=v["RESULT_RETENTION_S"],
+            job_ttl_s=v["JOB_TTL_S"],
+            idempotency_ttl_s=v["IDEMPOTENCY_TTL_S"],
+            max_body_bytes=v["MAX_BODY_BYTES"],
+            inline_input_bytes=v["INLINE_INPUT_BYTES"],
+            execution_timeout_s=v["EXECUTION_TIMEOUT_S"],
+            state_machine_arn=v["STATE_MACHINE_ARN"],
+            start_queue_url=v["START_QUEUE_URL"],
+            input_schema=v["INPUT_SCHEMA"],
+            push_url=v["PUSH_URL"],
+            push_token_ttl_s=v["PUSH_TOKEN_TTL_S"],
         )
 
 
@@ -318,10 +324,19 @@ def transition(job_id: str, to: str, *, extra: Mapping[str, str] | None = None, 
 
 
 def effective_status(job: Mapping[str, Any], execution_timeout_s: int, now: float | None = None) -> str:
-    """The recorded status, except that a job still running past its execution's timeout (which
-    no state can record: the execution is gone) is reported as timed out."""
+    """The job's state as every reader reports it (status, result, cancel): the recorded status,
+    except that a job still running past its execution's deadline (``started_at`` plus the
+    execution timeout: the execution is gone, and an Express one leaves no event to record it)
+    is timed out. Forward-only: once reported timed out it is never reported otherwise."""
     status = str(job.get("status", "queued"))
     started = epoch(job.get("started_at"))
     if status == "running" and started is not None and (now or time.time()) > started + execution_timeout_s:
         return "timed_out"
     return status
+
+
+def is_standard_execution(execution_arn: str) -> bool:
+    """``arn:aws:states:<region>:<account>:execution:...`` (Standard) rather than ``...:express:...``:
+    ``StopExecution`` (and any IAM grant on ``:execution:``) exists for Standard executions only."""
+    parts = execution_arn.split(":")
+    return len(parts) > 5 and parts[5] == "execution"

@@ -8,10 +8,11 @@ recorded is left alone; a write that wins announces the job to the webhook dispa
 
 from __future__ import annotations
 
+import functools
 import json
-import os
 from typing import Any, Final
 
+from ..resilience import contract
 from .common import client, now_iso, transition
 
 __all__ = ["OUTCOMES", "lambda_handler", "record"]
@@ -38,5 +39,11 @@ def record(detail: dict[str, Any], webhook_queue_url: str | None) -> bool:
     return True
 
 
+@functools.cache
+def webhook_queue_url() -> str | None:
+    url: str | None = contract.read_module("handlers.jobs.recorder")["WEBHOOK_QUEUE_URL"]
+    return url
+
+
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, bool]:
-    return {"recorded": record(event.get("detail") or {}, os.environ.get("WEBHOOK_QUEUE_URL") or None)}
+    return {"recorded": record(event.get("detail") or {}, webhook_queue_url())}

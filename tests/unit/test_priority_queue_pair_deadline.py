@@ -17,7 +17,7 @@ from resilient_serverless.components.validation import ConfigError
 from environments.settings import parse_settings
 from handlers.resilience.priority import PriorityConsumer
 
-HANDLERS = str(Path(__file__).resolve().parents[2] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
 MARGIN = defaults.QUEUE_CONSUMER_DEADLINE_MARGIN_S
 
 

@@ -19,7 +19,7 @@ from resilient_serverless.components.validation import ConfigError
 from handlers.resilience.priority import DynamoDBDedupStore, consumer_from_env
 
 ROOT = Path(__file__).resolve().parents[2]
-HANDLERS = str(ROOT / "handlers")
+HANDLERS = str(ROOT)  # code: the package root, holding handlers/
 FUNCTION, POLICY = "aws:lambda/function:Function", "aws:iam/rolePolicy:RolePolicy"
 
 

@@ -441,7 +441,7 @@ def errors_of(**args: Any) -> list[str]:
         ),
         (
             {"result_url_ttl_s": 700_000},
-            "result_url_ttl_s=700000 is outside 60 to 604800 s (S3 pre-signed URL limit)",
+            "result_url_ttl_s=700000 is outside 60 to 3600 s (S3 pre-signed URL limit)",
         ),
         ({"notify_concurrency": 0}, "notify_concurrency=0 is outside 1 to 64"),
         (

@@ -137,6 +137,48 @@ def test_job_functions_get_their_settings_from_the_environment(jobs: Graph) -> N
     assert env["JOBS_TABLE"] == "shop-dev-reports-jobs"
 
 
+def test_the_worker_gets_where_to_write_and_what_to_read_in_its_payload(jobs: Graph) -> None:
+    payload = definition(jobs)["States"]["RunWorker"]["Parameters"]["Payload"]
+    bucket = jobs.one("aws:s3/bucket:Bucket", "reports-results")
+    assert payload["results_bucket"] == bucket.outputs["bucket"], bucket.urn
+    assert payload["result_key.$"] == "States.Format('results/{}', $.job_id)"
+    assert payload["jobs_table"] == jobs.one(TABLE, "reports-jobs").outputs["name"]
+
+
+def test_the_contract_defaults_of_the_job_handlers_are_the_component_defaults() -> None:
+    from resilient_serverless.handlers.resilience import contract
+
+    declared = {v.name: v.default for v in contract.JOB_CONFIG if not v.required}
+    assert declared["RESULT_URL_TTL_S"] == str(defaults.JOB_RESULT_URL_TTL_S)
+    assert declared["RESULT_RETENTION_S"] == str(defaults.JOB_RESULT_RETENTION_DAYS * 86_400)
+    assert declared["JOB_TTL_S"] == str(defaults.JOB_TTL_DAYS * 86_400)
+    assert declared["IDEMPOTENCY_TTL_S"] == str(defaults.JOB_IDEMPOTENCY_TTL_S)
+    assert declared["MAX_BODY_BYTES"] == str(defaults.JOB_MAX_BODY_BYTES)
+    assert declared["INLINE_INPUT_BYTES"] == str(defaults.JOB_INLINE_INPUT_BYTES)
+    assert declared["EXECUTION_TIMEOUT_S"] == str(defaults.JOB_EXECUTION_TIMEOUT_S)
+    assert declared["JOBS_PATH"] == defaults.JOB_PATH
+    assert declared["PUSH_TOKEN_TTL_S"] == str(defaults.JOB_EXECUTION_TIMEOUT_S + defaults.JOB_PUSH_TOKEN_GRACE_S)
+    assert {v.name for v in contract.JOB_CONFIG if v.required} == {
+        "JOBS_TABLE",
+        "IDEMPOTENCY_TABLE",
+        "RESULTS_BUCKET",
+        "STATE_MACHINE_ARN",
+    }
+
+
+def test_each_job_function_gets_exactly_the_variables_its_contract_declares(jobs: Graph) -> None:
+    from resilient_serverless.handlers.resilience import contract
+
+    for fn in jobs.of_type("aws:lambda/function:Function"):
+        declared = contract.contract_for(fn.inputs["handler"])
+        assert declared is not None, fn.urn
+        names = {v.name for v in declared}
+        env = set(fn.inputs.get("environment", {}).get("variables", {}))
+        ours = {n for n in env if not n.startswith(("POWERTOOLS_", "RESILIENT_"))}
+        assert ours <= names, (fn.urn, ours - names)
+        assert {v.name for v in declared if v.required} <= env, fn.urn
+
+
 def test_every_job_function_names_a_handler_the_package_defines(jobs: Graph) -> None:
     # A handler path is only checked by AWS at the first invocation: check each against the source
     import importlib
@@ -174,6 +216,7 @@ def test_alarms_on_executions_and_queues(jobs: Graph) -> None:
         "reports-alarm-starts-dlq-depth": ("ApproximateNumberOfMessagesVisible", 0),
         "reports-alarm-webhooks-age": ("ApproximateAgeOfOldestMessage", 300),
         "reports-alarm-webhooks-dlq-depth": ("ApproximateNumberOfMessagesVisible", 0),
+        "reports-alarm-outcomes-dlq-depth": ("ApproximateNumberOfMessagesVisible", 0),
     }
     assert defaults.JOB_START_QUEUE_AGE_ALARM_S == 300
 
@@ -216,11 +259,16 @@ def test_callback_workers_get_a_heartbeat_and_a_task_token() -> None:
     assert run["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
     assert (run["HeartbeatSeconds"], run["TimeoutSeconds"]) == (60, 7140) and defaults.JOB_HEARTBEAT_S == 60
     assert run["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
+    assert run["Parameters"]["Payload"]["heartbeat_s"] == run["HeartbeatSeconds"]  # the worker's heartbeat pace
 
 
 def test_direct_start_has_no_queue_and_lets_submit_start_executions() -> None:
     graph = build(start="direct", webhooks=False)
-    assert sorted(q.name for q in graph.of_type(QUEUE)) == ["renderer-dlq", "reports-recorder-dlq"]  # no start queue
+    assert sorted(q.name for q in graph.of_type(QUEUE)) == [
+        "renderer-dlq",
+        "reports-outcomes-dlq",
+        "reports-recorder-dlq",
+    ]  # no start queue
     submit = graph.one("resilient-serverless:index:ResilientFunction", "reports-submit")
     actions = [
         json.loads(p.inputs["policy"])["Statement"][0]["Action"] for p in graph.children_of(submit, "RolePolicy")
@@ -257,6 +305,10 @@ class FakePush:
         self.url = pulumi.Output.from_input("wss://push.example/live")
         self.bound: list[Any] = []
         self.asked: dict[str, dict[str, str]] = {}
+        self.readable: list[tuple[Any, str]] = []
+
+    def read_results(self, bucket_arn: Any, prefix: str = "") -> None:
+        self.readable.append((bucket_arn, prefix))
 
     def bind_jobs(self, table_name: Any, table_arn: Any) -> None:
         self.bound.append((table_name, table_arn))
@@ -307,14 +359,12 @@ def test_a_push_channel_is_bound_its_states_run_after_the_worker_and_its_url_rea
 
 # --- bad input -------------------------------------------------------------------------------------
 def test_bad_arguments_are_all_named_before_any_resource() -> None:
-    created: list[str] = []
+    from tests.unit.jobs.test_workflow_bad_input import Counting
 
-    class Counting(AwsMocks):
-        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> Any:
-            created.append(args.typ)
-            return super().new_resource(args)
+    mocks = Counting()
 
     def program() -> None:
+        mocks.names.clear()  # the stack itself
         AsyncJobWorkflow(
             "reports",
             {
@@ -330,24 +380,27 @@ def test_bad_arguments_are_all_named_before_any_resource() -> None:
             },
         )
 
-    with pytest.raises(ConfigError) as raised:
-        run_program(program, mocks=Counting())
+    with mocks, pytest.raises(ConfigError) as raised:
+        run_program(program, mocks=mocks)
     assert raised.value.problems == [
-        "unknown argument 'bogus' (valid arguments: alarm_topic_arn, api_flavor, code, execution_timeout_s, functions, "
-        "heartbeat_s, idempotency_ttl_s, inline_input_bytes, input_schema, job_ttl_days, max_body_bytes, path, push, "
-        "result_retention_days, result_url_ttl_s, retry, start, start_queue_age_alarm_s, start_quota_per_s, "
-        "starter_max_concurrency, tags, task_timeout_s, transform, webhooks, worker, worker_mode, workflow_type)",
+        "unknown argument 'bogus' (valid arguments: alarm_topic_arn, api_flavor, auth, code, execution_timeout_s, "
+        "functions, heartbeat_s, idempotency_ttl_s, inline_input_bytes, input_schema, job_ttl_days, "
+        "log_execution_data, log_level, log_retention_days, max_body_bytes, path, push, result_retention_days, "
+        "result_url_ttl_s, retry, start, start_queue_age_alarm_s, start_quota_per_s, starter_max_concurrency, tags, "
+        "task_timeout_s, transform, webhooks, worker, worker_mode, workflow_type)",
         "worker='not-a-function' must be a ResilientFunction (the function that does the work)",
         "path='/jobs/{id}' must be a fixed collection path such as '/jobs' (no parameters, no trailing '/')",
         "workflow_type='FAST' is not one of 'STANDARD', 'EXPRESS'",
         "unknown retry key 'tries' (valid retry keys: backoff_rate, interval_s, max_attempts, max_delay_s)",
         "retry.max_attempts=11 is outside 0 to 10 (Step Functions MaxAttempts)",
         "starter_max_concurrency=1 is outside 2 to 1000 (SQS mapping maximum concurrency)",
-        "result_url_ttl_s=604801 is outside 1 to 604800 seconds (S3 pre-signed URLs last 7 days)",
+        "result_url_ttl_s=604801 is outside 1 to 3600 seconds (a URL pre-signed by a function expires with the "
+        "function role's temporary credentials, whatever its ExpiresIn says; Lambda documents no lifetime for them, "
+        "so at most one hour is promised)",
         "job_ttl_days=3 must be at least result_retention_days=7: a result would outlive its job and answer 404 "
         "instead of its URL",
     ]
-    assert created == []
+    assert mocks.names == []  # constructed, not only registered
 
 
 @pytest.mark.parametrize(
@@ -372,7 +425,8 @@ def test_bad_arguments_are_all_named_before_any_resource() -> None:
         ),
         (
             {"worker_mode": "callback", "heartbeat_s": 4000},
-            "heartbeat_s=4000 must be below task_timeout_s=3540",
+            "heartbeat_s=4000 must be below task_timeout_s=3540: a heartbeat of 4000 s is not below the timeout of "
+            "3540 s",
         ),
         (
             {"heartbeat_s": 30},
@@ -384,7 +438,10 @@ def test_bad_arguments_are_all_named_before_any_resource() -> None:
             "inline_input_bytes=262144 is outside 1 to 240000 bytes "
             "(Step Functions and SQS carry 262144 with metadata)",
         ),
-        ({"push": object()}, "does not offer url, bind_jobs, workflow_states and state_machine_statements"),
+        (
+            {"push": object()},
+            "does not offer url, bind_jobs, workflow_states, state_machine_statements and read_results",
+        ),
     ],
 )
 def test_each_bad_argument_gets_one_clear_error(args: dict[str, Any], problem: str) -> None:
@@ -424,6 +481,167 @@ def test_execution_outcomes_outside_the_definition_reach_a_recorder(jobs: Graph)
     assert target.inputs["arn"] == jobs.one("aws:lambda/function:Function", "reports-recorder-function").outputs["arn"]
 
 
+def cancel_actions(graph: Graph) -> set[str]:
+    policies = [p for p in graph.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.startswith("reports-cancel-")]
+    return {a for p in policies for st in json.loads(p.inputs["policy"])["Statement"] for a in st["Action"]}
+
+
+def test_cancel_may_stop_standard_executions_only(jobs: Graph) -> None:
+    stop = jobs.one("aws:iam/rolePolicy:RolePolicy", "reports-cancel-grant-stop")
+    (statement,) = json.loads(stop.inputs["policy"])["Statement"]
+    assert statement["Resource"] == [jobs.one(SM).outputs["arn"].replace(":stateMachine:", ":execution:") + ":*"]
+    # Express executions are ':express:' ARNs, and AWS has no StopExecution for them
+    assert "states:StopExecution" not in cancel_actions(build(workflow_type="EXPRESS"))
+
+
 def test_express_has_no_recorder_because_eventbridge_carries_no_express_events() -> None:
     graph = build(workflow_type="EXPRESS")
     assert graph.of_type("aws:cloudwatch/eventRule:EventRule") == []
+
+
+# --- pre-signed result URLs live no longer than the credentials that sign them -------------------
+TTL_WHY = (
+    "a URL pre-signed by a function expires with the function role's temporary credentials, whatever its "
+    "ExpiresIn says; Lambda documents no lifetime for them, so at most one hour is promised"
+)
+
+
+def test_the_result_url_lifetime_is_bounded_by_the_signing_credentials_not_by_sigv4() -> None:
+    assert defaults.PRESIGNED_URL_MAX_S == 3600  # the conservative bound; see its source in defaults.py
+    with pytest.raises(ConfigError) as raised:
+        build(result_url_ttl_s=3601)
+    assert raised.value.problems == [f"result_url_ttl_s=3601 is outside 1 to 3600 seconds ({TTL_WHY})"]
+    graph = build(result_url_ttl_s=3600)
+    env = graph.one("aws:lambda/function:Function", "reports-result-function").inputs["environment"]["variables"]
+    assert env["RESULT_URL_TTL_S"] == "3600"
+
+
+def test_the_stack_setting_for_result_urls_has_the_same_bound() -> None:
+    from environments.settings import parse_settings
+
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({"jobResultUrlTtlSeconds": 86_400})
+    assert raised.value.problems == [f"jobResultUrlTtlSeconds=86400 is outside 1 to 3600 seconds ({TTL_WHY})"]
+    assert parse_settings({"jobResultUrlTtlSeconds": 3600}).job_result_url_ttl == 3600
+
+
+# --- the outcomes rule never drops an event silently ---------------------------------------------
+def test_outcome_events_that_cannot_be_delivered_go_to_an_alarmed_dlq_after_bounded_retries(jobs: Graph) -> None:
+    rule = jobs.one("aws:cloudwatch/eventRule:EventRule", "reports-outcomes")
+    target = jobs.one("aws:cloudwatch/eventTarget:EventTarget", "reports-outcomes-target")
+    dlq = jobs.one(QUEUE, "reports-outcomes-dlq")
+    assert target.inputs["deadLetterConfig"] == {"arn": dlq.outputs["arn"]}, target.urn
+    assert target.inputs["retryPolicy"] == {"maximumEventAgeInSeconds": 3600, "maximumRetryAttempts": 10}
+    assert (defaults.JOB_OUTCOME_EVENT_AGE_S, defaults.JOB_OUTCOME_RETRY_ATTEMPTS) == (3600, 10)
+    # GIVEN the queue's policy: EventBridge may send, for this rule only
+    policy = jobs.one("aws:sqs/queuePolicy:QueuePolicy", "reports-outcomes-dlq-policy")
+    assert policy.inputs["queueUrl"] == dlq.outputs["url"]
+    assert json.loads(policy.inputs["policy"])["Statement"] == [
+        {
+            "Sid": "OutcomeRuleDeadLetters",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": dlq.outputs["arn"],
+            "Condition": {"ArnEquals": {"aws:SourceArn": rule.outputs["arn"]}},
+        }
+    ]
+    # THEN the target waits for that policy (a dead letter sent before it exists is refused)
+    assert policy.urn in target.dependencies, target.urn
+    alarm = jobs.one("aws:cloudwatch/metricAlarm:MetricAlarm", "reports-alarm-outcomes-dlq-depth")
+    assert alarm.inputs["dimensions"] == {"QueueName": dlq.outputs["name"]}
+    assert (alarm.inputs["metricName"], alarm.inputs["threshold"]) == ("ApproximateNumberOfMessagesVisible", 0)
+
+
+# --- state machines log ------------------------------------------------------------------------
+def test_the_state_machine_logs_errors_without_execution_data_to_a_vended_log_group(jobs: Graph) -> None:
+    sm = jobs.one(SM)
+    group = jobs.one("aws:cloudwatch/logGroup:LogGroup", "reports-sm-logs")
+    assert group.inputs["name"] == f"/aws/vendedlogs/states/{sm.inputs['name']}", group.urn
+    assert group.inputs["retentionInDays"] == defaults.LOG_RETENTION_DAYS == 30
+    assert sm.inputs["loggingConfiguration"] == {
+        "level": "ERROR",
+        "includeExecutionData": False,
+        "logDestination": f"{group.outputs['arn']}:*",
+    }
+    assert (defaults.JOB_LOG_LEVEL, defaults.JOB_LOG_EXECUTION_DATA) == ("ERROR", False)
+    # THEN the machine waits for its policy and its log group
+    policy = jobs.one("aws:iam/rolePolicy:RolePolicy", "reports-sm-policy")
+    assert {policy.urn, group.urn} <= set(sm.dependencies), sm.urn
+
+
+def test_the_state_machine_role_may_deliver_logs_and_the_iam_rule_knows_why_on_star(jobs: Graph) -> None:
+    policy = jobs.one("aws:iam/rolePolicy:RolePolicy", "reports-sm-policy")
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    assert {
+        "Effect": "Allow",
+        "Action": [
+            "logs:CreateLogDelivery",
+            "logs:DeleteLogDelivery",
+            "logs:DescribeLogGroups",
+            "logs:DescribeResourcePolicies",
+            "logs:GetLogDelivery",
+            "logs:ListLogDeliveries",
+            "logs:PutResourcePolicy",
+            "logs:UpdateLogDelivery",
+        ],
+        "Resource": ["*"],
+    } in statements
+    assert [f for f in rules.check(jobs, waived={}) if f.rule == "iam-no-wildcards"] == []
+
+
+def test_all_states_and_their_data_are_logged_when_asked() -> None:
+    graph = build(log_level="ALL", log_execution_data=True, log_retention_days=7)
+    sm = graph.one(SM)
+    assert (sm.inputs["loggingConfiguration"]["level"], sm.inputs["loggingConfiguration"]["includeExecutionData"]) == (
+        "ALL",
+        True,
+    )
+    assert graph.one("aws:cloudwatch/logGroup:LogGroup", "reports-sm-logs").inputs["retentionInDays"] == 7
+
+
+# --- auth, and push that can read what it pushes ------------------------------------------------
+def test_given_a_push_channel_then_the_workflow_lets_it_read_the_results_itself() -> None:
+    push = FakePush()
+    captured: list[Any] = []
+
+    def program() -> None:
+        jobs = AsyncJobWorkflow("reports", {"worker": worker(), "code": HANDLERS, "push": push})
+        jobs.bucket.arn.apply(captured.append)
+
+    run_program(program)
+    assert len(push.readable) == 1
+    bucket_arn, prefix = push.readable[0]
+    assert prefix == "results/"  # where the worker writes: results/<job_id>
+    assert isinstance(bucket_arn, pulumi.Output) and captured == ["arn:aws:s3:::project-test-reports-results"]
+
+
+@pytest.mark.parametrize("flavor", ["rest", "http"])
+def test_given_auth_then_every_route_the_workflow_returns_carries_it(flavor: str) -> None:
+    captured: list[dict[str, Any]] = []
+
+    def program() -> None:
+        jobs = AsyncJobWorkflow(
+            "reports", {"worker": worker(), "code": HANDLERS, "api_flavor": flavor, "auth": {"type": "iam"}}
+        )
+        captured.extend(jobs.routes)
+        ThrottledApi("api", {"flavor": flavor, "routes": jobs.routes})
+
+    graph = run_program(program)
+    assert [r["auth"] for r in captured] == [{"type": "iam"}] * 5
+    if flavor == "rest":
+        methods = graph.of_type("aws:apigateway/method:Method")
+        assert {m.inputs["authorization"] for m in methods if m.inputs["httpMethod"] != "OPTIONS"} == {"AWS_IAM"}
+    else:
+        routes = graph.of_type("aws:apigatewayv2/route:Route")
+        assert {r.inputs["authorizationType"] for r in routes} == {"AWS_IAM"}
+
+
+def test_without_auth_the_routes_are_public_as_before() -> None:
+    captured: list[dict[str, Any]] = []
+
+    def program() -> None:
+        captured.extend(AsyncJobWorkflow("reports", {"worker": worker(), "code": HANDLERS}).routes)
+
+    run_program(program)
+    assert [("auth" in r) for r in captured] == [False] * 5

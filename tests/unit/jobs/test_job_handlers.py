@@ -291,6 +291,77 @@ def test_cancel_a_running_job_stops_its_execution(jobs_aws: JobsAws) -> None:
     assert jobs_aws.sfn.describe_execution(executionArn=execution)["status"] == "ABORTED"
 
 
+class RecordingSfn:
+    """The Step Functions client, with every call it is asked to make recorded."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls.append(name)
+        return getattr(self.real, name)
+
+
+def test_given_an_express_job_when_it_is_cancelled_then_the_status_write_alone_cancels_it(
+    jobs_aws: JobsAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handlers.jobs import cancel, common
+
+    sfn = RecordingSfn(common.client("stepfunctions"))
+    monkeypatch.setattr(cancel, "client", lambda service: sfn if service == "stepfunctions" else common.client(service))
+    express = f"arn:aws:states:eu-west-1:123456789012:express:jobs:{JOB}:6b2d1c1e-0d3a-4f6e-9f7a-1a2b3c4d5e6f"
+    jobs_aws.put_job(JOB, "running", execution_arn=express)
+    assert call("cancel", api_event("DELETE", f"/jobs/{JOB}", job_id=JOB))[:2] == (
+        202,
+        {"job_id": JOB, "status": "cancelled"},
+    )
+    assert jobs_aws.job(JOB)["status"] == "cancelled"
+    assert sfn.calls == []  # StopExecution exists for Standard executions only
+
+
+@pytest.mark.parametrize(
+    ("arn", "standard"),
+    [
+        ("arn:aws:states:eu-west-1:123456789012:execution:jobs:abc", True),
+        ("arn:aws:states:eu-west-1:123456789012:express:jobs:abc:0f1e", False),
+        ("", False),
+    ],
+)
+def test_only_standard_execution_arns_can_be_stopped(arn: str, standard: bool) -> None:
+    from handlers.jobs.common import is_standard_execution
+
+    assert is_standard_execution(arn) is standard
+
+
+def test_given_a_job_reported_timed_out_when_it_is_cancelled_then_409_and_it_stays_timed_out(
+    jobs_aws: JobsAws,
+) -> None:
+    jobs_aws.put_job(JOB, "running", started_at="2020-01-01T00:00:00Z")
+    assert call("status", api_event("GET", f"/jobs/{JOB}", job_id=JOB))[1]["status"] == "timed_out"
+    status, body, _ = call("cancel", api_event("DELETE", f"/jobs/{JOB}", job_id=JOB))
+    assert (status, body) == (
+        409,
+        {"error": {"code": "already_finished", "message": f"job {JOB!r} is timed_out and can no longer be cancelled"}},
+    )
+    assert jobs_aws.job(JOB)["status"] == "timed_out"
+    for module, suffix in (("status", ""), ("result", "/result")):
+        answer = call(module, api_event("GET", f"/jobs/{JOB}{suffix}", job_id=JOB))
+        assert answer[1].get("status", answer[1].get("error", {}).get("message")) in (
+            "timed_out",
+            f"job {JOB!r} is timed_out and has no result",
+        ), module
+
+
+def test_given_a_running_job_within_its_deadline_when_it_is_cancelled_then_it_is_cancelled(
+    jobs_aws: JobsAws,
+) -> None:
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    jobs_aws.put_job(JOB, "running", started_at=started)
+    assert call("cancel", api_event("DELETE", f"/jobs/{JOB}", job_id=JOB))[0] == 202
+    assert jobs_aws.job(JOB)["status"] == "cancelled"
+
+
 # --- forward-only status --------------------------------------------------------------------------
 def test_status_never_moves_backwards(jobs_aws: JobsAws) -> None:
     from handlers.jobs.common import transition
@@ -370,11 +441,25 @@ def test_a_start_that_fails_stays_on_the_queue(jobs_aws: JobsAws, monkeypatch: p
     assert handle_batch(records, jobs_aws.start_dlq) == {"batchItemFailures": [{"itemIdentifier": "1"}]}
 
 
+def worker_event(**overrides: Any) -> dict[str, Any]:
+    """What the workflow's RunWorker state sends: the job, and where to write and read."""
+    event = {
+        "job_id": JOB,
+        "input": {"rows": [{"a": 1, "b": 2}]},
+        "input_pointer": None,
+        "deadline": time.time() + 60,
+        "results_bucket": "results",
+        "result_key": f"results/{JOB}",
+        "jobs_table": "jobs",
+    }
+    return {**event, **overrides}
+
+
 def test_the_sample_worker_renders_honours_cancellation_and_its_deadline(jobs_aws: JobsAws) -> None:
     from handlers.jobs import worker
 
     jobs_aws.put_job(JOB, "running")
-    event = {"job_id": JOB, "input": {"rows": [{"a": 1, "b": 2}]}, "input_pointer": None, "deadline": time.time() + 60}
+    event = worker_event()
     assert worker.run(event, lambda: 30.0) == {"bucket": "results", "key": f"results/{JOB}"}
     assert jobs_aws.s3.get_object(Bucket="results", Key=f"results/{JOB}")["Body"].read() == b"a,b\r\n1,2\r\n"
     with pytest.raises(worker.DeadlineExceeded):
@@ -382,6 +467,123 @@ def test_the_sample_worker_renders_honours_cancellation_and_its_deadline(jobs_aw
     jobs_aws.put_job(JOB, "cancelled")
     with pytest.raises(worker.JobCancelled):
         worker.run(event, lambda: 30.0)
+
+
+def test_given_no_environment_when_the_worker_runs_then_it_writes_where_the_payload_says(
+    jobs_aws: JobsAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handlers.jobs import common, worker
+
+    for name in ("RESULTS_BUCKET", "JOBS_TABLE"):  # the user's worker is created before the workflow
+        monkeypatch.delenv(name)
+    common.config.cache_clear()
+    jobs_aws.s3.create_bucket(Bucket="reports-7", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    jobs_aws.put_job(JOB, "running")
+    answer = worker.run(worker_event(results_bucket="reports-7"), lambda: 30.0)
+    assert answer == {"bucket": "reports-7", "key": f"results/{JOB}"}
+    assert jobs_aws.s3.get_object(Bucket="reports-7", Key=f"results/{JOB}")["Body"].read() == b"a,b\r\n1,2\r\n"
+
+
+def test_given_a_payload_without_its_destination_when_the_worker_runs_then_it_names_what_is_missing(
+    jobs_aws: JobsAws,
+) -> None:
+    from handlers.jobs import worker
+
+    with pytest.raises(worker.BadInput) as raised:
+        worker.run(worker_event(results_bucket=None, jobs_table=""), lambda: 30.0)
+    assert str(raised.value) == (
+        "the payload lacks results_bucket, jobs_table (AsyncJobWorkflow sends them with every job)"
+    )
+
+
+class FakeSfn:
+    """Records the callbacks a worker sends for its task token."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def send_task_success(self, **kw: Any) -> None:
+        self.sent.append(("success", kw))
+
+    def send_task_failure(self, **kw: Any) -> None:
+        self.sent.append(("failure", kw))
+
+    def send_task_heartbeat(self, **kw: Any) -> None:
+        self.sent.append(("heartbeat", kw))
+
+
+@pytest.fixture
+def callbacks(jobs_aws: JobsAws, monkeypatch: pytest.MonkeyPatch) -> FakeSfn:
+    from handlers.jobs import common, worker
+
+    sfn = FakeSfn()
+    monkeypatch.setattr(worker, "client", lambda service: sfn if service == "stepfunctions" else common.client(service))
+    return sfn
+
+
+@pytest.mark.parametrize(
+    ("event", "error"),
+    [
+        ({"results_bucket": "no-such-bucket"}, "NoSuchBucket"),  # S3 refuses the write
+        ({"jobs_table": None}, "BadInput"),  # a payload the workflow never sends
+        ({"input": ["not", "an", "object"]}, "BadInput"),
+        ({"input": {"rows": "abc"}}, "AttributeError"),  # the renderer itself fails
+        ({"deadline": 1}, "DeadlineExceeded"),
+    ],
+)
+def test_given_a_callback_worker_when_anything_fails_then_it_sends_the_task_failure(
+    jobs_aws: JobsAws, callbacks: FakeSfn, event: dict[str, Any], error: str
+) -> None:
+    from handlers.jobs import worker
+
+    jobs_aws.put_job(JOB, "running")
+    with pytest.raises(Exception):  # noqa: B017 (the Lambda invocation fails too, whatever the error)
+        worker.lambda_handler(worker_event(task_token="tok-1", **event), None)
+    assert [(kind, kw["taskToken"], kw.get("error")) for kind, kw in callbacks.sent] == [("failure", "tok-1", error)]
+
+
+def test_given_a_callback_worker_when_it_succeeds_then_it_sends_the_task_success(
+    jobs_aws: JobsAws, callbacks: FakeSfn
+) -> None:
+    from handlers.jobs import worker
+
+    jobs_aws.put_job(JOB, "running")
+    worker.lambda_handler(worker_event(task_token="tok-1", heartbeat_s=60), None)
+    assert callbacks.sent == [
+        ("success", {"taskToken": "tok-1", "output": json.dumps({"bucket": "results", "key": f"results/{JOB}"})})
+    ]
+
+
+def test_given_long_work_when_half_the_heartbeat_interval_passes_then_the_worker_heartbeats(
+    jobs_aws: JobsAws,
+) -> None:
+    from handlers.jobs import worker
+
+    sfn, now = FakeSfn(), [0.0]
+    tick = worker.heartbeat(sfn, "tok-1", interval_s=60, clock=lambda: now[0])
+    for elapsed in (10, 29, 30, 45, 59, 60, 85):
+        now[0] = elapsed
+        tick()
+    # 30 s after the start, then 30 s after that heartbeat (60 s), and nothing more by 85 s
+    assert sfn.sent == [("heartbeat", {"taskToken": "tok-1"})] * 2
+    jobs_aws.put_job(JOB, "running")
+    ticks: list[int] = []
+    rows = [{"a": i} for i in range(3 * worker.CHUNK)]
+    worker.run(worker_event(input={"rows": rows}), lambda: 30.0, tick=lambda: ticks.append(1))
+    assert len(ticks) == 3  # one chance to heartbeat per chunk
+
+
+def test_given_no_results_bucket_variable_when_a_job_handler_reads_its_config_then_the_error_names_it() -> None:
+    from handlers.jobs.common import Config
+    from handlers.resilience.contract import MissingVariable
+
+    env = {"JOBS_TABLE": "jobs", "IDEMPOTENCY_TABLE": "idempotency", "STATE_MACHINE_ARN": "arn:sm"}
+    with pytest.raises(MissingVariable) as raised:
+        Config.from_env(env, module="handlers.jobs.result")
+    assert str(raised.value) == (
+        "handlers.jobs.result needs the environment variable RESULTS_BUCKET (set by the component that "
+        "deploys it); it has no default"
+    )
 
 
 def test_the_recorder_records_an_execution_timeout_once_and_announces_it(jobs_aws: JobsAws) -> None:

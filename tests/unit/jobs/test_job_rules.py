@@ -73,11 +73,69 @@ def run_worker(d: dict[str, Any]) -> dict[str, Any]:
             "state 'RunWorker' waits for a task token with HeartbeatSeconds=600: it needs a heartbeat below its "
             "TimeoutSeconds, or a lost callback parks the execution until the timeout",
         ),
+        (
+            "sfn-callback-heartbeat",
+            lambda d: run_worker(d).update(HeartbeatSeconds=900),
+            "state 'RunWorker' waits for a task token with HeartbeatSeconds=900: it needs a heartbeat below its "
+            "TimeoutSeconds, or a lost callback parks the execution until the timeout",
+        ),
     ],
 )
 def test_each_state_machine_rule_fires_on_its_mistake(rule_id: str, edit: Any, message: str) -> None:
     assert machine_findings(edit, rule_id) == [message]
     assert machine_findings(lambda d: None, rule_id) == []
+
+
+@pytest.mark.parametrize(
+    ("heartbeat_s", "timeout_s", "problem"),
+    [
+        (59, 60, None),
+        (
+            60,
+            60,
+            "a heartbeat of 60 s is not below the timeout of 60 s, so a lost callback parks the execution until "
+            "the timeout",
+        ),
+        (
+            61,
+            60,
+            "a heartbeat of 61 s is not below the timeout of 60 s, so a lost callback parks the execution until "
+            "the timeout",
+        ),
+    ],
+)
+def test_one_heartbeat_check_refuses_a_heartbeat_at_or_above_the_timeout(
+    heartbeat_s: int, timeout_s: int, problem: str | None
+) -> None:
+    assert asl.heartbeat_problem(heartbeat_s, timeout_s) == problem
+
+
+def test_given_a_callback_heartbeat_equal_to_the_task_timeout_then_the_workflow_and_the_rule_both_refuse_it() -> None:
+    from resilient_serverless.components import ConfigError
+
+    def program() -> None:
+        renderer = ResilientFunction(
+            "renderer",
+            {"handler": "handlers.jobs.worker.lambda_handler", "code": HANDLERS, "invocation": "async", "timeout": 60},
+        )
+        AsyncJobWorkflow(
+            "reports",
+            {
+                "worker": renderer,
+                "code": HANDLERS,
+                "worker_mode": "callback",
+                "task_timeout_s": 600,
+                "heartbeat_s": 600,
+            },
+        )
+
+    with pytest.raises(ConfigError) as raised:
+        run_program(program)
+    assert raised.value.problems == [
+        "heartbeat_s=600 must be below task_timeout_s=600: a heartbeat of 600 s is not below the timeout of 600 s, "
+        "so a lost callback parks the execution until the timeout"
+    ]
+    assert machine_findings(lambda d: run_worker(d).update(HeartbeatSeconds=600), "sfn-callback-heartbeat") != []
 
 
 def test_an_express_machine_is_bounded_at_five_minutes() -> None:

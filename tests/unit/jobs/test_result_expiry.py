@@ -16,7 +16,7 @@ from resilient_serverless.components.testing import Graph, run_program
 
 from tests.unit.jobs.conftest import JobsAws, api_event
 
-HANDLERS = str(Path(__file__).resolve().parents[3] / "handlers")
+HANDLERS = str(Path(__file__).resolve().parents[3])  # code: the package root, holding handlers/
 JOB = "AAAAAAAAAAAAAAAAAAAAAA"
 RETENTION_DAYS = 3  # not the default (7), so the days are seen to come from the argument
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
@@ -36,12 +36,25 @@ def graph() -> Graph:
     return run_program(program, project="shop", stack="dev")
 
 
-def written_result_key(jobs_aws: JobsAws) -> str:
-    """The key the sample worker stores a result under, from the worker itself."""
+def written_result_key(graph: Graph, jobs_aws: JobsAws) -> str:
+    """The key the sample worker stores a result under, given the payload the state machine in the
+    graph sends it (``result_key`` is an intrinsic over the job id there)."""
     from handlers.jobs import worker
 
+    definition = json.loads(graph.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
+    payload = definition["States"]["RunWorker"]["Parameters"]["Payload"]
+    template = payload["result_key.$"]
+    assert template.startswith("States.Format('") and template.endswith("', $.job_id)"), template
     jobs_aws.put_job(JOB, "running")
-    event = {"job_id": JOB, "input": {"rows": [{"a": 1}]}, "input_pointer": None, "deadline": time.time() + 60}
+    event = {
+        "job_id": JOB,
+        "input": {"rows": [{"a": 1}]},
+        "input_pointer": None,
+        "deadline": time.time() + 60,
+        "results_bucket": "results",
+        "result_key": template.removeprefix("States.Format('").removesuffix("', $.job_id)").replace("{}", JOB),
+        "jobs_table": "jobs",
+    }
     return str(worker.run(event, lambda: 30.0)["key"])
 
 
@@ -59,7 +72,7 @@ def expiring_rules(graph: Graph, key: str) -> list[dict[str, Any]]:
 
 def test_results_expire_under_exactly_the_prefix_the_worker_writes(graph: Graph, jobs_aws: JobsAws) -> None:
     # GIVEN the key the worker writes a job's result under (results/<job_id>)
-    key = written_result_key(jobs_aws)
+    key = written_result_key(graph, jobs_aws)
     assert key.endswith(JOB), key
     prefix = key.removesuffix(JOB)
     # WHEN the results bucket's lifecycle rules are read

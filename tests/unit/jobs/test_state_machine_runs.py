@@ -62,6 +62,7 @@ class Aws:
             "execution_timeout_s": 60,
             "worker_retry": FAST_RETRY,
             "notify_queue_url": self.hooks,
+            "results_bucket": "results",
         }
         return WorkflowShape(**{**args, **overrides})
 
@@ -110,6 +111,25 @@ def test_a_job_that_succeeds_records_its_result_and_announces_it(aws: Aws) -> No
     assert job["execution_arn"] == execution["executionArn"] and job["started_at"] <= job["finished_at"]
     assert entered(execution["history"]) == ["MarkRunning", "RunWorker", "RecordSucceeded", "NotifySucceeded", "Done"]
     assert aws.notices() == [{"job_id": "job-1", "status": "succeeded"}]
+
+
+def test_the_worker_is_told_where_to_write_and_which_table_to_read(aws: Aws) -> None:
+    # GIVEN a worker created before the workflow: nothing in its environment names the workflow's
+    moto_api_backend.set_lambda_simple_result(
+        json.dumps({"bucket": "results", "key": "results/job-1"}), ACCOUNT, REGION
+    )
+    # WHEN the job runs
+    execution = aws.run(aws.shape())
+    # THEN the worker's payload carries the bucket, the job's result key and the job table
+    calls = [e["taskScheduledEventDetails"] for e in execution["history"] if e["type"] == "TaskScheduled"]
+    (worker,) = [json.loads(c["parameters"])["Payload"] for c in calls if c["resourceType"] == "lambda"]
+    assert {k: worker[k] for k in ("job_id", "results_bucket", "result_key", "jobs_table")} == {
+        "job_id": "job-1",
+        "results_bucket": "results",
+        "result_key": "results/job-1",
+        "jobs_table": "jobs",
+    }
+    assert execution["status"] == "SUCCEEDED", execution
 
 
 def scheduled_tokens(aws: Aws, execution_arn: str, count: int) -> list[str]:
@@ -185,6 +205,39 @@ def test_a_cancelled_job_is_not_run(aws: Aws) -> None:
     assert execution["status"] == "SUCCEEDED"
     assert entered(execution["history"]) == ["MarkRunning", "NotRunnable"]
     assert aws.job()["status"] == "cancelled"
+
+
+def test_a_job_cancelled_while_it_runs_stays_cancelled_without_stop_execution(aws: Aws) -> None:
+    # GIVEN a running job (Express cannot be stopped: cancelling is the status write alone)
+    shape = aws.shape(worker_mode="callback", task_timeout_s=50, heartbeat_s=40)
+    aws.ddb.put_item(TableName="jobs", Item={"job_id": {"S": "job-1"}, "status": {"S": "queued"}})
+    arn = aws.sfn.create_state_machine(name="sm", definition=asl.to_json(workflow_definition(shape)), roleArn=aws.role)
+    payload: dict[str, Any] = {"job_id": "job-1", "input": {}, "input_pointer": None, "deadline": 0}
+    started = aws.sfn.start_execution(stateMachineArn=arn["stateMachineArn"], name="job-1", input=json.dumps(payload))
+    scheduled_tokens(aws, started["executionArn"], 1)
+    # WHEN the cancel's conditional write lands, and the worker, at its next check, gives up
+    aws.ddb.update_item(
+        TableName="jobs",
+        Key={"job_id": {"S": "job-1"}},
+        UpdateExpression="SET #s = :c",
+        ConditionExpression="#s = :r",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":c": {"S": "cancelled"}, ":r": {"S": "running"}},
+    )
+    for attempt in range(1 + FAST_RETRY.max_attempts):
+        token = scheduled_tokens(aws, started["executionArn"], attempt + 1)[attempt]
+        fail_until_moved_on(aws, started["executionArn"], token, attempt)
+    for _ in range(200):
+        execution = aws.sfn.describe_execution(executionArn=started["executionArn"])
+        if execution["status"] != "RUNNING":
+            break
+        time.sleep(0.05)
+    # THEN the workflow's conditional write leaves the job cancelled and the execution ends quietly
+    history = [dict(e) for e in aws.sfn.get_execution_history(executionArn=started["executionArn"])["events"]]
+    assert execution["status"] == "SUCCEEDED", execution
+    assert entered(history)[-2:] == ["RecordFailed", "NotRunnable"]
+    assert aws.job()["status"] == "cancelled"
+    assert aws.notices() == []
 
 
 def test_the_execution_timeout_bounds_the_whole_run(aws: Aws) -> None:
