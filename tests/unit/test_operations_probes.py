@@ -417,6 +417,7 @@ def test_composite_alarms_group_user_facing_symptoms_to_the_ops_topic(graphs: di
                 "webhooks-age",
                 "starts-dlq-depth",
                 "webhooks-dlq-depth",
+                "outcomes-dlq-depth",
             )
         ),
     ]
