@@ -37,6 +37,7 @@ orders = ResilientFunction(
         "code": "./build/orders",  # a directory, any pulumi.Archive, or package_function(...) (below)
         "invocation": "async",  # sync | async | queue: drives the defaults
         "timeout": 20,
+        "alarm_topic_arn": topic.arn,  # every alarm reaches a person (or the plan says it does not)
         "transform": {"function": {"ephemeral_storage": {"size": 1024}}},  # escape hatch per child
     },
 )
@@ -49,8 +50,13 @@ code = package_function(
     architecture="arm64",  # as the function's: arm64 | x86_64
     handlers=["orders.api.handle"],  # checked now: the module exists and defines it
 )
-api_fn = ResilientFunction("orders-api", {"handler": "orders.api.handle", "code": code, "architecture": "arm64"})
-writer = ResilientFunction("orders-writer", {"handler": "orders.api.handle", "code": code, "invocation": "async"})
+api_fn = ResilientFunction(
+    "orders-api", {"handler": "orders.api.handle", "code": code, "architecture": "arm64", "alarm_topic_arn": topic.arn}
+)
+writer = ResilientFunction(
+    "orders-writer",
+    {"handler": "orders.api.handle", "code": code, "invocation": "async", "alarm_topic_arn": topic.arn},
+)
 
 # --- "PriorityQueuePair: what you get by default"
 inbox = PriorityQueuePair(
@@ -62,6 +68,7 @@ inbox = PriorityQueuePair(
         "defer_after_s": 60,  # older messages step aside to the low queue
         "ttl_s": None,  # set it only for data that goes stale (device readings)
         "max_concurrency": {"high": 10, "low": 2},
+        "alarm_topic_arn": topic.arn,
     },
 )
 
@@ -71,6 +78,7 @@ api = ThrottledApi(
     {
         "flavor": "rest",  # or "http"
         "throttle": {"rate": 100, "burst": 200},  # stage default
+        "alarm_topic_arn": topic.arn,
         "routes": [
             {"method": "GET", "path": "/orders/{order_id}", "function": api_fn, "expected_latency_ms": 80},
             {
@@ -96,10 +104,13 @@ api = ThrottledApi(
 push = WebSocketNotifier("job-push", {"alarm_topic_arn": topic.arn})
 renderer = ResilientFunction(
     "report-renderer",
-    {"handler": "reports.render", "code": code, "invocation": "async", "timeout": 120},
+    {"handler": "reports.render", "code": code, "invocation": "async", "timeout": 120, "alarm_topic_arn": topic.arn},
 )
-reports = AsyncJobWorkflow("reports", {"worker": renderer, "path": "/reports", "push": push})
-front = ThrottledApi("front", {"routes": [*reports.routes]})  # one API can front several workflows
+reports = AsyncJobWorkflow(
+    "reports", {"worker": renderer, "path": "/reports", "push": push, "alarm_topic_arn": topic.arn}
+)
+# one API can front several workflows
+front = ThrottledApi("front", {"routes": [*reports.routes], "alarm_topic_arn": topic.arn})
 
 # --- "Operations"
 ops = Operations("ops", {"alarm_topic_arn": topic.arn, "tables": [orders_table]})  # collects the rest
