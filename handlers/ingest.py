@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from typing import Any, Literal
 
@@ -25,11 +24,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from .resilience.backoff import Deadline, retry
 from .resilience.clients import aws_client
+from .resilience.contract import read_module
 from .resilience.envelope import read_envelope
 from .resilience.observability import logger, metrics, tracer
 from .resilience.priority import PoisonMessage, SqsMessage, consumer_from_env
 
-TABLE = os.environ.get("ORDERS_TABLE", "orders")
+TABLE = read_module("handlers.ingest")["ORDERS_TABLE"]
 ORDER_TTL_S = 90 * 24 * 3600
 MAX_VERSION = 2**53  # exact in every JSON reader
 StoreResult = Literal["written", "replay", "stale", "conflict"]

@@ -8,7 +8,6 @@ of holding a concurrency slot for a call that will not succeed.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -16,9 +15,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from .resilience.backoff import Deadline, retry
 from .resilience.breaker import CircuitBreaker, CircuitOpenError
 from .resilience.clients import aws_client
+from .resilience.contract import read_module
 from .resilience.observability import logger, metrics, tracer
 
-TABLE = os.environ.get("ORDERS_TABLE", "orders")
+TABLE = read_module("handlers.orders")["ORDERS_TABLE"]
 dynamodb = aws_client("dynamodb")
 breaker = CircuitBreaker("orders-table", failure_threshold=5, reset_timeout_s=30)
 

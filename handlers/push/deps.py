@@ -4,13 +4,13 @@ environment, injectable for tests."""
 from __future__ import annotations
 
 import functools
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..resilience.clients import aws_client
+from ..resilience.contract import read_module
 from .message import NotifyConfig
 from .store import Connections, Jobs
 
@@ -31,12 +31,13 @@ class PushDeps:
 
 @functools.cache
 def deps_from_env() -> PushDeps:
+    env = read_module("handlers.push.routes")
     dynamodb = aws_client("dynamodb")
     return PushDeps(
         dynamodb=dynamodb,
-        connections=Connections(dynamodb, os.environ["CONNECTIONS_TABLE"]),
-        jobs=Jobs(dynamodb, os.environ["JOBS_TABLE"]),
-        connect_auth=os.environ.get("PUSH_CONNECT_AUTH", "token"),
+        connections=Connections(dynamodb, env["CONNECTIONS_TABLE"]),
+        jobs=Jobs(dynamodb, env["JOBS_TABLE"]),
+        connect_auth=env["PUSH_CONNECT_AUTH"],
         s3=aws_client("s3"),
         config=NotifyConfig.from_env(),
     )

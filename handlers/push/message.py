@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from ..resilience.contract import PUSH_MESSAGE, read
 from .store import status_of
 
 __all__ = ["NotifyConfig", "message_for", "message_for_job"]
@@ -27,12 +28,10 @@ class NotifyConfig:
     concurrency: int = 8
 
     @classmethod
-    def from_env(cls, environ: Any = os.environ) -> NotifyConfig:
-        return cls(
-            int(environ.get("PUSH_INLINE_MAX_BYTES", cls.inline_max_bytes)),
-            int(environ.get("PUSH_RESULT_URL_TTL_S", cls.url_ttl_s)),
-            int(environ.get("PUSH_NOTIFY_CONCURRENCY", cls.concurrency)),
-        )
+    def from_env(cls, environ: Any = None) -> NotifyConfig:
+        env = os.environ if environ is None else environ
+        values = read(PUSH_MESSAGE, env, module="handlers.push")
+        return cls(values["PUSH_INLINE_MAX_BYTES"], values["PUSH_RESULT_URL_TTL_S"], values["PUSH_NOTIFY_CONCURRENCY"])
 
 
 def message_for(job_id: str, result: dict[str, Any], s3: Any, config: NotifyConfig) -> bytes:

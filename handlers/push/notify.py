@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ..resilience.backoff import Deadline, RetryPolicy, is_retryable, retry
 from ..resilience.clients import aws_client
+from ..resilience.contract import read_module
 from ..resilience.observability import logger, metrics
 from .message import NotifyConfig, message_for, message_for_job
 from .protocol import MAX_JOB_ID
@@ -157,12 +157,13 @@ def notify(
 def _clients() -> tuple[Jobs, Connections, Any, Any]:
     # Our backoff owns the retries of PostToConnection (one attempt per botocore call), so a 410 is
     # never retried and throttling is retried with full jitter within the invocation's time.
-    management = aws_client("apigatewaymanagementapi", endpoint_url=os.environ["PUSH_ENDPOINT"], max_attempts=1)
+    env = read_module("handlers.push.notify")
+    management = aws_client("apigatewaymanagementapi", endpoint_url=env["PUSH_ENDPOINT"], max_attempts=1)
     dynamodb = aws_client("dynamodb")
-    jobs_table = os.environ["JOBS_TABLE"]
+    jobs_table = env["JOBS_TABLE"]
     if jobs_table == NO_JOB_TABLE:  # the workflow only calls a notifier it bound
         raise JobNotFinished("this notifier is bound to no job table")
-    connections = Connections(dynamodb, os.environ["CONNECTIONS_TABLE"])
+    connections = Connections(dynamodb, env["CONNECTIONS_TABLE"])
     return Jobs(dynamodb, jobs_table), connections, management, aws_client("s3")
 
 

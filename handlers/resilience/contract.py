@@ -20,6 +20,7 @@ from typing import Any, Final
 __all__ = [
     "CONTRACTS",
     "JOB_CONFIG",
+    "PUSH_MESSAGE",
     "MissingVariable",
     "Var",
     "contract_for",
@@ -91,10 +92,21 @@ JOB_CONFIG: Final[tuple[Var, ...]] = (
     _optional("PUSH_URL", doc="the push channel's wss:// URL; unset: clients poll"),
     _optional("PUSH_TOKEN_TTL_S", "int", "3900", "lifetime of a push subscribe token"),
 )
-_PUSH_DEPS: Final = (
+# What a pushed message may carry (push/message.py), read by the socket function (a subscriber
+# after the end is answered at once) and by notify alike.
+PUSH_MESSAGE: Final = (
+    _optional("PUSH_INLINE_MAX_BYTES", "int", str(32 * 1024), "results above this go by pre-signed URL"),
+    _optional("PUSH_RESULT_URL_TTL_S", "int", "900", "lifetime of a pushed result URL"),
+    _optional("PUSH_NOTIFY_CONCURRENCY", "int", "8", "posts in flight per invocation"),
+)
+_PUSH_TABLES: Final = (
     Var("CONNECTIONS_TABLE", doc="the WebSocket connection table"),
-    Var("JOBS_TABLE", doc="the job table the channel is bound to"),
+    Var("JOBS_TABLE", doc="the job table the channel is bound to ('(none)' when no workflow binds it)"),
+)
+_PUSH_DEPS: Final = (
+    *_PUSH_TABLES,
     _optional("PUSH_CONNECT_AUTH", default="token", doc="how $connect authenticates"),
+    *PUSH_MESSAGE,
 )
 _PRIORITY_CONSUMER: Final = (
     _optional("RESILIENT_QUEUE_ROLE", default="high", doc="high, low or surge"),
@@ -123,18 +135,10 @@ CONTRACTS: Final[dict[str, tuple[Var, ...]]] = {
     "handlers.push.subscribe": _PUSH_DEPS,
     "handlers.push.default": _PUSH_DEPS,
     "handlers.push.disconnect": _PUSH_DEPS,
-    # park reads only jobs; the shared dependencies also read the connection table's name.
-    "handlers.push.park": (
-        Var("JOBS_TABLE", doc="the job table the channel is bound to"),
-        _optional("CONNECTIONS_TABLE"),
-        _optional("PUSH_CONNECT_AUTH", default="token"),
-    ),
     "handlers.push.notify": (
-        Var("CONNECTIONS_TABLE", doc="the WebSocket connection table"),
+        *_PUSH_TABLES,
         Var("PUSH_ENDPOINT", doc="the management API endpoint (https://, stage included)"),
-        _optional("PUSH_INLINE_MAX_BYTES", "int", str(32 * 1024), "results above this go by pre-signed URL"),
-        _optional("PUSH_RESULT_URL_TTL_S", "int", "900", "lifetime of a pushed result URL"),
-        _optional("PUSH_NOTIFY_CONCURRENCY", "int", "8", "posts in flight per invocation"),
+        *PUSH_MESSAGE,
     ),
     "handlers.orders": (_ORDERS_TABLE,),
     "handlers.ingest": (_ORDERS_TABLE, *_PRIORITY_CONSUMER),

@@ -4,6 +4,7 @@ duplicates, dead-lettering with a reason, and the breaker answering 503."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,10 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from tests.conftest import load_event
+
+# The reference handlers read their table through the runtime contract, which has no default;
+# a deployment gets it from the graph (tests/stacks/test_function_environment.py checks that).
+os.environ.setdefault("ORDERS_TABLE", "orders")
 from tests.unit.handlers.conftest import client_error
 
 
