@@ -15,6 +15,7 @@ and so is the same version with other content (``OrdersConflict``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -29,7 +30,14 @@ from .resilience.envelope import read_envelope
 from .resilience.observability import logger, metrics, tracer
 from .resilience.priority import PoisonMessage, SqsMessage, consumer_from_env
 
-TABLE = read_module("handlers.ingest")["ORDERS_TABLE"]
+
+@functools.cache
+def orders_table() -> str:
+    """The table from the function's environment (the runtime contract), read at the first
+    request: importing the module needs no deployment."""
+    return str(read_module("handlers.ingest")["ORDERS_TABLE"])
+
+
 ORDER_TTL_S = 90 * 24 * 3600
 MAX_VERSION = 2**53  # exact in every JSON reader
 StoreResult = Literal["written", "replay", "stale", "conflict"]
@@ -96,7 +104,7 @@ def store(order: dict[str, Any], deadline: Deadline, now: float) -> StoreResult:
     def put() -> Any:
         attempts[0] += 1
         return dynamodb.put_item(
-            TableName=TABLE,
+            TableName=orders_table(),
             Item={
                 "order_id": {"S": order["order_id"]},
                 "status": {"S": "accepted"},

@@ -7,6 +7,7 @@ of holding a concurrency slot for a call that will not succeed.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -18,7 +19,14 @@ from .resilience.clients import aws_client
 from .resilience.contract import read_module
 from .resilience.observability import logger, metrics, tracer
 
-TABLE = read_module("handlers.orders")["ORDERS_TABLE"]
+
+@functools.cache
+def orders_table() -> str:
+    """The table from the function's environment (the runtime contract), read at the first
+    request: importing the module needs no deployment."""
+    return str(read_module("handlers.orders")["ORDERS_TABLE"])
+
+
 dynamodb = aws_client("dynamodb")
 breaker = CircuitBreaker("orders-table", failure_threshold=5, reset_timeout_s=30)
 
@@ -38,7 +46,7 @@ def get_order(order_id: str, deadline: Deadline) -> dict[str, Any]:
     try:
         item = breaker.call(
             lambda: retry(
-                lambda: dynamodb.get_item(TableName=TABLE, Key={"order_id": {"S": order_id}}),
+                lambda: dynamodb.get_item(TableName=orders_table(), Key={"order_id": {"S": order_id}}),
                 deadline=deadline,
             ).get("Item")
         )

@@ -80,7 +80,7 @@ def test_open_circuit_answers_503_with_retry_after(
     aws: dict[str, Any], context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     orders = aws["orders"]
-    monkeypatch.setattr(orders, "TABLE", "no-such-table")  # every call fails: ResourceNotFound
+    monkeypatch.setattr(orders, "orders_table", lambda: "no-such-table")  # every call fails: ResourceNotFound
     for _ in range(5):
         with pytest.raises(ClientError, match="ResourceNotFoundException"):
             orders.get_order("o-1", orders.Deadline.after(5))
