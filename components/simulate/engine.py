@@ -30,7 +30,7 @@ from ..aws_facts import quota
 from .load import Load
 from .model import ConsumerModel, RouteModel, StackModel
 
-__all__ = ["DT", "RouteStats", "RunResult", "run"]
+__all__ = ["DT", "RouteStats", "RunResult", "run", "steady_capacity"]
 
 DT = 0.1  # seconds per tick: below every latency and timeout the model resolves
 SETTLE_S = 30.0  # after the load stops, in-flight work and retries finish
@@ -55,10 +55,25 @@ class Downstream:
     def __init__(self, capacity: float) -> None:
         self.capacity, self.free_at = capacity, 0.0
 
+    def wait(self, now: float) -> float:
+        return max(0.0, self.free_at - now)
+
     def serve(self, now: float, n: float) -> float:
         wait = max(0.0, self.free_at - now)
         self.free_at = max(self.free_at, now) + n / self.capacity
         return wait
+
+
+def ticks_held(seconds: float) -> int:
+    """Whole ticks an invocation of ``seconds`` keeps its slot: cohorts start on ticks, so a slot
+    is held ``m`` ticks and used by ``m * DT / seconds`` invocations' worth of work over them,
+    which keeps concurrency-seconds exact (Little's law) below and between ticks."""
+    return max(1, math.ceil(seconds / DT - 1e-9))
+
+
+def per_slot(seconds: float) -> float:
+    """Invocations one slot serves over its ``ticks_held``."""
+    return ticks_held(seconds) * DT / seconds if seconds > 0 else 1.0
 
 
 class Pool:
@@ -81,14 +96,15 @@ class Function:
         own = self.reserved - self.inflight if self.reserved is not None else self.pool.limit - self.pool.inflight
         return max(0.0, min(own, environments - self.inflight))
 
-    def start(self, k: float) -> float:
-        """Take ``k`` environments; the share of them that start cold."""
-        cold = max(0.0, self.inflight + k - self.warm)
+    def cold_share(self, k: float) -> float:
+        """The share of ``k`` more environments that start cold (beyond those ever warm)."""
+        return max(0.0, self.inflight + k - self.warm) / k if k > 0 else 0.0
+
+    def start(self, k: float) -> None:
         self.inflight += k
         if self.reserved is None:
             self.pool.inflight += k
         self.warm = max(self.warm, self.inflight)
-        return cold / k if k > 0 else 0.0
 
     def end(self, k: float) -> None:
         self.inflight -= k
@@ -126,6 +142,11 @@ class RunResult:
     load: Load
     duration_s: float
     routes: dict[str, RouteStats]
+
+    def goodput_rps(self, key: str, start_s: int, end_s: int) -> float:
+        """Mean goodput of route ``key`` per second over ``[start_s, end_s)``."""
+        series = self.routes[key].goodput_series[start_s:end_s]
+        return sum(series) / len(series)
 
 
 @dataclass
@@ -197,7 +218,7 @@ class _Run:
 
     def _new_stats(self) -> RouteStats:
         s = RouteStats()
-        s.goodput_series = [0.0] * (self.seconds + 1)
+        s.goodput_series = [0.0] * (self.seconds + 1)  # the last bin: beyond the horizon
         s.offered_series = [0.0] * (self.seconds + 1)
         return s
 
@@ -220,7 +241,8 @@ class _Run:
             self.stats[key].failed += n
 
     def _second(self, t: float) -> int:
-        return min(int(t), self.seconds)
+        """The series bin of ``t``; work ending after the horizon counts in the totals only."""
+        return int(t) if t < self.horizon else self.seconds
 
     # --- the edge ----------------------------------------------------------------------------
     def _offered(self, r: RouteModel, tick: int, now: float) -> list[float]:
@@ -253,14 +275,15 @@ class _Run:
         total = sum(by_attempt)
         if total <= 0:
             return
-        k = min(total, fn.free(now))
+        expected = min(self.downstreams[r.key].wait(now) + r.latency_ms / 1000, r.timeout_s)
+        k = min(total, fn.free(now) * per_slot(expected))
         share = k / total
         s.throttled_function += total - k
         for attempt, n in enumerate(by_attempt):
             self._fail(r.key, attempt, n * (1 - share), now)
         if k <= 0:
             return
-        cold = fn.start(k)
+        cold = fn.cold_share(k / per_slot(expected))
         latency = self.downstreams[r.key].serve(now, k) + r.latency_ms / 1000 + cold * self.a.cold_start_s
         ran = min(latency, r.timeout_s)
         give_up = min(self.a.client_deadline_s, r.integration_timeout_s, r.timeout_s)
@@ -268,7 +291,7 @@ class _Run:
         s.invocations += k
         s.gb_s += k * ran * r.memory_mb / 1024
         s.latencies.append((ran, k))
-        self.env.process(self._release(fn, k, ran))
+        self._hold(fn, k / per_slot(ran), ran)
         if latency <= give_up:
             s.goodput += k
             s.goodput_series[self._second(now + latency)] += k
@@ -277,9 +300,14 @@ class _Run:
         for attempt, n in enumerate(by_attempt):
             self._fail(r.key, attempt, n * share, now + give_up)
 
-    def _release(self, fn: Function, k: float, after: float) -> Any:
+    def _hold(self, fn: Function, slots: float, seconds: float) -> None:
+        fn.start(slots)
+        # Released just before the tick that ends the hold, so that tick can reuse the slots.
+        self.env.process(self._release(fn, slots, ticks_held(seconds) * DT - DT / 100))
+
+    def _release(self, fn: Function, slots: float, after: float) -> Any:
         yield self.env.timeout(after)
-        fn.end(k)
+        fn.end(slots)
 
     # --- queue routes ------------------------------------------------------------------------
     def _enqueue(self, r: RouteModel, by_attempt: list[float], now: float) -> None:
@@ -309,7 +337,8 @@ class _Run:
             q.function.initial + quota("sqs_mapping_scale_per_minute") * now / 60,
         )
         slots = min(c.max_concurrency, pollers) - q.function.inflight
-        budget = max(0.0, min(slots, q.function.free(now))) * c.batch_size
+        expected = min(q.downstream.wait(now) + c.batch_size * self.a.message_ms / 1000, c.timeout_s)
+        budget = max(0.0, min(slots, q.function.free(now))) * per_slot(expected) * c.batch_size
         worked: list[list[float]] = []
         while q.visible and budget > 1e-9:
             cohort = q.visible[0]
@@ -333,14 +362,14 @@ class _Run:
         if messages <= 0:
             return
         batches = messages / c.batch_size
-        cold = q.function.start(batches)
+        cold = q.function.cold_share(batches / per_slot(expected))
         wait = q.downstream.serve(now, messages)
         duration = wait + c.batch_size * self.a.message_ms / 1000 + cold * self.a.cold_start_s
         ran = min(duration, c.timeout_s)
         s.invocations += batches
         s.sqs_requests += 2 * batches  # a receive and a delete per batch
         s.gb_s += batches * ran * c.memory_mb / 1024
-        self.env.process(self._release(q.function, batches, ran))
+        self._hold(q.function, batches / per_slot(ran), ran)
         if duration > c.timeout_s:
             s.wasted_invocations += batches
             for first, n, rx in worked:
@@ -399,4 +428,13 @@ class _Run:
 def run(model: StackModel, load: Load, settle_s: float = SETTLE_S) -> RunResult:
     """Run ``model`` under ``load`` for the load's duration plus ``settle_s`` without arrivals."""
     return _Run(model, load, settle_s).run()
+
+
+def steady_capacity(model: StackModel, load: Load, warmup_s: int = 10) -> dict[str, float]:
+    """Each route's goodput per second once the burst allowance is spent and queues are in
+    steady state: the mean from ``warmup_s`` to the end of the load. Under a load above every
+    route's capacity this is the model's capacity, which the plan's capacity table states."""
+    result = run(model, load, settle_s=0.0)
+    end = int(load.duration_s)
+    return {r.key: result.goodput_rps(r.key, warmup_s, end) for r in model.routes}
 
