@@ -135,7 +135,8 @@ def summarise(result: RunResult, series: bool = True) -> dict[str, Any]:
         "routes": routes,
     }
     if series:
-        seconds = len(next(iter(result.routes.values())).goodput_series) if result.routes else 0
+        # The last bin holds work that ended after the horizon: in the totals, not in the series.
+        seconds = len(next(iter(result.routes.values())).goodput_series) - 1 if result.routes else 0
         doc["series"] = {
             "goodput_rps": [round(sum(s.goodput_series[i] for s in result.routes.values()), 1) for i in range(seconds)],
             "offered_rps": [round(sum(s.offered_series[i] for s in result.routes.values()), 1) for i in range(seconds)],
