@@ -34,7 +34,12 @@ def simulate_rows(row: Any) -> list[Any]:
     simulate(graph, parse_load("spike:10x:60s", 600), region="eu-west-1", baseline="naive")
     seconds = time.perf_counter() - start
     rows.append(
-        row("simulate prod, 10-minute spike:10x:60s, stack + naive (run time)", f"{seconds:.1f} s", "< 10 s", seconds < 10)
+        row(
+            "simulate prod, 10-minute spike:10x:60s, stack + naive (run time)",
+            f"{seconds:.1f} s",
+            "< 10 s",
+            seconds < 10,
+        )
     )
     return rows
 

@@ -214,7 +214,9 @@ QUOTAS: Final[Mapping[str, Quota]] = {
         "new execution environments per function per 10-second window",
         "https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html",
     ),
-    "lambda_scaling_window_s": Quota(10, "seconds", "https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html"),
+    "lambda_scaling_window_s": Quota(
+        10, "seconds", "https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html"
+    ),
     "lambda_account_concurrency": Quota(
         1000,
         "concurrent executions per account and region (default quota)",

@@ -325,6 +325,31 @@ class _Run:
             return
         q.visible.append([now, n, 0.0])
 
+    def _receive(self, key: str, q: _Queue, now: float, budget: float) -> list[list[float]]:
+        """Up to ``budget`` messages from the queue's head as ``[first enqueued, count, receives]``;
+        those past the TTL are dropped and those past the deferral age go to the low queue on the
+        way (the handler does either without calling the downstream)."""
+        c, s = q.consumer, self.stats[key]
+        worked: list[list[float]] = []
+        while q.visible and budget > 1e-9:
+            cohort = q.visible[0]
+            age = now - cohort[0]
+            if c.ttl_s is not None and age > c.ttl_s:
+                s.ttl_drops += cohort[1]
+                q.visible.popleft()
+            elif c.defer_after_s is not None and q.low is not None and age > c.defer_after_s:
+                s.deferred += cohort[1]
+                s.sqs_requests += cohort[1]
+                q.low.visible.append(q.visible.popleft())
+            else:
+                take = min(cohort[1], budget)
+                worked.append([cohort[0], take, cohort[2] + 1])
+                budget -= take
+                cohort[1] -= take
+                if cohort[1] <= 1e-9:
+                    q.visible.popleft()
+        return worked
+
     def _consume(self, key: str, q: _Queue, now: float) -> None:
         c, s = q.consumer, self.stats[key]
         while q.hidden and q.hidden[0][0] <= now:
@@ -339,25 +364,7 @@ class _Run:
         slots = min(c.max_concurrency, pollers) - q.function.inflight
         expected = min(q.downstream.wait(now) + c.batch_size * self.a.message_ms / 1000, c.timeout_s)
         budget = max(0.0, min(slots, q.function.free(now))) * per_slot(expected) * c.batch_size
-        worked: list[list[float]] = []
-        while q.visible and budget > 1e-9:
-            cohort = q.visible[0]
-            age = now - cohort[0]
-            if c.ttl_s is not None and age > c.ttl_s:
-                s.ttl_drops += cohort[1]
-                q.visible.popleft()
-                continue
-            if c.defer_after_s is not None and q.low is not None and age > c.defer_after_s:
-                s.deferred += cohort[1]
-                s.sqs_requests += cohort[1]
-                q.low.visible.append(q.visible.popleft())
-                continue
-            take = min(cohort[1], budget)
-            worked.append([cohort[0], take, cohort[2] + 1])
-            budget -= take
-            cohort[1] -= take
-            if cohort[1] <= 1e-9:
-                q.visible.popleft()
+        worked = self._receive(key, q, now, budget)
         messages = sum(w[1] for w in worked)
         if messages <= 0:
             return
@@ -371,19 +378,29 @@ class _Run:
         s.gb_s += batches * ran * c.memory_mb / 1024
         self._hold(q.function, batches / per_slot(ran), ran)
         if duration > c.timeout_s:
-            s.wasted_invocations += batches
-            for first, n, rx in worked:
-                if c.max_receives is not None and rx >= c.max_receives:
-                    s.dlq += n
-                else:
-                    heapq.heappush(q.hidden, (now + c.visibility_s, first, n, rx))
-            return
+            self._timed_out(key, q, worked, batches, now)
+        else:
+            self._processed(key, q, worked, now + duration)
+
+    def _timed_out(self, key: str, q: _Queue, worked: list[list[float]], batches: float, now: float) -> None:
+        """The batch outlived its function: visible again after the visibility timeout, or to the
+        DLQ once received as often as the redrive allows."""
+        c, s = q.consumer, self.stats[key]
+        s.wasted_invocations += batches
+        for first, n, rx in worked:
+            if c.max_receives is not None and rx >= c.max_receives:
+                s.dlq += n
+            else:
+                heapq.heappush(q.hidden, (now + c.visibility_s, first, n, rx))
+
+    def _processed(self, key: str, q: _Queue, worked: list[list[float]], done: float) -> None:
+        s = self.stats[key]
         for first, n, _ in worked:
-            sojourn = now + duration - first
+            sojourn = done - first
             s.latencies.append((sojourn, n))
             if sojourn <= q.deadline_s:
                 s.goodput += n
-                s.goodput_series[self._second(now + duration)] += n
+                s.goodput_series[self._second(done)] += n
             else:
                 s.late += n
 
@@ -437,4 +454,3 @@ def steady_capacity(model: StackModel, load: Load, warmup_s: int = 10) -> dict[s
     result = run(model, load, settle_s=0.0)
     end = int(load.duration_s)
     return {r.key: result.goodput_rps(r.key, warmup_s, end) for r in model.routes}
-

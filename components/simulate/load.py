@@ -82,26 +82,50 @@ def _seconds(p: Problems, text: str, what: str) -> float | None:
     return float(m[1])
 
 
-def _shape(kind: str, parts: list[str], p: Problems) -> tuple[Callable[[float, float], float], float] | None:
-    if kind == "rate" and len(parts) == 1:
-        lv = _level(p, parts[0], "level")
-        return ((lambda c, t: lv.rps(c)), RECOVERY_S) if lv else None
-    if kind == "spike" and len(parts) == 2:
-        peak, length = _level(p, parts[0], "peak"), _seconds(p, parts[1], "duration")
-        if peak is None or length is None:
-            return None
-        end = SPIKE_START_S + length
-        return (lambda c, t: peak.rps(c) if SPIKE_START_S <= t < end else SPIKE_BASE * c), end + RECOVERY_S
-    if kind in ("ramp", "step") and len(parts) == 3:
-        lo, hi = _level(p, parts[0], "from"), _level(p, parts[1], "to")
-        at = _seconds(p, parts[2], "over" if kind == "ramp" else "at")
-        if lo is None or hi is None or at is None:
-            return None
-        if kind == "ramp":
-            return (lambda c, t: lo.rps(c) + (hi.rps(c) - lo.rps(c)) * min(t / at, 1.0)), at + 60.0
-        return (lambda c, t: hi.rps(c) if t >= at else lo.rps(c)), at + RECOVERY_S
-    p.add(f"load={'%s:%s' % (kind, ':'.join(parts))!r} must be one of {LOAD_FORMS}")
-    return None
+Shape = tuple[Callable[[float, float], float], float]  # (rps at capacity c and time t, duration)
+
+
+def _rate(parts: list[str], p: Problems) -> Shape | None:
+    lv = _level(p, parts[0], "level")
+    return ((lambda c, t: lv.rps(c)), RECOVERY_S) if lv else None
+
+
+def _spike(parts: list[str], p: Problems) -> Shape | None:
+    peak, length = _level(p, parts[0], "peak"), _seconds(p, parts[1], "duration")
+    if peak is None or length is None:
+        return None
+    end = SPIKE_START_S + length
+    return (lambda c, t: peak.rps(c) if SPIKE_START_S <= t < end else SPIKE_BASE * c), end + RECOVERY_S
+
+
+def _ramp(parts: list[str], p: Problems) -> Shape | None:
+    lo, hi, over = _level(p, parts[0], "from"), _level(p, parts[1], "to"), _seconds(p, parts[2], "over")
+    if lo is None or hi is None or over is None:
+        return None
+    return (lambda c, t: lo.rps(c) + (hi.rps(c) - lo.rps(c)) * min(t / over, 1.0)), over + 60.0
+
+
+def _step(parts: list[str], p: Problems) -> Shape | None:
+    lo, hi, at = _level(p, parts[0], "from"), _level(p, parts[1], "to"), _seconds(p, parts[2], "at")
+    if lo is None or hi is None or at is None:
+        return None
+    return (lambda c, t: hi.rps(c) if t >= at else lo.rps(c)), at + RECOVERY_S
+
+
+SHAPES: dict[str, tuple[int, Callable[[list[str], Problems], Shape | None]]] = {
+    "rate": (1, _rate),
+    "spike": (2, _spike),
+    "ramp": (3, _ramp),
+    "step": (3, _step),
+}
+
+
+def _shape(kind: str, parts: list[str], p: Problems) -> Shape | None:
+    arity, make = SHAPES.get(kind, (-1, None))
+    if make is None or len(parts) != arity:
+        p.add(f"load={':'.join([kind, *parts])!r} must be one of {LOAD_FORMS}")
+        return None
+    return make(parts, p)
 
 
 def parse_load(text: str, duration_s: float | None = None) -> Load:

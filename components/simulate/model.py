@@ -140,7 +140,9 @@ def _consumer(graph: Graph, queue: CapturedResource, a: Assumptions) -> Consumer
     redrive = queue.inputs.get("redrivePolicy")
     max_receives = int(json.loads(redrive)["maxReceiveCount"]) if redrive else None
     memory, arch = _memory_arch(fn)
-    low_url = ((fn.inputs.get("environment") or {}).get("variables") or {}).get("RESILIENT_LOW_QUEUE_URL") if fn else None
+    low_url = (
+        ((fn.inputs.get("environment") or {}).get("variables") or {}).get("RESILIENT_LOW_QUEUE_URL") if fn else None
+    )
     low = None
     if low_url:
         low_queue = next((q for q in graph.of_type(QUEUE) if str(low_url).endswith(f"/{q.inputs.get('name')}")), None)

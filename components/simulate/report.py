@@ -168,9 +168,7 @@ def render(doc: dict[str, Any], naive_doc: dict[str, Any] | None = None) -> str:
     out.append(_line("wasted invocations", *both("wasted_invocations")))
     out.append(_line("DLQ arrivals", *both("dlq_arrivals")))
     out.append(_line("TTL drops", *both("ttl_drops")))
-    out.append(
-        _line("cost of the run (USD)", doc["cost"]["total_usd"], naive_doc and naive_doc["cost"]["total_usd"])
-    )
+    out.append(_line("cost of the run (USD)", doc["cost"]["total_usd"], naive_doc and naive_doc["cost"]["total_usd"]))
     out.append("  per route: goodput/capacity, p50/p99 ms, oldest message age (s)" + (" | naive" if naive_doc else ""))
     naive_routes = {r["route"]: r for r in (naive_doc or {}).get("routes", [])}
     for r in doc["routes"]:

@@ -33,7 +33,7 @@ def queue_stack(**consumer: object) -> StackModel:
         "memory_mb": 1024,
         "arch": "arm64",
     }
-    c = ConsumerModel(**{**defaults, **consumer})  # type: ignore[arg-type]
+    c = ConsumerModel(**{**defaults, **consumer})
     route = RouteModel("POST /q", "queue", 100.0, 100.0, 5.0, 100.0, "route throttle 100 rps", consumer=c)
     return StackModel("test", "us-east-1", "rest", (route,), Assumptions())
 
