@@ -14,6 +14,11 @@ Hops of a queue route: the buckets, then SQS; the mapping's pollers (starting at
 batches, 300 more a minute, up to the mapping's maximum); batches of ``batch_size``; TTL drop
 and deferral to the low queue by age; a batch outliving its function's timeout comes back after
 the visibility timeout with one more receive, and goes to the DLQ at the redrive's count.
+
+An asynchronous function route is a queue route whose queue is Lambda's event queue: the
+function's concurrency drains it one event at a time, a timed-out event is retried after a
+minute up to the invoke config's retries, and an event past its maximum age goes to the
+on-failure destination (counted with DLQ arrivals).
 """
 
 from __future__ import annotations
@@ -224,7 +229,7 @@ class _Run:
 
     def _queue(self, r: RouteModel, c: ConsumerModel, downstream: Downstream, initial_rps: float) -> _Queue:
         warm = initial_rps * self.a.message_ms / 1000
-        fn = Function(c.function, None, 0, self.pool, warm)
+        fn = Function(c.function, r.reserved if c.kind == "async" else None, 0, self.pool, warm)
         q = _Queue(c.queue, c, fn, downstream, c.ttl_s or self.a.message_deadline_s)
         if c.low is not None:
             q.low = self._queue(r, c.low, downstream, 0.0)
@@ -316,7 +321,8 @@ class _Run:
         if n <= 0:
             return
         s.admitted += n
-        s.sqs_requests += n
+        if r.kind == "queue":
+            s.sqs_requests += n
         q = self.queues.get(r.key)
         if q is None:  # drained by another program: accepted is all this one can say
             s.goodput += n
@@ -335,7 +341,10 @@ class _Run:
             cohort = q.visible[0]
             age = now - cohort[0]
             if c.ttl_s is not None and age > c.ttl_s:
-                s.ttl_drops += cohort[1]
+                if c.kind == "async":  # past its maximum event age: to the on-failure destination
+                    s.dlq += cohort[1]
+                else:
+                    s.ttl_drops += cohort[1]
                 q.visible.popleft()
             elif c.defer_after_s is not None and q.low is not None and age > c.defer_after_s:
                 s.deferred += cohort[1]
@@ -357,9 +366,13 @@ class _Run:
             q.visible.appendleft([first, n, rx])
         if not q.visible:
             return
-        pollers = max(
-            quota("sqs_mapping_initial_concurrency"),
-            q.function.initial + quota("sqs_mapping_scale_per_minute") * now / 60,
+        pollers = (
+            max(
+                quota("sqs_mapping_initial_concurrency"),
+                q.function.initial + quota("sqs_mapping_scale_per_minute") * now / 60,
+            )
+            if c.kind == "sqs"
+            else c.max_concurrency  # Lambda's own event pollers: the function's scaling limits
         )
         slots = min(c.max_concurrency, pollers) - q.function.inflight
         expected = min(q.downstream.wait(now) + c.batch_size * self.a.message_ms / 1000, c.timeout_s)
@@ -374,7 +387,8 @@ class _Run:
         duration = wait + c.batch_size * self.a.message_ms / 1000 + cold * self.a.cold_start_s
         ran = min(duration, c.timeout_s)
         s.invocations += batches
-        s.sqs_requests += 2 * batches  # a receive and a delete per batch
+        if c.kind == "sqs":
+            s.sqs_requests += 2 * batches  # a receive and a delete per batch
         s.gb_s += batches * ran * c.memory_mb / 1024
         self._hold(q.function, batches / per_slot(ran), ran)
         if duration > c.timeout_s:

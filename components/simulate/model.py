@@ -24,6 +24,9 @@ FUNCTION = "aws:lambda/function:Function"
 MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
 QUEUE = "aws:sqs/queue:Queue"
 PROVISIONED = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
+INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+# Lambda retries a failed asynchronous event after about a minute, then after two more.
+ASYNC_RETRY_DELAY_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,10 @@ class Assumptions:
 
 @dataclass(frozen=True)
 class ConsumerModel:
-    """What drains a queue: an SQS event source mapping and its function."""
+    """What drains a queue: an SQS event source mapping and its function, or Lambda's own
+    event queue in front of an asynchronously invoked function (``kind="async"``: no poller
+    ramp, one event a batch, retries as receives, events past their maximum age go to the
+    on-failure destination)."""
 
     queue: str
     function: str
@@ -68,12 +74,13 @@ class ConsumerModel:
     memory_mb: int
     arch: str
     low: ConsumerModel | None = None
+    kind: Literal["sqs", "async"] = "sqs"
 
 
 @dataclass(frozen=True)
 class RouteModel:
     key: str
-    kind: Literal["sync", "queue"]
+    kind: Literal["sync", "queue", "async"]
     rate: float | None  # the route throttle (token bucket); None: only the account's
     burst: float | None
     integration_timeout_s: float
@@ -219,9 +226,58 @@ def _queue_route(graph: Graph, route: dict[str, Any], a: Assumptions) -> RouteMo
     )
 
 
+def _async_route(graph: Graph, route: dict[str, Any], a: Assumptions) -> RouteModel:
+    """An asynchronous function route: 202 at the edge, then Lambda's event queue drained by the
+    function's concurrency; its invoke config bounds retries and event age."""
+    rate = float(route["rate"])
+    name = str(route["target"]).split(" ")[1]
+    fn = _function_named(graph, logical=f"{name}-function")
+    physical = fn.outputs.get("name") if fn else name
+    config = next((c for c in graph.of_type(INVOKE_CONFIG) if c.inputs.get("functionName") == physical), None)
+    inputs = config.inputs if config is not None else {}
+    retries = inputs.get("maximumRetryAttempts")
+    age = inputs.get("maximumEventAgeInSeconds")
+    reserved = _reserved(fn)
+    concurrency = reserved if reserved is not None else int(quota("lambda_account_concurrency"))
+    memory, arch = _memory_arch(fn)
+    consumer = ConsumerModel(
+        queue=f"{name} (async events)",
+        function=str(physical),
+        max_concurrency=concurrency,
+        batch_size=1,
+        timeout_s=float(fn.inputs.get("timeout") or quota("lambda_default_timeout_s")) if fn else 3.0,
+        visibility_s=ASYNC_RETRY_DELAY_S,
+        max_receives=1 + int(retries if retries is not None else quota("lambda_async_default_retries")),
+        defer_after_s=None,
+        ttl_s=float(age if age is not None else quota("lambda_async_default_max_event_age_s")),
+        memory_mb=memory,
+        arch=arch,
+        kind="async",
+    )
+    drain = concurrency * 1000 / a.message_ms
+    capacity, bottleneck = (rate, f"route throttle {rate:g} rps")
+    if drain < rate:
+        capacity, bottleneck = drain, f"{'reserved' if reserved is not None else 'account'} concurrency {concurrency}"
+    return RouteModel(
+        key=str(route["route"]),
+        kind="async",
+        rate=rate,
+        burst=float(route.get("burst") or rate),
+        integration_timeout_s=float(route["integration_timeout_ms"]) / 1000,
+        capacity_rps=capacity,
+        bottleneck=bottleneck,
+        function=str(physical),
+        timeout_s=consumer.timeout_s,
+        reserved=reserved,
+        memory_mb=memory,
+        arch=arch,
+        consumer=consumer,
+    )
+
+
 def build_model(graph: Graph, assumptions: Assumptions | None = None, region: str = "us-east-1") -> StackModel:
-    """One route model per route of every ThrottledApi in the graph that the plan's capacity
-    table also covers (synchronous function routes and queue routes)."""
+    """One route model per route of every ThrottledApi in the graph: synchronous and
+    asynchronous function routes and queue routes."""
     a = assumptions or Assumptions()
     routes: list[RouteModel] = []
     flavor = "rest"
@@ -233,6 +289,8 @@ def build_model(graph: Graph, assumptions: Assumptions | None = None, region: st
                 routes.append(_sync_route(graph, route, a))
             elif str(route["target"]).startswith("queue "):
                 routes.append(_queue_route(graph, route, a))
+            elif str(route["target"]).endswith(" (async)"):
+                routes.append(_async_route(graph, route, a))
     return StackModel(graph.stack, region, flavor, tuple(routes), a)
 
 
@@ -240,6 +298,14 @@ def _naive_consumer(c: ConsumerModel | None) -> ConsumerModel | None:
     if c is None:
         return None
     timeout = quota("lambda_max_timeout_s")
+    if c.kind == "async":  # no reservation, AWS's default retries and event age
+        return replace(
+            c,
+            max_concurrency=int(quota("lambda_account_concurrency")),
+            timeout_s=timeout,
+            max_receives=1 + int(quota("lambda_async_default_retries")),
+            ttl_s=quota("lambda_async_default_max_event_age_s"),
+        )
     return replace(
         c,
         max_concurrency=int(quota("sqs_mapping_max_concurrency")),
@@ -262,7 +328,7 @@ def naive(model: StackModel) -> StackModel:
             rate=None,
             burst=None,
             integration_timeout_s=quota("apigateway_rest_max_integration_timeout_ms") / 1000,
-            timeout_s=quota("lambda_max_timeout_s") if r.kind == "sync" else r.timeout_s,
+            timeout_s=quota("lambda_max_timeout_s") if r.kind != "queue" else r.timeout_s,
             reserved=None,
             provisioned=0,
             consumer=_naive_consumer(r.consumer),

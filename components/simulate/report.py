@@ -78,7 +78,7 @@ def achievable(r: RouteModel, s: RouteStats) -> float:
     """The most goodput the route's capacity allows under the offered load. A synchronous route
     cannot bank what it turns away: per second, the lesser of what was offered (first attempts)
     and the capacity. A queue absorbs a burst and drains it later: over the whole run."""
-    if r.kind == "queue":
+    if r.kind != "sync":
         return min(s.offered, r.capacity_rps * len(s.offered_series))
     return sum(min(offered, r.capacity_rps) for offered in s.offered_series)
 

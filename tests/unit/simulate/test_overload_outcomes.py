@@ -89,3 +89,12 @@ def test_given_a_model_when_made_naive_then_the_downstream_and_the_clients_stay_
     baseline = naive(model)
     assert baseline.assumptions == model.assumptions
     assert [r.capacity_rps for r in baseline.routes] == [r.capacity_rps for r in model.routes]
+
+
+def test_given_async_events_older_than_their_maximum_age_when_run_then_they_reach_the_on_failure_destination() -> None:
+    slow = queue_stack(kind="async", max_concurrency=1, batch_size=1, ttl_s=2.0)  # drains 10 events/s
+    doc = simulate_model(slow, parse_load("rate:100", duration_s=10), series=False)
+    route = doc["routes"][0]
+    assert route["ttl_drops"] == 0
+    assert route["dlq_arrivals"] > 0
+    assert route["goodput"] + route["late_messages"] + route["dlq_arrivals"] == route["offered"]
