@@ -107,11 +107,18 @@ def _simulate(args: argparse.Namespace) -> int:
         print(f"resilient-serverless: {error}", file=sys.stderr)
         return 2
     assumptions = Assumptions(client_deadline_s=args.deadline, message_ms=args.message_ms)
-    doc = simulate(graph, load, assumptions=assumptions, region=region, baseline=args.baseline)
-    if args.plot:
-        from .simulate.plot import plot  # noqa: PLC0415
+    try:
+        doc = simulate(graph, load, assumptions=assumptions, region=region, baseline=args.baseline)
+        if args.plot:
+            from .simulate.plot import plot  # noqa: PLC0415
 
-        plot(doc, args.plot)
+            plot(doc, args.plot)
+    except ModuleNotFoundError as error:  # simpy and matplotlib come with the extra
+        print(
+            f"resilient-serverless: simulate needs {error.name}: pip install 'resilient-serverless[simulate]'",
+            file=sys.stderr,
+        )
+        return 2
     if args.json:
         json.dump(doc, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")

@@ -27,13 +27,14 @@ import heapq
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
-
-import simpy
+from typing import TYPE_CHECKING, Any
 
 from ..aws_facts import quota
 from .load import Load
 from .model import ConsumerModel, RouteModel, StackModel
+
+if TYPE_CHECKING:
+    import simpy
 
 __all__ = ["DT", "RouteStats", "RunResult", "run", "steady_capacity"]
 
@@ -196,8 +197,10 @@ class _Retries:
 
 class _Run:
     def __init__(self, model: StackModel, load: Load, settle_s: float) -> None:
+        import simpy  # noqa: PLC0415 (an extra: every module of the package imports without it)
+
         self.model, self.load, self.a = model, load, model.assumptions
-        self.env = simpy.Environment()
+        self.env: simpy.Environment = simpy.Environment()
         self.duration = load.duration_s
         self.horizon = load.duration_s + settle_s
         self.ticks = math.ceil(self.horizon / DT)

@@ -4,6 +4,7 @@ them, the plot, any program that uses the components; exit 2 for bad input."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,13 @@ def test_given_a_bad_load_level_when_simulated_then_one_line_names_it_and_exit_i
 def test_given_an_unknown_stack_when_simulated_then_exit_is_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--stack", "nope", "--project-dir", str(ROOT), "--load", "rate:1x"]) == 2
     assert capsys.readouterr().err.startswith("resilient-serverless: unknown stack 'nope'")
+
+
+def test_given_no_simulate_extra_when_simulated_then_one_line_says_what_to_install_and_exit_is_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "simpy", None)  # as if the extra were not installed
+    assert main(["simulate", "--stack", "prod", "--project-dir", str(ROOT), "--load", "rate:1x"]) == 2
+    assert capsys.readouterr().err == (
+        "resilient-serverless: simulate needs simpy: pip install 'resilient-serverless[simulate]'\n"
+    )
