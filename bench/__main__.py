@@ -9,7 +9,8 @@ warm cost per message against a hand-written loop making the same calls (interle
 overall and with 10%, 50% and 100% of the messages old enough to be deferred; the push notifier's
 posts per second against a stubbed management endpoint, and its AWS calls per notified job
 (bench/push.py); the job API's AWS calls per lifecycle (submit, 10 polls, result) and its
-submit cold start against the floor.
+submit cold start against the floor; prod's goodput / capacity at 2x, 5x and 10x under simulation
+beside its naive baseline, and the run time of a 10-minute simulated spike (bench/simulate.py).
 """
 
 from __future__ import annotations
@@ -256,10 +257,12 @@ def main() -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from bench.simulate import simulate_rows
     from bench.tracing_and_packaging import tracing_and_package_rows
 
     rows = plan_rows() + synthesis_rows() + cold_start_rows() + queue_rows() + push_rows() + job_rows()
     rows += tracing_and_package_rows(Row, LAMBDA_ENV)
+    rows += simulate_rows(Row)
     table = Table(title="resilient-serverless benchmarks", header_style="bold")
     for column in ("figure", "measured", "target", "met"):
         table.add_column(column)

@@ -208,6 +208,59 @@ QUOTAS: Final[Mapping[str, Quota]] = {
         "attempts (-1: until the record expires from the stream, which blocks its shard)",
         "https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html",
     ),
+    # What the overload simulation (components/simulate) reads: scaling, account limits, AWS defaults.
+    "lambda_scaling_environments_per_window": Quota(
+        1000,
+        "new execution environments per function per 10-second window",
+        "https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html",
+    ),
+    "lambda_scaling_window_s": Quota(
+        10, "seconds", "https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html"
+    ),
+    "lambda_account_concurrency": Quota(
+        1000,
+        "concurrent executions per account and region (default quota)",
+        "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html",
+    ),
+    "lambda_max_timeout_s": Quota(
+        900, "seconds", "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"
+    ),
+    "lambda_async_default_retries": Quota(
+        2, "retries", "https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html"
+    ),
+    "lambda_async_default_max_event_age_s": Quota(
+        21_600, "seconds", "https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html"
+    ),
+    "sqs_mapping_initial_concurrency": Quota(
+        5,
+        "concurrent batches an SQS mapping starts with",
+        "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html",
+    ),
+    "sqs_mapping_scale_per_minute": Quota(
+        300,
+        "more concurrent invocations per minute while messages wait",
+        "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html",
+    ),
+    "sqs_mapping_max_concurrency": Quota(
+        1250,
+        "concurrent invocations of one SQS mapping without maximum concurrency",
+        "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html",
+    ),
+    "apigateway_account_rps": Quota(
+        10_000,
+        "requests per second per account and region (steady)",
+        "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html",
+    ),
+    "apigateway_account_burst": Quota(
+        5_000,
+        "requests (burst) per account and region",
+        "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html",
+    ),
+    "apigateway_rest_max_integration_timeout_ms": Quota(
+        29_000,
+        "milliseconds (REST integration timeout, default maximum)",
+        "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html",
+    ),
 }
 
 

@@ -3,6 +3,7 @@
     resilient-serverless plan --stack dev [--json] [--project-dir DIR]
     resilient-serverless plan --compare staging prod [--json]
     resilient-serverless rules
+    resilient-serverless simulate --stack prod --load spike:10x:60s [--baseline naive] [--json] [--plot FILE]
 
 Exit codes of ``plan``: 0 clean, 1 when a rule of severity error fires, 2 for bad configuration
 or an unknown stack (one line on stderr).
@@ -91,6 +92,59 @@ def _rules(_: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    """The stack under a load shape (``components/simulate``); exit 2 for bad input."""
+    from .simulate import Assumptions, parse_arrivals, parse_load, simulate  # noqa: PLC0415
+    from .simulate.report import render  # noqa: PLC0415
+    from .testing.capture import UnknownStackError, load_project, run_stack  # noqa: PLC0415
+    from .validation import ConfigError  # noqa: PLC0415
+
+    try:
+        load = parse_arrivals(args.arrivals, args.duration) if args.arrivals else parse_load(args.load, args.duration)
+        graph = run_stack(args.stack, args.project_dir)
+        region = str(load_project(args.project_dir).stack_config(args.stack)[0].get("aws:region", "us-east-1"))
+    except (ConfigError, UnknownStackError, FileNotFoundError) as error:
+        print(f"resilient-serverless: {error}", file=sys.stderr)
+        return 2
+    assumptions = Assumptions(client_deadline_s=args.deadline, message_ms=args.message_ms)
+    try:
+        doc = simulate(graph, load, assumptions=assumptions, region=region, baseline=args.baseline)
+        if args.plot:
+            from .simulate.plot import plot  # noqa: PLC0415
+
+            plot(doc, args.plot)
+    except ModuleNotFoundError as error:  # simpy and matplotlib come with the extra
+        print(
+            f"resilient-serverless: simulate needs {error.name}: pip install 'resilient-serverless[simulate]'",
+            file=sys.stderr,
+        )
+        return 2
+    if args.json:
+        json.dump(doc, sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        print(render(doc, doc.get("naive")))
+    return 0
+
+
+def _add_simulate(sub: Any) -> None:
+    sim = sub.add_parser("simulate", help="run a stack's model under a load shape: goodput, 429s, waste, backlog")
+    sim.add_argument("--stack", required=True, help="stack name: environments/Pulumi.<stack>.yaml")
+    sim.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
+    shape = sim.add_mutually_exclusive_group()
+    shape.add_argument(
+        "--load", default="spike:10x:60s", help="rate:2x | spike:10x:60s | ramp:1x:10x:300s | step:1x:5x:60s"
+    )
+    shape.add_argument("--arrivals", help="a recorded arrival file: 'seconds[,route key]' per line")
+    sim.add_argument("--duration", type=_positive, default=None, help="seconds of load (default: the shape's)")
+    sim.add_argument("--baseline", choices=["naive"], default=None, help="also run the stack without its defenses")
+    sim.add_argument("--deadline", type=_positive, default=5.0, help="client deadline, seconds (default 5)")
+    sim.add_argument("--message-ms", type=_positive, default=100.0, help="work per queued message (default 100 ms)")
+    sim.add_argument("--json", action="store_true", help="print the numbers as a JSON document")
+    sim.add_argument("--plot", help="write a PNG of goodput and backlog age to this file")
+    sim.set_defaults(run=_simulate)
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -126,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan.add_argument("--table-gb", type=_positive, default=1.0, help="table size for PITR cost (default 1 GB)")
     plan.set_defaults(run=_plan)
     sub.add_parser("rules", help="list the resilience rules").set_defaults(run=_rules)
+    _add_simulate(sub)
     args = parser.parse_args(argv)
     return int(args.run(args))
 
