@@ -19,7 +19,7 @@ $(RUNTIME): pyproject.toml setup.py
 
 # pip 25.1+ (installed above) reads the dependency groups of pyproject.toml.
 $(STAMP): $(RUNTIME)
-	$(BIN)/python -m pip install --quiet -e '.[test]' --group dev
+	$(BIN)/python -m pip install --quiet -e . --group test --group dev
 	touch $(STAMP)
 
 ## plan: the offline plan of a stack (STACK=dev|staging|prod|local), no cloud, no Pulumi CLI;
