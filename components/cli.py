@@ -44,10 +44,9 @@ def _draw(width: int | None, draw: Callable[[Console], None]) -> None:
     from rich.console import Console  # noqa: PLC0415
 
     if width is None and not sys.stdout.isatty():
-        probe = Console(file=io.StringIO(), width=PIPED_PROBE_WIDTH, color_system=None)
-        draw(probe)
-        lines = probe.file.getvalue().splitlines()  # type: ignore[attr-defined]
-        width = max((cell_len(line.rstrip()) for line in lines), default=1) or 1
+        drawn = io.StringIO()
+        draw(Console(file=drawn, width=PIPED_PROBE_WIDTH, color_system=None))
+        width = max((cell_len(line.rstrip()) for line in drawn.getvalue().splitlines()), default=1) or 1
     draw(Console(width=width) if width else Console())
 
 
@@ -147,8 +146,8 @@ def _keys(args: argparse.Namespace) -> int:
         print(f"resilient-serverless: {error}", file=sys.stderr)
         return 2
     rows = []
-    for key, spec in sorted(config.items(), key=lambda item: str(item[0]).lower()):
-        spec = spec if isinstance(spec, dict) else {"default": spec}
+    for key, declared in sorted(config.items(), key=lambda item: str(item[0]).lower()):
+        spec = declared if isinstance(declared, dict) else {"default": declared}
         default = json.dumps(spec["default"]) if "default" in spec else "(required)"
         rows.append((str(key), str(spec.get("type", "")), default, str(spec.get("description", ""))))
     if not rows:

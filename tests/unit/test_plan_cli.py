@@ -103,7 +103,8 @@ def test_keys_lists_every_setting_a_stack_may_set(capsys: pytest.CaptureFixture[
     # THEN each key of the settings is on its own line, with its type and default
     listed = [line.split()[0] for line in out.splitlines()[1:]]
     assert listed == sorted((spec.key for spec in SPECS), key=str.lower)
-    assert "  logRetentionDays  " in out and "  integer  30  " in out.replace("  ", "  ")
+    retention = next(line.split(maxsplit=3) for line in out.splitlines() if line.split()[0] == "logRetentionDays")
+    assert retention == ["logRetentionDays", "integer", "30", "Days CloudWatch keeps function and access logs"]
 
 
 def test_error_finding_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
