@@ -3,19 +3,28 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
+# Two stamps: the plan needs only the runtime dependencies (pulumi, pulumi-aws, ...); the tests and
+# linters add moto, mypy and the stubs, which took most of a fresh clone's first `make plan`.
+RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
 
 .PHONY: plan test lint bench clean mutation asl-validator
 
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml setup.py
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME)
+
+# pip 25.1+ (installed above) reads the dependency groups of pyproject.toml.
+$(STAMP): $(RUNTIME)
+	$(BIN)/python -m pip install --quiet -e . --group test --group dev
 	touch $(STAMP)
 
-## plan: the offline plan of a stack (STACK=dev|staging|prod|local), no cloud, no Pulumi CLI
-plan: $(STAMP)
+## plan: the offline plan of a stack (STACK=dev|staging|prod|local), no cloud, no Pulumi CLI;
+## installs only what the plan needs
+plan: $(RUNTIME)
 	$(BIN)/resilient-serverless plan --stack $(STACK)
 
 ## test: the whole test suite (unit, handlers, whole stacks, install); where npm exists it first
@@ -44,7 +53,7 @@ MUTATE ?= components/rules.py,handlers/resilience/
 MUTATION_TESTS ?= tests/unit/test_rules_pinned.py tests/unit/test_iam_rules.py tests/unit/test_rules.py tests/unit/handlers
 MUTATION_DIR ?= build/mutation
 mutation: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[mutation]'
+	$(BIN)/python -m pip install --quiet --group mutation
 	rm -rf $(MUTATION_DIR) && mkdir -p $(MUTATION_DIR)/path/resilient_serverless
 	cp -r components handlers tests environments __main__.py Pulumi.yaml pyproject.toml $(MUTATION_DIR)/
 	find $(MUTATION_DIR) -name __pycache__ -prune -exec rm -rf {} +

@@ -1,23 +1,54 @@
-"""``resilient-serverless``: the offline plan of a stack, and the list of rules.
+"""resilient-serverless: the offline plan of a stack, the resilience rules and the stack settings.
 
-    resilient-serverless plan --stack dev [--json] [--project-dir DIR]
+    resilient-serverless plan --stack dev [--json] [--project-dir DIR] [--width N]
     resilient-serverless plan --compare staging prod [--json]
-    resilient-serverless rules
+    resilient-serverless rules [--json]
+    resilient-serverless keys [--project-dir DIR]
     resilient-serverless simulate --stack prod --load spike:10x:60s [--baseline naive] [--json] [--plot FILE]
 
-Exit codes of ``plan``: 0 clean, 1 when a rule of severity error fires, 2 for bad configuration
+Exit codes of plan: 0 clean, 1 when a rule of severity error fires, 2 for bad configuration
 or an unknown stack (one line on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["PIPED_PROBE_WIDTH", "main"]
+
+# Piped output is first drawn this wide, then at the width of its widest line: no table or tree
+# line wraps, and no line is padded past its content.
+PIPED_PROBE_WIDTH = 10_000
+# The policy pack's default level of each severity (components/policy.py DEFAULT_LEVELS, which
+# imports pulumi-policy, an extra); a test keeps the two equal.
+PACK_LEVELS = {"error": "mandatory", "warning": "advisory"}
+STACKS_HELP = (
+    "stack name: its settings are Pulumi.<stack>.yaml in the project's stackConfigDir "
+    "(Pulumi.yaml; environments/ in this repository), which is what the plan reads"
+)
+STACKS_EPILOG = "Stacks are the Pulumi.<stack>.yaml files of the project's stackConfigDir (see Pulumi.yaml)."
+EPILOG = f"{STACKS_EPILOG} Run '%(prog)s <command> --help' for the options of a command."
+
+
+def _draw(width: int | None, draw: Callable[[Console], None]) -> None:
+    """Print through rich at ``width``; on a terminal at its width; piped, as wide as the widest
+    line (a file or a pipe has no width, and rich's default of 80 folds tables mid-word)."""
+    from rich.cells import cell_len  # noqa: PLC0415
+    from rich.console import Console  # noqa: PLC0415
+
+    if width is None and not sys.stdout.isatty():
+        drawn = io.StringIO()
+        draw(Console(file=drawn, width=PIPED_PROBE_WIDTH, color_system=None))
+        width = max((cell_len(line.rstrip()) for line in drawn.getvalue().splitlines()), default=1) or 1
+    draw(Console(width=width) if width else Console())
 
 
 def _operations(args: argparse.Namespace, stack: str, graph: Any) -> dict[str, Any]:
@@ -49,9 +80,7 @@ def _compare(args: argparse.Namespace) -> int:
         json.dump(doc, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
     else:
-        from rich.console import Console  # noqa: PLC0415
-
-        render_comparison(doc, Console(width=args.width) if args.width else Console())
+        _draw(args.width, lambda console: render_comparison(doc, console))
     return 0
 
 
@@ -74,21 +103,61 @@ def _plan(args: argparse.Namespace) -> int:
         json.dump(plan, sys.stdout, indent=2, sort_keys=True, default=str)
         sys.stdout.write("\n")
     else:
-        from rich.console import Console  # noqa: PLC0415
-
         from .operations.report import render_operations  # noqa: PLC0415
 
-        console = Console(width=args.width) if args.width else Console()
-        render_plan(plan, console)
-        render_operations(plan["operations"], console)
+        def draw(console: Console) -> None:
+            render_plan(plan, console)
+            render_operations(plan["operations"], console)
+
+        _draw(args.width, draw)
     return exit_code(plan)
 
 
-def _rules(_: argparse.Namespace) -> int:
+def rule_catalogue() -> list[dict[str, str]]:
+    """Every rule, by id: its severity, its default level in the policy pack, its description."""
     from .rules import RULES  # noqa: PLC0415
 
-    for r in sorted(RULES.values(), key=lambda r: r.id):
-        print(f"{r.id:34} {r.severity:8} {r.description}")
+    return [
+        {"id": r.id, "severity": r.severity, "level": PACK_LEVELS[r.severity], "description": r.description}
+        for r in sorted(RULES.values(), key=lambda r: r.id)
+    ]
+
+
+def _rules(args: argparse.Namespace) -> int:
+    catalogue = rule_catalogue()
+    if args.json:
+        json.dump(catalogue, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    width = max(len(r["id"]) for r in catalogue)
+    for r in catalogue:
+        print(f"{r['id']:{width}}  {r['severity']:7}  {r['level']:9}  {r['description']}")
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    """The settings a stack of the project may set: the config block of its Pulumi.yaml."""
+    from .testing.capture import load_project, read_config_file  # noqa: PLC0415
+    from .validation import ConfigError  # noqa: PLC0415
+
+    try:
+        project = load_project(args.project_dir)
+        config = read_config_file(project.directory / "Pulumi.yaml").get("config") or {}
+    except (ConfigError, FileNotFoundError) as error:
+        print(f"resilient-serverless: {error}", file=sys.stderr)
+        return 2
+    rows = []
+    for key, declared in sorted(config.items(), key=lambda item: str(item[0]).lower()):
+        spec = declared if isinstance(declared, dict) else {"default": declared}
+        default = json.dumps(spec["default"]) if "default" in spec else "(required)"
+        rows.append((str(key), str(spec.get("type", "")), default, str(spec.get("description", ""))))
+    if not rows:
+        print(f"resilient-serverless: {project.directory / 'Pulumi.yaml'} declares no config keys", file=sys.stderr)
+        return 2
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    print(f"settings of project {project.name} ({project.name}:<key> in a stack file):")
+    for row in rows:
+        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3])
     return 0
 
 
@@ -161,25 +230,51 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+def _version() -> str:
+    from . import __version__  # noqa: PLC0415
+
+    return str(__version__)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="resilient-serverless", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="resilient-serverless", description=__doc__.splitlines()[0], epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    plan = sub.add_parser("plan", help="run a stack offline under mocks and print its plan")
+    plan = sub.add_parser(
+        "plan",
+        help="run a stack offline under mocks and print its plan",
+        description="Run a stack's program offline under mocks and print its plan: the resources, the "
+        "settings that matter for resilience, the exports and the findings of the rules (grouped by rule).",
+        epilog=STACKS_EPILOG,
+    )
     which = plan.add_mutually_exclusive_group(required=True)
-    which.add_argument("--stack", help="stack name: environments/Pulumi.<stack>.yaml")
+    which.add_argument("--stack", help=STACKS_HELP)
     which.add_argument(
         "--compare", nargs=2, metavar=("A", "B"), help="the cost of resilience of two stacks side by side"
     )
     plan.add_argument("--json", action="store_true", help="print the plan as a JSON document")
     plan.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
-    plan.add_argument("--width", type=int, default=None, help="terminal width for the tree")
+    plan.add_argument(
+        "--width",
+        type=_positive_int,
+        default=None,
+        help="columns of the text output (default: the terminal's width; piped or redirected, the width "
+        "of the widest line, so tables never wrap)",
+    )
     # The capacity table's stated load (components/operations/capacity.py, Assumptions).
     plan.add_argument("--burst-rps", type=_positive, default=1000.0, help="burst to absorb, requests/s (default 1000)")
     plan.add_argument("--backlog", type=_positive_int, default=100_000, help="backlog to drain (default 100000)")
     plan.add_argument("--message-ms", type=_positive, default=100.0, help="work per queued message (default 100 ms)")
     plan.add_argument("--table-gb", type=_positive, default=1.0, help="table size for PITR cost (default 1 GB)")
     plan.set_defaults(run=_plan)
-    sub.add_parser("rules", help="list the resilience rules").set_defaults(run=_rules)
+    rules = sub.add_parser("rules", help="list the resilience rules")
+    rules.add_argument(
+        "--json", action="store_true", help="print them as JSON: id, severity, policy-pack level, description"
+    )
+    rules.set_defaults(run=_rules)
+    keys = sub.add_parser("keys", help="list the settings a stack file may set (the config block of Pulumi.yaml)")
+    keys.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
+    keys.set_defaults(run=_keys)
     _add_simulate(sub)
     args = parser.parse_args(argv)
     return int(args.run(args))

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from .testing.capture import CapturedResource, Graph
 
-__all__ = ["PLAN_SCHEMA", "SETTINGS", "build_plan", "exit_code", "render_plan"]
+__all__ = ["PLAN_SCHEMA", "SETTINGS", "build_plan", "exit_code", "group_findings", "render_plan"]
 
 PLAN_SCHEMA = "resilient-serverless/plan@1"
 Extractor = Callable[[dict[str, Any]], dict[str, Any]]
@@ -310,11 +310,39 @@ def render_plan(plan: dict[str, Any], console: Console) -> None:
     findings = plan["findings"]
     if not findings:
         console.print("[bold green]findings: none[/]")
-    for f in findings:
-        colour = "red" if f["severity"] == "error" else "yellow"
-        tag = f"[dim]waived: {f['waived']}[/]" if f["waived"] else f"[{colour}]{f['severity']}[/]"
-        console.print(f"{tag} [bold]{f['rule']}[/] {f['type'].split(':')[-1]} {f['name']}: {f['message']}")
+    for group in group_findings(findings):
+        console.print(_group_lines(group))
     console.print(f"errors {s['errors']}, warnings {s['warnings']}, waived {s['waived']}")
+
+
+def group_findings(findings: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The findings of one rule with one severity and one waiver reason together, in the order
+    each group first appears (a waiver in a stack file applies to every resource of its rule)."""
+    groups: dict[tuple[str, str, str | None], list[dict[str, Any]]] = {}
+    for f in findings:
+        groups.setdefault((f["rule"], f["severity"], f["waived"]), []).append(f)
+    return list(groups.values())
+
+
+def _group_lines(group: list[dict[str, Any]]) -> str:
+    """One finding on one line; several: the rule once (with their message when they share it),
+    then one resource a line."""
+    from rich.markup import escape  # noqa: PLC0415
+
+    first = group[0]
+    colour = "red" if first["severity"] == "error" else "yellow"
+    tag = f"[dim]waived: {escape(first['waived'])}[/]" if first["waived"] else f"[{colour}]{first['severity']}[/]"
+
+    def resource(f: dict[str, Any]) -> str:
+        return f"{f['type'].split(':')[-1]} {escape(f['name'])}"
+
+    if len(group) == 1:
+        return f"{tag} [bold]{first['rule']}[/] {resource(first)}: {escape(first['message'])}"
+    messages = {f["message"] for f in group}
+    shared = f": {escape(first['message'])}" if len(messages) == 1 else ""
+    lines = [f"{tag} [bold]{first['rule']}[/] on {len(group)} resources{shared}"]
+    lines += [f"  {resource(f)}" + ("" if shared else f": {escape(f['message'])}") for f in group]
+    return "\n".join(lines)
 
 
 SETTINGS["aws:sfn/stateMachine:StateMachine"] = lambda i: {

@@ -24,7 +24,15 @@ from resilient_serverless.components import defaults
 from resilient_serverless.components.rules import RULES
 from resilient_serverless.components.validation import ConfigError, Problems
 
-__all__ = ["SPECS", "SettingSpec", "StackSettings", "load_settings", "parse_settings"]
+__all__ = [
+    "SPECS",
+    "SettingSpec",
+    "StackSettings",
+    "check_known_keys",
+    "closest_keys",
+    "load_settings",
+    "parse_settings",
+]
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -384,8 +392,7 @@ def parse_settings(
     """Validate raw ``key -> value`` (keys without the project namespace) into settings.
     ``secret_keys`` (same form) are never printed: their problems show ``[secret]``."""
     p = Problems(subject)
-    by_key = {s.key: s for s in SPECS}
-    p.check_known_keys(raw, by_key, what="setting")
+    check_known_keys(p, raw)
     values = {spec.attr: _value_of(spec, raw, p, spec.key in secret_keys) for spec in SPECS}
     account, reserved = values["account_concurrency"], values["reserved_concurrency"]
     if account is not None and reserved is not None:
@@ -433,6 +440,30 @@ def parse_settings(
         p.add(f"jobExecutionTimeoutSeconds={execution!r} is above 300 s, the most an EXPRESS workflow runs")
     p.raise_if_any()
     return StackSettings(**values)
+
+
+def closest_keys(key: str) -> list[str]:
+    """The valid keys a mistyped ``key`` most likely meant: the closest spellings, else (for a
+    shortened key such as ``retention``) the keys that contain it, case aside."""
+    valid = [spec.key for spec in SPECS]
+    by_lower = {k.lower(): k for k in valid}
+    close = difflib.get_close_matches(key.lower(), list(by_lower), n=2, cutoff=0.6)
+    if not close:
+        close = [k for k in by_lower if key.lower() in k][:2] if len(key) >= 3 else []
+    return [by_lower[k] for k in close]
+
+
+def check_known_keys(p: Problems, raw: Mapping[str, Any]) -> None:
+    """An unknown key, with the closest valid one; the whole list is one command away (27 keys on
+    one line buried the hint)."""
+    known = {spec.key for spec in SPECS}
+    for key in sorted(set(raw) - known):
+        close = closest_keys(str(key))
+        listed = f"(run 'resilient-serverless keys' for all {len(known)})"
+        if close:
+            p.add(f"unknown setting {key!r}: did you mean {' or '.join(repr(k) for k in close)}? {listed}")
+        else:
+            p.add(f"unknown setting {key!r} {listed}")
 
 
 def _check_timeout_for_flavor(p: Problems, timeout: int | None, flavor: str | None) -> None:

@@ -9,11 +9,14 @@ cache warm), so the session builds one wheel and one virtualenv and every test s
 
 from __future__ import annotations
 
+import email.message
+import email.parser
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import venv
 import zipfile
 from dataclasses import dataclass
@@ -25,7 +28,30 @@ ROOT = Path(__file__).resolve().parents[1]
 CONSUMERS = ROOT / "tests" / "consumers"
 INSTALLED_ROOTS = {"components": "resilient_serverless/components", "handlers": "resilient_serverless/handlers"}
 SKIPPED_DIRS = {"__pycache__"}
-BUILD_INPUTS = ("pyproject.toml", "setup.py", "README.md", "components", "handlers")
+BUILD_INPUTS = (
+    "pyproject.toml",
+    "setup.py",
+    "MANIFEST.in",
+    "README.md",
+    "LICENSE",
+    "CHANGELOG.md",
+    "components",
+    "handlers",
+)
+# Left out of a release's build tree: tools' state and earlier builds (a git checkout has none).
+NOT_IN_A_CHECKOUT = (".venv", ".git", "build", "dist", "node_modules", "*.egg-info", "__pycache__", "*.pyc", ".*_cache")
+# What the sdist holds besides the package sources: what builds the wheel and the documents a
+# distributor needs (MANIFEST.in says why tests, bench and the reference deployment are not in it).
+SDIST_FILES = {
+    "PKG-INFO",
+    "setup.cfg",
+    "pyproject.toml",
+    "setup.py",
+    "MANIFEST.in",
+    "README.md",
+    "LICENSE",
+    "CHANGELOG.md",
+}
 
 
 @dataclass(frozen=True)
@@ -68,6 +94,34 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sdist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built as a release is: ``python -m build --sdist`` in the whole checkout, tests and bench
+    included, so that what leaves them out is the build's own configuration."""
+    checkout = tmp_path_factory.mktemp("checkout") / "resilient-serverless"
+    shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(*NOT_IN_A_CHECKOUT))
+    out = tmp_path_factory.mktemp("sdist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--outdir", str(out), str(checkout)],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("resilient_serverless-*.tar.gz")
+    return built
+
+
+def sdist_members(sdist: Path) -> set[str]:
+    """The files of the sdist, without its top directory ``resilient_serverless-<version>/``."""
+    with tarfile.open(sdist) as archive:
+        return {m.name.split("/", 1)[1] for m in archive.getmembers() if m.isfile()}
+
+
+def wheel_metadata(wheel: Path) -> email.message.Message:
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        return email.parser.Parser().parsestr(archive.read(name).decode())
+
+
+@pytest.fixture(scope="session")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installed:
     """One virtualenv for the session: the wheel with its dependencies and the policy extra."""
     home = tmp_path_factory.mktemp("user")
@@ -99,6 +153,70 @@ def test_the_wheel_holds_every_package_and_file_of_the_source_tree(wheel: Path) 
     # nothing else
     assert sorted(source_files() - shipped) == []
     assert sorted(shipped - source_files()) == []
+
+
+def test_the_wheel_carries_the_license_and_type_markers_and_no_tests_or_bench(wheel: Path) -> None:
+    # GIVEN the wheel built from the repo
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        (license_file,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+        license_text = archive.read(license_file).decode()
+    # THEN it ships the Apache-2.0 text and a py.typed marker per package root
+    assert license_text == (ROOT / "LICENSE").read_text()
+    assert "Apache License" in license_text and "Version 2.0, January 2004" in license_text
+    assert {"resilient_serverless/components/py.typed", "resilient_serverless/handlers/py.typed"} <= set(names)
+    # AND nothing of the tests, the benchmarks or the reference stacks
+    top_level = sorted({n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith(".dist-info")})
+    assert top_level == ["resilient_serverless"]
+    assert [n for n in names if "/tests/" in n or "/bench/" in n or "/environments/" in n] == []
+
+
+def test_the_wheel_metadata_is_spdx_licensed_classified_and_publishes_only_user_extras(wheel: Path) -> None:
+    meta = wheel_metadata(wheel)
+    assert meta["License-Expression"] == "Apache-2.0"
+    assert meta.get_all("License-File") == ["LICENSE"]
+    assert meta["License"] is None  # the deprecated free-text field setuptools warns about
+    classifiers = meta.get_all("Classifier", [])
+    assert "Typing :: Typed" in classifiers
+    # PEP 639: the license is the expression; a license classifier beside it fails the upload
+    assert [c for c in classifiers if c.startswith("License ::")] == []
+    assert "pulumi" in meta["Keywords"].split(",")
+    # the maintainers' tools are dependency groups, never extras a user can install
+    assert sorted(meta.get_all("Provides-Extra", [])) == ["otel", "policy"]
+    runtime = [r.split(";")[0] for r in meta.get_all("Requires-Dist", []) if "extra ==" not in r]
+    assert any(r.startswith("botocore") for r in runtime), runtime
+    assert not any(r.startswith("boto3") for r in runtime), runtime
+
+
+def test_the_sdist_holds_the_package_sources_and_the_documents_and_nothing_else(sdist: Path) -> None:
+    # GIVEN the sdist built from the whole checkout
+    members = sdist_members(sdist)
+    egg_info = {m for m in members if m.startswith("resilient_serverless.egg-info/")}
+    sources = {
+        f"{root}/{path.relative_to(ROOT / root).as_posix()}"
+        for root in INSTALLED_ROOTS
+        for path in (ROOT / root).rglob("*")
+        if path.is_file() and not SKIPPED_DIRS & set(path.parts) and path.suffix not in (".pyc", ".pyo")
+    }
+    # THEN it holds the sources of components/ and handlers/, the build files and README,
+    # LICENSE and CHANGELOG: no tests, no bench, no reference deployment
+    assert sorted(members - egg_info - sources) == sorted(SDIST_FILES)
+    assert sorted(sources - members) == []
+
+
+def test_the_wheel_built_from_the_sdist_is_the_wheel_built_from_the_repo(
+    sdist: Path, wheel: Path, tmp_path: Path
+) -> None:
+    # GIVEN the sdist, built into a wheel as pip does when no wheel is published
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp_path), str(sdist)],
+        check=True,
+        capture_output=True,
+    )
+    (from_sdist,) = tmp_path.glob("resilient_serverless-*.whl")
+    # THEN it holds the same files as the wheel built from the repo: the sdist misses nothing
+    with zipfile.ZipFile(from_sdist) as a, zipfile.ZipFile(wheel) as b:
+        assert sorted(a.namelist()) == sorted(b.namelist())
 
 
 def test_every_module_of_the_installed_package_imports(installed: Installed) -> None:

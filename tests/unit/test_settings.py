@@ -54,11 +54,21 @@ def test_string_values_are_parsed_as_the_cli_passes_them() -> None:
     assert settings.waived_rules() == {"alarm-has-actions": "test"}
 
 
-def test_unknown_key_lists_the_valid_keys() -> None:
+def test_unknown_key_names_the_closest_valid_key_and_where_all_are_listed() -> None:
     with pytest.raises(ConfigError) as raised:
         parse_settings({"logRetention": 7}, subject="stack 'dev' settings")
-    valid = ", ".join(sorted(s.key for s in SPECS))
-    assert str(raised.value) == f"stack 'dev' settings: unknown setting 'logRetention' (valid settings: {valid})"
+    assert str(raised.value) == (
+        "stack 'dev' settings: unknown setting 'logRetention': did you mean 'logRetentionDays'? "
+        f"(run 'resilient-serverless keys' for all {len(SPECS)})"
+    )
+
+
+def test_unknown_key_like_no_valid_key_points_to_the_list() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({"zzz": 7}, subject="stack 'dev' settings")
+    assert str(raised.value) == (
+        f"stack 'dev' settings: unknown setting 'zzz' (run 'resilient-serverless keys' for all {len(SPECS)})"
+    )
 
 
 @pytest.mark.parametrize(
