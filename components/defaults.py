@@ -222,3 +222,19 @@ JOB_LOG_LEVEL: Final = "ERROR"
 JOB_LOG_EXECUTION_DATA: Final = False
 JOB_OUTCOME_EVENT_AGE_S: Final = 3600
 JOB_OUTCOME_RETRY_ATTEMPTS: Final = 10
+
+# --- Operating a deployed stack (resilient-serverless dlq / jobs) ----------------------------
+# SQS StartMessageMoveTask: MaxNumberOfMessagesPerSecond is 1 to 500 (unset: as fast as SQS can).
+DLQ_REDRIVE_RATE_RANGE: Final[tuple[int, int]] = (1, 500)
+# 10 messages/s by default: a redriven backlog reaches consumers that failed on it once, so it
+# goes back slowly enough to watch (and cancel) before it fills the DLQ again; --rate raises it.
+DLQ_REDRIVE_RATE_PER_S: Final = 10
+# `dlq show`: one ReceiveMessage call's worth (SQS returns at most 10 per call).
+DLQ_SHOW_LIMIT: Final = 10
+# Seconds between two looks at a running move task: its counters are approximate and move in
+# steps, so looking more often only costs calls.
+DLQ_REDRIVE_POLL_S: Final = 5
+# Step Functions RedriveExecution accepts a Standard execution up to 14 days after it stopped.
+JOBS_REDRIVE_WINDOW_MAX_S: Final = 14 * 86_400
+# `jobs redrive` without --since: the last hour, the failures of an incident still being handled.
+JOBS_REDRIVE_SINCE_S: Final = 3_600
