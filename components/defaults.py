@@ -238,3 +238,11 @@ DLQ_REDRIVE_POLL_S: Final = 5
 JOBS_REDRIVE_WINDOW_MAX_S: Final = 14 * 86_400
 # `jobs redrive` without --since: the last hour, the failures of an incident still being handled.
 JOBS_REDRIVE_SINCE_S: Final = 3_600
+
+# --- Provisioned pollers on SQS mappings (PriorityQueuePair ``pollers``) -----------------------
+# Lambda ProvisionedPollerConfig for SQS: MinimumPollers 2 to 200, MaximumPollers 2 to 2000
+# (docs.aws.amazon.com/lambda/latest/api/API_ProvisionedPollerConfig.html). Off by default: the
+# minimum is paid every hour whether messages come or not, and standard scaling with a maximum
+# concurrency per role is what keeps the pair's consumers isolated at no fixed cost.
+SQS_MIN_POLLERS_RANGE: Final[tuple[int, int]] = (2, 200)
+SQS_MAX_POLLERS_RANGE: Final[tuple[int, int]] = (2, 2000)
