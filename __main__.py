@@ -20,6 +20,7 @@ from resilient_serverless.components import (
     ResilientFunction,
     ThrottledApi,
     WebSocketNotifier,
+    defaults,
     package_function,
     physical_name,
     stack_tags,
@@ -76,6 +77,7 @@ code = package_function(
     package_name="handlers",
     library=False,
     architecture=settings.architecture,
+    runtime=defaults.FUNCTION_RUNTIME,  # the functions below take the default runtime
     powertools=settings.powertools,
     handlers=["handlers.orders.lambda_handler", "handlers.ingest.lambda_handler"],
 )

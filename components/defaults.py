@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from .aws_facts import LAMBDA_RUNTIMES
+
 # --- AWS limits (cited in validation messages) --------------------------------------------
 LAMBDA_TIMEOUT_RANGE: Final[tuple[int, int]] = (1, 900)  # seconds
 LAMBDA_MEMORY_RANGE: Final[tuple[int, int]] = (128, 10240)  # MB
@@ -49,7 +51,16 @@ FUNCTION_TIMEOUT_S: Final = 10
 # 512 MB: Lambda CPU scales with memory; 512 gives a fast cold start for a boto3 + Powertools
 # handler at a small cost per invocation.
 FUNCTION_MEMORY_MB: Final = 512
-FUNCTION_RUNTIME: Final = "python3.12"
+# The Python runtime AWS supports longest, read from the dated runtime table (aws_facts): a
+# function created today on it is the last to meet a deprecation date. Moves when a row is added.
+FUNCTION_RUNTIME: Final = max(
+    (f for f in LAMBDA_RUNTIMES.values() if f.identifier.startswith("python")),
+    key=lambda f: (f.deprecated_on, f.identifier),
+).identifier
+# Lambda's recursive loop detection stops a function after about 16 calls around one chain of
+# SQS, SNS, S3 or Lambda: Terminate (AWS's default) written explicitly so a console change to
+# Allow shows as drift, and so the choice is visible in the plan.
+FUNCTION_RECURSIVE_LOOP: Final = "Terminate"
 # arm64 (Graviton): about 20% cheaper per GB-second with the same Powertools layer available.
 FUNCTION_ARCHITECTURE: Final = "arm64"
 # Reserved concurrency: the cheap rejection of excess work. 10 leaves room for a burst while
