@@ -13,7 +13,8 @@ a TTL drop is off until the owner sets ``ttl_s``. Alarms on the oldest message a
 Options: ``surge`` (a surge queue with its own consumer, and thresholds for the producer's
 ``Router``), ``shards`` (n queues, each tenant permanently on k of them), ``fifo``, and
 ``dedup_table`` (deferral and DLQ writes recorded per message, so a redelivery after a timeout
-between a write and its acknowledgement does not write again).
+between a write and its acknowledgement does not write again), ``pollers`` (provisioned mode on
+every consumer mapping instead of a maximum concurrency, for surges; its minimum is paid hourly).
 """
 
 from __future__ import annotations
