@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .. import defaults
-from .stack import DeadLetterQueue, OperateError, StackInventory, sources_named
+from .stack import DeadLetterQueue, OperateError, StackInventory, source_kind, sources_named
 
 __all__ = ["cancel", "list_dlqs", "parse_rate", "redrive", "show", "status"]
 
@@ -142,8 +142,9 @@ def show(inventory: StackInventory, sqs: Any, queue: str, limit: int, write: Wri
 
 def _destination(inventory: StackInventory, dlq: DeadLetterQueue, to: str | None) -> str | None:
     if not dlq.source_queues:
+        # SQS moves messages back only to the queues a DLQ serves (StartMessageMoveTask).
         raise OperateError(
-            f"{dlq.name} holds undeliverable SNS notifications, not messages of a queue: there is no "
+            f"{dlq.name} holds {source_kind(dlq.sources[0])}, not messages of a queue: there is no "
             "source queue to move them back to (read them with `dlq show`)"
         )
     if to is None:

@@ -21,6 +21,9 @@ __all__ = ["DeadLetterQueue", "OperateError", "StackInventory", "StateMachine", 
 QUEUE_TYPE = "aws:sqs/queue:Queue"
 SUBSCRIPTION_TYPE = "aws:sns/topicSubscription:TopicSubscription"
 STATE_MACHINE_TYPE = "aws:sfn/stateMachine:StateMachine"
+INVOKE_CONFIG_TYPE = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+MAPPING_TYPE = "aws:lambda/eventSourceMapping:EventSourceMapping"
+EVENT_TARGET_TYPE = "aws:cloudwatch/eventTarget:EventTarget"
 
 
 class OperateError(Exception):
@@ -35,7 +38,9 @@ class DeadLetterQueue:
     component: str
     """The component (the queue's parent in the resource tree) or ``stack`` at the top level."""
     sources: tuple[str, ...] = field(default=())
-    """ARNs of the queues (or SNS topics, for a subscription's DLQ) whose failures land here."""
+    """What fails into it: queue ARNs (redrive policy), SNS topic ARNs (a subscription's redrive
+    policy), ``lambda:NAME`` (a function's or a mapping's on-failure destination) or
+    ``rule:NAME`` (an EventBridge target's dead-letter config)."""
 
     @property
     def source_queues(self) -> tuple[str, ...]:
@@ -94,6 +99,26 @@ def _redrive_target(outputs: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _dig(value: Any, *path: str) -> Any:
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
+
+
+def _failure_destinations(type_: str, outputs: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(queue ARN, what fails into it) for resources other than queues that dead-letter to SQS."""
+    if type_ == SUBSCRIPTION_TYPE:
+        target = _redrive_target(outputs)
+        return [(target, str(outputs.get("topic")))] if target else []
+    if type_ in (INVOKE_CONFIG_TYPE, MAPPING_TYPE):
+        target = _dig(outputs, "destinationConfig", "onFailure", "destination")
+        return [(str(target), f"lambda:{outputs.get('functionName')}")] if target else []
+    if type_ == EVENT_TARGET_TYPE:
+        target = _dig(outputs, "deadLetterConfig", "arn")
+        return [(str(target), f"rule:{outputs.get('rule')}")] if target else []
+    return []
+
+
 def inventory_from_state(state: Mapping[str, Any], stack: str = "") -> StackInventory:
     """The inventory of a ``pulumi stack export`` document (version 3)."""
     deployment = state.get("deployment") if isinstance(state, Mapping) else None
@@ -107,11 +132,13 @@ def inventory_from_state(state: Mapping[str, Any], stack: str = "") -> StackInve
         target = _redrive_target(q["outputs"])
         if target:
             fed.setdefault(target, []).append(str(q["outputs"].get("arn")))
-    for s in by_urn.values():
-        if s.get("type") == SUBSCRIPTION_TYPE and isinstance(s.get("outputs"), Mapping):
-            target = _redrive_target(s["outputs"])
-            if target:
-                fed.setdefault(target, []).append(str(s["outputs"].get("topic")))
+    for r in by_urn.values():
+        outputs = r.get("outputs")
+        if not isinstance(outputs, Mapping):
+            continue
+        for target, source in _failure_destinations(str(r.get("type")), outputs):
+            if target.startswith("arn:") and ":sqs:" in target:
+                fed.setdefault(target, []).append(source)
     dlqs = tuple(
         DeadLetterQueue(
             name=str(q["outputs"].get("name")),
@@ -175,3 +202,11 @@ def load_inventory(
 
 def sources_named(inventory: StackInventory, arns: Sequence[str]) -> str:
     return ", ".join(inventory.queue_names.get(a, a.rsplit(":", 1)[-1]) for a in arns) or "-"
+
+
+def source_kind(source: str) -> str:
+    if source.startswith("lambda:"):
+        return "failed asynchronous invocations"
+    if source.startswith("rule:"):
+        return "events EventBridge could not deliver"
+    return "undeliverable SNS notifications"

@@ -18,6 +18,7 @@ STACK = "prod"
 PROJECT = "resilient-serverless"
 ROOT_URN = f"urn:pulumi:{STACK}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{STACK}"
 PAIR_URN = f"urn:pulumi:{STACK}::{PROJECT}::resilient-serverless:index:PriorityQueuePair::orders-inbox"
+DELIVERY_URN = f"urn:pulumi:{STACK}::{PROJECT}::resilient-serverless:index:AlarmDeliveryDLQ::ops-alarms"
 WORKFLOW_URN = f"urn:pulumi:{STACK}::{PROJECT}::resilient-serverless:index:AsyncJobWorkflow::reports"
 ROLE_ARN = "arn:aws:iam::123456789012:role/sfn"
 PASS = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
@@ -86,10 +87,13 @@ def deployed(tmp_path: Path) -> Iterator[Deployed]:
         resources = [{"urn": ROOT_URN, "custom": False, "type": "pulumi:pulumi:Stack", "outputs": {}}]
         resources.append({"urn": PAIR_URN, "custom": False, "type": PAIR_URN.split("::")[-2], "parent": ROOT_URN})
         resources.append(
+            {"urn": DELIVERY_URN, "custom": False, "type": DELIVERY_URN.split("::")[-2], "parent": ROOT_URN}
+        )
+        resources.append(
             {"urn": WORKFLOW_URN, "custom": False, "type": WORKFLOW_URN.split("::")[-2], "parent": ROOT_URN}
         )
         for name, q in queues.items():
-            parent = ROOT_URN if name.startswith("ops-") else PAIR_URN
+            parent = DELIVERY_URN if name.startswith("ops-") else PAIR_URN
             resources.append(_resource("aws:sqs/queue:Queue", name, parent, {"name": name, **q}))
         subscription = {
             "topic": topic,

@@ -72,7 +72,7 @@ def test_list_names_every_dlq_with_depth_oldest_age_component_and_sources(
     assert (code, err) == (0, [])
     assert [line.split() for line in out] == [
         ["DLQ", "DEPTH", "IN", "FLIGHT", "OLDEST", "COMPONENT", "SOURCES"],
-        ["ops-alarms-dlq", "1", "0", "-", "stack", "ops-alarms"],
+        ["ops-alarms-dlq", "1", "0", "-", "ops-alarms", "(AlarmDeliveryDLQ)", "ops-alarms"],
         ["orders-inbox-high-dlq", "2", "0", "1h02m05s", "orders-inbox", "(PriorityQueuePair)", "orders-inbox-high"],
         ["orders-inbox-low-dlq", "0", "0", "-", "orders-inbox", "(PriorityQueuePair)", "orders-inbox-low"],
         ["3", "DLQs", "in", "stack", "prod"],
