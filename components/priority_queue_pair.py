@@ -310,7 +310,8 @@ def _check_pollers(args: Mapping[str, Any], p: Problems) -> dict[str, int] | Non
     if not isinstance(pollers, Mapping):
         return None  # absent, or reported as "must be a dict"
     p.check_known_keys(pollers, PollersArgs.__annotations__, what="pollers key")
-    low, high = pollers.get("min"), pollers.get("max")
+    low: Any = pollers.get("min")
+    high: Any = pollers.get("max")
     for key, value in (("min", low), ("max", high)):
         if value is None:
             p.add(f"pollers needs {key} (both min and max: the pollers kept ready and the most it may scale to)")
