@@ -306,3 +306,39 @@ def test_without_a_state_file_or_a_pulumi_cli_the_stack_cannot_be_read(tmp_path:
     with pytest.raises(OperateError) as raised:
         load_inventory(None, str(other))
     assert str(raised.value) == "the state file has no deployment.resources: is it `pulumi stack export` output?"
+
+
+def test_a_move_task_that_fails_is_reported_with_its_reason_and_exits_1(deployed: Deployed) -> None:
+    # GIVEN a move task SQS stops with a failure (its source queue was deleted meanwhile)
+    sqs, stub = _move_tasks(deployed)
+    dlq_arn = deployed.queues["orders-inbox-low-dlq"]["arn"]
+    stub.add_response("start_message_move_task", {"TaskHandle": "h"})
+    failed = {
+        "TaskHandle": "h",
+        "Status": "FAILED",
+        "ApproximateNumberOfMessagesMoved": 0,
+        "FailureReason": "AWS.SimpleQueueService.NonExistentQueue",
+    }
+    stub.add_response("list_message_move_tasks", {"Results": [failed]}, {"SourceArn": dlq_arn, "MaxResults": 1})
+    lines: list[str] = []
+    # WHEN the DLQ is redriven
+    with stub:
+        code = redrive(load_inventory(None, str(deployed.state_file)), sqs, "orders-inbox-low-dlq", lines.append)
+    # THEN the failure and its reason are shown, and the exit code says the move did not complete
+    assert code == 1
+    assert lines[1:] == ["  failed: 0 of 0 moved", "  failure: AWS.SimpleQueueService.NonExistentQueue"]
+
+
+def test_without_a_state_file_the_stack_is_read_with_the_pulumi_cli(deployed: Deployed) -> None:
+    # GIVEN a pulumi CLI on PATH that exports the stack
+    calls: list[list[str]] = []
+
+    def run(argv: list[str], **_: Any) -> Any:
+        calls.append(argv)
+        return type("Done", (), {"returncode": 0, "stdout": deployed.state_file.read_text(), "stderr": ""})()
+
+    # WHEN the inventory is loaded by stack name
+    inventory = load_inventory("prod", None, run=run, which=lambda _: "/usr/local/bin/pulumi")
+    # THEN `pulumi stack export --stack prod` was asked, and its DLQs are known
+    assert calls == [["/usr/local/bin/pulumi", "stack", "export", "--stack", "prod"]]
+    assert [d.name for d in inventory.dlqs] == ["ops-alarms-dlq", "orders-inbox-high-dlq", "orders-inbox-low-dlq"]
