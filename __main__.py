@@ -20,10 +20,12 @@ from resilient_serverless.components import (
     ResilientFunction,
     ThrottledApi,
     WebSocketNotifier,
+    defaults,
     package_function,
     physical_name,
     stack_tags,
 )
+from resilient_serverless.components.operations.alarm_delivery import AlarmDeliveryDLQ
 from resilient_serverless.components.rules import waive
 
 from environments.settings import load_settings
@@ -35,8 +37,22 @@ project, stack = pulumi.get_project(), pulumi.get_stack()
 tags = stack_tags("reference-deployment")
 
 ops_topic = aws.sns.Topic("ops-alarms", name=physical_name("sns", project, stack, "ops-alarms"), tags=tags)
-for email in filter(None, [settings.alarm_email]):
-    aws.sns.TopicSubscription("ops-alarms-email", topic=ops_topic.arn, protocol="email", endpoint=email)
+# An alarm SNS cannot deliver (a bouncing address, an endpoint down) is kept, not dropped: every
+# subscription of the ops topic dead-letters into one queue, which the dashboard shows and alarms.
+# A stack with no subscriber has nothing to deliver, and no such queue.
+subscribers = [("email", email) for email in filter(None, [settings.alarm_email])]
+if subscribers:
+    alarm_delivery = AlarmDeliveryDLQ("ops-alarms", {"topic_arn": ops_topic.arn, "alarm_topic_arn": ops_topic.arn})
+    for protocol, endpoint in subscribers:
+        aws.sns.TopicSubscription(
+            f"ops-alarms-{protocol}",
+            topic=ops_topic.arn,
+            protocol=protocol,
+            endpoint=endpoint,
+            redrive_policy=alarm_delivery.redrive_policy,
+            # SNS may write to the queue only once its policy allows it
+            opts=pulumi.ResourceOptions(depends_on=[alarm_delivery.queue_policy]),
+        )
 # One setting per account and region: the stack files turn it on in exactly one stack per account
 # and region (see environments/). The API's REST stage and method settings wait for it.
 account = ApiGatewayAccount("apigateway-account") if settings.api_gateway_account_role else None
@@ -61,6 +77,7 @@ code = package_function(
     package_name="handlers",
     library=False,
     architecture=settings.architecture,
+    runtime=defaults.FUNCTION_RUNTIME,  # the functions below take the default runtime
     powertools=settings.powertools,
     handlers=["handlers.orders.lambda_handler", "handlers.ingest.lambda_handler"],
 )

@@ -5,9 +5,12 @@
     resilient-serverless rules [--json]
     resilient-serverless keys [--project-dir DIR]
     resilient-serverless simulate --stack prod --load spike:10x:60s [--baseline naive] [--json] [--plot FILE]
+    resilient-serverless dlq list|show|redrive (--stack NAME | --state FILE) ...
+    resilient-serverless jobs redrive (--stack NAME | --state FILE) [--since 1h] [--dry-run]
 
 Exit codes of plan: 0 clean, 1 when a rule of severity error fires, 2 for bad configuration
-or an unknown stack (one line on stderr).
+or an unknown stack (one line on stderr). dlq and jobs: 0 done, 1 when AWS refused or a
+move did not complete, 2 for bad input (one line on stderr).
 """
 
 from __future__ import annotations
@@ -236,6 +239,86 @@ def _version() -> str:
     return str(__version__)
 
 
+# --- operating a deployed stack: dlq and jobs ----------------------------------------------------
+def _aws_client(service: str, args: argparse.Namespace, inventory: Any) -> Any:
+    """A client with the environment's credentials, in ``--region`` or the region of the stack's
+    own ARNs (a DLQ's URL answers only in its region)."""
+    import boto3  # noqa: PLC0415 (keep --help fast)
+
+    arns = [d.arn for d in inventory.dlqs] + [m.arn for m in inventory.state_machines]
+    region = args.region or next((a.split(":")[3] for a in arns if a.count(":") >= 5), None)
+    session = boto3.session.Session(region_name=region)
+    return session.client(service)  # type: ignore[call-overload]
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    from .operate import OperateError, load_inventory  # noqa: PLC0415
+    from .operate.jobs import parse_since, redrive_jobs  # noqa: PLC0415
+
+    try:
+        since = parse_since(args.since)
+        inventory = load_inventory(args.stack, args.state)
+        sfn = _aws_client("stepfunctions", args, inventory)
+        return redrive_jobs(inventory, sfn, print, since_s=since, dry_run=args.dry_run)
+    except OperateError as error:
+        print(f"resilient-serverless: {error}", file=sys.stderr)
+        return 2
+
+
+def _dlq(args: argparse.Namespace) -> int:
+    from .operate import OperateError, load_inventory  # noqa: PLC0415
+    from .operate import dlq as ops  # noqa: PLC0415
+
+    try:
+        rate = ops.parse_rate(args.rate) if args.action == "redrive" else 0
+        inventory = load_inventory(args.stack, args.state)
+        sqs = _aws_client("sqs", args, inventory)
+        if args.action == "list":
+            return ops.list_dlqs(inventory, sqs, _aws_client("cloudwatch", args, inventory), print)
+        if args.action == "show":
+            return ops.show(inventory, sqs, args.queue, args.limit, print)
+        if args.status or args.cancel:
+            return (ops.status if args.status else ops.cancel)(inventory, sqs, args.queue, print)
+        return ops.redrive(inventory, sqs, args.queue, print, to=args.to, rate=rate, dry_run=args.dry_run)
+    except OperateError as error:
+        print(f"resilient-serverless: {error}", file=sys.stderr)
+        return 2
+
+
+def _add_operate_parsers(sub: Any) -> None:
+    from . import defaults  # noqa: PLC0415
+
+    def where(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--stack", help="stack name (read with 'pulumi stack export' when --state is not given)")
+        p.add_argument("--state", help="the stack's state: a 'pulumi stack export' JSON file")
+        p.add_argument("--region", help="AWS region (default: the region of the stack's ARNs)")
+
+    dlq = sub.add_parser("dlq", help="a deployed stack's dead-letter queues: list, show, redrive")
+    actions = dlq.add_subparsers(dest="action", required=True)
+    where(actions.add_parser("list", help="every DLQ with depth, oldest age and component"))
+    show = actions.add_parser("show", help="peek at messages and their reasons (nothing consumed)")
+    show.add_argument("queue", help="DLQ name, URL or ARN")
+    show.add_argument("--limit", type=_positive_int, default=defaults.DLQ_SHOW_LIMIT, help="messages to show")
+    where(show)
+    redrive = actions.add_parser("redrive", help="move messages back to their source queue at a bounded rate")
+    redrive.add_argument("queue", help="DLQ name, URL or ARN")
+    redrive.add_argument("--to", help="one source queue (default: each message back to where it came from)")
+    redrive.add_argument("--rate", help=f"messages per second, 1 to 500 (default {defaults.DLQ_REDRIVE_RATE_PER_S})")
+    redrive.add_argument("--dry-run", action="store_true", help="say what would move; move nothing")
+    watch = redrive.add_mutually_exclusive_group()
+    watch.add_argument("--status", action="store_true", help="list this DLQ's move tasks")
+    watch.add_argument("--cancel", action="store_true", help="cancel the running move task")
+    where(redrive)
+    dlq.set_defaults(run=_dlq)
+    jobs = sub.add_parser("jobs", help="a deployed stack's failed workflow executions")
+    jobs_actions = jobs.add_subparsers(dest="action", required=True)
+    jobs_redrive = jobs_actions.add_parser("redrive", help="redrive failed Standard executions (RedriveExecution)")
+    jobs_redrive.add_argument("--since", help="stopped within this long: 90m, 1h, 2d, at most 14d (default 1h)")
+    jobs_redrive.add_argument("--dry-run", action="store_true", help="list what would be redriven")
+    where(jobs_redrive)
+    jobs.set_defaults(run=_jobs)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="resilient-serverless", description=__doc__.splitlines()[0], epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -276,6 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     keys.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
     keys.set_defaults(run=_keys)
     _add_simulate(sub)
+    _add_operate_parsers(sub)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from .aws_facts import LAMBDA_RUNTIMES
+
 # --- AWS limits (cited in validation messages) --------------------------------------------
 LAMBDA_TIMEOUT_RANGE: Final[tuple[int, int]] = (1, 900)  # seconds
 LAMBDA_MEMORY_RANGE: Final[tuple[int, int]] = (128, 10240)  # MB
@@ -49,7 +51,16 @@ FUNCTION_TIMEOUT_S: Final = 10
 # 512 MB: Lambda CPU scales with memory; 512 gives a fast cold start for a boto3 + Powertools
 # handler at a small cost per invocation.
 FUNCTION_MEMORY_MB: Final = 512
-FUNCTION_RUNTIME: Final = "python3.12"
+# The Python runtime AWS supports longest, read from the dated runtime table (aws_facts): a
+# function created today on it is the last to meet a deprecation date. Moves when a row is added.
+FUNCTION_RUNTIME: Final = max(
+    (f for f in LAMBDA_RUNTIMES.values() if f.identifier.startswith("python")),
+    key=lambda f: (f.deprecated_on, f.identifier),
+).identifier
+# Lambda's recursive loop detection stops a function after about 16 calls around one chain of
+# SQS, SNS, S3 or Lambda: Terminate (AWS's default) written explicitly so a console change to
+# Allow shows as drift, and so the choice is visible in the plan.
+FUNCTION_RECURSIVE_LOOP: Final = "Terminate"
 # arm64 (Graviton): about 20% cheaper per GB-second with the same Powertools layer available.
 FUNCTION_ARCHITECTURE: Final = "arm64"
 # Reserved concurrency: the cheap rejection of excess work. 10 leaves room for a burst while
@@ -222,3 +233,27 @@ JOB_LOG_LEVEL: Final = "ERROR"
 JOB_LOG_EXECUTION_DATA: Final = False
 JOB_OUTCOME_EVENT_AGE_S: Final = 3600
 JOB_OUTCOME_RETRY_ATTEMPTS: Final = 10
+
+# --- Operating a deployed stack (resilient-serverless dlq / jobs) ----------------------------
+# SQS StartMessageMoveTask: MaxNumberOfMessagesPerSecond is 1 to 500 (unset: as fast as SQS can).
+DLQ_REDRIVE_RATE_RANGE: Final[tuple[int, int]] = (1, 500)
+# 10 messages/s by default: a redriven backlog reaches consumers that failed on it once, so it
+# goes back slowly enough to watch (and cancel) before it fills the DLQ again; --rate raises it.
+DLQ_REDRIVE_RATE_PER_S: Final = 10
+# `dlq show`: one ReceiveMessage call's worth (SQS returns at most 10 per call).
+DLQ_SHOW_LIMIT: Final = 10
+# Seconds between two looks at a running move task: its counters are approximate and move in
+# steps, so looking more often only costs calls.
+DLQ_REDRIVE_POLL_S: Final = 5
+# Step Functions RedriveExecution accepts a Standard execution up to 14 days after it stopped.
+JOBS_REDRIVE_WINDOW_MAX_S: Final = 14 * 86_400
+# `jobs redrive` without --since: the last hour, the failures of an incident still being handled.
+JOBS_REDRIVE_SINCE_S: Final = 3_600
+
+# --- Provisioned pollers on SQS mappings (PriorityQueuePair ``pollers``) -----------------------
+# Lambda ProvisionedPollerConfig for SQS: MinimumPollers 2 to 200, MaximumPollers 2 to 2000
+# (docs.aws.amazon.com/lambda/latest/api/API_ProvisionedPollerConfig.html). Off by default: the
+# minimum is paid every hour whether messages come or not, and standard scaling with a maximum
+# concurrency per role is what keeps the pair's consumers isolated at no fixed cost.
+SQS_MIN_POLLERS_RANGE: Final[tuple[int, int]] = (2, 200)
+SQS_MAX_POLLERS_RANGE: Final[tuple[int, int]] = (2, 2000)

@@ -13,7 +13,8 @@ a TTL drop is off until the owner sets ``ttl_s``. Alarms on the oldest message a
 Options: ``surge`` (a surge queue with its own consumer, and thresholds for the producer's
 ``Router``), ``shards`` (n queues, each tenant permanently on k of them), ``fifo``, and
 ``dedup_table`` (deferral and DLQ writes recorded per message, so a redelivery after a timeout
-between a write and its acknowledgement does not write again).
+between a write and its acknowledgement does not write again), ``pollers`` (provisioned mode on
+every consumer mapping instead of a maximum concurrency, for surges; its minimum is paid hourly).
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ class ShardArgs(TypedDict):
     """k queues per tenant, 1 to n - 1."""
 
 
+class PollersArgs(TypedDict):
+    min: int
+    """Event pollers kept ready (paid every hour), 2 to 200."""
+    max: int
+    """Event pollers the mapping may scale to, 2 to 2000, at least ``min``."""
+
+
 class PriorityQueuePairArgs(TypedDict, total=False):
     """Arguments of PriorityQueuePair. ``handler`` and ``code`` (of the consumers) are required.
 
@@ -82,7 +90,13 @@ class PriorityQueuePairArgs(TypedDict, total=False):
     batching_window_s: int
     """0 to 300 s; FIFO must be 0. Default: 1 (0 on FIFO)."""
     max_concurrency: Mapping[str, int]
-    """Per role (high, low, surge, shard), 2 to 1000. Default: high 10, low 2, surge 2, shard 2."""
+    """Per role (high, low, surge, shard), 2 to 1000. Default: high 10, low 2, surge 2, shard 2.
+    Not with ``pollers`` (AWS refuses both on one mapping)."""
+    pollers: PollersArgs | None
+    """Provisioned mode on every consumer mapping of the pair, for surges: ``{"min": 2..200,
+    "max": 2..2000}`` event pollers (each takes up to 10 concurrent invocations); the minimum is
+    paid every hour (the plan's cost table prices it). Replaces ``max_concurrency``, which AWS
+    refuses together with it. Default: none (standard scaling, bounded by ``max_concurrency``)."""
     max_receive_count: int
     """Receives before SQS moves a message to its DLQ, 1 to 1000. Default: 5."""
     retention_s: int
@@ -127,6 +141,7 @@ class _Settings:
     age_alarm_s: dict[str, int]
     alarm_topic_arn: pulumi.Input[str] | None
     dedup_table: aws.dynamodb.Table | None = None
+    pollers: dict[str, int] | None = None
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -161,7 +176,7 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     handler_missing = handler_problem(args.get("handler"), args.get("code"))  # before any queue exists
     if handler_missing:
         p.add(handler_missing)
-    for nested in ("consumer", "max_concurrency", "oldest_age_alarm_s", "surge", "shards", "tags"):
+    for nested in ("consumer", "max_concurrency", "pollers", "oldest_age_alarm_s", "surge", "shards", "tags"):
         if args.get(nested) is not None and not isinstance(args[nested], Mapping):
             p.add(f"{nested}={args[nested]!r} must be a dict")
     consumer = dict(_mapping(args.get("consumer")))
@@ -215,6 +230,7 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     for role, value in concurrency.items():
         if role in ROLES:
             p.check_int_range(f"max_concurrency[{role!r}]", value, 2, 1000, why="SQS mapping maximum concurrency")
+    pollers = _check_pollers(args, p)
     receives = args.get("max_receive_count", defaults.QUEUE_MAX_RECEIVE_COUNT)
     p.check_int_range("max_receive_count", receives, 1, 1000, why="SQS redrive maxReceiveCount")
     derived = visibility_timeout_for(timeout, window) if timeout_ok and window_ok else 0
@@ -284,7 +300,35 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         age_alarm_s=alarms,
         alarm_topic_arn=args.get("alarm_topic_arn"),
         dedup_table=dedup,
+        pollers=pollers,
     )
+
+
+def _check_pollers(args: Mapping[str, Any], p: Problems) -> dict[str, int] | None:
+    """``pollers`` within AWS's SQS ranges, min <= max, and not with ``max_concurrency``."""
+    pollers = args.get("pollers")
+    if not isinstance(pollers, Mapping):
+        return None  # absent, or reported as "must be a dict"
+    p.check_known_keys(pollers, PollersArgs.__annotations__, what="pollers key")
+    low: Any = pollers.get("min")
+    high: Any = pollers.get("max")
+    for key, value in (("min", low), ("max", high)):
+        if value is None:
+            p.add(f"pollers needs {key} (both min and max: the pollers kept ready and the most it may scale to)")
+    min_ok = low is not None and p.check_int_range(
+        "pollers.min", low, *defaults.SQS_MIN_POLLERS_RANGE, why="SQS provisioned mode MinimumPollers"
+    )
+    max_ok = high is not None and p.check_int_range(
+        "pollers.max", high, *defaults.SQS_MAX_POLLERS_RANGE, why="SQS provisioned mode MaximumPollers"
+    )
+    if min_ok and max_ok and low > high:
+        p.add(f"pollers.min={low!r} must be at most pollers.max={high!r}")
+    if args.get("max_concurrency") is not None:
+        p.add(
+            f"max_concurrency={dict(_mapping(args['max_concurrency']))!r} cannot be combined with pollers: AWS "
+            "refuses maximum concurrency on a mapping in provisioned mode (pollers.max bounds the consumers)"
+        )
+    return {"min": low, "max": high} if min_ok and max_ok else None
 
 
 class PriorityQueuePair(ResilientComponent):
@@ -448,8 +492,14 @@ class PriorityQueuePair(ResilientComponent):
                 "function_name": fn.alias.arn if fn.alias is not None else fn.function.name,
                 "batch_size": s.batch_size,
                 "function_response_types": ["ReportBatchItemFailures"],
-                "scaling_config": {"maximum_concurrency": s.concurrency[role]},
             }
+            if s.pollers is not None:
+                mapping_args["provisioned_poller_config"] = {
+                    "minimum_pollers": s.pollers["min"],
+                    "maximum_pollers": s.pollers["max"],
+                }
+            else:
+                mapping_args["scaling_config"] = {"maximum_concurrency": s.concurrency[role]}
             if not s.fifo:
                 mapping_args["maximum_batching_window_in_seconds"] = s.window_s
             self.mappings.append(

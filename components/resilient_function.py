@@ -21,6 +21,7 @@ import pulumi_aws as aws
 from typing_extensions import Unpack
 
 from . import defaults
+from .aws_facts import CHECKED_ON, LAMBDA_RUNTIMES
 from .base import ResilientComponent, Transform
 from .grants import Grants, assume_role_policy, policy_json
 from .packaging import handler_problem
@@ -30,7 +31,11 @@ __all__ = ["ResilientFunction", "ResilientFunctionArgs", "powertools_layer_arn"]
 
 Invocation = Literal["sync", "async", "queue"]
 INVOCATIONS: tuple[str, ...] = ("sync", "async", "queue")
-RUNTIMES: tuple[str, ...] = ("python3.12", "python3.13")
+# The Python runtimes of the dated table that AWS had not deprecated when it was last checked.
+RUNTIMES: tuple[str, ...] = tuple(
+    sorted(r for r in LAMBDA_RUNTIMES if r.startswith("python") and not LAMBDA_RUNTIMES[r].deprecated(CHECKED_ON))
+)
+RECURSIVE_LOOPS: tuple[str, ...] = ("Terminate", "Allow")
 ARCHITECTURES: tuple[str, ...] = ("arm64", "x86_64")
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARN", "ERROR")
 POWERTOOLS_SOURCES: tuple[str, ...] = ("layer", "bundle")
@@ -57,7 +62,7 @@ class ResilientFunctionArgs(TypedDict, total=False):
     memory: int
     """MB, 128 to 10240. Default: 512."""
     runtime: str
-    """python3.12 or python3.13. Default: python3.12."""
+    """python3.12 or python3.13. Default: the one AWS supports longest (``aws_facts``), python3.13."""
     architecture: str
     """arm64 or x86_64. Default: arm64."""
     reserved_concurrency: int | None
@@ -72,6 +77,14 @@ class ResilientFunctionArgs(TypedDict, total=False):
     """Warm environments on the ``live`` alias; at most the reserved concurrency. Default: 0."""
     snap_start: bool
     """SnapStart on published versions (not with provisioned concurrency). Default: False."""
+    recursive_loop: str
+    """Lambda's recursive loop detection: ``Terminate`` (stop a chain of calls that loops back
+    through SQS, SNS, S3 or Lambda) or ``Allow``. Default: ``Terminate``, set explicitly."""
+    tenant_isolation: bool
+    """Tenant isolation mode (``PER_TENANT``): each tenant id gets execution environments of its
+    own. Only for ``sync`` functions behind API Gateway (AWS: no other event source, no
+    provisioned concurrency, no SnapStart), and it cannot change after creation: turning it on
+    or off replaces the function. Default: False."""
     async_max_retries: int
     """``async`` only: retries 0 to 2. Default: 1."""
     async_max_event_age: int
@@ -127,6 +140,8 @@ class _Settings:
     reserved_concurrency: int | None
     provisioned_concurrency: int
     snap_start: bool
+    recursive_loop: str
+    tenant_isolation: bool
     async_max_retries: int
     async_max_event_age: int
     on_failure_destination_arn: pulumi.Input[str] | None
@@ -260,6 +275,13 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     snap_start = bool(args.get("snap_start", False))
     if snap_start and provisioned:
         p.add(f"snap_start=True cannot be combined with provisioned_concurrency={provisioned!r} (AWS)")
+    recursive_loop = args.get("recursive_loop", defaults.FUNCTION_RECURSIVE_LOOP)
+    p.check_choice("recursive_loop", recursive_loop, RECURSIVE_LOOPS)
+    tenant_isolation = args.get("tenant_isolation", False)
+    if tenant_isolation is True:
+        _check_tenant_isolation(invocation, provisioned, snap_start, p)
+    elif tenant_isolation is not False:
+        p.add(f"tenant_isolation={tenant_isolation!r} must be True or False")
 
     retries = args.get("async_max_retries", defaults.ASYNC_MAX_RETRIES)
     age = args.get("async_max_event_age", defaults.ASYNC_MAX_EVENT_AGE_S)
@@ -307,6 +329,8 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         reserved_concurrency=reserved,
         provisioned_concurrency=provisioned,
         snap_start=snap_start,
+        recursive_loop=recursive_loop,
+        tenant_isolation=tenant_isolation is True,
         async_max_retries=retries,
         async_max_event_age=age,
         on_failure_destination_arn=args.get("on_failure_destination_arn"),
@@ -323,6 +347,20 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         alarm_topic_arn=args.get("alarm_topic_arn"),
         description=args.get("description"),
     )
+
+
+def _check_tenant_isolation(invocation: str, provisioned: object, snap_start: bool, p: Problems) -> None:
+    """AWS runs a tenant-isolated function only for invocations that carry a tenant id (API
+    Gateway and direct invokes), without provisioned concurrency or SnapStart."""
+    if invocation != "sync":
+        p.add(
+            f"tenant_isolation=True needs invocation='sync', not {invocation!r}: AWS accepts no event "
+            "source but API Gateway for a tenant-isolated function"
+        )
+    if provisioned:
+        p.add(f"tenant_isolation=True cannot be combined with provisioned_concurrency={provisioned!r} (AWS)")
+    if snap_start:
+        p.add("tenant_isolation=True cannot be combined with snap_start=True (AWS)")
 
 
 def queue_url_of_arn(arn: str) -> str:
@@ -350,6 +388,7 @@ class ResilientFunction(ResilientComponent):
         "event_invoke_config",
         "dlq",
         "alarm",
+        "recursion",
     )
 
     function_name: pulumi.Output[str]
@@ -385,6 +424,12 @@ class ResilientFunction(ResilientComponent):
         self.grants = Grants(self, self.role)
         self.dlq = self._create_dlq()
         self.function = self._create_function()
+        self.recursion_config = self._child(
+            "recursion",
+            aws.lambda_.FunctionRecursionConfig,
+            "recursion",
+            {"function_name": self.function.name, "recursive_loop": settings.recursive_loop},
+        )
         self.alias = self._create_alias()
         self.provisioned_concurrency_config = self._create_provisioned_concurrency()
         self.event_invoke_config = self._create_event_invoke_config()
@@ -547,6 +592,8 @@ class ResilientFunction(ResilientComponent):
         }
         if s.snap_start:
             args["snap_start"] = {"apply_on": "PublishedVersions"}
+        if s.tenant_isolation:
+            args["tenancy_config"] = {"tenant_isolation_mode": "PER_TENANT"}
         if s.description:
             args["description"] = s.description
         return self._child(

@@ -89,6 +89,26 @@ def _provisioned_rows(graph: Graph, p: dict[str, Any], seconds: int) -> list[dic
     return rows
 
 
+def _poller_rows(graph: Graph, p: dict[str, Any], hours: int) -> list[dict[str, Any]]:
+    """Provisioned mode on a queue mapping: its minimum pollers are billed every hour, messages or
+    not (what scales above the minimum is billed as used: not a fixed cost, not counted)."""
+    rows = []
+    for mapping in graph.of_type("aws:lambda/eventSourceMapping:EventSourceMapping"):
+        config = mapping.inputs.get("provisionedPollerConfig") or {}
+        floor = int(config.get("minimumPollers") or 0)
+        if floor:
+            rows.append(
+                _row(
+                    f"provisioned pollers {mapping.name}",
+                    floor * hours,
+                    "poller-hours",
+                    p["lambda_event_poller_unit_hour"],
+                    f"{floor} minimum pollers x {hours} h, each as one event poller unit (assumed price, prices.toml)",
+                )
+            )
+    return rows
+
+
 def _metric_filter_metrics(graph: Graph) -> int:
     """Custom metrics metric filters publish: one per value of their dimensions (an API's routes)."""
     total = 0
@@ -188,6 +208,7 @@ def cost_table(graph: Graph, region: str, assumptions: CostAssumptions | None = 
                 )
             )
     rows += _dedup_rows(graph, p, a.diverted_messages)
+    rows += _poller_rows(graph, p, hours)
     return {**header, "rows": rows, "total_usd": round(sum(r["monthly_usd"] for r in rows), 2)}
 
 

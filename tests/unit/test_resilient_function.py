@@ -54,7 +54,7 @@ def _dig(inputs: dict[str, Any], path: str) -> Any:
     [
         ("timeout", 10),
         ("memorySize", 512),
-        ("runtime", "python3.12"),
+        ("runtime", "python3.13"),  # AWS supports it longest (aws_facts: 2029-06-30)
         ("architectures.0", "arm64"),
         ("reservedConcurrentExecutions", 10),
         ("tracingConfig.mode", "Active"),
@@ -65,7 +65,7 @@ def _dig(inputs: dict[str, Any], path: str) -> Any:
         ("environment.variables.POWERTOOLS_SERVICE_NAME", "orders"),
         ("environment.variables.POWERTOOLS_METRICS_NAMESPACE", "shop"),
         ("environment.variables.POWERTOOLS_LOG_LEVEL", "INFO"),
-        ("layers.0", "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:27"),
+        ("layers.0", "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27"),
         ("name", "shop-dev-orders"),
         ("publish", False),
     ],

@@ -75,8 +75,8 @@ def test_the_rule_fires_on_the_default_runtimes_once_each_deprecation_date_has_p
     today(max(lambda_fact.deprecated_on, canary_fact.deprecated_on) + timedelta(days=1))
     # WHEN a program uses them THEN the rule names each, with its date, its source and what to use
     assert findings(function_and_canary, "runtime-supported") == [
-        "fn: runtime python3.12 (deprecated on 2028-10-31, https://docs.aws.amazon.com/lambda/latest/dg/"
-        "lambda-python.html): AWS refuses to create a function on it; use python3.13",
+        "fn: runtime python3.13 (deprecated on 2029-06-30, https://docs.aws.amazon.com/lambda/latest/dg/"
+        "lambda-python.html): AWS refuses to create a function on it; use a supported runtime",
         f"probe: runtime syn-python-selenium-12.0 (expected to be deprecated on 2028-10-31, {SYNTHETICS_PYTHON}): "
         "AWS refuses to create a canary on it; use a supported runtime",
     ]
