@@ -20,6 +20,7 @@ import io
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -100,6 +101,9 @@ def _plan(args: argparse.Namespace) -> int:
     except (ConfigError, UnknownStackError, FileNotFoundError) as error:
         print(f"resilient-serverless: {error}", file=sys.stderr)
         return 2
+    except Exception as error:  # the user's program raised: exit 2 with where, never a traceback
+        print(f"resilient-serverless: {program_error(error, args.project_dir)}", file=sys.stderr)
+        return 2
     plan = build_plan(graph, rules.check(graph))
     plan["operations"] = _operations(args, args.stack, graph)
     if args.json:
@@ -114,6 +118,18 @@ def _plan(args: argparse.Namespace) -> int:
 
         _draw(args.width, draw)
     return exit_code(plan)
+
+
+def program_error(error: BaseException, project_dir: str) -> str:
+    """One line for an exception the program raised: its type and message, and the deepest line
+    of the project's own files it passed through (where the user looks first)."""
+    import traceback  # noqa: PLC0415
+
+    project = str(Path(project_dir).resolve())
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(project)]
+    where = f" at {Path(frames[-1].filename).relative_to(project)}:{frames[-1].lineno}" if frames else ""
+    message = " ".join(str(error).split()) or "(no message)"
+    return f"the program raised {type(error).__name__}{where}: {message}"
 
 
 def rule_catalogue() -> list[dict[str, str]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .aws_facts import LAMBDA_RUNTIMES
+from .aws_facts import CHECKED_ON, LAMBDA_RUNTIMES
 
 # --- AWS limits (cited in validation messages) --------------------------------------------
 LAMBDA_TIMEOUT_RANGE: Final[tuple[int, int]] = (1, 900)  # seconds
@@ -57,6 +57,11 @@ FUNCTION_RUNTIME: Final = max(
     (f for f in LAMBDA_RUNTIMES.values() if f.identifier.startswith("python")),
     key=lambda f: (f.deprecated_on, f.identifier),
 ).identifier
+# The Python runtimes of the dated table that AWS had not deprecated when it was last checked:
+# what a function (and its package) may be built for.
+FUNCTION_RUNTIMES: Final[tuple[str, ...]] = tuple(
+    sorted(r for r in LAMBDA_RUNTIMES if r.startswith("python") and not LAMBDA_RUNTIMES[r].deprecated(CHECKED_ON))
+)
 # Lambda's recursive loop detection stops a function after about 16 calls around one chain of
 # SQS, SNS, S3 or Lambda: Terminate (AWS's default) written explicitly so a console change to
 # Allow shows as drift, and so the choice is visible in the plan.

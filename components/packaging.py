@@ -55,7 +55,7 @@ FORMAT_VERSION = "1"
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can hold
 FILE_MODE = 0o644
 ARCHITECTURES = ("arm64", "x86_64")
-RUNTIMES = ("python3.12", "python3.13")
+RUNTIMES = defaults.FUNCTION_RUNTIMES
 POWERTOOLS_SOURCES = ("layer", "bundle")
 # Both runtimes run on Amazon Linux 2023 (glibc 2.34): a manylinux wheel for glibc 2.17
 # (manylinux2014) up to 2.34 loads there. pip does not widen a manylinux_2_x platform to older
@@ -231,7 +231,7 @@ def package_function(
     requirements: str | os.PathLike[str] | Sequence[str] | None = None,
     handlers: Sequence[str] = (),
     architecture: str = "arm64",
-    runtime: str = "python3.12",
+    runtime: str = defaults.FUNCTION_RUNTIME,
     powertools: str = "layer",
     library: bool = True,
     package_name: str | None = None,
@@ -245,7 +245,8 @@ def package_function(
     - ``requirements``: a requirements file, or a list of requirement lines. Default: none.
     - ``handlers``: handler paths checked now (``ResilientFunction`` checks its own). Default: ().
     - ``architecture``: ``arm64`` or ``x86_64``, as the function's. Default: ``arm64``.
-    - ``runtime``: ``python3.12`` or ``python3.13``, as the function's. Default: ``python3.12``.
+    - ``runtime``: one of ``defaults.FUNCTION_RUNTIMES``, as the function's. Default:
+      ``defaults.FUNCTION_RUNTIME`` (the one AWS supports longest).
     - ``powertools``: ``layer`` (left out) or ``bundle`` (zipped in). Default: ``layer``.
     - ``library``: include the handler library as ``resilient_serverless.handlers``. Default: True.
     - ``cache_dir``: where packages and installed requirements are kept. Default:
@@ -300,7 +301,7 @@ def package_function(
 def library_handlers_package(
     *,
     architecture: str = "arm64",
-    runtime: str = "python3.12",
+    runtime: str = defaults.FUNCTION_RUNTIME,
     powertools: str = "layer",
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> FunctionPackage:
@@ -311,7 +312,7 @@ def library_handlers_package(
     ``package_function``: deterministic, cached by a hash of the files and options, no pip run.
 
     - ``architecture``, ``runtime``, ``powertools``: as the functions'. Defaults: ``arm64``,
-      ``python3.12``, ``layer``.
+      ``defaults.FUNCTION_RUNTIME``, ``layer``.
     """
     return package_function(
         Path(LIBRARY_ROOT) / "handlers",

@@ -21,7 +21,6 @@ import pulumi_aws as aws
 from typing_extensions import Unpack
 
 from . import defaults
-from .aws_facts import CHECKED_ON, LAMBDA_RUNTIMES
 from .base import ResilientComponent, Transform
 from .grants import Grants, assume_role_policy, policy_json
 from .packaging import handler_problem
@@ -31,10 +30,7 @@ __all__ = ["ResilientFunction", "ResilientFunctionArgs", "powertools_layer_arn"]
 
 Invocation = Literal["sync", "async", "queue"]
 INVOCATIONS: tuple[str, ...] = ("sync", "async", "queue")
-# The Python runtimes of the dated table that AWS had not deprecated when it was last checked.
-RUNTIMES: tuple[str, ...] = tuple(
-    sorted(r for r in LAMBDA_RUNTIMES if r.startswith("python") and not LAMBDA_RUNTIMES[r].deprecated(CHECKED_ON))
-)
+RUNTIMES: tuple[str, ...] = defaults.FUNCTION_RUNTIMES
 RECURSIVE_LOOPS: tuple[str, ...] = ("Terminate", "Allow")
 ARCHITECTURES: tuple[str, ...] = ("arm64", "x86_64")
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARN", "ERROR")

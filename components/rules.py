@@ -191,11 +191,22 @@ def lambda_explicit_timeout(fn: CapturedResource, graph: Graph) -> Iterator[str]
         yield "no timeout set: work is bounded only by the 3 s AWS default"
 
 
+def mapping_concurrency_bound(mapping: CapturedResource) -> float | None:
+    """What bounds the concurrent invocations of an SQS mapping: its maximum concurrency, or in
+    provisioned mode its maximum pollers (each about ten invocations in flight; AWS refuses both
+    on one mapping). None when nothing does."""
+    maximum = (mapping.inputs.get("scalingConfig") or {}).get("maximumConcurrency")
+    if maximum:
+        return float(maximum)
+    pollers = (mapping.inputs.get("provisionedPollerConfig") or {}).get("maximumPollers")
+    return float(pollers) * 10 if pollers else None
+
+
 @rule(
     "lambda-bounded-concurrency",
     "error",
     (FUNCTION,),
-    "Every function has reserved concurrency, or is fed by a queue mapping with maximum concurrency",
+    "Every function has reserved concurrency, or is fed by a queue mapping with maximum concurrency or pollers",
 )
 def lambda_bounded_concurrency(fn: CapturedResource, graph: Graph) -> Iterator[str]:
     reserved = fn.inputs.get("reservedConcurrentExecutions", -1)
@@ -213,8 +224,8 @@ def lambda_bounded_concurrency(fn: CapturedResource, graph: Graph) -> Iterator[s
     if not mappings:
         yield "unreserved concurrency and no queue mapping bounds it: excess work is not shed"
     for m in mappings:
-        if not (m.inputs.get("scalingConfig") or {}).get("maximumConcurrency"):
-            yield f"unreserved and its mapping {m.name} sets no maximum concurrency"
+        if mapping_concurrency_bound(m) is None:
+            yield f"unreserved and its mapping {m.name} sets no maximum concurrency (nor maximum pollers)"
 
 
 @rule("lambda-tracing-active", "warning", (FUNCTION,), "X-Ray active tracing is on")
@@ -587,15 +598,15 @@ def sqs_visibility_covers_consumer(mapping: CapturedResource, graph: Graph) -> I
     "sqs-mapping-isolated",
     "error",
     (MAPPING,),
-    "An SQS consumer reports partial batch failures and has its own maximum concurrency",
+    "An SQS consumer reports partial batch failures and has its own maximum concurrency (or pollers)",
 )
 def sqs_mapping_isolated(mapping: CapturedResource, graph: Graph) -> Iterator[str]:
     if ":sqs:" not in str(mapping.inputs.get("eventSourceArn", "")):
         return
     if "ReportBatchItemFailures" not in (mapping.inputs.get("functionResponseTypes") or []):
         yield "no ReportBatchItemFailures: one bad message makes the whole batch retry"
-    if not (mapping.inputs.get("scalingConfig") or {}).get("maximumConcurrency"):
-        yield "no maximum concurrency: a flood on this queue can take every execution environment"
+    if mapping_concurrency_bound(mapping) is None:
+        yield "no maximum concurrency (nor maximum pollers): a flood on this queue can take every execution environment"
 
 
 @rule("sqs-dlq-outlives-source", "error", (QUEUE,), "A dead-letter queue keeps messages longer than its source")

@@ -12,6 +12,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import runpy
 import shutil
 import subprocess
@@ -427,11 +428,33 @@ def test_each_violation_reads_as_the_rendered_plan_line(raw: Graph) -> None:
     out = io.StringIO()
     render_plan(build_plan(raw, rules.check(raw, waived={})), Console(file=out, width=400, color_system=None))
     text = out.getvalue()
-    # THEN every violation of the pack is a line of the plan, after the rule's severity and id
+    # THEN every violation of the pack is a finding of the plan, under the rule's severity and id
+    # (one line each, or the rule's heading once with a line per resource)
     found = analyze(raw, policies())
     assert found
+    listed = plan_findings(text)
     for v in found:
-        assert f"{rules.RULES[v.policy].severity} {v.policy} {v.message}" in text, v
+        assert (rules.RULES[v.policy].severity, v.policy, v.message) in listed, v
+
+
+def plan_findings(text: str) -> set[tuple[str, str, str]]:
+    """(severity, rule, message) of each finding the rendered plan lists."""
+    listed: set[tuple[str, str, str]] = set()
+    group: tuple[str, str] | None = None
+    shared = ""  # a reason every resource of the group shares is printed once, on the heading
+    for line in text.splitlines():
+        heading = re.fullmatch(r"(error|warning) (\S+) on \d+ resources(?:: (.+))?", line)
+        single = re.fullmatch(r"(error|warning) (\S+) (.+)", line)
+        if heading:
+            group, shared = (heading[1], heading[2]), heading[3] or ""
+        elif group and line.startswith("  "):
+            listed.add((*group, f"{line.strip()}: {shared}" if shared else line.strip()))
+        elif single:
+            group = None
+            listed.add((single[1], single[2], single[3]))
+        else:
+            group = None
+    return listed
 
 
 # --- what the pack finds in a program that never used our components ------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from resilient_serverless.components import ConfigError
+from resilient_serverless.components import ConfigError, rules
 from resilient_serverless.components.operations.cost import cost_table, load_prices
 
 from .test_priority_queue_pair import MAPPING, build
@@ -21,6 +21,16 @@ def test_pollers_put_every_consumer_mapping_in_provisioned_mode_without_maximum_
     for m in mappings.values():
         assert m.inputs["provisionedPollerConfig"] == {"minimumPollers": 2, "maximumPollers": 50}, m.urn
         assert "scalingConfig" not in m.inputs, m.urn
+
+
+def test_maximum_pollers_bound_the_consumers_for_the_concurrency_rules() -> None:
+    # GIVEN a pair in provisioned mode (no maximum concurrency, which AWS refuses beside pollers)
+    graph = build(pollers={"min": 2, "max": 50})
+    # WHEN the rules that require a bound on each consumer run THEN the pollers are that bound
+    findings = [f for f in rules.check(graph) if f.rule in ("sqs-mapping-isolated", "lambda-bounded-concurrency")]
+    assert findings == []
+    mapping = graph.one(MAPPING, "inbox-high-mapping")
+    assert rules.mapping_concurrency_bound(mapping) == 500  # 50 pollers x about 10 invocations each
 
 
 def test_without_pollers_the_mappings_scale_in_standard_mode() -> None:

@@ -326,7 +326,7 @@ def test_visibility_below_six_times_the_consumer_timeout_is_an_error() -> None:
 def test_mapping_without_partial_batches_or_concurrency_is_an_error() -> None:
     assert findings(_queue_with_consumer(60), "sqs-mapping-isolated") == [
         "no ReportBatchItemFailures: one bad message makes the whole batch retry",
-        "no maximum concurrency: a flood on this queue can take every execution environment",
+        "no maximum concurrency (nor maximum pollers): a flood on this queue can take every execution environment",
     ]
 
 

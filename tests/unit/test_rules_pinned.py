@@ -61,7 +61,7 @@ def test_an_unreserved_function_is_bounded_by_the_mapping_that_names_it_by_name_
     other = res(rules.MAPPING, "m3", {"functionName": "h"})
     assert messages("lambda-bounded-concurrency", function("f"), by_name, other) == []
     assert messages("lambda-bounded-concurrency", function("g"), by_arn) == [
-        "unreserved and its mapping m2 sets no maximum concurrency"
+        "unreserved and its mapping m2 sets no maximum concurrency (nor maximum pollers)"
     ]
 
 
@@ -672,7 +672,7 @@ CATALOGUE = {
     "lambda-explicit-timeout": ("error", "Every function sets its timeout (the 3 s AWS default is never a decision)"),
     "lambda-bounded-concurrency": (
         "error",
-        "Every function has reserved concurrency, or is fed by a queue mapping with maximum concurrency",
+        "Every function has reserved concurrency, or is fed by a queue mapping with maximum concurrency or pollers",
     ),
     "lambda-tracing-active": ("warning", "X-Ray active tracing is on"),
     "lambda-json-logs-with-retention": (
@@ -713,7 +713,7 @@ CATALOGUE = {
     ),
     "sqs-mapping-isolated": (
         "error",
-        "An SQS consumer reports partial batch failures and has its own maximum concurrency",
+        "An SQS consumer reports partial batch failures and has its own maximum concurrency (or pollers)",
     ),
     "sqs-dlq-outlives-source": ("error", "A dead-letter queue keeps messages longer than its source"),
     "websocket-throttled": (
