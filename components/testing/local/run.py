@@ -96,7 +96,9 @@ class LocalRun:
     async_config: dict[str, AsyncConfig] = field(default_factory=dict)
     pending_async: list[AsyncInvoke] = field(default_factory=list)
     dead_async: list[dict[str, Any]] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # urn -> why AWS would refuse to create it
     _execution_status: dict[str, str] = field(default_factory=dict)
+    _machine_types: dict[str, str] = field(default_factory=dict)
     _queue_urls: dict[str, str] = field(default_factory=dict)
 
     # -- what the program exported --------------------------------------------------------------
@@ -389,7 +391,7 @@ class LocalRun:
                     "stateMachineArn": execution.state_machine_arn,
                     "name": execution.name,
                     "status": status,
-                    "type": str(getattr(execution.sm_type, "value", execution.sm_type)),
+                    "type": self._machine_types.get(execution.state_machine_arn, "STANDARD"),
                 }
             )
         return found
@@ -398,14 +400,15 @@ class LocalRun:
         return any(e["status"] == "RUNNING" and not self._waiting_for_callback(e) for e in self._executions())
 
     def _waiting_for_callback(self, execution: dict[str, Any]) -> bool:
-        history = self.backend.client("stepfunctions").get_execution_history(
-            executionArn=execution["executionArn"], reverseOrder=True, maxResults=1
-        )
+        """An execution parked on a task token: its last event is a ``.waitForTaskToken`` task's
+        (moto's history ignores ``reverseOrder`` and ``maxResults``: the newest is the last)."""
+        history = self.backend.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"])
         events = history.get("events") or []
-        return (
-            bool(events)
-            and events[0]["type"] in ("TaskSubmitted", "TaskScheduled", "TaskStarted")
-            and ("waitForTaskToken" in json.dumps(events[0], default=str))
+        if not events:
+            return False
+        last = max(events, key=lambda event: event["id"])
+        return last["type"] in ("TaskSubmitted", "TaskScheduled", "TaskStarted") and "waitForTaskToken" in json.dumps(
+            last, default=str
         )
 
     def _watch_executions(self) -> int:
@@ -566,6 +569,21 @@ class _ClockSleep:
         return getattr(time, name)
 
 
+def refusals(graph: Graph) -> dict[str, str]:
+    """Resources of the graph that AWS refuses to create though moto accepts them, with the reason."""
+    found = {}
+    for machine in graph.of_type("aws:sfn/stateMachine:StateMachine"):
+        definition = machine.inputs.get("definition")
+        text = definition if isinstance(definition, str) else json.dumps(definition)
+        patterns = sorted({p for p in (".waitForTaskToken", ".sync") if f'{p}"' in text or f"{p}:" in text})
+        if machine.inputs.get("type") == "EXPRESS" and patterns:
+            found[machine.urn] = (
+                f"an EXPRESS state machine may use Request Response integrations only; this one uses {', '.join(patterns)} "
+                "(CreateStateMachine refuses it)"
+            )
+    return found
+
+
 def _mappings(run: LocalRun) -> list[Mapping_]:
     found = []
     for mapping in run.graph.of_type("aws:lambda/eventSourceMapping:EventSourceMapping"):
@@ -639,6 +657,20 @@ def _hook_moto(run: LocalRun) -> None:
     backend.patch(sqs_models, "unix_time", lambda *a: real_time(*a) + clock.offset_s)
     backend.patch(sqs_models, "unix_time_millis", lambda *a: real_millis(*a) + clock.offset_s * 1000)
 
+    # StopExecution is for Standard executions only; moto stops any.
+    from moto.core.exceptions import JsonRESTError
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    stop = StepFunctionsParserBackend.stop_execution
+
+    def stop_execution(self: Any, execution_arn: str, *args: Any, **kwargs: Any) -> Any:
+        machine_arn = execution_arn.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]
+        if run._machine_types.get(machine_arn) == "EXPRESS":
+            raise JsonRESTError("ValidationException", "This operation is not supported by EXPRESS state machines")
+        return stop(self, execution_arn, *args, **kwargs)
+
+    backend.patch(StepFunctionsParserBackend, "stop_execution", stop_execution)
+
     # Retry intervals of Step Functions pass on the run's clock, at once (``Wait`` states, task
     # timeouts and heartbeats still wait in real time inside moto's interpreter).
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -704,6 +736,11 @@ def run_locally(
         run = LocalRun(graph, backend, functions, apis_of(graph, clock, backend.account_id, region), clock, not_running)
         try:
             provision(backend, graph, lambda function: _code_path(function).read_bytes())
+            run.refused = refusals(graph)
+            run._machine_types = {
+                m.outputs["arn"]: str(m.inputs.get("type", "STANDARD"))
+                for m in graph.of_type("aws:sfn/stateMachine:StateMachine")
+            }
             run.mappings = _mappings(run)
             run.async_config = _async_configs(run)
             _hook_moto(run)
