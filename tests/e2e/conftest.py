@@ -4,6 +4,7 @@ runs' shared state does not couple them."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +19,47 @@ STACKS = ["dev", "staging", "prod", "local"]
 CALLER = "arn:aws:iam::123456789012:role/orders-client"
 
 
+class Runs:
+    """The one local run of this process (moto's backends are process-wide): the stack a test
+    asks for, started once and kept while the tests of that stack run (pytest groups them by the
+    session-scoped parameter), closed when another run is needed."""
+
+    def __init__(self) -> None:
+        self._name: str | None = None
+        self._stack = contextlib.ExitStack()
+        self._run: LocalRun | None = None
+
+    def stack(self, name: str) -> LocalRun:
+        if self._name != name or self._run is None:
+            self.close()
+            self._run = self._stack.enter_context(run_locally(name, ROOT))
+            self._name = name
+        return self._run
+
+    def close(self) -> None:
+        self._stack.close()
+        self._stack, self._run, self._name = contextlib.ExitStack(), None, None
+
+
+RUNS = Runs()
+
+
 @pytest.fixture(scope="session", params=STACKS)
-def stack(request: pytest.FixtureRequest) -> Iterator[LocalRun]:
-    with run_locally(request.param, ROOT) as run:
-        yield run
+def stack_name(request: pytest.FixtureRequest) -> Iterator[str]:
+    yield request.param
+    RUNS.close()
+
+
+@pytest.fixture
+def stack(stack_name: str) -> LocalRun:
+    return RUNS.stack(stack_name)
+
+
+@pytest.fixture
+def own_run() -> Iterator[None]:
+    """For a test that starts its own run (a user's program): no stack run may be open meanwhile."""
+    RUNS.close()
+    yield
 
 
 def new_id(prefix: str) -> str:

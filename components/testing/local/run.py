@@ -24,6 +24,8 @@ from .functions import Functions, FunctionSpec, Invocation, TooManyRequests
 
 __all__ = ["LocalRun", "run_locally"]
 
+_ACTIVE: list[LocalRun] = []  # at most one: moto's backends and the hooks are process-wide
+
 
 @dataclass(frozen=True)
 class Mapping_:
@@ -713,6 +715,10 @@ def run_locally(
             assert stack.request("POST", "/orders", json=order, caller=ROLE).status == 200
             stack.settle()
     """
+    if _ACTIVE:
+        raise RuntimeError(
+            "run_locally: a local run is already open in this process (moto's backends are process-wide)"
+        )
     if isinstance(stack, Graph):
         graph = stack
         region = "eu-west-1"
@@ -734,6 +740,7 @@ def run_locally(
         )
         not_running = {r.urn: NOT_EMULATED[r.type] for r in graph if r.type in NOT_EMULATED}
         run = LocalRun(graph, backend, functions, apis_of(graph, clock, backend.account_id, region), clock, not_running)
+        _ACTIVE.append(run)
         try:
             provision(backend, graph, lambda function: _code_path(function).read_bytes())
             run.refused = refusals(graph)
@@ -747,4 +754,5 @@ def run_locally(
             backend.enforce_iam()
             yield run
         finally:
+            _ACTIVE.remove(run)
             run.close()
