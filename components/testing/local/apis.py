@@ -232,7 +232,7 @@ class Request:
 
     @classmethod
     def of(
-        cls, method: str, url: str, body: bytes, headers: Mapping[str, str] | None, caller: Caller, clock: Clock
+        cls, method: str, url: str, *, body: bytes, headers: Mapping[str, str] | None, caller: Caller, clock: Clock
     ) -> Request:
         parts = urlsplit(url)
         return cls(

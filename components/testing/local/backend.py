@@ -25,12 +25,12 @@ NOT_EMULATED: dict[str, str] = {
     "aws:synthetics/canary:Canary": "Synthetics canaries need a browser runtime moto does not emulate",
     "aws:cloudwatch/contributorInsightRule:ContributorInsightRule": "moto does not emulate Contributor Insights",
     "aws:cloudwatch/dashboard:Dashboard": "dashboards draw metrics moto does not collect",
-    "aws:cloudwatch/metricAlarm:MetricAlarm": "alarms need the metrics moto does not collect from handlers",
-    "aws:cloudwatch/compositeAlarm:CompositeAlarm": "alarms need the metrics moto does not collect from handlers",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "alarms need metrics moto does not collect from handlers",
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": "alarms need metrics moto does not collect from handlers",
     "aws:wafv2/webAcl:WebAcl": "moto does not filter requests through WAF",
     "aws:wafv2/webAclAssociation:WebAclAssociation": "moto does not filter requests through WAF",
-    "aws:xray/samplingRule:SamplingRule": "X-Ray traces are not collected (handlers send to a daemon that is not there)",
-    "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": "every local environment is started on demand",
+    "aws:xray/samplingRule:SamplingRule": "X-Ray traces are not collected (no daemon receives them)",
+    "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": "local environments start on demand",
 }
 
 REGIONAL = Config(retries={"max_attempts": 1, "mode": "standard"})
@@ -131,10 +131,10 @@ class Backend:
 def start_backend(region: str, account_id: str, clock: Clock) -> Iterator[Backend]:
     """moto's server on 127.0.0.1 (a free port), reset, configured, with an admin user and IAM
     enforcement on for every request after this setup."""
+    from moto import settings as moto_settings
     from moto.core import config as moto_config
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-    from moto import settings as moto_settings
 
     if account_id != "123456789012":
         raise ValueError(f"account_id={account_id!r}: moto answers as account 123456789012; build the graph with it")
@@ -177,8 +177,9 @@ def start_backend(region: str, account_id: str, clock: Clock) -> Iterator[Backen
         backend.restore()
         moto_settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = saved_auth
         _reset(endpoint)
-        moto_config.default_user_config.clear()
-        moto_config.default_user_config.update(saved_config)  # type: ignore[typeddict-item]
+        for key in list(moto_config.default_user_config):
+            del moto_config.default_user_config[key]  # type: ignore[misc]
+        moto_config.default_user_config.update(saved_config)
         server.stop()
 
 

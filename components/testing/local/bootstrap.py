@@ -37,11 +37,11 @@ class _ShiftedDatetime(_datetime.datetime):
     """``datetime.now`` follows the run's clock, as ``time.time`` does."""
 
     @classmethod
-    def now(cls, tz: Any = None) -> Any:  # type: ignore[override]
+    def now(cls, tz: Any = None) -> Any:
         return cls.fromtimestamp(_shifted_time(), tz)
 
     @classmethod
-    def utcnow(cls) -> Any:  # type: ignore[override]
+    def utcnow(cls) -> Any:
         return cls.fromtimestamp(_shifted_time(), _datetime.UTC).replace(tzinfo=None)
 
 

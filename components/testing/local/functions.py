@@ -131,11 +131,7 @@ class Functions:
 
     def resolve(self, name_or_arn: str) -> FunctionSpec:
         """The function a name, an ARN, a qualified ARN or an alias ARN names."""
-        name = name_or_arn
-        if name.startswith("arn:"):
-            name = name.split(":")[6]
-        else:
-            name = name.split(":")[0]
+        name = name_or_arn.split(":")[6] if name_or_arn.startswith("arn:") else name_or_arn.split(":", maxsplit=1)[0]
         if name not in self.specs:
             raise KeyError(f"no function {name_or_arn!r} in the graph; functions: {', '.join(sorted(self.specs))}")
         return self.specs[name]

@@ -32,7 +32,7 @@ def _context(api: Api, request: Request, route: Route, error: str = "") -> dict[
 
 
 def gateway_response(
-    run: LocalRun, api: Api, request: Request, route: Route | None, kind: str, status: int, message: str
+    run: LocalRun, api: Api, request: Request, *, route: Route | None, kind: str, status: int, message: str
 ) -> Response:
     """The gateway response the API configures for ``kind`` (else its DEFAULT_4XX/5XX, else AWS's)."""
     configured = {
@@ -73,7 +73,9 @@ def _validate(run: LocalRun, api: Api, route: Route, request: Request) -> Respon
                 missing.append(key)
         if missing:
             message = f"Missing required request parameters: [{', '.join(missing)}]"
-            return gateway_response(run, api, request, route, "BAD_REQUEST_PARAMETERS", 400, message)
+            return gateway_response(
+                run, api, request, route=route, kind="BAD_REQUEST_PARAMETERS", status=400, message=message
+            )
     if validator.get("validateRequestBody"):
         models = method.get("requestModels") or {}
         model_name = models.get(request.headers.get("content-type", "application/json").split(";")[0]) or models.get(
@@ -95,7 +97,9 @@ def _validate(run: LocalRun, api: Api, route: Route, request: Request) -> Respon
                     json.loads(request.text or "null")
                 )
             except (ValueError, jsonschema.ValidationError):
-                return gateway_response(run, api, request, route, "BAD_REQUEST_BODY", 400, "Invalid request body")
+                return gateway_response(
+                    run, api, request, route=route, kind="BAD_REQUEST_BODY", status=400, message="Invalid request body"
+                )
     return None
 
 
@@ -109,14 +113,24 @@ def rest_integration(run: LocalRun, api: Api, route: Route, params: dict[str, st
         event = lambda_proxy_event(api, route, params, request, "1.0")
         invocation = run._invoke_sync(integration["uri"], event, f"api {request.method} {request.path}")
         if isinstance(invocation, Response):
-            return gateway_response(run, api, request, route, "THROTTLED", 429, "Too Many Requests")
+            return gateway_response(
+                run, api, request, route=route, kind="THROTTLED", status=429, message="Too Many Requests"
+            )
         if invocation.failed:
-            return gateway_response(run, api, request, route, "DEFAULT_5XX", 502, "Internal server error")
+            return gateway_response(
+                run, api, request, route=route, kind="DEFAULT_5XX", status=502, message="Internal server error"
+            )
         return proxy_response(invocation.result, "1.0")
     if integration.get("type") == "AWS" and ":sqs:path/" in str(integration.get("uri")):
         return _sqs_integration(run, api, route, params, request)
     return gateway_response(
-        run, api, request, route, "DEFAULT_5XX", 500, f"integration {integration.get('type')} is not run locally"
+        run,
+        api,
+        request,
+        route=route,
+        kind="DEFAULT_5XX",
+        status=500,
+        message=f"integration {integration.get('type')} is not run locally",
     )
 
 
@@ -126,17 +140,21 @@ def _sqs_integration(run: LocalRun, api: Api, route: Route, params: dict[str, st
     templates = integration.get("requestTemplates") or {}
     template = templates.get(content_type) or templates.get("application/json")
     if template is None:
-        return gateway_response(run, api, request, route, "UNSUPPORTED_MEDIA_TYPE", 415, "Unsupported Media Type")
+        return gateway_response(
+            run, api, request, route=route, kind="UNSUPPORTED_MEDIA_TYPE", status=415, message="Unsupported Media Type"
+        )
     headers = {k.title() if k.islower() else k: v for k, v in request.headers.items()}
     form = render(
         template, input_=Input(request.text, params, request.query, headers), context=_context(api, request, route)
     )
     queue_path = str(integration["uri"]).split(":sqs:path/", 1)[1]
     status, body = run._post_sqs_form(queue_path, form, integration.get("credentials"))
-    return _integration_response(run, api, route, request, status, body)
+    return _integration_response(run, api, route, request, status=status, body=body)
 
 
-def _integration_response(run: LocalRun, api: Api, route: Route, request: Request, status: int, body: str) -> Response:
+def _integration_response(
+    run: LocalRun, api: Api, route: Route, request: Request, *, status: int, body: str
+) -> Response:
     method = route.method_resource.inputs if route.method_resource else {}
     candidates = [
         r.inputs
@@ -152,7 +170,9 @@ def _integration_response(run: LocalRun, api: Api, route: Route, request: Reques
     )
     chosen = chosen or next((c for c in candidates if not c.get("selectionPattern")), None)
     if chosen is None:
-        return gateway_response(run, api, request, route, "DEFAULT_5XX", 500, "Internal server error")
+        return gateway_response(
+            run, api, request, route=route, kind="DEFAULT_5XX", status=500, message="Internal server error"
+        )
     template = (chosen.get("responseTemplates") or {}).get("application/json")
     rendered = (
         render(template, input_=Input(body, {}, {}, {}), context=_context(api, request, route)) if template else body

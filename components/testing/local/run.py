@@ -133,24 +133,27 @@ class LocalRun:
                 return api
         raise ValueError(f"no API {name!r}; APIs: {[a.name for a in self.apis]}")
 
-    def request(
+    def request(  # noqa: PLR0917 - the signature of requests and of the brief's API
         self,
         method: str,
         path: str,
-        json: Any = None,  # noqa: A002 - the name requests uses
+        json: Any = None,
         headers: Mapping[str, str] | None = None,
         caller: Caller = None,
         api: str | None = None,
         body: bytes | str | None = None,
     ) -> Response:
-        """One request to an API, answered as API Gateway answers it (throttle, auth, integration)."""
+        """One request to an API, answered as API Gateway answers it (throttle, auth, integration).
+
+        ``caller``: an IAM principal ARN for IAM-authorized routes, or a dict of JWT claims;
+        ``api``: the API's name, needed only where the program has more than one."""
         target = self._api(api)
         headers = dict(headers or {})
         if json is not None:
             body = _dumps(json)
             headers.setdefault("content-type", "application/json")
         raw = body.encode() if isinstance(body, str) else (body or b"")
-        request = Request.of(method, path, raw, headers, caller, self.clock)
+        request = Request.of(method, path, body=raw, headers=headers, caller=caller, clock=self.clock)
         found = target.find(request.method, request.path)
         if found is None:
             if target.flavor == "rest":
@@ -159,27 +162,33 @@ class LocalRun:
                 )
             return _json_response(404, {"message": "Not Found"})
         route, params = found
-        if not all(bucket.take() for bucket in route.buckets):
-            return self._gateway_response(target, request, "THROTTLED", 429, "Too Many Requests")
-        if route.auth in ("AWS_IAM", "JWT", "CUSTOM", "COGNITO_USER_POOLS") and caller is None:
-            if target.flavor == "rest" and route.auth == "AWS_IAM":
-                return self._gateway_response(
-                    target, request, "MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token"
-                )
-            return _json_response(
-                401 if route.auth == "JWT" else 403, {"message": "Unauthorized" if route.auth == "JWT" else "Forbidden"}
-            )
-        if route.integration is None:
-            return _json_response(500, {"message": "Internal Server Error"})
+        refused = self._front_door(target, route, request)
+        if refused is not None:
+            return refused
         if target.flavor == "http":
             return self._http_integration(target, route, params, request)
         return self._rest_integration(target, route, params, request)
+
+    def _front_door(self, api: Api, route: Any, request: Request) -> Response | None:
+        """The answer API Gateway gives before the integration: throttled, unauthorized, unwired."""
+        if not all(bucket.take() for bucket in route.buckets):
+            return self._gateway_response(api, request, "THROTTLED", 429, "Too Many Requests")
+        if route.auth in ("AWS_IAM", "JWT", "CUSTOM", "COGNITO_USER_POOLS") and request.caller is None:
+            if api.flavor == "rest" and route.auth == "AWS_IAM":
+                return self._gateway_response(
+                    api, request, "MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token"
+                )
+            jwt = route.auth == "JWT"
+            return _json_response(401 if jwt else 403, {"message": "Unauthorized" if jwt else "Forbidden"})
+        if route.integration is None:
+            return _json_response(500, {"message": "Internal Server Error"})
+        return None
 
     def _gateway_response(self, api: Api, request: Request, kind: str, status: int, message: str) -> Response:
         if api.flavor == "rest":
             from .rest import gateway_response
 
-            return gateway_response(self, api, request, None, kind, status, message)
+            return gateway_response(self, api, request, route=None, kind=kind, status=status, message=message)
         return _json_response(status, {"message": message})
 
     def _http_integration(self, api: Api, route: Any, params: dict[str, str], request: Request) -> Response:
@@ -436,7 +445,7 @@ class LocalRun:
         for rule in events.list_rules().get("Rules", []):
             if not rule.get("EventPattern"):
                 continue
-            if not EventPattern.load(rule["EventPattern"]).matches_event(event):
+            if not EventPattern.load(rule["EventPattern"]).matches_event(event):  # type: ignore[arg-type]
                 continue
             for target in events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", []):
                 payload = json.loads(target["Input"]) if target.get("Input") else event
@@ -477,32 +486,37 @@ def _function_arn(uri: str) -> str:
 
 def _http_parameter(template: str, request: Request, params: dict[str, str]) -> str:
     """An HTTP API parameter mapping value: ``$request.body``, ``${request.header.x}``, ``${context.requestId}``..."""
+    fixed = {
+        "request.body": lambda: request.text,
+        "context.requestId": lambda: request.request_id,
+        "context.requestTimeEpoch": lambda: str(request.epoch_ms),
+        "context.identity.sourceIp": lambda: "127.0.0.1",
+    }
+    sources = {
+        "request.header.": lambda name: request.headers.get(name.lower(), ""),
+        "request.querystring.": lambda name: request.query.get(name, ""),
+        "request.path.": lambda name: params.get(name, ""),
+        "request.body.": lambda name: _json_field(request.text, name),
+    }
 
     def value(expression: str) -> str:
-        if expression == "request.body":
-            return request.text
-        if expression.startswith("request.body."):
-            found: Any = json.loads(request.text or "null")
-            for part in expression.split(".")[2:]:
-                found = found.get(part) if isinstance(found, dict) else None
-            return "" if found is None else (found if isinstance(found, str) else _dumps(found))
-        if expression.startswith("request.header."):
-            return request.headers.get(expression.split(".", 2)[2].lower(), "")
-        if expression.startswith("request.querystring."):
-            return request.query.get(expression.split(".", 2)[2], "")
-        if expression.startswith("request.path."):
-            return params.get(expression.split(".", 2)[2], "")
-        if expression == "context.requestId":
-            return request.request_id
-        if expression == "context.requestTimeEpoch":
-            return str(request.epoch_ms)
-        if expression == "context.identity.sourceIp":
-            return "127.0.0.1"
+        if expression in fixed:
+            return fixed[expression]()
+        for prefix, read in sources.items():
+            if expression.startswith(prefix):
+                return read(expression[len(prefix) :])
         return ""
 
     if template.startswith("$") and not template.startswith("${") and " " not in template:
         return value(template[1:])
     return re.sub(r"\$\{([^}]+)\}", lambda m: value(m.group(1)), template)
+
+
+def _json_field(text: str, dotted: str) -> str:
+    found: Any = json.loads(text or "null")
+    for part in dotted.split("."):
+        found = found.get(part) if isinstance(found, dict) else None
+    return "" if found is None else (found if isinstance(found, str) else _dumps(found))
 
 
 def _sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
@@ -580,8 +594,8 @@ def refusals(graph: Graph) -> dict[str, str]:
         patterns = sorted({p for p in (".waitForTaskToken", ".sync") if f'{p}"' in text or f"{p}:" in text})
         if machine.inputs.get("type") == "EXPRESS" and patterns:
             found[machine.urn] = (
-                f"an EXPRESS state machine may use Request Response integrations only; this one uses {', '.join(patterns)} "
-                "(CreateStateMachine refuses it)"
+                "an EXPRESS state machine may use Request Response integrations only; "
+                f"this one uses {', '.join(patterns)} (CreateStateMachine refuses it)"
             )
     return found
 
@@ -620,13 +634,19 @@ def _async_configs(run: LocalRun) -> dict[str, AsyncConfig]:
 
 
 def _hook_moto(run: LocalRun) -> None:
+    _hook_lambda(run)
+    _hook_sqs_clock(run)
+    _hook_stepfunctions(run)
+
+
+def _hook_lambda(run: LocalRun) -> None:
     """Lambda invokes that reach moto (from handlers, Step Functions tasks) run the handler."""
     from moto.awslambda import models as lambda_models
-    from moto.sqs import models as sqs_models
+    from moto.awslambda_simple import models as simple_models
 
     functions, backend = run.functions, run.backend
 
-    def invoke(
+    def invoke(  # noqa: PLR0917 - moto's signature
         self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
     ) -> Any:
         event = json.loads(body) if body else {}
@@ -648,21 +668,33 @@ def _hook_moto(run: LocalRun) -> None:
         response_headers["Content-Length"] = str(len(payload))
         return payload
 
-    from moto.awslambda_simple import models as simple_models
-
     backend.patch(lambda_models.LambdaBackend, "invoke", invoke)
     backend.patch(simple_models.LambdaSimpleBackend, "invoke", invoke)
 
-    # moto's SQS times visibility, delays and message ages on the run's clock.
-    clock = run.clock
+
+def _hook_sqs_clock(run: LocalRun) -> None:
+    """moto's SQS times visibility, delays and message ages on the run's clock."""
+    from moto.sqs import models as sqs_models
+
+    clock, backend = run.clock, run.backend
     real_time, real_millis = sqs_models.unix_time, sqs_models.unix_time_millis
     backend.patch(sqs_models, "unix_time", lambda *a: real_time(*a) + clock.offset_s)
     backend.patch(sqs_models, "unix_time_millis", lambda *a: real_millis(*a) + clock.offset_s * 1000)
 
-    # StopExecution is for Standard executions only; moto stops any.
+
+def _hook_stepfunctions(run: LocalRun) -> None:
+    """Express refuses StopExecution; retries wait on the run's clock; tasks call AWS as the
+    state machine's role."""
+    import importlib
+    import pkgutil
+
     from moto.core.exceptions import JsonRESTError
+    from moto.stepfunctions import parser as sfn_parser
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+    backend = run.backend
+    # StopExecution is for Standard executions only; moto stops any.
     stop = StepFunctionsParserBackend.stop_execution
 
     def stop_execution(self: Any, execution_arn: str, *args: Any, **kwargs: Any) -> Any:
@@ -675,9 +707,7 @@ def _hook_moto(run: LocalRun) -> None:
 
     # Retry intervals of Step Functions pass on the run's clock, at once (``Wait`` states, task
     # timeouts and heartbeats still wait in real time inside moto's interpreter).
-    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-
-    backend.patch(retrier_decl, "time", _ClockSleep(clock))
+    backend.patch(retrier_decl, "time", _ClockSleep(run.clock))
 
     # Step Functions tasks call AWS as the state machine's role (moto's interpreter signs as nobody).
     machines = run.graph.of_type("aws:sfn/stateMachine:StateMachine")
@@ -687,11 +717,6 @@ def _hook_moto(run: LocalRun) -> None:
         role_arn = getattr(state_credentials, "role_arn", None) or role
         credentials = backend.credentials_of(role_arn) if role_arn else {}
         return backend.client(service, **credentials)
-
-    import importlib
-    import pkgutil
-
-    from moto.stepfunctions import parser as sfn_parser
 
     for info in pkgutil.walk_packages(sfn_parser.__path__, sfn_parser.__name__ + "."):
         if not info.name.startswith(sfn_parser.__name__ + ".asl.component.state.exec"):

@@ -15,22 +15,22 @@ __all__ = ["Input", "Util", "render", "render_gateway_response"]
 class Util:
     """API Gateway's ``$util``, as its Java implementation answers."""
 
-    def escapeJavaScript(self, value: Any) -> str:  # noqa: N802 - API Gateway's name
+    def escapeJavaScript(self, value: Any) -> str:
         return json.dumps(str(value))[1:-1].replace("'", "\\'")
 
-    def urlEncode(self, value: Any) -> str:  # noqa: N802
+    def urlEncode(self, value: Any) -> str:
         return quote_plus(str(value))
 
-    def urlDecode(self, value: Any) -> str:  # noqa: N802
+    def urlDecode(self, value: Any) -> str:
         return unquote_plus(str(value))
 
-    def base64Encode(self, value: Any) -> str:  # noqa: N802
+    def base64Encode(self, value: Any) -> str:
         return base64.b64encode(str(value).encode()).decode()
 
-    def base64Decode(self, value: Any) -> str:  # noqa: N802
+    def base64Decode(self, value: Any) -> str:
         return base64.b64decode(str(value)).decode()
 
-    def parseJson(self, value: Any) -> Any:  # noqa: N802
+    def parseJson(self, value: Any) -> Any:
         return json.loads(str(value))
 
 
@@ -81,7 +81,7 @@ class _Headers(dict[str, str]):
         super().__init__(headers)
         self._lower = {k.lower(): v for k, v in headers.items()}
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         return self._lower.get(str(key).lower(), default)
 
 
