@@ -8,9 +8,11 @@ Lambda context's deadline and ``time.time`` / ``datetime.now`` inside every hand
 from __future__ import annotations
 
 import contextlib
+import datetime
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Clock"]
 
@@ -40,3 +42,21 @@ class Clock:
             yield
         finally:
             self._frozen_at = None
+
+
+class DatetimeModule:
+    """A stand-in for the ``datetime`` module whose ``datetime.now()`` reads the run's clock, for
+    code that does ``import datetime`` (moto's Step Functions interpreter: entered and start times)."""
+
+    def __init__(self, clock: Clock) -> None:
+        real = datetime.datetime
+
+        class ClockDatetime(real):
+            @classmethod
+            def now(cls, tz: Any = None) -> Any:
+                return real.fromtimestamp(clock.now(), tz)
+
+        self.datetime = ClockDatetime
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(datetime, name)

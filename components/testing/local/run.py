@@ -4,6 +4,7 @@ graph says, every handler in its own execution environment."""
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import re
@@ -19,7 +20,7 @@ from ..capture import CapturedResource, Graph, load_project, run_stack
 from ..mocks import AwsMocks
 from .apis import Api, Caller, Request, Response, _json_response, apis_of, lambda_proxy_event, proxy_response
 from .backend import NOT_EMULATED, Backend, provision, start_backend
-from .clock import Clock
+from .clock import Clock, DatetimeModule
 from .functions import Functions, FunctionSpec, Invocation, TooManyRequests
 
 __all__ = ["LocalRun", "run_locally"]
@@ -701,13 +702,33 @@ def _hook_stepfunctions(run: LocalRun) -> None:
         machine_arn = execution_arn.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]
         if run._machine_types.get(machine_arn) == "EXPRESS":
             raise JsonRESTError("ValidationException", "This operation is not supported by EXPRESS state machines")
-        return stop(self, execution_arn, *args, **kwargs)
+        stopped = stop(self, execution_arn, *args, **kwargs)
+        # moto's interpreter notices the stop only when its current wait ends (a parked task
+        # waits for its heartbeat); AWS aborts at once.
+        from moto.stepfunctions.parser.api import ExecutionStatus
+
+        for execution in backend.executions():
+            if execution.exec_arn == execution_arn and execution.exec_status == ExecutionStatus.RUNNING:
+                execution.exec_status = ExecutionStatus.ABORTED
+                execution.stop_date = datetime.datetime.now(tz=datetime.UTC)
+        return stopped
 
     backend.patch(StepFunctionsParserBackend, "stop_execution", stop_execution)
 
     # Retry intervals of Step Functions pass on the run's clock, at once (``Wait`` states, task
     # timeouts and heartbeats still wait in real time inside moto's interpreter).
     backend.patch(retrier_decl, "time", _ClockSleep(run.clock))
+    # Entered, start and stop times of executions (``$$.State.EnteredTime``...) on the run's clock.
+    from moto.stepfunctions import parser as sfn_root
+
+    clock_datetime = DatetimeModule(run.clock)
+    for name in (
+        "asl.component.state.state",
+        "asl.eval.event.event_manager",
+        "backend.execution",
+        "models",
+    ):
+        backend.patch(importlib.import_module(f"{sfn_root.__name__}.{name}"), "datetime", clock_datetime)
 
     # Step Functions tasks call AWS as the state machine's role (moto's interpreter signs as nobody).
     machines = run.graph.of_type("aws:sfn/stateMachine:StateMachine")
