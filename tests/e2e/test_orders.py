@@ -70,3 +70,22 @@ def test_the_envelope_the_api_queues_is_what_the_consumer_reads(stack: LocalRun)
     ]
     assert records and records[0]["headers"]["idempotency-key"] == "k-1", records
     assert records[0]["body"]["order_id"] == order_id
+
+
+def test_an_order_older_than_the_deferral_age_is_deferred_to_the_low_queue_then_stored(stack: LocalRun) -> None:
+    # GIVEN an order that waits in the high queue longer than the deferral age of its consumer
+    order_id = new_id("old")
+    posted = stack.request(
+        "POST", "/orders", json={"order_id": order_id, "items": [{"sku": "S", "qty": 1}]}, caller=CALLER
+    )
+    high = stack.outputs["ingest_functions"]["high"]
+    defer_after_s = int(stack.functions.resolve(high).environment["RESILIENT_DEFER_AFTER_S"])
+    stack.clock.advance(defer_after_s + 1)
+    # WHEN the queues are drained
+    stack.settle()
+    # THEN the high consumer stepped it aside, the low consumer stored it, and it reads back
+    assert posted.status in (200, 202), posted
+    low = stack.outputs["ingest_functions"]["low"]
+    handled_by = [i.function for i in stack.invocations for r in i.event.get("Records", []) if order_id in r["body"]]
+    assert handled_by == [high, low], handled_by
+    assert stack.request("GET", f"/orders/{order_id}", caller=CALLER).json()["order_id"] == order_id
