@@ -113,9 +113,12 @@ class LocalRun:
     def invocations(self) -> list[Invocation]:
         return self.functions.invocations
 
-    def client(self, service: str) -> Any:
-        """A boto3 client on the local backend, as the runner (allowed everything)."""
-        return self.backend.client(service)
+    def client(self, service: str, *, role_arn: str | None = None) -> Any:
+        """A boto3 client on the local backend: as the runner (allowed everything), or with the
+        temporary credentials of ``role_arn`` (allowed what that role's policies allow)."""
+        if role_arn is None:
+            return self.backend.client(service)
+        return self.backend.client(service, **self.backend.credentials_of(role_arn))
 
     def log_of(self, function: str) -> str:
         """Everything a function's environments printed (its logger's JSON lines, tracebacks)."""
