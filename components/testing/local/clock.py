@@ -49,12 +49,10 @@ class DatetimeModule:
     code that does ``import datetime`` (moto's Step Functions interpreter: entered and start times)."""
 
     def __init__(self, clock: Clock) -> None:
-        real = datetime.datetime
-
-        class ClockDatetime(real):
+        class ClockDatetime(datetime.datetime):
             @classmethod
             def now(cls, tz: Any = None) -> Any:
-                return real.fromtimestamp(clock.now(), tz)
+                return datetime.datetime.fromtimestamp(clock.now(), tz)
 
         self.datetime = ClockDatetime
 
