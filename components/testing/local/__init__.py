@@ -14,6 +14,7 @@ from .backend import NOT_EMULATED
 from .clock import Clock
 from .functions import FunctionSpec, Invocation, TooManyRequests
 from .run import LocalRun, run_locally
+from .websocket import WebSocket, WebSocketRefused
 
 __all__ = [
     "NOT_EMULATED",
@@ -24,5 +25,7 @@ __all__ = [
     "Response",
     "TokenBucket",
     "TooManyRequests",
+    "WebSocket",
+    "WebSocketRefused",
     "run_locally",
 ]

@@ -188,7 +188,15 @@ AUTHORIZED_AS = {
     "sqs:SendMessageBatch": "sqs:SendMessage",
     "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
-    "lambda:Invoke": "lambda:InvokeFunction",  # moto names the operation, IAM the permission
+    # moto names the operation; IAM names the permission that authorizes it.
+    "lambda:Invoke": "lambda:InvokeFunction",
+    "s3:HeadObject": "s3:GetObject",
+    "s3:HeadBucket": "s3:ListBucket",
+    "s3:ListObjects": "s3:ListBucket",
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "execute-api:PostToConnection": "execute-api:ManageConnections",
+    "execute-api:GetConnection": "execute-api:ManageConnections",
+    "execute-api:DeleteConnection": "execute-api:ManageConnections",
 }
 
 

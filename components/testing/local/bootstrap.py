@@ -15,6 +15,7 @@ import datetime as _datetime
 import importlib
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -52,6 +53,27 @@ def _install_clock() -> None:
     _datetime.datetime = _ShiftedDatetime  # type: ignore[misc]
 
 
+_EXECUTE_API = re.compile(r"^https://[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com(/.*)?$")
+
+
+def _install_network() -> None:
+    """The local network: an API Gateway endpoint (``https://<id>.execute-api...``, as a WebSocket
+    API's ``@connections`` URL) reaches the local backend, as AWS_ENDPOINT_URL reaches it for the
+    rest; the stage path is the backend's to ignore."""
+    import botocore.session
+
+    create_client = botocore.session.Session.create_client
+    local = os.environ.get("AWS_ENDPOINT_URL")
+
+    def create_local_client(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        endpoint = kwargs.get("endpoint_url")
+        if local and isinstance(endpoint, str) and _EXECUTE_API.match(endpoint):
+            kwargs["endpoint_url"] = local
+        return create_client(self, service_name, *args, **kwargs)
+
+    botocore.session.Session.create_client = create_local_client  # type: ignore[method-assign]
+
+
 class Context:
     """The attributes and the method of Lambda's context that handlers use; the deadline is the
     invocation's (the function timeout from the moment the runner started it), on the run's clock."""
@@ -84,6 +106,7 @@ def main() -> None:
     os.dup2(2, 1)  # prints and the logger go to the log, not into the protocol
     sys.stdout = sys.stderr
     _install_clock()
+    _install_network()
     sys.path.insert(0, task_dir)
     os.chdir(task_dir)
     module_name, _, function_name = handler_path.rpartition(".")

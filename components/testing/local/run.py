@@ -4,11 +4,11 @@ graph says, every handler in its own execution environment."""
 from __future__ import annotations
 
 import contextlib
-import datetime
 import json
 import os
 import re
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -20,8 +20,10 @@ from ..capture import CapturedResource, Graph, load_project, run_stack
 from ..mocks import AwsMocks
 from .apis import Api, Caller, Request, Response, _json_response, apis_of, lambda_proxy_event, proxy_response
 from .backend import NOT_EMULATED, Backend, provision, start_backend
-from .clock import Clock, DatetimeModule
+from .clock import Clock
 from .functions import Functions, FunctionSpec, Invocation, TooManyRequests
+from .stepfunctions import hook_stepfunctions
+from .websocket import WebSocket, hook_connections
 
 __all__ = ["LocalRun", "run_locally"]
 
@@ -100,8 +102,11 @@ class LocalRun:
     pending_async: list[AsyncInvoke] = field(default_factory=list)
     dead_async: list[dict[str, Any]] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)  # urn -> why AWS would refuse to create it
+    connections: dict[str, WebSocket] = field(default_factory=dict)
     _execution_status: dict[str, str] = field(default_factory=dict)
     _machine_types: dict[str, str] = field(default_factory=dict)
+    _parked: list[Any] = field(default_factory=list)  # callback endpoints of task-token waits in progress
+    _parked_lock: threading.Lock = field(default_factory=threading.Lock)
     _queue_urls: dict[str, str] = field(default_factory=dict)
 
     # -- what the program exported --------------------------------------------------------------
@@ -283,6 +288,22 @@ class LocalRun:
             self._queue_urls[name] = self.backend.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
         return self._queue_urls[name]
 
+    # -- WebSocket APIs ----------------------------------------------------------------------------
+    def websocket(self, query: Mapping[str, str] | None = None, *, api: str | None = None) -> WebSocket:
+        """Open a client connection to the program's WebSocket API (``$connect`` with ``query``);
+        raises ``WebSocketRefused`` when ``$connect`` answers other than 2xx."""
+        sockets = [
+            a for a in self.graph.of_type("aws:apigatewayv2/api:Api") if a.inputs.get("protocolType") == "WEBSOCKET"
+        ]
+        if api is not None:
+            sockets = [a for a in sockets if api in (a.name, a.inputs.get("name"), a.outputs.get("id"))]
+        if len(sockets) != 1:
+            raise ValueError(f"websocket: {len(sockets)} WebSocket APIs match api={api!r}")
+        connection = WebSocket(self, sockets[0], f"{uuid.uuid4().hex[:14]}=", dict(query or {}))
+        self.connections[connection.connection_id] = connection
+        connection.connect()
+        return connection
+
     # -- queued work --------------------------------------------------------------------------------
     def invoke_async(self, function: str, event: Any) -> None:
         """Queue an asynchronous invoke (``InvocationType=Event``); ``settle`` runs it."""
@@ -412,19 +433,21 @@ class LocalRun:
         return found
 
     def _executions_running(self) -> bool:
-        return any(e["status"] == "RUNNING" and not self._waiting_for_callback(e) for e in self._executions())
+        """Whether an execution is busy: running, and not parked on a task token no one answered."""
+        running = sum(1 for e in self._executions() if e["status"] == "RUNNING")
+        with self._parked_lock:
+            waiting = sum(1 for endpoint in self._parked if endpoint.get_outcome() is None)
+        return running > waiting
 
-    def _waiting_for_callback(self, execution: dict[str, Any]) -> bool:
-        """An execution parked on a task token: its last event is a ``.waitForTaskToken`` task's
-        (moto's history ignores ``reverseOrder`` and ``maxResults``: the newest is the last)."""
-        history = self.backend.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"])
-        events = history.get("events") or []
-        if not events:
-            return False
-        last = max(events, key=lambda event: event["id"])
-        return last["type"] in ("TaskSubmitted", "TaskScheduled", "TaskStarted") and "waitForTaskToken" in json.dumps(
-            last, default=str
-        )
+    @contextlib.contextmanager
+    def _parked_task(self, callback_endpoint: Any) -> Iterator[None]:
+        with self._parked_lock:
+            self._parked.append(callback_endpoint)
+        try:
+            yield
+        finally:
+            with self._parked_lock:
+                self._parked.remove(callback_endpoint)
 
     def _watch_executions(self) -> int:
         """Emit each Standard execution's status changes to the EventBridge rules that match
@@ -576,19 +599,6 @@ def _status_event(backend: Backend, execution: dict[str, Any]) -> dict[str, Any]
     }
 
 
-class _ClockSleep:
-    """A ``time`` module whose ``sleep`` moves the run's clock instead of waiting."""
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-
-    def sleep(self, seconds: float) -> None:
-        self._clock.advance(max(0.0, seconds))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
-
-
 def refusals(graph: Graph) -> dict[str, str]:
     """Resources of the graph that AWS refuses to create though moto accepts them, with the reason."""
     found = {}
@@ -638,9 +648,10 @@ def _async_configs(run: LocalRun) -> dict[str, AsyncConfig]:
 
 
 def _hook_moto(run: LocalRun) -> None:
+    hook_connections(run)
     _hook_lambda(run)
     _hook_sqs_clock(run)
-    _hook_stepfunctions(run)
+    hook_stepfunctions(run)
 
 
 def _hook_lambda(run: LocalRun) -> None:
@@ -684,70 +695,6 @@ def _hook_sqs_clock(run: LocalRun) -> None:
     real_time, real_millis = sqs_models.unix_time, sqs_models.unix_time_millis
     backend.patch(sqs_models, "unix_time", lambda *a: real_time(*a) + clock.offset_s)
     backend.patch(sqs_models, "unix_time_millis", lambda *a: real_millis(*a) + clock.offset_s * 1000)
-
-
-def _hook_stepfunctions(run: LocalRun) -> None:
-    """Express refuses StopExecution; retries wait on the run's clock; tasks call AWS as the
-    state machine's role."""
-    import importlib
-    import pkgutil
-
-    from moto.core.exceptions import JsonRESTError
-    from moto.stepfunctions import parser as sfn_parser
-    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
-
-    backend = run.backend
-    # StopExecution is for Standard executions only; moto stops any.
-    stop = StepFunctionsParserBackend.stop_execution
-
-    def stop_execution(self: Any, execution_arn: str, *args: Any, **kwargs: Any) -> Any:
-        machine_arn = execution_arn.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]
-        if run._machine_types.get(machine_arn) == "EXPRESS":
-            raise JsonRESTError("ValidationException", "This operation is not supported by EXPRESS state machines")
-        stopped = stop(self, execution_arn, *args, **kwargs)
-        # moto's interpreter notices the stop only when its current wait ends (a parked task
-        # waits for its heartbeat); AWS aborts at once.
-        from moto.stepfunctions.parser.api import ExecutionStatus
-
-        for execution in backend.executions():
-            if execution.exec_arn == execution_arn and execution.exec_status == ExecutionStatus.RUNNING:
-                execution.exec_status = ExecutionStatus.ABORTED
-                execution.stop_date = datetime.datetime.now(tz=datetime.UTC)
-        return stopped
-
-    backend.patch(StepFunctionsParserBackend, "stop_execution", stop_execution)
-
-    # Retry intervals of Step Functions pass on the run's clock, at once (``Wait`` states, task
-    # timeouts and heartbeats still wait in real time inside moto's interpreter).
-    backend.patch(retrier_decl, "time", _ClockSleep(run.clock))
-    # Entered, start and stop times of executions (``$$.State.EnteredTime``...) on the run's clock.
-    from moto.stepfunctions import parser as sfn_root
-
-    clock_datetime = DatetimeModule(run.clock)
-    for name in (
-        "asl.component.state.state",
-        "asl.eval.event.event_manager",
-        "backend.execution",
-        "models",
-    ):
-        backend.patch(importlib.import_module(f"{sfn_root.__name__}.{name}"), "datetime", clock_datetime)
-
-    # Step Functions tasks call AWS as the state machine's role (moto's interpreter signs as nobody).
-    machines = run.graph.of_type("aws:sfn/stateMachine:StateMachine")
-    role = machines[0].inputs["roleArn"] if len(machines) == 1 else None
-
-    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        role_arn = getattr(state_credentials, "role_arn", None) or role
-        credentials = backend.credentials_of(role_arn) if role_arn else {}
-        return backend.client(service, **credentials)
-
-    for info in pkgutil.walk_packages(sfn_parser.__path__, sfn_parser.__name__ + "."):
-        if not info.name.startswith(sfn_parser.__name__ + ".asl.component.state.exec"):
-            continue
-        module = importlib.import_module(info.name)
-        if hasattr(module, "boto_client_for"):
-            backend.patch(module, "boto_client_for", boto_client_for)
 
 
 @contextlib.contextmanager
