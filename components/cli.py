@@ -3,6 +3,7 @@
     resilient-serverless plan --stack dev [--json] [--project-dir DIR]
     resilient-serverless plan --compare staging prod [--json]
     resilient-serverless rules
+    resilient-serverless run --stack dev [--caller ARN] [--project-dir DIR]
 
 Exit codes of ``plan``: 0 clean, 1 when a rule of severity error fires, 2 for bad configuration
 or an unknown stack (one line on stderr).
@@ -83,6 +84,25 @@ def _plan(args: argparse.Namespace) -> int:
     return exit_code(plan)
 
 
+def _run(args: argparse.Namespace) -> int:
+    from .testing.capture import UnknownStackError  # noqa: PLC0415
+    from .validation import ConfigError  # noqa: PLC0415
+
+    try:
+        from .testing.local.serve import serve  # noqa: PLC0415
+    except ImportError as error:
+        print(
+            f"resilient-serverless: run needs the local extra ({error}): pip install 'resilient-serverless[local]'",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        return serve(args.stack, args.project_dir, caller=args.caller)
+    except (ConfigError, UnknownStackError, FileNotFoundError) as error:
+        print(f"resilient-serverless: {error}", file=sys.stderr)
+        return 2
+
+
 def _rules(_: argparse.Namespace) -> int:
     from .rules import RULES  # noqa: PLC0415
 
@@ -126,6 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan.add_argument("--table-gb", type=_positive, default=1.0, help="table size for PITR cost (default 1 GB)")
     plan.set_defaults(run=_plan)
     sub.add_parser("rules", help="list the resilience rules").set_defaults(run=_rules)
+    run = sub.add_parser("run", help="serve a stack's APIs on 127.0.0.1 on the local engine (moto), until Ctrl-C")
+    run.add_argument("--stack", required=True, help="stack name: environments/Pulumi.<stack>.yaml")
+    run.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
+    run.add_argument(
+        "--caller", default=None, help="IAM principal ARN that signs every request (IAM-authorized routes)"
+    )
+    run.set_defaults(run=_run)
     args = parser.parse_args(argv)
     return int(args.run(args))
 
