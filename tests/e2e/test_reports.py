@@ -147,3 +147,28 @@ def test_every_resource_of_the_stack_is_one_aws_creates(request: pytest.FixtureR
     # GIVEN the stack's graph; WHEN the local run checks what AWS refuses and moto accepts
     # THEN nothing is refused
     assert stack.refused == {}
+
+
+OUTCOMES_WITHOUT_DLQ = (
+    "the outcomes rule's target has no dead-letter queue or retry policy: an undeliverable status event is "
+    "dropped (issue 18, item 10)"
+)
+
+
+def test_a_status_event_its_target_cannot_take_is_kept_in_a_dead_letter_queue(
+    request: pytest.FixtureRequest, stack: LocalRun
+) -> None:
+    if not stack.graph.of_type("aws:cloudwatch/eventRule:EventRule"):
+        pytest.skip("no status-event rule in this stack (Express executions emit none)")
+    expect_defects(request, stack, {name: [OUTCOMES_WITHOUT_DLQ] for name in ("staging", "prod", "local")})
+    # GIVEN the outcomes rule's target function gone (as when it is deleted or not yet deployed)
+    from moto.awslambda_simple.models import lambda_simple_backends
+
+    target = stack.graph.of_type("aws:cloudwatch/eventTarget:EventTarget")[0].inputs["arn"]
+    # removed in moto itself: moto refuses the signature of a signed Lambda DELETE while its IAM check is on
+    lambda_simple_backends[stack.backend.account_id][stack.backend.region].delete_function(target.split(":")[6], None)
+    # WHEN a report fails, so its execution's FAILED status event is emitted
+    submit(stack, {"columns": ["a"], "rows": "not a list"})
+    stack.settle()
+    # THEN the event is not dropped: it waits in a dead-letter queue
+    assert stack.dropped_events == [], stack.dropped_events

@@ -70,6 +70,13 @@ class Backend:
 
         return sqs_backends[self.account_id][self.region].queues[name]
 
+    def lambda_function(self, name: str) -> Any:
+        """moto's function object (raises when it is gone). In process: moto refuses the signature
+        of a signed Lambda GET or DELETE while its IAM check is on."""
+        from moto.awslambda_simple.models import lambda_simple_backends
+
+        return lambda_simple_backends[self.account_id][self.region].get_function(name)
+
     def executions(self) -> list[Any]:
         """moto's execution objects of every state machine (status without a request)."""
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends

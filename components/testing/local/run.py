@@ -103,6 +103,7 @@ class LocalRun:
     dead_async: list[dict[str, Any]] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)  # urn -> why AWS would refuse to create it
     connections: dict[str, WebSocket] = field(default_factory=dict)
+    dropped_events: list[dict[str, Any]] = field(default_factory=list)  # EventBridge: no target took them
     _execution_status: dict[str, str] = field(default_factory=dict)
     _machine_types: dict[str, str] = field(default_factory=dict)
     _parked: list[Any] = field(default_factory=list)  # callback endpoints of task-token waits in progress
@@ -475,11 +476,27 @@ class LocalRun:
             if not EventPattern.load(rule["EventPattern"]).matches_event(event):  # type: ignore[arg-type]
                 continue
             for target in events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", []):
-                payload = json.loads(target["Input"]) if target.get("Input") else event
-                if ":lambda:" in target["Arn"]:
-                    self.invoke_async(target["Arn"], payload)
-                elif ":sqs:" in target["Arn"]:
-                    self._send(target["Arn"], _dumps(payload), None)
+                self._deliver_event(rule["Name"], target, event)
+
+    def _deliver_event(self, rule: str, target: dict[str, Any], event: dict[str, Any]) -> None:
+        """One EventBridge delivery: to a function (an async invoke) or a queue. A target that
+        cannot take it (its function or queue is gone) fails every retry of its policy; then the
+        event goes to the target's dead-letter queue, or is dropped (``dropped_events``)."""
+        payload = json.loads(target["Input"]) if target.get("Input") else event
+        try:
+            if ":lambda:" in target["Arn"]:
+                self.backend.lambda_function(target["Arn"].split(":")[6])
+                self.invoke_async(target["Arn"], payload)
+            elif ":sqs:" in target["Arn"]:
+                self._send(target["Arn"], _dumps(payload), None)
+            return
+        except Exception as error:
+            failure = f"{type(error).__name__}: {error}"
+        dead_letter = (target.get("DeadLetterConfig") or {}).get("Arn")
+        if dead_letter:
+            self._send(dead_letter, _dumps(event), None)
+        else:
+            self.dropped_events.append({"rule": rule, "target": target["Arn"], "event": event, "error": failure})
 
     def _next_wakeup(self) -> float | None:
         """Seconds until the next queued work is due: an async retry, or the first in-flight or
