@@ -75,3 +75,11 @@ def dlq_messages(run: LocalRun, queue_name_suffix: str) -> list[dict[str, Any]]:
         QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], AttributeNames=["All"], VisibilityTimeout=0
     )
     return list(answer.get("Messages") or [])
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Close the stack run after the last e2e test, so tests elsewhere in the session (a README
+    example that starts its own run) find no run open."""
+    here = Path(__file__).parent
+    if nextitem is None or here not in Path(str(nextitem.fspath)).parents:
+        RUNS.close()
