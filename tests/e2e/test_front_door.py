@@ -46,3 +46,17 @@ def test_a_report_without_its_input_is_refused_with_400(stack: LocalRun) -> None
     answer = stack.request("POST", "/reports", json={"title": "no input"}, caller=CALLER)
     # THEN the API (REST: by the route's model) or the handler (HTTP) refuses it
     assert answer.status == 400, answer
+
+
+@pytest.mark.usefixtures("own_run")
+def test_a_rest_queue_route_answers_its_configured_502_when_sqs_refuses_the_message() -> None:
+    graph = run_program(lambda: queue_api("rest"), project="shop", stack="qa")
+    with run_locally(graph) as shop:
+        # GIVEN a REST queue route whose queue is gone (SQS answers 400 to the integration)
+        sqs = shop.client("sqs")
+        sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName="shop-inbox")["QueueUrl"])
+        # WHEN a message is posted
+        answer = shop.request("POST", "/items", json={"n": 1})
+        # THEN the integration response selected by SQS's 4xx answers, with its own template
+        assert answer.status == 502, answer
+        assert answer.json()["accepted"] is False

@@ -108,7 +108,6 @@ class LocalRun:
     _machine_types: dict[str, str] = field(default_factory=dict)
     _parked: list[Any] = field(default_factory=list)  # callback endpoints of task-token waits in progress
     _parked_lock: threading.Lock = field(default_factory=threading.Lock)
-    _queue_urls: dict[str, str] = field(default_factory=dict)
 
     # -- what the program exported --------------------------------------------------------------
     @property
@@ -285,9 +284,9 @@ class LocalRun:
             if url_or_arn.startswith("arn:")
             else url_or_arn.rstrip("/").rsplit("/", 1)[-1]
         )
-        if name not in self._queue_urls:
-            self._queue_urls[name] = self.backend.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
-        return self._queue_urls[name]
+        # The queue's URL on the local backend, built (not looked up) so a deleted queue answers
+        # its own error to the caller.
+        return f"{self.backend.endpoint_url}/{self.backend.account_id}/{name}"
 
     # -- WebSocket APIs ----------------------------------------------------------------------------
     def websocket(self, query: Mapping[str, str] | None = None, *, api: str | None = None) -> WebSocket:
