@@ -10,6 +10,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 
+from ..capture import Graph
 from .apis import Api
 from .functions import Invocation
 from .run import LocalRun, run_locally
@@ -98,9 +99,19 @@ def _print_run(run: LocalRun, servers: list[tuple[Api, ThreadingHTTPServer]], lo
         print(f"export   {key} = {text}", file=log)
 
 
-def serve(stack: str, project_dir: str = ".", *, caller: str | None = None, log: TextIO = sys.stdout) -> int:
-    """Serve the stack's HTTP and REST APIs until interrupted. ``caller`` signs every request (the
-    principal of IAM-authorized routes); without it those routes answer 403, as unsigned calls do."""
+def serve(
+    stack: str | Graph,
+    project_dir: str = ".",
+    *,
+    caller: str | None = None,
+    log: TextIO = sys.stdout,
+    stop: threading.Event | None = None,
+) -> int:
+    """Serve the stack's HTTP and REST APIs until interrupted (or ``stop`` is set). ``caller`` signs
+    every request (the principal of IAM-authorized routes); without it those routes answer 403, as
+    unsigned calls do. ``stack``: a stack name of the project, or a graph already captured (the
+    program must run on the main thread: Pulumi's runtime needs its event loop)."""
+    stop = stop or threading.Event()
     with run_locally(stack, project_dir) as run:
         lock = threading.Lock()
         _log_invocations(run, log)
@@ -113,7 +124,7 @@ def serve(stack: str, project_dir: str = ".", *, caller: str | None = None, log:
         _print_run(run, servers, log)
         print(f"caller   {caller or 'none: IAM-authorized routes answer 403'}; Ctrl-C stops", file=log, flush=True)
         try:
-            while True:
+            while not stop.is_set():
                 with lock:
                     run.settle(advance_clock=False)
                 time.sleep(0.5)
