@@ -60,3 +60,5 @@ def test_a_rest_queue_route_answers_its_configured_502_when_sqs_refuses_the_mess
         # THEN the integration response selected by SQS's 4xx answers, with its own template
         assert answer.status == 502, answer
         assert answer.json()["accepted"] is False
+        # AND a body past API Gateway's 10 MB payload quota is refused before the integration
+        assert shop.request("POST", "/items", body=b"x" * (10 * 1024 * 1024 + 1)).status == 413

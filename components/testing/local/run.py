@@ -27,6 +27,8 @@ from .websocket import WebSocket, hook_connections
 
 __all__ = ["LocalRun", "run_locally"]
 
+# API Gateway's payload quota (REST and HTTP APIs): 10 MB.
+API_PAYLOAD_MAX_BYTES = 10 * 1024 * 1024
 _ACTIVE: list[LocalRun] = []  # at most one: moto's backends and the hooks are process-wide
 
 
@@ -180,6 +182,8 @@ class LocalRun:
 
     def _front_door(self, api: Api, route: Any, request: Request) -> Response | None:
         """The answer API Gateway gives before the integration: throttled, unauthorized, unwired."""
+        if len(request.body) > API_PAYLOAD_MAX_BYTES:
+            return self._gateway_response(api, request, "REQUEST_TOO_LARGE", 413, "Request Too Long")
         if not all(bucket.take() for bucket in route.buckets):
             return self._gateway_response(api, request, "THROTTLED", 429, "Too Many Requests")
         if route.auth in ("AWS_IAM", "JWT", "CUSTOM", "COGNITO_USER_POOLS") and request.caller is None:
