@@ -7,6 +7,7 @@
     resilient-serverless simulate --stack prod --load spike:10x:60s [--baseline naive] [--json] [--plot FILE]
     resilient-serverless dlq list|show|redrive (--stack NAME | --state FILE) ...
     resilient-serverless jobs redrive (--stack NAME | --state FILE) [--since 1h] [--dry-run]
+    resilient-serverless run --stack dev [--caller ARN] [--project-dir DIR]
 
 Exit codes of plan: 0 clean, 1 when a rule of severity error fires, 2 for bad configuration
 or an unknown stack (one line on stderr). dlq and jobs: 0 done, 1 when AWS refused or a
@@ -118,6 +119,25 @@ def _plan(args: argparse.Namespace) -> int:
 
         _draw(args.width, draw)
     return exit_code(plan)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .testing.capture import UnknownStackError  # noqa: PLC0415
+    from .validation import ConfigError  # noqa: PLC0415
+
+    try:
+        from .testing.local.serve import serve  # noqa: PLC0415
+    except ImportError as error:
+        print(
+            f"resilient-serverless: run needs the local extra ({error}): pip install 'resilient-serverless[local]'",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        return serve(args.stack, args.project_dir, caller=args.caller)
+    except (ConfigError, UnknownStackError, FileNotFoundError) as error:
+        print(f"resilient-serverless: {error}", file=sys.stderr)
+        return 2
 
 
 def program_error(error: BaseException, project_dir: str) -> str:
@@ -376,6 +396,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     keys.set_defaults(run=_keys)
     _add_simulate(sub)
     _add_operate_parsers(sub)
+    run = sub.add_parser("run", help="serve a stack's APIs on 127.0.0.1 on the local engine (moto), until Ctrl-C")
+    run.add_argument("--stack", required=True, help="stack name: Pulumi.<stack>.yaml in the project's stackConfigDir")
+    run.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
+    run.add_argument(
+        "--caller", default=None, help="IAM principal ARN that signs every request (IAM-authorized routes)"
+    )
+    run.set_defaults(run=_run)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

@@ -182,7 +182,7 @@ def test_the_wheel_metadata_is_spdx_licensed_classified_and_publishes_only_user_
     assert [c for c in classifiers if c.startswith("License ::")] == []
     assert "pulumi" in meta["Keywords"].split(",")
     # the maintainers' tools are dependency groups, never extras a user can install
-    assert sorted(meta.get_all("Provides-Extra", [])) == ["otel", "policy", "simulate"]
+    assert sorted(meta.get_all("Provides-Extra", [])) == ["local", "otel", "policy", "simulate"]
     runtime = [r.split(";")[0] for r in meta.get_all("Requires-Dist", []) if "extra ==" not in r]
     assert any(r.startswith("botocore") for r in runtime), runtime
     assert not any(r.startswith("boto3") for r in runtime), runtime

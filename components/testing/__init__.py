@@ -17,6 +17,7 @@ from .capture import (
     run_stack,
 )
 from .lambda_context import FakeLambdaContext, handler_environment, lambda_context
+from .local import LocalRun, run_locally
 from .mocks import AwsMocks, render_policy_document
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "CapturedResource",
     "FakeLambdaContext",
     "Graph",
+    "LocalRun",
     "ProjectFiles",
     "RecordingMonitor",
     "UnknownStackError",
@@ -31,6 +33,7 @@ __all__ = [
     "lambda_context",
     "load_project",
     "render_policy_document",
+    "run_locally",
     "run_program",
     "run_stack",
 ]

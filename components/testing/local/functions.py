@@ -1,0 +1,234 @@
+"""Lambda functions as local execution environments: one subprocess per warm environment,
+started lazily, importing the handler from the package its function resource holds, with the
+function's environment and the temporary credentials of its role.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import uuid
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .clock import Clock
+
+__all__ = ["FunctionSpec", "Functions", "Invocation", "TooManyRequests"]
+
+BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
+
+
+class TooManyRequests(RuntimeError):
+    """The function's reserved concurrency is in use (Lambda answers 429 TooManyRequestsException)."""
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What the graph says about one function."""
+
+    name: str
+    arn: str
+    handler: str
+    package: Path  # the zip the function resource's ``code`` names
+    role_arn: str
+    timeout_s: int
+    memory_mb: int
+    environment: Mapping[str, str]
+    reserved_concurrency: int | None  # None: unreserved (the account pool)
+    runtime: str = "python3.12"
+
+
+@dataclass
+class Invocation:
+    """One invocation's outcome, as Lambda reports it: a payload, or a function error."""
+
+    function: str
+    event: Any
+    result: Any = None
+    error: dict[str, Any] | None = None
+    source: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+class _Environment:
+    """One warm execution environment: the subprocess and its protocol pipes."""
+
+    def __init__(self, spec: FunctionSpec, task_dir: Path, env: dict[str, str], log: Path) -> None:
+        self.spec = spec
+        self._log = log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", str(BOOTSTRAP), str(task_dir), spec.handler],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=env,
+            cwd=str(task_dir),
+        )
+
+    def call(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write((json.dumps(request, default=str) + "\n").encode())
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
+        if not ready:
+            # Lambda ends an invocation at its timeout and the environment with it.
+            self.close()
+            return {
+                "error": {
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": f"Task timed out after {timeout_s:.2f} seconds",
+                }
+            }
+        line = self.process.stdout.readline()
+        if not line:
+            self.close()
+            return {"error": {"errorType": "Runtime.ExitError", "errorMessage": "the execution environment exited"}}
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        self._log.close()
+
+
+@dataclass
+class Functions:
+    """Every function of the graph, invoked by name or ARN (qualified or not)."""
+
+    specs: dict[str, FunctionSpec]
+    work_dir: Path
+    endpoint_url: str
+    region: str
+    account_id: str
+    credentials_for: Callable[[str], Mapping[str, str]]  # role ARN -> AWS_* credential variables
+    clock: Clock
+    invocations: list[Invocation] = field(default_factory=list)
+    _idle: dict[str, list[_Environment]] = field(default_factory=dict)
+    _in_flight: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _tasks: dict[Path, Path] = field(default_factory=dict)
+
+    def resolve(self, name_or_arn: str) -> FunctionSpec:
+        """The function a name, an ARN, a qualified ARN or an alias ARN names."""
+        name = name_or_arn.split(":")[6] if name_or_arn.startswith("arn:") else name_or_arn.split(":", maxsplit=1)[0]
+        if name not in self.specs:
+            raise KeyError(f"no function {name_or_arn!r} in the graph; functions: {', '.join(sorted(self.specs))}")
+        return self.specs[name]
+
+    def _task_dir(self, package: Path) -> Path:
+        # Lambda unzips the package to /var/task; one copy per package serves every function.
+        if package not in self._tasks:
+            target = self.work_dir / "task" / package.stem
+            if not target.exists():
+                with zipfile.ZipFile(package) as archive:
+                    archive.extractall(target)
+            self._tasks[package] = target
+        return self._tasks[package]
+
+    def environment_of(self, spec: FunctionSpec) -> dict[str, str]:
+        """The function's variables from the graph, then the ones Lambda itself sets."""
+        lambda_sets = {
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{uuid.uuid4().hex}",
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+            "LAMBDA_TASK_ROOT": str(self._task_dir(spec.package)),
+            "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
+            "_HANDLER": spec.handler,
+            "TZ": ":UTC",
+            "LANG": "en_US.UTF-8",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            # Not set by Lambda: where the AWS SDK finds the local backend, and the run's clock.
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "LOCAL_CLOCK_OFFSET_S": str(self.clock.offset_s),
+        }
+        return {
+            **{k: str(v) for k, v in spec.environment.items()},
+            **lambda_sets,
+            **self.credentials_for(spec.role_arn),
+        }
+
+    def _acquire(self, spec: FunctionSpec) -> _Environment:
+        with self._lock:
+            busy = self._in_flight.get(spec.name, 0)
+            if spec.reserved_concurrency is not None and busy >= spec.reserved_concurrency:
+                raise TooManyRequests(
+                    f"Rate Exceeded: {spec.name} has {spec.reserved_concurrency} reserved concurrency, all in use"
+                )
+            self._in_flight[spec.name] = busy + 1
+            idle = [e for e in self._idle.get(spec.name, []) if e.alive]
+            environment = idle.pop() if idle else None
+            self._idle[spec.name] = idle
+        if environment is None:
+            log = self.work_dir / "logs" / f"{spec.name}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            environment = _Environment(spec, self._task_dir(spec.package), self.environment_of(spec), log)
+        return environment
+
+    def _release(self, spec: FunctionSpec, environment: _Environment) -> None:
+        with self._lock:
+            self._in_flight[spec.name] -= 1
+            if environment.alive:
+                self._idle.setdefault(spec.name, []).append(environment)
+
+    def invoke(self, name_or_arn: str, event: Any, *, source: str = "") -> Invocation:
+        """Run the function's handler on ``event`` in a warm environment (started if none is idle).
+
+        Raises ``TooManyRequests`` when its reserved concurrency is in flight."""
+        spec = self.resolve(name_or_arn)
+        environment = self._acquire(spec)
+        request_id = str(uuid.uuid4())
+        request = {
+            "event": event,
+            "request_id": request_id,
+            "invoked_function_arn": name_or_arn if name_or_arn.startswith("arn:") else spec.arn,
+            "deadline_s": self.clock.now() + spec.timeout_s,
+            "clock_offset_s": self.clock.offset_s,
+            "trace_id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]};Sampled=0",
+        }
+        try:
+            reply = environment.call(request, spec.timeout_s + 5)
+        finally:
+            self._release(spec, environment)
+        invocation = Invocation(spec.name, event, reply.get("result"), reply.get("error"), source)
+        self.invocations.append(invocation)
+        return invocation
+
+    def log_of(self, name: str) -> str:
+        path = self.work_dir / "logs" / f"{self.resolve(name).name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def close(self) -> None:
+        with self._lock:
+            environments = [e for pool in self._idle.values() for e in pool]
+            self._idle.clear()
+        for environment in environments:
+            environment.close()
