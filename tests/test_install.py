@@ -123,13 +123,14 @@ def wheel_metadata(wheel: Path) -> email.message.Message:
 
 @pytest.fixture(scope="session")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    """One virtualenv for the session: the wheel with its dependencies and the policy extra."""
+    """One virtualenv for the session: the wheel with its dependencies and every extra a user may
+    ask for, so each extra's dependency list is proved complete by importing every module."""
     home = tmp_path_factory.mktemp("user")
     env_dir = home / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
     subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"{wheel}[policy]"],
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"{wheel}[local,otel,policy,simulate]"],
         check=True,
         capture_output=True,
         cwd=home,

@@ -6,6 +6,8 @@ fn = graph.one("aws:lambda/function:Function", name="orders-function")
 assert fn.inputs["timeout"] == 10, fn.urn
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .capture import (
     CapturedResource,
     Graph,
@@ -17,8 +19,21 @@ from .capture import (
     run_stack,
 )
 from .lambda_context import FakeLambdaContext, handler_environment, lambda_context
-from .local import LocalRun, run_locally
 from .mocks import AwsMocks, render_policy_document
+
+if TYPE_CHECKING:
+    from .local import LocalRun, run_locally
+
+
+def __getattr__(name: str) -> Any:
+    """``run_locally`` and ``LocalRun`` on first use: the local run needs the ``local`` extra
+    (moto, boto3), which planning and the mock-based kit do not."""
+    if name in ("LocalRun", "run_locally"):
+        from . import local  # noqa: PLC0415
+
+        return getattr(local, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AwsMocks",

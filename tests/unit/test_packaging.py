@@ -9,8 +9,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from resilient_serverless.components.defaults import FUNCTION_RUNTIME
 from resilient_serverless.components.packaging import FORMAT_VERSION, FunctionPackage, package_function, pip_platforms
 from resilient_serverless.components.validation import ConfigError
+
+# The wheels the tests make are tagged for the default runtime (the one packages are built for).
+PYVER = FUNCTION_RUNTIME.removeprefix("python").replace(".", "")
+CP = f"cp{PYVER}"
 
 
 def _wheel(wheelhouse: Path, name: str, tag: str, files: dict[str, bytes], requires: tuple[str, ...] = ()) -> None:
@@ -34,18 +39,18 @@ def _wheel(wheelhouse: Path, name: str, tag: str, files: dict[str, bytes], requi
 
 @pytest.fixture(scope="module")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``puretext`` (py3-none-any) and ``fastcalc`` (cp312 manylinux2014 for both architectures,
-    each with its own compiled module), ``fastcalc`` depending on ``puretext``."""
+    """``puretext`` (py3-none-any) and ``fastcalc`` (manylinux2014 wheels of the default runtime for
+    both architectures, each with its own compiled module), ``fastcalc`` depending on ``puretext``."""
     house = tmp_path_factory.mktemp("wheelhouse")
     _wheel(house, "puretext", "py3-none-any", {"puretext/__init__.py": b"def shout(s):\n    return s.upper()\n"})
     for arch in ("x86_64", "aarch64"):
         _wheel(
             house,
             "fastcalc",
-            f"cp312-cp312-manylinux2014_{arch}",
+            f"{CP}-{CP}-manylinux2014_{arch}",
             {
                 "fastcalc/__init__.py": b"from ._speed import add\n",
-                f"fastcalc/_speed.cpython-312-{arch}-linux-gnu.so": f"ELF for {arch}".encode(),
+                f"fastcalc/_speed.cpython-{PYVER}-{arch}-linux-gnu.so": f"ELF for {arch}".encode(),
             },
             requires=("puretext",),
         )
@@ -63,7 +68,7 @@ def project(tmp_path: Path) -> Path:
         "def handle(event, context):\n    return {'ok': True}\n"
     )
     (src / "orders" / "__pycache__").mkdir()
-    (src / "orders" / "__pycache__" / "api.cpython-312.pyc").write_bytes(b"stale")
+    (src / "orders" / "__pycache__" / f"api.cpython-{PYVER}.pyc").write_bytes(b"stale")
     (src / "orders" / "api.pyc").write_bytes(b"stale")
     (tmp_path / "shop" / "requirements.txt").write_text("fastcalc==1.0  # pulls puretext\n")
     return tmp_path / "shop"
@@ -96,8 +101,8 @@ def test_package_holds_code_library_and_the_wheels_for_the_architecture(
     assert "orders/api.py" in names
     assert "resilient_serverless/handlers/resilience/xray.py" in names
     assert "puretext/__init__.py" in names
-    assert [n for n in names if n.endswith(".so")] == [f"fastcalc/_speed.cpython-312-{machine}-linux-gnu.so"]
-    assert package.read(f"fastcalc/_speed.cpython-312-{machine}-linux-gnu.so") == f"ELF for {machine}".encode()
+    assert [n for n in names if n.endswith(".so")] == [f"fastcalc/_speed.cpython-{PYVER}-{machine}-linux-gnu.so"]
+    assert package.read(f"fastcalc/_speed.cpython-{PYVER}-{machine}-linux-gnu.so") == f"ELF for {machine}".encode()
 
 
 def test_package_has_no_bytecode_sorted_entries_fixed_times_and_modes(
@@ -117,7 +122,7 @@ def test_package_has_no_bytecode_sorted_entries_fixed_times_and_modes(
 def test_two_builds_are_byte_identical(project: Path, wheelhouse: Path, tmp_path: Path) -> None:
     # GIVEN two builds of the same inputs in separate caches (so neither reuses the other)
     first = _build(project, wheelhouse, tmp_path / "one")
-    (project / "src" / "orders" / "__pycache__" / "api.cpython-312.pyc").write_bytes(b"changed by a test run")
+    (project / "src" / "orders" / "__pycache__" / f"api.cpython-{PYVER}.pyc").write_bytes(b"changed by a test run")
     second = _build(project, wheelhouse, tmp_path / "two")
     # THEN the zips are the same bytes (a test run's bytecode does not change the code hash)
     assert first.zip_path != second.zip_path
@@ -153,7 +158,7 @@ def test_a_dependency_without_a_wheel_for_the_platform_is_named(
         _build(project, wheelhouse, tmp_path / "cache", architecture="arm64")
     assert str(raised.value) == (
         f"package {str(project / 'src')!r}: requirement 'slowonly==2.0' has no binary wheel for "
-        "manylinux2014_aarch64 (up to manylinux_2_34_aarch64), cp312 (arm64): pick a version that "
+        f"manylinux2014_aarch64 (up to manylinux_2_34_aarch64), {CP} (arm64): pick a version that "
         "publishes one, or another package"
     )
 
@@ -281,7 +286,7 @@ def test_reference_deployment_code_is_a_clean_package_stable_across_test_runs(
     root = Path(__file__).resolve().parents[2]
     monkeypatch.setenv("RESILIENT_SERVERLESS_CACHE", str(tmp_path / "cache"))
     before = {fn.inputs["code"].path for fn in run_stack("prod", root).of_type("aws:lambda/function:Function")}
-    stale = root / "handlers" / "__pycache__" / "zz_left_by_a_test_run.cpython-312.pyc"
+    stale = root / "handlers" / "__pycache__" / f"zz_left_by_a_test_run.cpython-{PYVER}.pyc"
     stale.parent.mkdir(exist_ok=True)
     stale.write_bytes(b"bytecode")
     try:
@@ -298,10 +303,10 @@ def test_reference_deployment_code_is_a_clean_package_stable_across_test_runs(
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
-def test_defaults_are_arm64_python312_layer_library_and_the_user_cache(
+def test_defaults_are_arm64_the_default_runtime_layer_library_and_the_user_cache(
     project: Path, wheelhouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Default: arm64, python3.12 (cp312 wheels), Powertools from the layer, library included
+    # Default: arm64, the default runtime's wheels, Powertools from the layer, library included
     package = package_function(
         project / "src",
         requirements=["fastcalc"],
@@ -309,7 +314,7 @@ def test_defaults_are_arm64_python312_layer_library_and_the_user_cache(
         pip_args=["--no-index", "--find-links", str(wheelhouse)],
     )
     names = _names(package)
-    assert "fastcalc/_speed.cpython-312-aarch64-linux-gnu.so" in names
+    assert f"fastcalc/_speed.cpython-{PYVER}-aarch64-linux-gnu.so" in names
     assert "resilient_serverless/handlers/resilience/backoff.py" in names
     assert package.bundles_powertools is False
     # Default cache: $RESILIENT_SERVERLESS_CACHE, else $XDG_CACHE_HOME, else ~/.cache
@@ -336,10 +341,10 @@ def test_the_library_ships_without_the_reference_handlers() -> None:
 @pytest.mark.parametrize(
     ("tag", "accepted"),
     [
-        ("cp312-cp312-manylinux_2_28_aarch64", True),  # newer manylinux, still loads on Amazon Linux 2023
-        ("cp312-abi3-manylinux_2_34_aarch64", True),  # glibc 2.34 is Amazon Linux 2023's own
-        ("cp312-cp312-manylinux_2_35_aarch64", False),  # needs a newer glibc than the runtime has
-        ("cp312-cp312-musllinux_1_2_aarch64", False),  # another C library
+        (f"{CP}-{CP}-manylinux_2_28_aarch64", True),  # newer manylinux, still loads on Amazon Linux 2023
+        (f"{CP}-abi3-manylinux_2_34_aarch64", True),  # glibc 2.34 is Amazon Linux 2023's own
+        (f"{CP}-{CP}-manylinux_2_35_aarch64", False),  # needs a newer glibc than the runtime has
+        (f"{CP}-{CP}-musllinux_1_2_aarch64", False),  # another C library
         ("cp311-cp311-manylinux2014_aarch64", False),  # another Python
     ],
 )
