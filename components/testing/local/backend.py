@@ -403,7 +403,9 @@ def create_state_machines(backend: Backend, graph: Graph) -> None:
 def create_rules(backend: Backend, graph: Graph) -> None:
     events = backend.client("events")
     for rule in graph.of_type("aws:cloudwatch/eventRule:EventRule"):
-        request: dict[str, Any] = {"Name": rule.outputs.get("name") or rule.inputs["name"]}
+        # A rule the program leaves unnamed is auto-named; its id is that name (on the default bus).
+        name = rule.outputs.get("name") or rule.inputs.get("name") or rule.outputs["id"]
+        request: dict[str, Any] = {"Name": name}
         for key, aws in (
             ("eventPattern", "EventPattern"),
             ("scheduleExpression", "ScheduleExpression"),

@@ -110,19 +110,11 @@ def rest_integration(run: LocalRun, api: Api, route: Route, params: dict[str, st
     assert route.integration is not None
     integration = route.integration.inputs
     if integration.get("type") == "AWS_PROXY":
-        event = lambda_proxy_event(api, route, params, request, "1.0")
-        invocation = run._invoke_sync(integration["uri"], event, f"api {request.method} {request.path}")
-        if isinstance(invocation, Response):
-            return gateway_response(
-                run, api, request, route=route, kind="THROTTLED", status=429, message="Too Many Requests"
-            )
-        if invocation.failed:
-            return gateway_response(
-                run, api, request, route=route, kind="DEFAULT_5XX", status=502, message="Internal server error"
-            )
-        return proxy_response(invocation.result, "1.0")
+        return _proxy_integration(run, api, route, params, request)
     if integration.get("type") == "AWS" and ":sqs:path/" in str(integration.get("uri")):
         return _sqs_integration(run, api, route, params, request)
+    if integration.get("type") == "AWS" and ":lambda:path/" in str(integration.get("uri")):
+        return _lambda_integration(run, api, route, params, request)
     return gateway_response(
         run,
         api,
@@ -132,6 +124,21 @@ def rest_integration(run: LocalRun, api: Api, route: Route, params: dict[str, st
         status=500,
         message=f"integration {integration.get('type')} is not run locally",
     )
+
+
+def _proxy_integration(run: LocalRun, api: Api, route: Route, params: dict[str, str], request: Request) -> Response:
+    integration = route.integration.inputs if route.integration else {}
+    event = lambda_proxy_event(api, route, params, request, "1.0")
+    invocation = run._invoke_sync(integration["uri"], event, f"api {request.method} {request.path}")
+    if isinstance(invocation, Response):
+        return gateway_response(
+            run, api, request, route=route, kind="THROTTLED", status=429, message="Too Many Requests"
+        )
+    if invocation.failed:
+        return gateway_response(
+            run, api, request, route=route, kind="DEFAULT_5XX", status=502, message="Internal server error"
+        )
+    return proxy_response(invocation.result, "1.0")
 
 
 def _sqs_integration(run: LocalRun, api: Api, route: Route, params: dict[str, str], request: Request) -> Response:
@@ -152,9 +159,47 @@ def _sqs_integration(run: LocalRun, api: Api, route: Route, params: dict[str, st
     return _integration_response(run, api, route, request, status=status, body=body)
 
 
+def _lambda_integration(run: LocalRun, api: Api, route: Route, params: dict[str, str], request: Request) -> Response:
+    """A non-proxy Lambda integration: the payload its request template renders, invoked as its
+    ``X-Amz-Invocation-Type`` header says. An ``Event`` invoke is queued (Lambda answers 202 at
+    once, and ``settle`` runs it with the function's retries); a synchronous one answers as the
+    integration response its result (or its error message) selects."""
+    integration = route.integration.inputs if route.integration else {}
+    content_type = request.headers.get("content-type", "application/json").split(";")[0]
+    templates = integration.get("requestTemplates") or {}
+    template = templates.get(content_type) or templates.get("application/json")
+    headers = {k.title() if k.islower() else k: v for k, v in request.headers.items()}
+    payload = (
+        render(
+            template, input_=Input(request.text, params, request.query, headers), context=_context(api, request, route)
+        )
+        if template
+        else request.text
+    )
+    from .run import _function_arn
+
+    event = json.loads(payload) if payload.strip() else {}
+    kind = str((integration.get("requestParameters") or {}).get("integration.request.header.X-Amz-Invocation-Type", ""))
+    if kind.strip("'") == "Event":
+        run.invoke_async(_function_arn(str(integration["uri"])), event)
+        return _integration_response(run, api, route, request, status=202, body="", selector="")
+    invocation = run._invoke_sync(str(integration["uri"]), event, f"api {request.method} {request.path}")
+    if isinstance(invocation, Response):
+        return gateway_response(
+            run, api, request, route=route, kind="THROTTLED", status=429, message="Too Many Requests"
+        )
+    if invocation.failed:
+        error = invocation.error if isinstance(invocation.error, dict) else {}
+        message = str(error.get("errorMessage") or "Unhandled")
+        return _integration_response(run, api, route, request, status=200, body=json.dumps(error), selector=message)
+    return _integration_response(run, api, route, request, status=200, body=json.dumps(invocation.result), selector="")
+
+
 def _integration_response(
-    run: LocalRun, api: Api, route: Route, request: Request, *, status: int, body: str
+    run: LocalRun, api: Api, route: Route, request: Request, *, status: int, body: str, selector: str | None = None
 ) -> Response:
+    """``selector`` is what the patterns match: the backend's status for an AWS service, the
+    function's error message for Lambda (empty when it did not fail)."""
     method = route.method_resource.inputs if route.method_resource else {}
     candidates = [
         r.inputs
@@ -166,7 +211,13 @@ def _integration_response(
     # A non-proxy integration picks the response whose pattern matches the backend's status; the
     # one without a pattern is the default for every other status.
     chosen = next(
-        (c for c in candidates if c.get("selectionPattern") and re.fullmatch(c["selectionPattern"], str(status))), None
+        (
+            c
+            for c in candidates
+            if c.get("selectionPattern")
+            and re.fullmatch(c["selectionPattern"], str(status) if selector is None else selector)
+        ),
+        None,
     )
     chosen = chosen or next((c for c in candidates if not c.get("selectionPattern")), None)
     if chosen is None:

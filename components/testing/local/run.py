@@ -60,15 +60,35 @@ class AsyncConfig:
     on_failure: str | None = None
 
 
-def _code_path(function: CapturedResource) -> Path:
+def _code_path(function: CapturedResource, project_dir: Path | None = None, work_dir: Path | None = None) -> Path:
+    """The zip a function's ``code`` names. A relative path is the program's (Pulumi runs it with
+    the project directory as cwd); a directory is zipped as Pulumi zips a FileArchive of one."""
     code = function.inputs.get("code")
     path = getattr(code, "path", None) or (code.get("path") if isinstance(code, dict) else None)
     if not path:
         raise ValueError(f"{function.urn}: code={code!r} is not a package file (FileArchive of a .zip)")
-    return Path(path)
+    found = Path(path)
+    if not found.is_absolute() and project_dir is not None:
+        found = Path(project_dir) / found
+    if found.is_dir() and work_dir is not None:
+        return _zip_directory(found, work_dir)
+    return found
 
 
-def _specs(graph: Graph) -> dict[str, FunctionSpec]:
+def _zip_directory(directory: Path, work_dir: Path) -> Path:
+    import hashlib
+    import zipfile
+
+    target = work_dir / "packages" / f"{hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:16]}.zip"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+            for file in sorted(p for p in directory.rglob("*") if p.is_file()):
+                archive.write(file, file.relative_to(directory).as_posix())
+    return target
+
+
+def _specs(graph: Graph, project_dir: Path | None = None, work_dir: Path | None = None) -> dict[str, FunctionSpec]:
     specs = {}
     for function in graph.of_type("aws:lambda/function:Function"):
         inputs = function.inputs
@@ -77,7 +97,7 @@ def _specs(graph: Graph) -> dict[str, FunctionSpec]:
             name=function.outputs["name"],
             arn=function.outputs["arn"],
             handler=inputs["handler"],
-            package=_code_path(function),
+            package=_code_path(function, project_dir, work_dir),
             role_arn=inputs["role"],
             timeout_s=int(inputs.get("timeout", 3)),
             memory_mb=int(inputs.get("memorySize", 128)),
@@ -737,10 +757,11 @@ def run_locally(
         )
     if isinstance(stack, Graph):
         graph = stack
-        region = "eu-west-1"
+        region, program_dir = "eu-west-1", None
         for resource in graph.of_type("aws:lambda/function:Function")[:1]:
             region = resource.outputs["arn"].split(":")[3]
     else:
+        program_dir = Path(project_dir).resolve()
         project = load_project(project_dir)
         config, _ = project.stack_config(stack)
         region = str((overrides or {}).get("aws:region") or config.get("aws:region", "us-east-1"))
@@ -750,7 +771,7 @@ def run_locally(
         tempfile.TemporaryDirectory(prefix="local-run-") as work,
         start_backend(region, "123456789012", clock) as backend,
     ):
-        specs = _specs(graph)
+        specs = _specs(graph, program_dir, Path(work))
         functions = Functions(
             specs, Path(work), backend.endpoint_url, region, backend.account_id, backend.environment_credentials, clock
         )
@@ -758,7 +779,7 @@ def run_locally(
         run = LocalRun(graph, backend, functions, apis_of(graph, clock, backend.account_id, region), clock, not_running)
         _ACTIVE.append(run)
         try:
-            provision(backend, graph, lambda function: _code_path(function).read_bytes())
+            provision(backend, graph, lambda function: _code_path(function, program_dir, Path(work)).read_bytes())
             run.refused = refusals(graph)
             run._machine_types = {
                 m.outputs["arn"]: str(m.inputs.get("type", "STANDARD"))
