@@ -311,7 +311,10 @@ def _check_route(  # noqa: C901
     schema = route.get("body_schema")
     params = tuple(route.get("required_params") or ())
     if flavor == "http" and (schema is not None or params):
-        p.add(f"{key}: request validation (body_schema, required_params) is REST only; HTTP APIs do not validate")
+        p.add(
+            f"{key}: request validation (body_schema, required_params) is REST only; HTTP APIs do not validate "
+            "(a route of an AsyncJobWorkflow: build it with api_flavor='http')"
+        )
     if schema is not None:
         _check_schema(p, f"{key}.body_schema", schema)
     for param in params:

@@ -88,14 +88,6 @@ def test_a_rest_api_answers_its_function_route_and_queues_its_queue_route() -> N
         assert [json.loads(m["Body"])["body"]["sku"] for m in messages_in(run, "inbox")] == ["S"]
 
 
-WORKER_READS_ITS_ENVIRONMENT = (
-    "the consumer's worker (src/reports.py) reads RESULTS_BUCKET from its environment; the README says the "
-    "workflow passes nothing through the worker's environment and each invocation carries results_bucket, "
-    "so the job fails with KeyError 'RESULTS_BUCKET'"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=WORKER_READS_ITS_ENVIRONMENT)
 def test_a_job_workflow_alone_runs_a_submitted_job_to_succeeded() -> None:
     with consumer("jobs_alone") as run:
         # GIVEN the workflow behind its API; WHEN a job is submitted and the work settles
@@ -167,14 +159,6 @@ def test_the_readme_program_answers_its_function_routes_and_refuses_what_it_shou
         assert [(i.failed, i.event["body"]) for i in ran] == [(False, {"items": [1]})], ran
 
 
-README_INGEST_READS_THE_ENVELOPE = (
-    "the README's ingest example validates order['quantity'] on what consumer_from_env hands it, but the "
-    "README's queue route forwards an envelope (the order is its body), so every order posted is "
-    "dead-lettered as 'quantity must be positive'"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=README_INGEST_READS_THE_ENVELOPE)
 def test_the_readme_program_stores_a_good_order_and_dead_letters_a_bad_one() -> None:
     with consumer("readme_examples") as run:
         orders = "readme_examples-dev-orders"

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from resilient_serverless.components.cli import main as cli_main
@@ -120,7 +119,8 @@ class Program:
             )
             push = ', "push": WebSocketNotifier("push", {})' if self.jobs == "push" else ""
             lines += [
-                f'jobs = AsyncJobWorkflow("reports", {{"worker": renderer, "path": "/reports"{push}}})',
+                f'jobs = AsyncJobWorkflow("reports", {{"worker": renderer, "path": "/reports", '
+                f'"api_flavor": "{self.flavor}"{push}}})',
                 "routes += [*jobs.routes]",
             ]
         lines += [
@@ -146,7 +146,7 @@ ROUTES = st.lists(st.sampled_from(ROUTE_KINDS), min_size=1, max_size=3).map(tupl
 # is pinned apart below.
 programs = st.one_of(
     st.builds(Program, flavor=st.just("rest"), routes=ROUTES, jobs=st.sampled_from([None, "polling", "push"])),
-    st.builds(Program, flavor=st.just("http"), routes=ROUTES, jobs=st.none()),
+    st.builds(Program, flavor=st.just("http"), routes=ROUTES, jobs=st.sampled_from([None, "polling"])),
 )
 
 
@@ -238,16 +238,22 @@ def test_a_generated_program_plans_and_never_loses_a_message(program: Program, t
             assert run.request("GET", f"/reports/{job_id}").json()["status"] == "succeeded"
 
 
-JOB_ROUTES_ON_HTTP = (
-    "AsyncJobWorkflow.routes carry a body_schema, which an HTTP ThrottledApi refuses (request validation is "
-    "REST only), so a workflow cannot be fronted by an HTTP API; the README does not say so"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=JOB_ROUTES_ON_HTTP)
 def test_a_job_workflow_behind_an_http_api_plans_clean(tmp_path: Path) -> None:
-    # GIVEN a program whose only API is HTTP and fronts a job workflow
+    # GIVEN a program whose only API is HTTP and fronts a job workflow built for it
     directory = Program("http", ("function",), "polling").write(tmp_path / "jobs-http")
     # WHEN it is planned; THEN the plan ends with findings or none, not a refused program
     code, err = plan_exit(directory)
     assert code in (0, 1), err
+
+
+def test_job_routes_built_for_rest_on_an_http_api_are_refused_naming_the_cure(tmp_path: Path) -> None:
+    # GIVEN the same program, its workflow built for the default REST flavour
+    directory = Program("http", ("function",), "polling").write(tmp_path / "jobs-http")
+    main = directory / "__main__.py"
+    main.write_text(main.read_text().replace(', "api_flavor": "http"', ""))
+    # WHEN it is planned THEN exit 2, one line naming the route and how to build the workflow
+    code, err = plan_exit(directory)
+    assert code == 2, err
+    assert err.count("\n") == 1, err
+    assert "request validation (body_schema, required_params) is REST only" in err, err
+    assert "(a route of an AsyncJobWorkflow: build it with api_flavor='http')" in err, err

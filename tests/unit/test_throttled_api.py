@@ -386,7 +386,8 @@ def test_http_rejects_what_it_cannot_do() -> None:
         "http", lambda fn: [{"method": "GET", "path": "/orders", "function": fn, "body_schema": {"type": "object"}}]
     )
     assert problems == [
-        "routes[0]: request validation (body_schema, required_params) is REST only; HTTP APIs do not validate"
+        "routes[0]: request validation (body_schema, required_params) is REST only; HTTP APIs do not validate "
+        "(a route of an AsyncJobWorkflow: build it with api_flavor='http')"
     ]
 
 

@@ -1,10 +1,10 @@
 import json
-import os
 
 import boto3
 
 
 def render(event, context):
-    key = f"results/{event['job_id']}"
-    boto3.client("s3").put_object(Bucket=os.environ["RESULTS_BUCKET"], Key=key, Body=json.dumps({"ok": True}))
-    return {"bucket": os.environ["RESULTS_BUCKET"], "key": key}
+    # The workflow says where the result goes: a worker gets nothing through its environment.
+    bucket, key = event["results_bucket"], event["result_key"]
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=json.dumps({"ok": True}))
+    return {"bucket": bucket, "key": key}
