@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONSUMERS = ROOT / "tests" / "consumers"
 INSTALLED_ROOTS = {"components": "resilient_serverless/components", "handlers": "resilient_serverless/handlers"}
 SKIPPED_DIRS = {"__pycache__"}
+USER_EXTRAS = "local,otel,policy,simulate"
 BUILD_INPUTS = (
     "pyproject.toml",
     "setup.py",
@@ -130,7 +131,7 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installe
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
     subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"{wheel}[local,otel,policy,simulate]"],
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"{wheel}[{USER_EXTRAS}]"],
         check=True,
         capture_output=True,
         cwd=home,
@@ -183,7 +184,7 @@ def test_the_wheel_metadata_is_spdx_licensed_classified_and_publishes_only_user_
     assert [c for c in classifiers if c.startswith("License ::")] == []
     assert "pulumi" in meta["Keywords"].split(",")
     # the maintainers' tools are dependency groups, never extras a user can install
-    assert sorted(meta.get_all("Provides-Extra", [])) == ["local", "otel", "policy", "simulate"]
+    assert sorted(meta.get_all("Provides-Extra", [])) == USER_EXTRAS.split(",")
     runtime = [r.split(";")[0] for r in meta.get_all("Requires-Dist", []) if "extra ==" not in r]
     assert any(r.startswith("botocore") for r in runtime), runtime
     assert not any(r.startswith("boto3") for r in runtime), runtime
