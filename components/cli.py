@@ -138,6 +138,9 @@ def _run(args: argparse.Namespace) -> int:
     except (ConfigError, UnknownStackError, FileNotFoundError) as error:
         print(f"resilient-serverless: {error}", file=sys.stderr)
         return 2
+    except Exception as error:  # the user's program raised: exit 2 with where, never a traceback
+        print(f"resilient-serverless: {program_error(error, args.project_dir)}", file=sys.stderr)
+        return 2
 
 
 def program_error(error: BaseException, project_dir: str) -> str:
@@ -213,6 +216,9 @@ def _simulate(args: argparse.Namespace) -> int:
         region = str(load_project(args.project_dir).stack_config(args.stack)[0].get("aws:region", "us-east-1"))
     except (ConfigError, UnknownStackError, FileNotFoundError) as error:
         print(f"resilient-serverless: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # the user's program raised: exit 2 with where, never a traceback
+        print(f"resilient-serverless: {program_error(error, args.project_dir)}", file=sys.stderr)
         return 2
     assumptions = Assumptions(client_deadline_s=args.deadline, message_ms=args.message_ms)
     try:

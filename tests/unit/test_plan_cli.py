@@ -121,15 +121,17 @@ def test_missing_project_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert f"no Pulumi.yaml in {tmp_path}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", [["plan"], ["simulate", "--load", "rate:1x"]])
 def test_a_program_that_raises_exits_2_with_one_line_naming_where(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN a user's program that raises while it builds its resources
     (tmp_path / "Pulumi.yaml").write_text("name: shop\nruntime: python\n")
     (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
     (tmp_path / "__main__.py").write_text("import pulumi\n\nsizes = {}\nprint(sizes['large'])\n")
-    # WHEN it is planned THEN exit 2 and one line: the exception, its message and the program's line
-    assert main(["plan", "--stack", "dev", "--project-dir", str(tmp_path)]) == 2
+    # WHEN it is planned (or simulated) THEN exit 2 and one line: the exception, its message and
+    # the program's line
+    assert main([*command, "--stack", "dev", "--project-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err == "resilient-serverless: the program raised KeyError at __main__.py:4: 'large'\n"
 
