@@ -92,19 +92,14 @@ def _compare(args: argparse.Namespace) -> int:
 def _plan(args: argparse.Namespace) -> int:
     from . import rules  # noqa: PLC0415 (keep --help fast)
     from .plan import build_plan, exit_code, render_plan  # noqa: PLC0415
-    from .testing.capture import UnknownStackError, run_stack  # noqa: PLC0415
-    from .validation import ConfigError  # noqa: PLC0415
+    from .testing.capture import run_stack  # noqa: PLC0415
 
     if args.compare:
         return _compare(args)
     try:
         graph = run_stack(args.stack, args.project_dir)
-    except (ConfigError, UnknownStackError, FileNotFoundError) as error:
-        print(f"resilient-serverless: {error}", file=sys.stderr)
-        return 2
-    except Exception as error:  # the user's program raised: exit 2 with where, never a traceback
-        print(f"resilient-serverless: {program_error(error, args.project_dir)}", file=sys.stderr)
-        return 2
+    except Exception as error:  # a refused setting, or the user's program raised: never a traceback
+        return _refused(error, args.project_dir)
     plan = build_plan(graph, rules.check(graph))
     plan["operations"] = _operations(args, args.stack, graph)
     if args.json:
@@ -122,8 +117,6 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .testing.capture import UnknownStackError  # noqa: PLC0415
-    from .validation import ConfigError  # noqa: PLC0415
 
     try:
         from .testing.local.serve import serve  # noqa: PLC0415
@@ -135,12 +128,19 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     try:
         return serve(args.stack, args.project_dir, caller=args.caller)
-    except (ConfigError, UnknownStackError, FileNotFoundError) as error:
-        print(f"resilient-serverless: {error}", file=sys.stderr)
-        return 2
-    except Exception as error:  # the user's program raised: exit 2 with where, never a traceback
-        print(f"resilient-serverless: {program_error(error, args.project_dir)}", file=sys.stderr)
-        return 2
+    except Exception as error:  # a refused setting, or the user's program raised: never a traceback
+        return _refused(error, args.project_dir)
+
+
+def _refused(error: Exception, project_dir: str) -> int:
+    """Exit 2 with one line: what the tool refused (a setting, a stack, a file), as it names it, or
+    where the user's program raised."""
+    from .testing.capture import UnknownStackError  # noqa: PLC0415
+    from .validation import ConfigError  # noqa: PLC0415
+
+    known = isinstance(error, ConfigError | UnknownStackError | FileNotFoundError)
+    print(f"resilient-serverless: {error if known else program_error(error, project_dir)}", file=sys.stderr)
+    return 2
 
 
 def program_error(error: BaseException, project_dir: str) -> str:
@@ -207,19 +207,14 @@ def _simulate(args: argparse.Namespace) -> int:
     """The stack under a load shape (``components/simulate``); exit 2 for bad input."""
     from .simulate import Assumptions, parse_arrivals, parse_load, simulate  # noqa: PLC0415
     from .simulate.report import render  # noqa: PLC0415
-    from .testing.capture import UnknownStackError, load_project, run_stack  # noqa: PLC0415
-    from .validation import ConfigError  # noqa: PLC0415
+    from .testing.capture import load_project, run_stack  # noqa: PLC0415
 
     try:
         load = parse_arrivals(args.arrivals, args.duration) if args.arrivals else parse_load(args.load, args.duration)
         graph = run_stack(args.stack, args.project_dir)
         region = str(load_project(args.project_dir).stack_config(args.stack)[0].get("aws:region", "us-east-1"))
-    except (ConfigError, UnknownStackError, FileNotFoundError) as error:
-        print(f"resilient-serverless: {error}", file=sys.stderr)
-        return 2
-    except Exception as error:  # the user's program raised: exit 2 with where, never a traceback
-        print(f"resilient-serverless: {program_error(error, args.project_dir)}", file=sys.stderr)
-        return 2
+    except Exception as error:  # a refused setting, or the user's program raised: never a traceback
+        return _refused(error, args.project_dir)
     assumptions = Assumptions(client_deadline_s=args.deadline, message_ms=args.message_ms)
     try:
         doc = simulate(graph, load, assumptions=assumptions, region=region, baseline=args.baseline)
