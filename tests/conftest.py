@@ -9,9 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = Path(__file__).resolve().parent / "events"
+# A function's code in the component tests: the package root, which holds handlers/ (what the
+# reference deployment packages), so a test's handler path resolves as it does in a stack.
+HANDLERS = str(ROOT)
 
 # Before any boto client exists: a region, fake credentials, and no real endpoint.
 os.environ.update(
@@ -36,3 +40,9 @@ def root() -> Path:
 
 def load_event(name: str) -> Any:
     return json.loads((EVENTS / name).read_text())
+
+
+def client_error(code: str, status: int, operation: str = "Op") -> ClientError:
+    """A botocore ClientError as AWS would raise it for ``code`` and HTTP ``status``."""
+    response: Any = {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(response, operation)

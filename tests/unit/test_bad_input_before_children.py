@@ -3,7 +3,6 @@ nested consumer arguments included, ``None`` args, and the Pulumi style of keywo
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -11,7 +10,8 @@ import pytest
 from resilient_serverless.components import ConfigError, PriorityQueuePair, ResilientFunction, ThrottledApi
 from resilient_serverless.components.testing import Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
+
 PAIR = {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS}
 FUNCTION = {"handler": "handlers.orders.lambda_handler", "code": HANDLERS}
 

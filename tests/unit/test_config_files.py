@@ -14,7 +14,8 @@ from resilient_serverless.components.validation import ConfigError
 
 from environments import settings as stack_settings
 from environments.settings import load_settings, parse_settings
-from tests.unit.test_plan_cli import copy_project
+
+from .test_plan_cli import copy_project
 
 PREFIX = "resilient-serverless: "
 

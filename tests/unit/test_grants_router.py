@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from resilient_serverless.components import ConfigError, PriorityQueuePair, ResilientFunction, rules
 from resilient_serverless.components.testing import Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
+
 POLICY, QUEUE = "aws:iam/rolePolicy:RolePolicy", "aws:sqs/queue:Queue"
 
 

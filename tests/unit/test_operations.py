@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -31,7 +30,8 @@ from resilient_serverless.components.testing.operations import (
     unknown_metrics,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
+
 HANDLERS = ROOT / "handlers"
 STACKS = ["dev", "staging", "prod", "local"]
 

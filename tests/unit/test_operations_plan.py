@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -29,7 +28,7 @@ from resilient_serverless.components.operations.cost import (
 )
 from resilient_serverless.components.testing import AwsMocks, Graph, run_program, run_stack
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")

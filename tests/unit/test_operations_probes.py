@@ -11,7 +11,6 @@ import sys
 import threading
 import types
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -27,7 +26,8 @@ from resilient_serverless.components.testing.operations import (
     query_problems,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
+
 HANDLERS = ROOT / "handlers"
 # Keys Powertools' Logger writes on every line (with inject_lambda_context), per its docs.
 POWERTOOLS_FIELDS = {

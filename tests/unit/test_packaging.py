@@ -13,6 +13,8 @@ from resilient_serverless.components.defaults import FUNCTION_RUNTIME
 from resilient_serverless.components.packaging import FORMAT_VERSION, FunctionPackage, package_function, pip_platforms
 from resilient_serverless.components.validation import ConfigError
 
+from tests.conftest import ROOT
+
 # The wheels the tests make are tagged for the default runtime (the one packages are built for).
 PYVER = FUNCTION_RUNTIME.removeprefix("python").replace(".", "")
 CP = f"cp{PYVER}"
@@ -283,7 +285,7 @@ def test_reference_deployment_code_is_a_clean_package_stable_across_test_runs(
     # GIVEN the real __main__.py, and a __pycache__ that a test run leaves in handlers/
     from resilient_serverless.components.testing import run_stack
 
-    root = Path(__file__).resolve().parents[2]
+    root = ROOT
     monkeypatch.setenv("RESILIENT_SERVERLESS_CACHE", str(tmp_path / "cache"))
     before = {fn.inputs["code"].path for fn in run_stack("prod", root).of_type("aws:lambda/function:Function")}
     stale = root / "handlers" / "__pycache__" / f"zz_left_by_a_test_run.cpython-{PYVER}.pyc"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from resilient_serverless.components import ConfigError, PriorityQueuePair, ResilientFunction
 from resilient_serverless.components.testing import run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
 
 
 def test_send_to_a_pair_allows_its_producer_entries_only() -> None:

@@ -3,7 +3,6 @@ the email check, a usage plan's default throttle, a KMS-encrypted queue in the p
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -14,8 +13,7 @@ from resilient_serverless.components.plan import SETTINGS
 from resilient_serverless.components.testing import run_program
 
 from environments.settings import parse_settings
-
-HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
 
 
 def api(extra: dict[str, Any]) -> Any:

@@ -14,8 +14,7 @@ from resilient_serverless.components.policy import DEFAULT_LEVELS, PackSettings,
 from resilient_serverless.components.rules import RULES
 
 from environments.settings import SPECS
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
 
 
 def copy_project(tmp_path: Path) -> Path:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from resilient_serverless.components.cli import main
 from resilient_serverless.components.plan import _route_label
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod", "local"])

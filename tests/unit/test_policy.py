@@ -46,9 +46,9 @@ from resilient_serverless.components.testing import AwsMocks, CapturedResource, 
 from resilient_serverless.components.testing.policy import Violation, analyze, stack_args
 from rich.console import Console
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import HANDLERS, ROOT
+
 PACK = ROOT / "policy"
-HANDLERS = str(ROOT)  # code: the package root, holding handlers/
 STACKS = ["dev", "staging", "prod", "local"]
 CODE = pulumi.AssetArchive({"index.py": pulumi.StringAsset("def handler(event, context):\n    return event\n")})
 

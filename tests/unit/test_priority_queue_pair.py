@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -11,7 +10,8 @@ import pytest
 from resilient_serverless.components import ConfigError, PriorityQueuePair, rules
 from resilient_serverless.components.testing import Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
+
 QUEUE, MAPPING = "aws:sqs/queue:Queue", "aws:lambda/eventSourceMapping:EventSourceMapping"
 
 

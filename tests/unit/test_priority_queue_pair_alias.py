@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from resilient_serverless.components import PriorityQueuePair
 from resilient_serverless.components.testing import Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
+
 MAPPING, ALIAS = "aws:lambda/eventSourceMapping:EventSourceMapping", "aws:lambda/alias:Alias"
 FUNCTION = "aws:lambda/function:Function"
 

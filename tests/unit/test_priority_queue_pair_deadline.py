@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +15,8 @@ from resilient_serverless.components.validation import ConfigError
 
 from environments.settings import parse_settings
 from handlers.resilience.priority import PriorityConsumer
+from tests.conftest import HANDLERS
 
-HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
 MARGIN = defaults.QUEUE_CONSUMER_DEADLINE_MARGIN_S
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pulumi_aws as aws
@@ -17,9 +16,8 @@ from resilient_serverless.components.testing import Graph, run_program
 from resilient_serverless.components.validation import ConfigError
 
 from handlers.resilience.priority import DynamoDBDedupStore, consumer_from_env
+from tests.conftest import HANDLERS, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-HANDLERS = str(ROOT)  # code: the package root, holding handlers/
 FUNCTION, POLICY = "aws:lambda/function:Function", "aws:iam/rolePolicy:RolePolicy"
 
 

@@ -27,7 +27,8 @@ from moto import mock_aws
 from resilient_serverless.components import PriorityQueuePair, ResilientFunction, package_function, rules
 from resilient_serverless.components.testing import Graph, run_program
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
+
 FENCE = re.compile(r"(?:<!-- example: skip \((?P<skip>[^)]*)\) -->\n)?```python\n(?P<code>.*?)```", re.S)
 
 

@@ -12,7 +12,8 @@ import pytest
 from resilient_serverless.components import ConfigError, ResilientFunction
 from resilient_serverless.components.testing import Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
+
 FUNCTION = "aws:lambda/function:Function"
 
 

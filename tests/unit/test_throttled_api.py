@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -13,7 +12,8 @@ from resilient_serverless.components import ConfigError, ResilientFunction, Thro
 from resilient_serverless.components.testing import Graph, run_program
 from resilient_serverless.components.throttled_api.envelope import http_envelope, rest_envelope_form
 
-HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
+
 REST_STAGE, HTTP_STAGE = "aws:apigateway/stage:Stage", "aws:apigatewayv2/stage:Stage"
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pulumi_aws as aws
 import pytest
 from resilient_serverless.components import ResilientFunction, ThrottledApi
 from resilient_serverless.components.testing import CapturedResource, Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
+
 INTEGRATION_RESPONSE = "aws:apigateway/integrationResponse:IntegrationResponse"
 
 # What API Gateway substitutes, with values that break naive templates: quotes and newlines.

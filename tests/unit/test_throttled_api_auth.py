@@ -3,7 +3,6 @@ warns on a write route open to anyone without a per-client limit."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -11,7 +10,8 @@ import pytest
 from resilient_serverless.components import ConfigError, ResilientFunction, ThrottledApi, rules
 from resilient_serverless.components.testing import Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
+
 POOL = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_abc"
 
 

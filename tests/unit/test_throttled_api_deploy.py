@@ -6,7 +6,6 @@ Programs here are not the reference deployment: other names, nested paths, anoth
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pulumi_aws as aws
@@ -15,8 +14,8 @@ import yaml
 from resilient_serverless.components import ApiGatewayAccount, ConfigError, ResilientFunction, ThrottledApi, rules
 from resilient_serverless.components.testing import AwsMocks, Graph, run_program, run_stack
 
-ROOT = Path(__file__).resolve().parents[2]
-HANDLERS = str(ROOT)  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS, ROOT
+
 ACCOUNT = "aws:apigateway/account:Account"
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote_plus
 
@@ -20,7 +19,8 @@ from resilient_serverless.components.testing import Graph, run_program
 from resilient_serverless.components.throttled_api import envelope as api_envelope
 from resilient_serverless.handlers.resilience.envelope import ENVELOPE_VERSION, EnvelopeError, read_envelope
 
-HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
+
 REST_INTEGRATION = "aws:apigateway/integration:Integration"
 HTTP_INTEGRATION = "aws:apigatewayv2/integration:Integration"
 

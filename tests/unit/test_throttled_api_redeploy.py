@@ -3,7 +3,6 @@ of them replaces the deployment and the stage serves the new configuration."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pulumi_aws as aws
@@ -11,7 +10,7 @@ import pytest
 from resilient_serverless.components import ResilientFunction, ThrottledApi
 from resilient_serverless.components.testing import run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
 
 
 def triggers(

@@ -3,14 +3,14 @@ through the ADOT layer on request (from a program that is not the reference depl
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from resilient_serverless.components import ConfigError, ResilientFunction
 from resilient_serverless.components.testing import Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
+
 ADOT = "arn:aws:lambda:ap-southeast-2:615299751070:layer:AWSOpenTelemetryDistroPython:11"
 
 

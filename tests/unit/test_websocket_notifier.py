@@ -5,7 +5,6 @@ graph and every bad input named before anything is created."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -15,7 +14,8 @@ from resilient_serverless.components import ApiGatewayAccount, ConfigError, WebS
 from resilient_serverless.components.resilient_function import ResilientFunctionArgs
 from resilient_serverless.components.testing import AwsMocks, Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
+
 WS_STAGE = "aws:apigatewayv2/stage:Stage"
 ROUTE = "aws:apigatewayv2/route:Route"
 POLICY = "aws:iam/rolePolicy:RolePolicy"

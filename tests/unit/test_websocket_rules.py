@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -13,7 +12,8 @@ import pytest
 from resilient_serverless.components import WebSocketNotifier, rules
 from resilient_serverless.components.testing import run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
+
 WS_RULES = ("websocket-throttled", "sfn-callback-heartbeat", "manage-connections-scoped", "lambda-permission-scoped")
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from handlers.resilience.backoff import Deadline, RetryPolicy, full_jitter_delay, is_retryable, retry
 from handlers.resilience.clients import aws_client
-from tests.unit.handlers.conftest import client_error
+from tests.conftest import client_error
 
 
 @given(attempt=st.integers(0, 200), base=st.floats(0.001, 10), cap=st.floats(0.001, 100), r=st.floats(0, 1))

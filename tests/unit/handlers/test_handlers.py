@@ -19,7 +19,7 @@ from tests.conftest import load_event
 # The reference handlers read their table through the runtime contract, which has no default;
 # a deployment gets it from the graph (tests/stacks/test_function_environment.py checks that).
 os.environ.setdefault("ORDERS_TABLE", "orders")
-from tests.unit.handlers.conftest import client_error
+from tests.conftest import client_error
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from handlers.resilience.breaker import BreakerState, CircuitBreaker, CircuitOpenError, DynamoDBBreakerStore
-from tests.unit.handlers.conftest import client_error
+from tests.conftest import client_error
 
 
 class MemoryStore:

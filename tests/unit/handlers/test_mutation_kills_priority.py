@@ -18,7 +18,7 @@ from handlers.resilience.priority import (
     entry_size,
     poison_reason,
 )
-from tests.unit.handlers.conftest import client_error
+from tests.conftest import client_error
 
 
 # -- poison reasons ----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from handlers.resilience.routing import Router, shard_indices
-from tests.unit.handlers.conftest import client_error
+from tests.conftest import client_error
 
 
 class Sqs:

@@ -14,7 +14,7 @@ from moto import mock_aws
 from handlers.resilience.backoff import Deadline, RetryPolicy, full_jitter_delay, is_retryable, retry
 from handlers.resilience.breaker import BreakerState, CircuitBreaker, CircuitOpenError, DynamoDBBreakerStore
 from handlers.resilience.priority import PriorityConsumer, SqsMessage
-from tests.unit.handlers.conftest import client_error
+from tests.conftest import client_error
 
 NOW = 1_700_000_000.0
 LOW, DLQ = "https://sqs.eu-west-1.amazonaws.com/1/low", "https://sqs.eu-west-1.amazonaws.com/1/dlq"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from handlers.resilience.priority import PriorityConsumer, SqsMessage, age_seconds, consumer_from_env
-from tests.unit.handlers.conftest import client_error
+from tests.conftest import client_error
 
 NOW = 1_800_000_000.0
 MAX_RECEIVES = 3

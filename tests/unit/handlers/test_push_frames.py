@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from handlers.push.routes import handle
-from tests.unit.handlers.test_push import TOKEN_A, World
+
+from .test_push import TOKEN_A, World
 
 ROUTES = ("$connect", "$disconnect", "subscribe", "$default", "publish", None)
 ANSWER_TYPES = {"error", "subscribed", "result"}

@@ -20,7 +20,8 @@ from resilient_serverless.components.job_states import WorkflowShape, workflow_d
 from resilient_serverless.components.websocket_notifier import push_states
 
 from handlers.push.notify import NotifyConfig, PushFailed, notify
-from tests.unit.handlers.test_push import TOKEN_A, World
+
+from .test_push import TOKEN_A, World
 
 WORKER_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:shop-dev-reports-worker"
 NOTIFY_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:shop-dev-push-notify"

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from handlers.resilience.backoff import Deadline, RetryPolicy, retry
 from handlers.resilience.clients import aws_client
-from tests.unit.handlers.conftest import client_error
+from tests.conftest import client_error
 
 MAX_REQUESTS = 20  # the endpoint refuses to serve more: a runaway retry loop cannot hang the suite
 

@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from handlers.resilience.backoff import RetryPolicy
 from handlers.resilience.routing import SIGNAL_BACKOFF_S, SURGE_EXIT_RATIO, Router, shard_indices
-from tests.unit.handlers.conftest import client_error
+from tests.conftest import client_error
 
 CONFIG = {"high_url": "https://warm", "surge_url": "https://surge", "surge_backlog": 100, "shard_urls": []}
 

@@ -5,7 +5,6 @@ served by a ThrottledApi from a program that is not ours."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -22,7 +21,8 @@ from resilient_serverless.components import (
 )
 from resilient_serverless.components.testing import AwsMocks, Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[3])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
+
 SM, TABLE, QUEUE = "aws:sfn/stateMachine:StateMachine", "aws:dynamodb/table:Table", "aws:sqs/queue:Queue"
 
 
@@ -359,7 +359,7 @@ def test_a_push_channel_is_bound_its_states_run_after_the_worker_and_its_url_rea
 
 # --- bad input -------------------------------------------------------------------------------------
 def test_bad_arguments_are_all_named_before_any_resource() -> None:
-    from tests.unit.jobs.test_workflow_bad_input import Counting
+    from .test_workflow_bad_input import Counting
 
     mocks = Counting()
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.unit.jobs.conftest import JobsAws
+from tests.conftest import EVENTS
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
+from .conftest import JobsAws
+
 ACCOUNT = "123456789012"
 POOL = "eu-west-1:0b6a1f7e-6f0e-4c3a-9d0e-3f2b8c1d4e5a"
 IDENTITY = "eu-west-1:7d1c3a52-90b4-4a8e-b1f0-5c2e9d8a6b41"

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from resilient_serverless.components.async_job_workflow import openapi_document
 
-from tests.unit.jobs.conftest import JobsAws, api_event
+from .conftest import JobsAws, api_event
 
 DOC = openapi_document("/jobs", {"type": "object"})
 CASES = 1200

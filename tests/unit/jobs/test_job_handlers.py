@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.unit.jobs.conftest import JobsAws, api_event
+from .conftest import JobsAws, api_event
 
 
 def call(module: str, event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:

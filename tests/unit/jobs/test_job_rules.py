@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pulumi_aws as aws
@@ -15,7 +14,8 @@ from resilient_serverless.components import AsyncJobWorkflow, ResilientFunction,
 from resilient_serverless.components.job_states import WorkflowShape, workflow_definition
 from resilient_serverless.components.testing import run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[3])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS, ROOT
+
 SHAPE = WorkflowShape(
     table_name="jobs",
     worker_arn="arn:aws:lambda:eu-west-1:123456789012:function:w",
@@ -170,7 +170,7 @@ def test_the_plan_shows_the_states_with_timeouts_and_retries_and_the_start_capac
 ) -> None:
     from resilient_serverless.components.cli import main
 
-    root = Path(__file__).resolve().parents[3]
+    root = ROOT
     assert main(["plan", "--stack", "prod", "--json", "--project-dir", str(root)]) == 0
     plan = json.loads(capsys.readouterr().out)
     reports = next(n for n in plan["tree"] if n["type"].endswith("AsyncJobWorkflow"))

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.jobs.conftest import JobsAws, api_event
+from .conftest import JobsAws, api_event
 
 JOB = "QUEUEDQUEUEDQUEUEDQUEU"
 

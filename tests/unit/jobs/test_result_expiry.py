@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -14,9 +13,10 @@ import pytest
 from resilient_serverless.components import AsyncJobWorkflow, ResilientFunction
 from resilient_serverless.components.testing import Graph, run_program
 
-from tests.unit.jobs.conftest import JobsAws, api_event
+from tests.conftest import HANDLERS
 
-HANDLERS = str(Path(__file__).resolve().parents[3])  # code: the package root, holding handlers/
+from .conftest import JobsAws, api_event
+
 JOB = "AAAAAAAAAAAAAAAAAAAAAA"
 RETENTION_DAYS = 3  # not the default (7), so the days are seen to come from the argument
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"

@@ -7,13 +7,11 @@ import ast
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from handlers.resilience import contract
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.conftest import ROOT
 
 
 def test_importing_the_contract_loads_neither_boto3_nor_botocore_nor_the_components() -> None:
@@ -29,7 +27,7 @@ def test_importing_the_contract_loads_neither_boto3_nor_botocore_nor_the_compone
 def handler_modules() -> list[str]:
     """Every module of the handler library that defines a Lambda entry point (a top-level
     function named ``lambda_handler`` or ``*_handler``), found in the tree, not listed by hand."""
-    root = Path(__file__).resolve().parents[3]
+    root = ROOT
     found = []
     for path in sorted((root / "handlers").rglob("*.py")):
         tree = ast.parse(path.read_text())

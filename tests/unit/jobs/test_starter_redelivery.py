@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from tests.unit.jobs.conftest import JobsAws
+from .conftest import JobsAws
 
 JOB = "AAAAAAAAAAAAAAAAAAAAAA"
 ALREADY_STARTED = f"job {JOB} was already started (a redelivered start message): counted as started"

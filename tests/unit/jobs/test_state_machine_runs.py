@@ -23,6 +23,8 @@ from moto.moto_api._internal.models import moto_api_backend
 from resilient_serverless.components import asl
 from resilient_serverless.components.job_states import WorkflowShape, workflow_definition
 
+from tests.conftest import ROOT
+
 REGION, ACCOUNT = "eu-west-1", "123456789012"
 FAST_RETRY = asl.RetryPolicy(("States.TaskFailed",), interval_s=1, max_attempts=2, backoff_rate=2.0, max_delay_s=1)
 
@@ -296,7 +298,7 @@ def test_the_definition_parses_in_an_independent_asl_grammar(variant: str) -> No
 
 
 ASL_VALIDATOR = shutil.which("asl-validator") or next(
-    (str(p) for p in (Path(__file__).resolve().parents[3] / "node_modules/.bin/asl-validator",) if p.exists()),
+    (str(p) for p in (ROOT / "node_modules/.bin/asl-validator",) if p.exists()),
     None,
 )
 

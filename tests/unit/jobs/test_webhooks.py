@@ -5,7 +5,6 @@ retries with backoff, the DLQ bound, and the delivery rule."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,9 +12,10 @@ from resilient_serverless.components import AsyncJobWorkflow, ResilientFunction,
 from resilient_serverless.components.testing import Graph, run_program
 
 from handlers.resilience.webhooks import verify
-from tests.unit.jobs.conftest import JobsAws, api_event
+from tests.conftest import HANDLERS
 
-HANDLERS = str(Path(__file__).resolve().parents[3])  # code: the package root, holding handlers/
+from .conftest import JobsAws, api_event
+
 URL = "https://hooks.example.com/jobs"
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.unit.jobs.conftest import JobsAws, api_event
-from tests.unit.jobs.test_webhooks import URL, FakeEndpoint, record
+from .conftest import JobsAws, api_event
+from .test_webhooks import URL, FakeEndpoint, record
 
 JOB = "AAAAAAAAAAAAAAAAAAAAAA"
 

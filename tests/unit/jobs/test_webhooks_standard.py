@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import standardwebhooks
 
-from tests.unit.jobs.conftest import JobsAws
-from tests.unit.jobs.test_webhooks import JOB, FakeEndpoint, record, register
+from .conftest import JobsAws
+from .test_webhooks import JOB, FakeEndpoint, record, register
 
 NODE_VERIFIER = """
 const { Webhook } = require("standardwebhooks");

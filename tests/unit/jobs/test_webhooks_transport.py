@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.unit.jobs.conftest import JobsAws, api_event
-from tests.unit.jobs.test_webhooks import JOB, record
+from .conftest import JobsAws, api_event
+from .test_webhooks import JOB, record
 
 
 def _name(common: str) -> x509.Name:

@@ -3,7 +3,6 @@ each bad input gets its exact message, and nothing is registered."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -13,7 +12,8 @@ from resilient_serverless.components import AsyncJobWorkflow, ConfigError, Resil
 from resilient_serverless.components.resilient_function import ResilientFunctionArgs
 from resilient_serverless.components.testing import AwsMocks, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[3])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
+
 WORKER = "worker"  # stands for the ResilientFunction each case builds, unless the case replaces it
 FUNCTION_ARGS = ", ".join(sorted(ResilientFunctionArgs.__annotations__))
 

@@ -3,12 +3,10 @@ export` writes it (a resource's state outputs hold its inputs too), for the refe
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from resilient_serverless.components.operate.stack import inventory_from_state
 from resilient_serverless.components.testing import run_stack
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.conftest import ROOT
 
 
 def test_every_dlq_of_the_reference_deployment_is_found_with_what_feeds_it() -> None:

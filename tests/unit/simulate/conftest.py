@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from resilient_serverless.components.testing import Graph
 from resilient_serverless.components.testing.capture import run_stack
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.conftest import ROOT
+
 STACKS = ("dev", "staging", "prod", "local")
 _GRAPHS: dict[str, Graph] = {}
 

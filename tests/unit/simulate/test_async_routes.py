@@ -3,15 +3,13 @@ function's concurrency, bounded by its invoke config's retries and maximum event
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pulumi_aws as aws
 import pytest
 from resilient_serverless.components import ResilientFunction, ThrottledApi
 from resilient_serverless.components.simulate import build_model, naive, parse_load, simulate
 from resilient_serverless.components.testing import Graph, run_program
 
-HANDLERS = str(Path(__file__).resolve().parents[3])  # code: the package root, holding handlers/
+from tests.conftest import HANDLERS
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from resilient_serverless.components.cli import main
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.conftest import ROOT
+
 CONSUMERS = ROOT / "tests" / "consumers"
 
 
