@@ -46,11 +46,13 @@ bench: $(STAMP)
 
 ## mutation: mutation testing (mutmut) of the rules and the handler library; slow, not in CI.
 ## Runs on a copy in build/mutation (the tree is never mutated); narrow it with
-## MUTATE=components/rules.py MUTATION_TESTS=tests/unit/test_rules.py (fast, sharp tests first: -x stops at
+## MUTATE=components/rules.py MUTATION_TESTS=tests/rules/test_rules.py (fast, sharp tests first: -x stops at
 ## the first failure). Do not run `mutmut results` or `show` in the copy while a run is going: they
 ## re-index the file as it is on disk (mutated) and the run loses its place.
 MUTATE ?= components/rules.py,handlers/resilience/
-MUTATION_TESTS ?= tests/unit/test_rules_pinned.py tests/unit/test_iam_rules.py tests/unit/test_rules.py tests/unit/handlers
+# The handler library's tests, without the job handlers' (slow on moto, and they mutate nothing more).
+MUTATION_TESTS ?= tests/rules/test_rules_pinned.py tests/rules/test_iam.py tests/rules/test_rules.py tests/handlers \
+	--ignore=tests/handlers/jobs
 MUTATION_DIR ?= build/mutation
 mutation: $(STAMP)
 	$(BIN)/python -m pip install --quiet --group mutation

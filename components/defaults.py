@@ -1,7 +1,8 @@
 """Every default of the module, in one place, each with the reason it was chosen.
 
 Components read these names; nothing else in the package hard-codes a default. Each default is
-pinned by a test that checks it reaches the resource inputs (tests/unit/test_defaults.py).
+pinned by a test that checks it reaches the resource inputs, in its component's folder of
+tests/components/ (tests/README.md maps them).
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ QUEUE_OLDEST_AGE_ALARM_S: Final = {"high": 300, "low": 3600, "surge": 300, "shar
 # The consumer (handlers.resilience.priority.PriorityConsumer, deadline_margin_s) starts no record
 # within this many seconds of the invocation's deadline, keeping them for the batch's writes and
 # the response. A consumer timeout at or below it would start nothing: every message would reach
-# the DLQ after max_receive_count receives. A test keeps the handler's default equal to this.
+# the DLQ after max_receive_count receives. tests/components/priority_queue_pair/test_deadline_margin.py
+# keeps the handler's default equal to this.
 QUEUE_CONSUMER_DEADLINE_MARGIN_S: Final = 1
 
 # --- WebSocketNotifier ----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Each builder reads only public attributes (``flavor``, ``api``, ``stage_name``, 
 component files stay as they are. Every metric named here is one AWS publishes for the resource
 (with the dimensions AWS gives it), one the handlers publish as EMF (namespace and ``service`` of
 the function's Powertools settings), or one a metric filter made by ``Operations`` publishes;
-``tests/unit/test_operations.py`` checks each against the captured graph.
+``tests/components/operations/test_dashboard.py`` checks each against the captured graph.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Operations: one component that makes a stack observable from the components in it.
 
 What you get by default (``defaults.py``, each pinned by a test in
-``tests/unit/test_operations.py``): a CloudWatch dashboard laid out along the request path (front
+``tests/components/operations/test_dashboard.py``): a CloudWatch dashboard laid out along the request path (front
 door, functions, queues, workflows, tables, WebSocket), each component's alarms in an alarm widget
 above its graphs; a metric filter per API counting 429s by route from its access logs; saved
 Logs Insights queries; one composite alarm per user-facing symptom (front door failing, orders

@@ -1,6 +1,6 @@
 """The rules for what raw programs forget, at their edges: which grants let a state machine's role
 call its tasks, what the redrive rule accepts. (The four mistakes themselves, through the policy
-pack and the plan: tests/unit/test_policy.py.)"""
+pack and the plan: tests/policy/test_policy_pack.py.)"""
 
 from __future__ import annotations
 

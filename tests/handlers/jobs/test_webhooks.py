@@ -1,5 +1,5 @@
 """Webhooks: callback URL checks (HTTPS, public addresses only), registration with a challenge,
-signed deliveries (Standard Webhooks: tests/unit/jobs/test_webhooks_standard.py),
+signed deliveries (Standard Webhooks: tests/handlers/jobs/test_webhooks_standard.py),
 retries with backoff, the DLQ bound, and the delivery rule."""
 
 from __future__ import annotations
