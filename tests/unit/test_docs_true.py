@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+import yaml
+
 from tests.conftest import ROOT
 
 # Where a reader is sent to a test: the code's comments and docstrings, and the docs.
@@ -58,3 +61,51 @@ def test_a_citation_of_a_file_that_is_not_there_is_reported_with_its_line(tmp_pa
     (tmp_path / "tests" / "test_here.py").write_text("")
     (tmp_path / "README.md").write_text("see `tests/test_here.py`\nand tests/unit/test_gone.py.\n")
     assert missing_citations(tmp_path) == ["README.md:2: tests/unit/test_gone.py"]
+
+
+def _stacks_setting(key: str) -> list[str]:
+    """The stacks whose file sets ``resilient-serverless:<key>`` to true, as the CLI reads them."""
+    stacks = []
+    for path in sorted((ROOT / "environments").glob("Pulumi.*.yaml")):
+        config = yaml.safe_load(path.read_text())["config"]
+        if config.get(f"resilient-serverless:{key}") is True:
+            stacks.append(path.name.split(".")[1])
+    return stacks
+
+
+def _readme_row(key: str) -> str:
+    (row,) = (line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith(f"| `{key}` |"))
+    return row
+
+
+ALL_STACKS = ("dev", "staging", "prod", "local")
+
+
+def test_the_readme_names_the_stacks_that_own_the_api_gateway_account_role_as_their_files_set_it() -> None:
+    owners, elsewhere = (
+        _stacks_setting("apiGatewayAccountRole"),
+        _stacks_setting("apiGatewayAccountRoleManagedElsewhere"),
+    )
+    assert (owners, elsewhere) == (["dev", "local"], ["prod", "staging"])
+    for key, named in (("apiGatewayAccountRole", owners), ("apiGatewayAccountRoleManagedElsewhere", elsewhere)):
+        row = _readme_row(key)
+        assert [s for s in ALL_STACKS if f"`{s}`" in row] == [s for s in ALL_STACKS if s in named], row
+
+
+@pytest.mark.xfail(
+    reason="Pulumi.yaml's description must equal environments/settings.py's (tests/unit/test_settings.py),"
+    " which still names staging: both change together"
+)
+def test_pulumi_yaml_names_the_stacks_that_own_the_api_gateway_account_role_as_their_files_set_it() -> None:
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    description = declared["resilient-serverless:apiGatewayAccountRole"]["description"]
+    named = [s for s in ALL_STACKS if re.search(rf"\b{s}\b", description)]
+    assert named == [s for s in ALL_STACKS if s in _stacks_setting("apiGatewayAccountRole")], description
+
+
+def test_the_readme_and_the_xray_provider_give_one_figure_for_the_x_ray_sdks_cold_start() -> None:
+    figure = re.compile(r"X-Ray SDK[^.]*?about (\d+) ms")
+    readme = figure.findall((ROOT / "README.md").read_text())
+    provider = figure.findall((ROOT / "handlers" / "resilience" / "xray.py").read_text())
+    assert readme and provider
+    assert set(readme) == set(provider), (readme, provider)
