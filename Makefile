@@ -51,7 +51,7 @@ bench: $(STAMP)
 ## re-index the file as it is on disk (mutated) and the run loses its place.
 MUTATE ?= components/rules.py,handlers/resilience/
 # The handler library's tests, without the job handlers' (slow on moto, and they mutate nothing more).
-MUTATION_TESTS ?= tests/rules/test_rules_pinned.py tests/rules/test_iam.py tests/rules/test_rules.py tests/handlers \
+MUTATION_TESTS ?= tests/rules/test_thresholds_and_fields.py tests/rules/test_iam.py tests/rules/test_rules.py tests/handlers \
 	--ignore=tests/handlers/jobs
 MUTATION_DIR ?= build/mutation
 mutation: $(STAMP)

@@ -1,4 +1,4 @@
-"""Rule behaviours no other test pinned: thresholds at their boundaries (one on each side), the
+"""The rules at their edges: thresholds at their boundaries (one on each side), the
 fields each rule reads, the actions that need '*', and the rule catalogue as ``rules`` prints it.
 
 The rules are called on hand-built resources (as a policy pack would hand them over): the inputs
@@ -253,7 +253,7 @@ def test_a_queue_with_an_empty_redrive_policy_has_no_dlq_to_compare() -> None:
     assert messages("sqs-dlq-outlives-source", queue("q", redrivePolicy="")) == []
 
 
-# --- the front door (issue 8) -----------------------------------------------------------------------
+# --- the front door -----------------------------------------------------------------------
 def test_a_method_setting_without_a_path_is_reported_as_the_empty_path() -> None:
     assert messages("api-method-path-escaped", res(rules.METHOD_SETTINGS, "s", {})) == [
         "method path '' matches no method: API Gateway keys methods as the resource path with every / written ~1, "

@@ -1,5 +1,5 @@
 """``grants.route_to(pair)``: the producer Router's permissions, with the one documented '*'
-(cloudwatch:GetMetricData has no resource-level permissions) (issue 9)."""
+(cloudwatch:GetMetricData has no resource-level permissions)."""
 
 from __future__ import annotations
 

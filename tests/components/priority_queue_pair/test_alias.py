@@ -1,4 +1,4 @@
-"""PriorityQueuePair mappings invoke the consumer's ``live`` alias where it has one (issue 9)."""
+"""PriorityQueuePair mappings invoke the consumer's ``live`` alias where it has one."""
 
 from __future__ import annotations
 

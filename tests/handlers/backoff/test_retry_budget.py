@@ -1,4 +1,4 @@
-"""One layer owns retries (issue 9): requests counted on the wire against a failing local
+"""One layer owns retries: requests counted on the wire against a failing local
 endpoint, and no attempt started that cannot finish before the deadline."""
 
 from __future__ import annotations

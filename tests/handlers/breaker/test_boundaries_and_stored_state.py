@@ -1,4 +1,4 @@
-"""Breaker behaviours that mutation testing (issue 9) found unpinned: exact values at each
+"""The circuit breaker at its boundaries: exact values at each
 boundary, the stored state after each change, and the store's own request."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The shared breaker store under concurrent environments (issue 9): threads with separate
+"""The shared breaker store under concurrent environments: threads with separate
 CircuitBreaker instances sharing one moto table."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Client behaviours that mutation testing (issue 9) found unpinned: every retry mode and both
+"""Bounded clients: every retry mode and both
 bounds of ``max_attempts`` accepted, the exact errors, and one botocore session per environment."""
 
 from __future__ import annotations

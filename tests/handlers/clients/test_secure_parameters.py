@@ -1,4 +1,4 @@
-"""Parameter behaviours that mutation testing (issue 9) found unpinned: a SecureString is read
+"""Parameters: a SecureString is read
 decrypted unless the caller says otherwise."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Envelope behaviours that mutation testing (issue 9) found unpinned: each accepted input form,
+"""Reading an envelope: each accepted input form,
 the fields of a message that is not an envelope, each field's type check, and the bounded quote
 of a body that is not JSON."""
 

@@ -1,4 +1,4 @@
-"""Observability behaviours that mutation testing (issue 9) found unpinned: RESILIENT_TRACING read
+"""The tracing choice and the shared observability objects: RESILIENT_TRACING read
 from the environment, its exact error, patching left to the provider (nothing patched when tracing
 is off), and the shared Logger, Metrics and Tracer a handler imports."""
 

@@ -199,7 +199,7 @@ def test_an_order_must_be_a_json_object() -> None:
         validate([])
 
 
-# -- versioned writes (issue 9) ------------------------------------------------------------------
+# -- versioned writes ------------------------------------------------------------------
 
 
 def order(version: int | None, qty: int = 1) -> str:

@@ -1,4 +1,4 @@
-"""OpenTelemetry provider behaviours that mutation testing (issue 9) found unpinned: the
+"""What the OpenTelemetry provider puts on a span: the
 instrumentation scope, the exception event and status (bounded to 1000 characters, also for AWS
 calls), metadata attributes by type and namespace, the AWS call's service, region and request id,
 the subsegment identity, nesting with other instrumentation, and nothing done when tracing is off."""

@@ -1,4 +1,4 @@
-"""PriorityConsumer under faults (issue 9): per-record isolation, poison classification, the
+"""PriorityConsumer under faults: per-record isolation, poison classification, the
 invocation's deadline, idempotent hops, ages carried across hops, batches split by bytes."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""PriorityConsumer against records of any shape (issue 9: "Any exception while reading or judging
+"""PriorityConsumer against records of any shape ("Any exception while reading or judging
 one record is that record's outcome, never the batch's"). Lambda's SQS records always have this
 shape; a record built by hand, replayed from a log or sent by a test harness may not."""
 

@@ -1,4 +1,4 @@
-"""Router under faults (issue 9): advisory signals, backoff of failing lookups, hysteresis,
+"""Router under faults: advisory signals, backoff of failing lookups, hysteresis,
 the first-enqueue stamp, and the one retry layer on the send."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Router behaviours that mutation testing (issue 9) found unpinned: the exact shard assignment,
+"""The router's exact decisions: the exact shard assignment,
 the CloudWatch request for the oldest age, and the surge decision around unavailable signals."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""X-Ray daemon provider behaviours that mutation testing (issue 9) found unpinned: the datagram's
+"""What the X-Ray daemon provider sends and where it stops: the datagram's
 header line, the daemon address forms, the X-Ray limits (ids, names, annotation keys, stack
 depth, the datagram size), and how each failed AWS call is classified."""
 
