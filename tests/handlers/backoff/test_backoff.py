@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -160,3 +161,119 @@ def test_deadline_keeps_half_a_second_by_default() -> None:
             return 3000
 
     assert Deadline.from_context(Ctx(), clock=lambda: 100.0).at == 102.5
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 429])
+def test_5xx_and_429_are_transient_whatever_the_code(status: int) -> None:
+    assert is_retryable(client_error("SomethingNew", status))
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 499])
+def test_other_4xx_are_not_retried(status: int) -> None:
+    assert not is_retryable(client_error("ValidationException", status))
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "TransactionInProgressException",
+        "SlowDown",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "KMSThrottlingException",
+    ],
+)
+def test_each_throttling_or_transient_code_is_retried_even_with_a_400(code: str) -> None:
+    assert is_retryable(client_error(code, 400))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionClosedError",
+        "TimeoutError",
+        "ConnectionError",
+    ],
+)
+def test_connection_faults_are_retried_by_their_type_name(name: str) -> None:
+    fault = type(name, (Exception,), {})()
+    assert is_retryable(fault)
+    assert not is_retryable(type("ParamValidationError", (Exception,), {})())
+
+
+def test_jitter_spreads_each_delay_over_zero_to_the_exponential_ceiling() -> None:
+    # Full jitter: random(0, min(cap, base * 2**attempt)); rand's extremes give the bounds.
+    assert [full_jitter_delay(n, 0.1, 10.0, rand=lambda: 1.0) for n in range(4)] == [0.1, 0.2, 0.4, 0.8]
+    assert full_jitter_delay(3, 0.1, 10.0, rand=lambda: 0.0) == 0.0
+    assert full_jitter_delay(3, 0.1, 10.0, rand=lambda: 0.5) == 0.4
+    assert full_jitter_delay(10, 0.1, 1.5, rand=lambda: 1.0) == 1.5  # capped
+    assert full_jitter_delay(1000, 0.1, 2.0, rand=lambda: 1.0) == 2.0  # no overflow far out
+
+
+def test_retry_sleeps_the_jittered_delays() -> None:
+    slept: list[float] = []
+    calls = iter([client_error("Throttling", 400), client_error("Throttling", 400), None])
+
+    def call() -> str:
+        error = next(calls)
+        if error is not None:
+            raise error
+        return "ok"
+
+    result = retry(call, policy=RetryPolicy(attempts=3, base_s=0.1, cap_s=1.0), sleep=slept.append, rand=lambda: 0.5)
+    assert result == "ok"
+    assert slept == [0.05, 0.1]
+
+
+@pytest.mark.parametrize(("attempt", "base", "cap"), [(-1, 0.1, 1.0), (0, 0.0, 1.0), (0, 0.1, 0.0)])
+def test_a_jitter_delay_refuses_a_negative_attempt_or_a_non_positive_base_or_cap(
+    attempt: int, base: float, cap: float
+) -> None:
+    with pytest.raises(ValueError) as raised:
+        full_jitter_delay(attempt, base, cap)
+    assert str(raised.value) == f"attempt={attempt!r} must be >= 0, base={base!r} and cap={cap!r} > 0"
+
+
+@pytest.mark.parametrize("attempts", [0, 11])
+def test_a_retry_policy_takes_1_to_10_attempts(attempts: int) -> None:
+    with pytest.raises(ValueError) as raised:
+        RetryPolicy(attempts=attempts)
+    assert str(raised.value) == f"attempts={attempts!r} is outside 1 to 10"
+    assert RetryPolicy(attempts=1).attempts == 1
+    assert RetryPolicy(attempts=10).attempts == 10
+
+
+@pytest.mark.parametrize(("base", "cap"), [(0.0, 1.0), (2.0, 1.0)])
+def test_a_retry_policy_base_is_above_0_and_at_most_the_cap(base: float, cap: float) -> None:
+    with pytest.raises(ValueError) as raised:
+        RetryPolicy(base_s=base, cap_s=cap)
+    assert str(raised.value) == f"base_s={base!r} must be > 0 and at most cap_s={cap!r}"
+    assert RetryPolicy(base_s=1.0, cap_s=1.0).cap_s == 1.0
+
+
+def test_a_deadline_after_n_seconds_is_n_seconds_from_its_clock() -> None:
+    deadline = Deadline.after(5.0, clock=lambda: 100.0)
+    assert (deadline.at, deadline.remaining()) == (105.0, 5.0)
+    assert Deadline(at=1.0).clock is time.monotonic
+
+
+def test_policies_and_deadlines_are_values() -> None:
+    with pytest.raises(AttributeError):
+        RetryPolicy().attempts = 5  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        Deadline(at=1.0).at = 2.0  # type: ignore[misc]

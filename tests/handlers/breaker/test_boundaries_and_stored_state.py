@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from handlers.resilience.breaker import BreakerState, CircuitBreaker, CircuitOpenError, DynamoDBBreakerStore
 from tests.conftest import client_error
@@ -235,3 +237,110 @@ def test_a_lease_taken_elsewhere_between_the_read_and_the_write_refuses_the_call
     with pytest.raises(CircuitOpenError) as raised:
         breaker.call(lambda: calls.append(1))
     assert (calls, raised.value.retry_after, store.saves) == ([], 30.0, 0)
+
+
+def test_half_open_lets_one_probe_through_and_rejects_calls_during_it() -> None:
+    now = [0.0]
+    breaker = CircuitBreaker("dep", failure_threshold=1, reset_timeout_s=10, clock=lambda: now[0])
+    with pytest.raises(RuntimeError):
+        breaker.call(lambda: (_ for _ in ()).throw(RuntimeError("down")))
+    now[0] = 10.0  # the reset window has passed: half-open
+    seen: list[str] = []
+
+    def second_call() -> str:
+        seen.append("second call")
+        return "x"
+
+    def probe() -> str:
+        # a second call while the probe is out must not reach the dependency
+        with pytest.raises(CircuitOpenError):
+            breaker.call(second_call)
+        return "up"
+
+    assert breaker.state == "half_open"
+    assert breaker.call(probe) == "up"
+    assert seen == []
+    assert breaker.state == "closed"
+
+
+def test_the_open_window_ends_exactly_at_the_reset_timeout() -> None:
+    now = [100.0]
+    breaker = CircuitBreaker("dep", failure_threshold=1, reset_timeout_s=10, clock=lambda: now[0])
+    with pytest.raises(RuntimeError):
+        breaker.call(lambda: (_ for _ in ()).throw(RuntimeError("down")))
+    now[0] = 109.999
+    assert breaker.state == "open"
+    now[0] = 110.0
+    assert breaker.state == "half_open"
+
+
+@mock_aws
+def test_the_store_refuses_a_write_that_is_not_newer() -> None:
+    client = boto3.client("dynamodb", region_name="eu-west-1")
+    client.create_table(
+        TableName="breakers",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    store = DynamoDBBreakerStore("breakers", client)
+    assert store.save("dep", BreakerState("closed", 1, 0.0, version=1))
+    assert not store.save("dep", BreakerState("closed", 1, 0.0, version=1))  # same version: a concurrent writer won
+    assert store.save("dep", BreakerState("open", 2, 5.0, version=2))
+    assert not store.save("dep", BreakerState("closed", 0, 0.0, version=1))  # stale
+    assert store.load("dep") == BreakerState("open", 2, 5.0, version=2)
+    assert store.load("other") is None
+
+
+def test_an_open_circuit_error_says_when_to_retry() -> None:
+    error = CircuitOpenError("orders-db", 12.345)
+    assert (str(error), error.name, error.retry_after) == (
+        "circuit 'orders-db' is open; retry after 12.3 s",
+        "orders-db",
+        12.345,
+    )
+
+
+def test_a_fresh_breaker_state_is_closed_with_nothing_counted() -> None:
+    assert BreakerState() == BreakerState("closed", 0, 0.0, 0)
+    assert (BreakerState().opened_at, BreakerState().version) == (0.0, 0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"failure_threshold": 0}, "failure_threshold=0 must be at least 1"),
+        ({"reset_timeout_s": 0}, "reset_timeout_s=0 must be above 0"),
+        ({"reset_timeout_s": -1.0}, "reset_timeout_s=-1.0 must be above 0"),
+    ],
+)
+def test_a_breaker_refuses_a_zero_threshold_or_reset(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        CircuitBreaker("dep", **kwargs)
+    assert str(raised.value) == message
+
+
+def test_a_closed_breaker_passes_calls_with_no_probe_pending() -> None:
+    breaker = CircuitBreaker("dep")
+    results = [breaker.call(lambda: "a"), breaker.call(lambda: "b"), breaker.call(lambda: "c")]
+    assert results == ["a", "b", "c"]
+    assert breaker.state == "closed"
+
+
+def test_each_reset_window_gets_its_own_probe_after_a_failed_one() -> None:
+    # The guard is released when a probe ends, failed or not: else the circuit never closes again.
+    now = [0.0]
+    breaker = CircuitBreaker("dep", failure_threshold=1, reset_timeout_s=10, clock=lambda: now[0])
+
+    def down() -> str:
+        raise RuntimeError("down")
+
+    with pytest.raises(RuntimeError):
+        breaker.call(down)
+    now[0] = 10.0
+    with pytest.raises(RuntimeError):
+        breaker.call(down)  # the probe fails: open again
+    assert breaker.state == "open"
+    now[0] = 20.0
+    assert breaker.call(lambda: "up") == "up"  # the next window's probe goes out and closes it
+    assert breaker.state == "closed"

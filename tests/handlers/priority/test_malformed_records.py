@@ -11,7 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers.resilience.priority import PriorityConsumer
+from handlers.resilience.priority import (
+    PriorityConsumer,
+)
 
 NOW = 1_800_000_000.0
 OLD_MS = str(int((NOW - 120) * 1000))  # past defer_after_s=60
@@ -182,3 +184,113 @@ def test_system_attributes_of_any_type_are_aged_as_unknown_and_processed(value: 
     response = worker.handle({"Records": [record("a", attributes=value)]})
     # THEN its age is unknown, so it is processed, never deferred
     assert (response, processed, sqs.sent) == ({"batchItemFailures": []}, ["a"], {})
+
+
+def _recording(**kwargs: Any) -> tuple[PriorityConsumer, list[str], list[list[dict[str, Any]]]]:
+    processed: list[str] = []
+    sent: list[list[dict[str, Any]]] = []
+
+    class Sqs:
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+            sent.append(Entries)
+            return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
+
+    args = {"process": lambda body, message: processed.append(message.message_id), "sqs": Sqs(), **kwargs}
+    return PriorityConsumer(**args), processed, sent
+
+
+def _aged(message_id: str, age_ms: int, now_s: float = 1_800_000_000.0) -> dict[str, Any]:
+    sent = int(now_s * 1000) - age_ms
+    return {"messageId": message_id, "body": "{}", "attributes": {"SentTimestamp": str(sent)}, "messageAttributes": {}}
+
+
+class ScriptedSqs:
+    """Answers each send_message_batch call in turn: "ok", "raise", or a set of entry positions
+    to refuse; keeps every call's entries."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+        self.calls: list[tuple[str, list[dict[str, Any]]]] = []
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        self.calls.append((QueueUrl, Entries))
+        answer = self.answers.pop(0)
+        if answer == "raise":
+            raise ConnectionError("sqs down")
+        refused = set() if answer == "ok" else answer
+        return {
+            "Successful": [{"Id": e["Id"]} for i, e in enumerate(Entries) if i not in refused],
+            "Failed": [{"Id": e["Id"], "Code": "InternalError"} for i, e in enumerate(Entries) if i in refused],
+        }
+
+
+def _deferring(sqs: ScriptedSqs, **kwargs: Any) -> PriorityConsumer:
+    return PriorityConsumer(
+        process=lambda body, message: None,
+        sqs=sqs,
+        low_queue_url="low",
+        dlq_url="dlq",
+        defer_after_s=60,
+        clock=lambda: 1_800_000_000.0,
+        **kwargs,
+    )
+
+
+def test_an_event_that_is_not_an_object_is_an_empty_batch() -> None:
+    consumer = PriorityConsumer(process=lambda body, message: None, sqs=None)
+    assert consumer.handle("not an event") == {"batchItemFailures": []}  # type: ignore[arg-type]
+
+
+def test_an_event_that_is_a_read_only_mapping_is_read() -> None:
+    from types import MappingProxyType
+
+    processed: list[str] = []
+    consumer = PriorityConsumer(process=lambda body, message: processed.append(message.message_id), sqs=None)
+    event = MappingProxyType({"Records": [{"messageId": "m1", "body": "{}", "attributes": {}}]})
+    assert consumer.handle(event) == {"batchItemFailures": []}
+    assert processed == ["m1"]
+
+
+@pytest.mark.parametrize("message_id", [5, "", None])
+def test_a_record_whose_messageid_is_not_a_non_empty_string_is_dead_lettered_under_a_stand_in(message_id: Any) -> None:
+    consumer, processed, sent = _recording(dlq_url="dlq", clock=lambda: 1_800_000_000.0)
+    record = {**_aged("x", 1), "messageId": message_id}
+    assert consumer._consume([_aged("ok", 1), record]) == {
+        "ok": "processed",
+        "record-1-without-messageId": "dead-lettered",
+    }
+    assert processed == ["ok"]
+    assert sent[0][0]["MessageAttributes"]["reason"]["StringValue"] == "the record has no messageId"
+
+
+def test_a_record_that_is_not_an_object_fails_under_a_stand_in_id_and_is_logged() -> None:
+    # GIVEN a record that is a long string, not an object
+    logged: list[tuple[str, dict[str, Any]]] = []
+    consumer, processed, sent = _recording(log=lambda m, f: logged.append((m, dict(f))))
+    junk = "x" * 300
+    # WHEN the batch is handled
+    response = consumer.handle({"Records": [_aged("ok", 1), junk]})
+    # THEN it fails under its stand-in id (Lambda takes an unknown id as a failure of the whole
+    # batch, so SQS delivers it again rather than losing it), and the log shows its first 200 chars
+    assert response == {"batchItemFailures": [{"itemIdentifier": "record-1-without-messageId"}]}
+    assert logged == [("record is not an object", {"index": 1, "record": repr(junk)[:200]})]
+    assert (processed, sent) == (["ok"], [])
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (5, "the record has no body"),
+        (None, "the record has no body"),
+        ("", "body is not JSON: Expecting value: line 1 column 1 (char 0)"),
+    ],
+)
+def test_a_record_whose_body_is_not_a_non_empty_string_is_dead_lettered_with_a_stand_in_body(
+    body: Any, reason: str
+) -> None:
+    # SQS refuses an empty body, and a body must be a string
+    sqs = ScriptedSqs("ok")
+    consumer = _deferring(sqs)
+    assert consumer._consume([{**_aged("m1", 1), "body": body}]) == {"m1": "dead-lettered"}
+    [(_, [entry])] = sqs.calls
+    assert (entry["MessageBody"], entry["MessageAttributes"]["reason"]["StringValue"]) == ("(no body)", reason)

@@ -14,7 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from handlers.resilience.priority import PriorityConsumer, SqsMessage, age_seconds, consumer_from_env
+from handlers.resilience.priority import (
+    PriorityConsumer,
+    SqsMessage,
+    age_seconds,
+    consumer_from_env,
+)
 from tests.conftest import client_error
 
 NOW = 1_800_000_000.0
@@ -333,3 +338,97 @@ def test_a_message_without_a_timestamp_is_never_dropped_or_deferred() -> None:
     untimed = {"messageId": "u", "body": "{}", "attributes": {}}
     assert consumer.handle({"Records": [untimed]}) == {"batchItemFailures": []}
     assert processed == ["u"]
+
+
+class RecordingSqs:
+    def __init__(self) -> None:
+        self.requests: list[list[dict[str, Any]]] = []
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        self.requests.append([{k: v for k, v in e.items() if k != "Id"} for e in Entries])
+        return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
+
+
+def _recording(**kwargs: Any) -> tuple[PriorityConsumer, list[str], list[list[dict[str, Any]]]]:
+    processed: list[str] = []
+    sent: list[list[dict[str, Any]]] = []
+
+    class Sqs:
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+            sent.append(Entries)
+            return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
+
+    args = {"process": lambda body, message: processed.append(message.message_id), "sqs": Sqs(), **kwargs}
+    return PriorityConsumer(**args), processed, sent
+
+
+def _aged(message_id: str, age_ms: int, now_s: float = 1_800_000_000.0) -> dict[str, Any]:
+    sent = int(now_s * 1000) - age_ms
+    return {"messageId": message_id, "body": "{}", "attributes": {"SentTimestamp": str(sent)}, "messageAttributes": {}}
+
+
+def test_each_outcome_of_a_batch_is_counted_under_its_own_metric() -> None:
+    # GIVEN a batch with one message for each outcome
+    def aged(message_id: str, body: str, age_s: float) -> dict[str, Any]:
+        sent = str(int((100_000.0 - age_s) * 1000))
+        return {"messageId": message_id, "body": body, "attributes": {"SentTimestamp": sent}, "messageAttributes": {}}
+
+    def process(body: Any, message: SqsMessage) -> None:
+        if body == "fail":
+            raise ConnectionError("down")
+
+    counted: dict[str, int] = {}
+    consumer = PriorityConsumer(
+        process=process,
+        sqs=RecordingSqs(),
+        low_queue_url="low",
+        dlq_url="dlq",
+        defer_after_s=60,
+        ttl_s=3600,
+        validate=lambda body: "bad order" if body == "bad" else None,
+        metric=lambda name, count: counted.update({name: count}),
+        clock=lambda: 100_000.0,
+    )
+    records = [aged("p", '"ok"', 1), aged("d", '"ok"', 120), aged("x", '"bad"', 1), aged("t", '"ok"', 7200)]
+    # WHEN it is handled
+    response = consumer.handle({"Records": [*records, aged("f", '"fail"', 1)]})
+    # THEN each outcome is counted once under its metric, and only the failure is retried
+    assert counted == {
+        "MessagesProcessed": 1,
+        "MessagesDeferred": 1,
+        "MessagesDeadLettered": 1,
+        "MessagesDroppedTTL": 1,
+        "MessagesFailed": 1,
+    }
+    assert response == {"batchItemFailures": [{"itemIdentifier": "f"}]}
+
+
+def test_ttl_and_deferral_cut_offs_are_exact_to_the_millisecond() -> None:
+    # GIVEN TTL 60 s and deferral after 30 s, and messages at and 1 ms past each
+    now = 1_800_000_000.0
+    consumer, processed, sent = _recording(low_queue_url="low", defer_after_s=30, ttl_s=60, clock=lambda: now)
+    ages = {"at-defer": 30_000, "past-defer": 30_001, "at-ttl": 60_000, "past-ttl": 60_001}
+    # WHEN they are handled
+    outcomes = consumer._consume([_aged(m, age) for m, age in ages.items()])
+    # THEN a message is deferred or dropped only once it is strictly older than the setting
+    assert outcomes == {"at-defer": "processed", "past-defer": "deferred", "at-ttl": "deferred", "past-ttl": "dropped"}
+    assert processed == ["at-defer"]
+    assert [e["MessageAttributes"]["resilient-first-enqueued-ms"]["StringValue"] for e in sent[0]] == [
+        str(int(now * 1000) - 30_001),
+        str(int(now * 1000) - 60_000),
+    ]
+
+
+def test_a_high_consumer_without_deferral_processes_old_messages() -> None:
+    consumer, processed, sent = _recording(role="high", clock=lambda: 1_800_000_000.0)
+    assert consumer.handle({"Records": [_aged("old", 3_600_000)]}) == {"batchItemFailures": []}
+    assert (processed, sent) == (["old"], [])
+
+
+def test_a_ttl_drop_logs_the_age_to_the_millisecond() -> None:
+    logged: list[tuple[str, dict[str, Any]]] = []
+    consumer, _, _ = _recording(
+        ttl_s=60, clock=lambda: 1_800_000_000.00025, log=lambda m, f: logged.append((m, dict(f)))
+    )
+    consumer.handle({"Records": [_aged("old", 61_000)]})
+    assert logged == [("message dropped by TTL", {"message_id": "old", "age_s": 61.0, "ttl_s": 60, "reason": "ttl"})]
