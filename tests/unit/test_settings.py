@@ -219,3 +219,25 @@ def test_a_push_off_reason_must_be_text() -> None:
     with pytest.raises(ConfigError) as raised:
         parse_settings({"pushOffReason": 5})
     assert raised.value.problems == ["pushOffReason=5 must be text (quote it in the stack file)"]
+
+
+def test_a_stack_burst_equal_to_its_rate_is_accepted() -> None:
+    settings = parse_settings({"apiRateLimit": 100, "apiBurstLimit": 100})
+    assert (settings.api_rate_limit, settings.api_burst_limit) == (100, 100)
+
+
+@pytest.mark.parametrize("email", ["ops@example.com", "ops+alarms@mail.example.co.uk", ""])
+def test_email_addresses_and_empty_are_accepted(email: str) -> None:
+    assert parse_settings({"alarmEmail": email}).alarm_email == email
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["ops@example", "@example.com", "ops@@example.com", "ops @example.com", "ops@example.com\n", " ops@example.com"],
+)
+def test_strings_that_are_not_one_email_address_are_refused(email: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({"alarmEmail": email})
+    assert raised.value.problems == [
+        f"alarmEmail={email!r} is not an email address (or leave it empty for no subscription)"
+    ]

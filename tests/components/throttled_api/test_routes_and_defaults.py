@@ -531,3 +531,34 @@ def test_api_gateway_account_role_can_push_logs() -> None:
     attachment = graph.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
     assert graph.one("aws:apigateway/account:Account").inputs["cloudwatchRoleArn"] == role.outputs["arn"]
+
+
+def api(extra: dict[str, Any]) -> Any:
+    def program() -> None:
+        fn = ResilientFunction("get", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        ThrottledApi("front", {"flavor": "rest", "routes": [{"method": "GET", "path": "/x", "function": fn}], **extra})
+
+    return run_program(program, project="shop", stack="dev")
+
+
+def test_an_api_throttle_with_burst_equal_to_rate_is_accepted() -> None:
+    graph = api({"throttle": {"rate": 20, "burst": 20}})
+    stage_wide = graph.one("aws:apigateway/methodSettings:MethodSettings", "front-stage-settings")
+    assert (
+        stage_wide.inputs["settings"]["throttlingRateLimit"],
+        stage_wide.inputs["settings"]["throttlingBurstLimit"],
+    ) == (20, 20)
+
+
+def test_an_api_burst_one_below_the_rate_is_refused() -> None:
+    with pytest.raises(ConfigError) as raised:
+        api({"throttle": {"rate": 20, "burst": 19}})
+    assert "throttle.burst=19 is below throttle.rate=20: the bucket must hold at least one second of the rate" in (
+        raised.value.problems
+    )
+
+
+def test_a_usage_plan_without_a_throttle_gets_the_stage_default_of_50_and_100() -> None:
+    graph = api({"usage_plans": {"acme": {"quota": {"limit": 1000, "period": "DAY"}}}})
+    plan = graph.one("aws:apigateway/usagePlan:UsagePlan", "front-plan-acme")
+    assert plan.inputs["throttleSettings"] == {"rateLimit": 50, "burstLimit": 100}, plan.urn
