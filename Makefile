@@ -50,9 +50,11 @@ bench: $(STAMP)
 ## the first failure). Do not run `mutmut results` or `show` in the copy while a run is going: they
 ## re-index the file as it is on disk (mutated) and the run loses its place.
 MUTATE ?= components/rules.py,handlers/resilience/
-# The handler library's tests, without the job handlers' (slow on moto, and they mutate nothing more).
-MUTATION_TESTS ?= tests/rules/test_thresholds_and_fields.py tests/rules/test_iam.py tests/rules/test_rules.py tests/handlers \
-	--ignore=tests/handlers/jobs
+# The rules' edge tests on hand-built resources first (fast), then the rules on programs, then the
+# handler library's tests without the job handlers' (slow on moto, and no more of the library).
+MUTATION_TESTS ?= tests/rules/test_functions.py tests/rules/test_queues.py tests/rules/test_apigateway.py \
+	tests/rules/test_operations.py tests/rules/test_catalogue.py tests/rules/test_iam.py tests/rules/test_rules.py \
+	tests/handlers --ignore=tests/handlers/jobs
 MUTATION_DIR ?= build/mutation
 mutation: $(STAMP)
 	$(BIN)/python -m pip install --quiet --group mutation

@@ -13,6 +13,8 @@ import pytest
 from resilient_serverless.components import rules
 from resilient_serverless.components.testing import CapturedResource, Graph, run_program
 
+from .hand_built import messages, res
+
 ROLE_ARN = "arn:aws:iam::123456789012:role/r"
 QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:orders"
 
@@ -253,3 +255,38 @@ def test_allow_with_not_principal_is_an_error() -> None:
     assert iam_findings(role_policy({**statement, "Resource": QUEUE_ARN})) == [
         "Allow with NotPrincipal: it grants everything not listed"
     ]
+
+
+@pytest.mark.parametrize("action", sorted(rules.NO_RESOURCE_LEVEL))
+def test_actions_without_resource_level_permissions_may_use_star(action: str) -> None:
+    policy = res(
+        "aws:iam/policy:Policy",
+        "p",
+        {"policy": {"Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}},
+    )
+    assert messages("iam-no-wildcards", policy) == []
+
+
+def test_the_actions_that_need_star_include_these() -> None:
+    # A subset: an action AWS gives no resource-level permission may be added, none removed.
+    needed = {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "cloudwatch:PutMetricData",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+    }
+    assert needed <= rules.NO_RESOURCE_LEVEL
+
+
+def test_a_managed_policy_document_is_checked_like_an_inline_one() -> None:
+    policy = res(
+        "aws:iam/policy:Policy",
+        "p",
+        {"policy": json.dumps({"Statement": {"Effect": "Allow", "Action": "sqs:*", "Resource": "arn:aws:sqs:r:1:q"}})},
+    )
+    assert messages("iam-no-wildcards", policy) == ["wildcard action 'sqs:*'"]
+
+
+def test_a_policy_that_is_not_json_has_no_statements() -> None:
+    assert messages("iam-no-wildcards", res("aws:iam/rolePolicy:RolePolicy", "p", {"policy": "{not json"})) == []
