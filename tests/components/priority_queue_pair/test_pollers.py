@@ -9,7 +9,7 @@ import pytest
 from resilient_serverless.components import ConfigError, rules
 from resilient_serverless.components.operations.cost import cost_table, load_prices
 
-from .test_priority_queue_pair import MAPPING, build
+from .test_defaults_and_bad_input import MAPPING, build
 
 
 def test_pollers_put_every_consumer_mapping_in_provisioned_mode_without_maximum_concurrency() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from resilient_serverless.components import ConfigError, aws_facts, defaults
 
-from .test_resilient_function import FUNCTION, build
+from .test_defaults_and_bad_input import FUNCTION, build
 
 RECURSION = "aws:lambda/functionRecursionConfig:FunctionRecursionConfig"
 

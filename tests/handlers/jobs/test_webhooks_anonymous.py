@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from .conftest import JobsAws, api_event
-from .test_webhooks import URL, FakeEndpoint, record
+from .test_webhook_registration_and_delivery import URL, FakeEndpoint, record
 
 JOB = "AAAAAAAAAAAAAAAAAAAAAA"
 

@@ -14,7 +14,7 @@ import pytest
 import standardwebhooks
 
 from .conftest import JobsAws
-from .test_webhooks import JOB, FakeEndpoint, record, register
+from .test_webhook_registration_and_delivery import JOB, FakeEndpoint, record, register
 
 NODE_VERIFIER = """
 const { Webhook } = require("standardwebhooks");

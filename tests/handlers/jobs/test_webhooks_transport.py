@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from .conftest import JobsAws, api_event
-from .test_webhooks import JOB, record
+from .test_webhook_registration_and_delivery import JOB, record
 
 
 def _name(common: str) -> x509.Name:

@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from handlers.push.routes import handle
 
-from .test_push import TOKEN_A, World
+from .test_subscribe_and_notify import TOKEN_A, World
 
 ROUTES = ("$connect", "$disconnect", "subscribe", "$default", "publish", None)
 ANSWER_TYPES = {"error", "subscribed", "result"}

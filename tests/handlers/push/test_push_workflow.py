@@ -21,7 +21,7 @@ from resilient_serverless.components.websocket_notifier import push_states
 
 from handlers.push.notify import NotifyConfig, PushFailed, notify
 
-from .test_push import TOKEN_A, World
+from .test_subscribe_and_notify import TOKEN_A, World
 
 WORKER_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:shop-dev-reports-worker"
 NOTIFY_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:shop-dev-push-notify"

@@ -359,7 +359,7 @@ def test_a_push_channel_is_bound_its_states_run_after_the_worker_and_its_url_rea
 
 # --- bad input -------------------------------------------------------------------------------------
 def test_bad_arguments_are_all_named_before_any_resource() -> None:
-    from .test_workflow_bad_input import Counting
+    from .test_bad_input import Counting
 
     mocks = Counting()
 
