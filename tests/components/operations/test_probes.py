@@ -28,7 +28,7 @@ from resilient_serverless.components.testing.operations import (
 
 from tests.conftest import ROOT
 
-HANDLERS = ROOT / "handlers"
+HANDLERS_DIR = ROOT / "handlers"  # the handlers' sources, read for the metric and log names they write
 # Keys Powertools' Logger writes on every line (with inject_lambda_context), per its docs.
 POWERTOOLS_FIELDS = {
     "level",
@@ -48,7 +48,7 @@ POWERTOOLS_FIELDS = {
 
 def _consumer_log_keys() -> set[str]:
     """Keys the priority consumer adds to its log lines (the dicts passed to ``self.log``)."""
-    tree = ast.parse((HANDLERS / "resilience" / "priority.py").read_text())
+    tree = ast.parse((HANDLERS_DIR / "resilience" / "priority.py").read_text())
     keys = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "log":
@@ -72,7 +72,7 @@ def _access_fields(graph: Graph) -> set[str]:
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod", "local"])
 def test_saved_queries_parse_and_read_fields_our_logs_have(graphs: dict[str, Graph], stack: str) -> None:
     graph = graphs[stack]
-    known = _access_fields(graph) | POWERTOOLS_FIELDS | _consumer_log_keys() | emf_metric_names(HANDLERS)
+    known = _access_fields(graph) | POWERTOOLS_FIELDS | _consumer_log_keys() | emf_metric_names(HANDLERS_DIR)
     log_groups = {g.outputs["name"] for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup")}
     queries = graph.of_type("aws:cloudwatch/queryDefinition:QueryDefinition")
     assert sorted(q.name for q in queries) == [
