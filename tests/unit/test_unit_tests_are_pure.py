@@ -23,8 +23,8 @@ def impure_imports(source: str) -> set[str]:
 
 def test_no_unit_test_imports_moto_or_runs_a_program() -> None:
     found = {
-        path.name: sorted(impure)
-        for path in sorted((ROOT / "tests" / "unit").glob("test_*.py"))
+        str(path.relative_to(ROOT)): sorted(impure)
+        for path in sorted((ROOT / "tests" / "unit").rglob("test_*.py"))
         if (impure := impure_imports(path.read_text()))
     }
     assert found == {}
