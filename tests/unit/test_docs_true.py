@@ -11,8 +11,20 @@ import yaml
 
 from tests.conftest import ROOT
 
-# Where a reader is sent to a test: the code's comments and docstrings, and the docs.
-CITING = ("components", "handlers", "README.md", "docs", "tests/README.md")
+# Where a reader is sent to a test: the code's comments and docstrings, the docs, the build files.
+CITING = (
+    "components",
+    "handlers",
+    "environments",
+    "bench",
+    "README.md",
+    "docs",
+    "tests/README.md",
+    "Makefile",
+    "pyproject.toml",
+    "setup.py",
+    "MANIFEST.in",
+)
 # A cited path: tests/ then path characters (a glob's * included), less a sentence's full stop.
 PATH = re.compile(r"tests/[\w/.*-]*")
 CITED_KINDS = (".py", ".json", ".yaml", "/")
