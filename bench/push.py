@@ -120,7 +120,7 @@ def calls_per_notified_job() -> dict[str, int]:
 
     from handlers.push.notify import NotifyConfig, notify
     from handlers.push.routes import handle
-    from tests.unit.handlers.test_push import World, put_job
+    from tests.handlers.push.test_subscribe_and_notify import World, put_job
 
     with mock_aws():
         world = World()

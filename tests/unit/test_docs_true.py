@@ -121,3 +121,28 @@ def test_the_readme_and_the_xray_provider_give_one_figure_for_the_x_ray_sdks_col
     provider = figure.findall((ROOT / "handlers" / "resilience" / "xray.py").read_text())
     assert readme and provider
     assert set(readme) == set(provider), (readme, provider)
+
+
+def missing_test_modules(root: Path) -> list[str]:
+    """``file:line: module`` for each ``tests.`` module that code outside tests/ imports and that
+    is not there (the bench reuses test helpers)."""
+    missing = []
+    for path in citing_files(root):
+        if path.suffix != ".py":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            for module in re.findall(r"^\s*from (tests\.[\w.]+) import", line):
+                relative = Path(*module.split("."))
+                if not ((root / relative).with_suffix(".py").exists() or (root / relative / "__init__.py").exists()):
+                    missing.append(f"{path.relative_to(root)}:{number}: {module}")
+    return missing
+
+
+def test_every_test_module_imported_outside_the_tests_exists() -> None:
+    assert missing_test_modules(ROOT) == []
+
+
+def test_an_import_of_a_test_module_that_is_not_there_is_reported_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "b.py").write_text("def f():\n    from tests.unit.gone import World\n")
+    assert missing_test_modules(tmp_path) == ["bench/b.py:2: tests.unit.gone"]
