@@ -59,7 +59,7 @@ from pulumi_policy.proxy import (
 )
 
 from .rules import RULES, Finding, Rule
-from .testing.capture import CapturedResource, Graph
+from .offline import CapturedResource, Graph
 from .validation import Problems
 
 __all__ = [

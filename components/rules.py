@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from . import aws_facts
 from .asl import LOG_DELIVERY_ACTIONS
+from .offline.capture import record_waiver
 
 if TYPE_CHECKING:
-    from .testing.capture import CapturedResource, Graph
+    from .offline import CapturedResource, Graph
 
-__all__ = ["RULES", "Finding", "Rule", "check", "clear_waivers", "rule", "waive", "waivers"]
+__all__ = ["RULES", "Finding", "Rule", "check", "rule", "waive", "waivers"]
 
 Severity = Literal["error", "warning"]  # pragma: no mutate (a type: no behaviour to mutate)
 RuleFn = Callable[["CapturedResource", "Graph"], Iterable[str]]  # pragma: no mutate (a type)
@@ -87,7 +88,6 @@ class Finding:
 
 
 RULES: dict[str, Rule] = {}
-_WAIVERS: dict[str, str] = {}
 
 
 def rule(
@@ -113,27 +113,27 @@ def rule(
 
 
 def waive(rule_id: str, reason: str) -> None:
-    """Waive ``rule_id`` for the stack being run; the reason is shown in the plan."""
+    """Waive ``rule_id`` for the stack being run; the reason is shown in the plan. The offline run
+    keeps it in the program's graph (``Graph.waivers``), which ``check`` reads."""
     if rule_id not in RULES:
         raise KeyError(f"unknown rule {rule_id!r}; known rules: {', '.join(sorted(RULES))}")
     if not reason.strip():
         raise ValueError(f"waiving {rule_id!r} needs a reason")
-    _WAIVERS[rule_id] = reason.strip()
+    record_waiver(rule_id, reason.strip())
 
 
-def waivers() -> dict[str, str]:
-    return dict(_WAIVERS)
-
-
-def clear_waivers() -> None:
-    _WAIVERS.clear()
+def waivers(graph: Graph) -> dict[str, str]:
+    """Rule id -> reason: the rules the program behind ``graph`` waived."""
+    return dict(graph.waivers)
 
 
 def check(graph: Graph, waived: dict[str, str] | None = None) -> list[Finding]:
     """Every finding of every rule over ``graph``: by resource URN, then rule registration order,
     then the rule's own order. Graph order is the order in which registrations completed, which
-    varies from run to run; the plan and its tests need the same list every time."""
-    waived = waivers() if waived is None else waived
+    varies from run to run; the plan and its tests need the same list every time.
+
+    ``waived``: rule id -> reason. Default: the waivers of the program behind ``graph``."""
+    waived = graph.waivers if waived is None else waived
     findings: list[Finding] = []
     for resource in sorted(graph, key=lambda r: r.urn):
         for r in RULES.values():

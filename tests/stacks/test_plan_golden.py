@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from resilient_serverless.components import cli, plan
-from resilient_serverless.components.operations import report
+from resilient_serverless.components.plan import report
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"

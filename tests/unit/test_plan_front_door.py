@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from resilient_serverless.components.cli import main
-from resilient_serverless.components.plan import _route_label
+from resilient_serverless.components.plan.document import _route_label
 
 ROOT = Path(__file__).resolve().parents[2]
 

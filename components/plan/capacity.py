@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..testing.capture import CapturedResource, Graph
+    from ..offline import CapturedResource, Graph
 
 __all__ = [
     "LAMBDA_SCALING_STEP",
