@@ -58,10 +58,10 @@ def _draw(width: int | None, draw: Callable[[Console], None]) -> None:
 
 def _operations(args: argparse.Namespace, stack: str, graph: Any) -> dict[str, Any]:
     """The capacity and cost tables of one stack (``components/plan``)."""
+    from .offline import load_project  # noqa: PLC0415
     from .plan.capacity import Assumptions  # noqa: PLC0415
     from .plan.cost import CostAssumptions  # noqa: PLC0415
     from .plan.report import operations_report  # noqa: PLC0415
-    from .offline import load_project  # noqa: PLC0415
 
     region = str(load_project(args.project_dir).stack_config(stack)[0].get("aws:region", "us-east-1"))
     assumptions = Assumptions(burst_rps=args.burst_rps, backlog_messages=args.backlog, message_ms=args.message_ms)
@@ -69,8 +69,8 @@ def _operations(args: argparse.Namespace, stack: str, graph: Any) -> dict[str, A
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from .plan.report import comparison, render_comparison  # noqa: PLC0415
     from .offline import UnknownStackError, run_stack  # noqa: PLC0415
+    from .plan.report import comparison, render_comparison  # noqa: PLC0415
     from .validation import ConfigError  # noqa: PLC0415
 
     reports = []
@@ -91,8 +91,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace) -> int:
     from . import rules  # noqa: PLC0415 (keep --help fast)
-    from .plan import build_plan, exit_code, render_plan  # noqa: PLC0415
     from .offline import run_stack  # noqa: PLC0415
+    from .plan import build_plan, exit_code, render_plan  # noqa: PLC0415
 
     if args.compare:
         return _compare(args)
@@ -205,9 +205,9 @@ def _keys(args: argparse.Namespace) -> int:
 
 def _simulate(args: argparse.Namespace) -> int:
     """The stack under a load shape (``components/simulate``); exit 2 for bad input."""
+    from .offline import load_project, run_stack  # noqa: PLC0415
     from .simulate import Assumptions, parse_arrivals, parse_load, simulate  # noqa: PLC0415
     from .simulate.report import render  # noqa: PLC0415
-    from .offline import load_project, run_stack  # noqa: PLC0415
 
     try:
         load = parse_arrivals(args.arrivals, args.duration) if args.arrivals else parse_load(args.load, args.duration)

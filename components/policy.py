@@ -58,8 +58,8 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
-from .rules import RULES, Finding, Rule
 from .offline import CapturedResource, Graph
+from .rules import RULES, Finding, Rule
 from .validation import Problems
 
 __all__ = [
