@@ -52,6 +52,7 @@ class Graph:
     project: str = ""
     # rule id -> reason: the rules the program waived (``rules.waive``); ``rules.check`` reads them
     waivers: dict[str, str] = field(default_factory=dict)
+    _index: _Index | None = field(default=None, init=False, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[CapturedResource]:
         return iter(self.resources)
@@ -59,15 +60,23 @@ class Graph:
     def __len__(self) -> int:
         return len(self.resources)
 
+    def _indexed(self) -> _Index:
+        """The lookups by URN, type and parent, built once: the plan and the rules query the graph
+        once per resource, and a scan per query made the plan grow with the square of the program.
+        Rebuilt when ``resources`` is replaced or grows (tests build graphs by hand)."""
+        if self._index is None or not self._index.covers(self.resources):
+            self._index = _Index(self.resources)
+        return self._index
+
     def by_urn(self, urn: str) -> CapturedResource:
-        for r in self.resources:
-            if r.urn == urn:
-                return r
-        raise KeyError(urn)
+        found = self._indexed().by_urn.get(urn)
+        if found is None:
+            raise KeyError(urn)
+        return found
 
     def of_type(self, type_: str) -> list[CapturedResource]:
         """Resources of a type token (``aws:sqs/queue:Queue``) or a component class name."""
-        return [r for r in self.resources if r.type == type_ or r.type.endswith(f":{type_}")]
+        return list(self._indexed().by_type.get(type_, ()))
 
     def named(self, name: str) -> CapturedResource:
         return self.one(name=name)
@@ -85,7 +94,7 @@ class Graph:
 
     def children_of(self, parent: CapturedResource | str, type_: str | None = None) -> list[CapturedResource]:
         urn = parent.urn if isinstance(parent, CapturedResource) else parent
-        kids = [r for r in self.resources if r.parent == urn]
+        kids = self._indexed().by_parent.get(urn, ())
         return [r for r in kids if type_ is None or r.type == type_ or r.type.endswith(f":{type_}")]
 
     def descendants_of(self, parent: CapturedResource | str) -> list[CapturedResource]:
@@ -96,7 +105,7 @@ class Graph:
         return out
 
     def roots(self) -> list[CapturedResource]:
-        urns = {r.urn for r in self.resources}
+        urns = self._indexed().by_urn
         return [r for r in self.resources if r.parent not in urns]
 
     def parent_of(self, resource: CapturedResource) -> CapturedResource | None:
@@ -109,3 +118,32 @@ class Graph:
 
     def outputs_of(self, component: CapturedResource) -> dict[str, Any]:
         return self.component_outputs.get(component.urn, {})
+
+
+class _Index:
+    """A graph's resources by URN (the first registered, as a scan finds it), by type (the full
+    token and each ``:``-separated tail of it, so ``Queue`` and ``sqs/queue:Queue`` find
+    ``aws:sqs/queue:Queue``) and by parent URN; each list in registration order."""
+
+    def __init__(self, resources: list[CapturedResource]) -> None:
+        self._key = self._key_of(resources)
+        self.by_urn: dict[str, CapturedResource] = {}
+        self.by_type: dict[str, list[CapturedResource]] = {}
+        self.by_parent: dict[str | None, list[CapturedResource]] = {}
+        for r in resources:
+            self.by_urn.setdefault(r.urn, r)
+            self.by_parent.setdefault(r.parent, []).append(r)
+            self.by_type.setdefault(r.type, []).append(r)
+            tail = r.type
+            while ":" in tail:
+                tail = tail.split(":", 1)[1]
+                self.by_type.setdefault(tail, []).append(r)
+
+    @staticmethod
+    def _key_of(resources: list[CapturedResource]) -> tuple[int, ...]:
+        if not resources:
+            return (id(resources), 0)
+        return (id(resources), len(resources), id(resources[0]), id(resources[-1]))
+
+    def covers(self, resources: list[CapturedResource]) -> bool:
+        return self._key == self._key_of(resources)
