@@ -105,8 +105,8 @@ def compare(units: int, runs: int) -> tuple[int, float, float]:
     return sum(1 for r in graph if r.custom), statistics.median(ours_s), statistics.median(raw_s)
 
 
-def plan_overhead_rows(row: Any, sizes: tuple[tuple[int, int], ...] = ((12, 5), (160, 3))) -> list[Any]:
-    """``(units, runs)`` per size: 12 units make about 300 resources, 160 about 4,000."""
+def plan_overhead_rows(row: Any, sizes: tuple[tuple[int, int], ...] = ((8, 5), (103, 2))) -> list[Any]:
+    """``(units, runs)`` per size: a unit is 39 resources, so 8 units make 312 and 103 make 4,017."""
     rows = []
     for units, runs in sizes:
         resources, ours, raw = compare(units, runs)
@@ -137,7 +137,7 @@ def _profile(units: int) -> None:
 
 if __name__ == "__main__":
     if "--profile" in sys.argv:
-        _profile(int(sys.argv[-1]) if sys.argv[-1].isdigit() else 160)
+        _profile(int(sys.argv[-1]) if sys.argv[-1].isdigit() else 103)
     else:
         from bench.__main__ import Row
 
