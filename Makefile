@@ -46,10 +46,10 @@ bench: $(STAMP)
 
 ## mutation: mutation testing (mutmut) of the rules and the handler library; slow, not in CI.
 ## Runs on a copy in build/mutation (the tree is never mutated); narrow it with
-## MUTATE=components/rules.py MUTATION_TESTS=tests/rules/test_rules.py (fast, sharp tests first: -x stops at
+## MUTATE=components/rules/ MUTATION_TESTS=tests/rules/test_rules.py (fast, sharp tests first: -x stops at
 ## the first failure). Do not run `mutmut results` or `show` in the copy while a run is going: they
 ## re-index the file as it is on disk (mutated) and the run loses its place.
-MUTATE ?= components/rules.py,handlers/resilience/
+MUTATE ?= components/rules/,handlers/resilience/
 # The rules' edge tests on hand-built resources first (fast), then the rules on programs, then the
 # handler library's tests without the job handlers' (slow on moto, and no more of the library).
 MUTATION_TESTS ?= tests/rules/test_functions.py tests/rules/test_queues.py tests/rules/test_apigateway.py \

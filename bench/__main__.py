@@ -10,7 +10,9 @@ overall and with 10%, 50% and 100% of the messages old enough to be deferred; th
 posts per second against a stubbed management endpoint, and its AWS calls per notified job
 (bench/push.py); the job API's AWS calls per lifecycle (submit, 10 polls, result) and its
 submit cold start against the floor; prod's goodput / capacity at 2x, 5x and 10x under simulation
-beside its naive baseline, and the run time of a 10-minute simulated spike (bench/simulate.py).
+beside its naive baseline, and the run time of a 10-minute simulated spike (bench/simulate.py);
+the plan of a program built from the components against a raw pulumi_aws program with the same
+resources, at about 300 and 4,000 resources (bench/plan_overhead.py).
 """
 
 from __future__ import annotations
@@ -257,12 +259,14 @@ def main() -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from bench.plan_overhead import plan_overhead_rows
     from bench.simulate import simulate_rows
     from bench.tracing_and_packaging import tracing_and_package_rows
 
     rows = plan_rows() + synthesis_rows() + cold_start_rows() + queue_rows() + push_rows() + job_rows()
     rows += tracing_and_package_rows(Row, LAMBDA_ENV)
     rows += simulate_rows(Row)
+    rows += plan_overhead_rows(Row)
     table = Table(title="resilient-serverless benchmarks", header_style="bold")
     for column in ("figure", "measured", "target", "met"):
         table.add_column(column)

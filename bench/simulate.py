@@ -14,8 +14,8 @@ RUN_S = 120  # seconds of constant load per level: long past the burst allowance
 
 
 def simulate_rows(row: Any) -> list[Any]:
+    from resilient_serverless.components.offline import run_stack
     from resilient_serverless.components.simulate import parse_load, simulate
-    from resilient_serverless.components.testing.capture import run_stack
 
     graph = run_stack("prod", ROOT)
     rows = []

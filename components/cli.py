@@ -57,11 +57,11 @@ def _draw(width: int | None, draw: Callable[[Console], None]) -> None:
 
 
 def _operations(args: argparse.Namespace, stack: str, graph: Any) -> dict[str, Any]:
-    """The capacity and cost tables of one stack (``components/operations``)."""
-    from .operations.capacity import Assumptions  # noqa: PLC0415
-    from .operations.cost import CostAssumptions  # noqa: PLC0415
-    from .operations.report import operations_report  # noqa: PLC0415
-    from .testing.capture import load_project  # noqa: PLC0415
+    """The capacity and cost tables of one stack (``components/plan``)."""
+    from .offline import load_project  # noqa: PLC0415
+    from .plan.capacity import Assumptions  # noqa: PLC0415
+    from .plan.cost import CostAssumptions  # noqa: PLC0415
+    from .plan.report import operations_report  # noqa: PLC0415
 
     region = str(load_project(args.project_dir).stack_config(stack)[0].get("aws:region", "us-east-1"))
     assumptions = Assumptions(burst_rps=args.burst_rps, backlog_messages=args.backlog, message_ms=args.message_ms)
@@ -69,8 +69,8 @@ def _operations(args: argparse.Namespace, stack: str, graph: Any) -> dict[str, A
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from .operations.report import comparison, render_comparison  # noqa: PLC0415
-    from .testing.capture import UnknownStackError, run_stack  # noqa: PLC0415
+    from .offline import UnknownStackError, run_stack  # noqa: PLC0415
+    from .plan.report import comparison, render_comparison  # noqa: PLC0415
     from .validation import ConfigError  # noqa: PLC0415
 
     reports = []
@@ -91,8 +91,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace) -> int:
     from . import rules  # noqa: PLC0415 (keep --help fast)
+    from .offline import run_stack  # noqa: PLC0415
     from .plan import build_plan, exit_code, render_plan  # noqa: PLC0415
-    from .testing.capture import run_stack  # noqa: PLC0415
 
     if args.compare:
         return _compare(args)
@@ -100,13 +100,13 @@ def _plan(args: argparse.Namespace) -> int:
         graph = run_stack(args.stack, args.project_dir)
     except Exception as error:  # a refused setting, or the user's program raised: never a traceback
         return _refused(error, args.project_dir)
-    plan = build_plan(graph, rules.check(graph))
+    plan = build_plan(graph, rules.check(graph, graph.waivers))
     plan["operations"] = _operations(args, args.stack, graph)
     if args.json:
         json.dump(plan, sys.stdout, indent=2, sort_keys=True, default=str)
         sys.stdout.write("\n")
     else:
-        from .operations.report import render_operations  # noqa: PLC0415
+        from .plan.report import render_operations  # noqa: PLC0415
 
         def draw(console: Console) -> None:
             render_plan(plan, console)
@@ -135,7 +135,7 @@ def _run(args: argparse.Namespace) -> int:
 def _refused(error: Exception, project_dir: str) -> int:
     """Exit 2 with one line: what the tool refused (a setting, a stack, a file), as it names it, or
     where the user's program raised."""
-    from .testing.capture import UnknownStackError  # noqa: PLC0415
+    from .offline import UnknownStackError  # noqa: PLC0415
     from .validation import ConfigError  # noqa: PLC0415
 
     known = isinstance(error, ConfigError | UnknownStackError | FileNotFoundError)
@@ -179,7 +179,7 @@ def _rules(args: argparse.Namespace) -> int:
 
 def _keys(args: argparse.Namespace) -> int:
     """The settings a stack of the project may set: the config block of its Pulumi.yaml."""
-    from .testing.capture import load_project, read_config_file  # noqa: PLC0415
+    from .offline import load_project, read_config_file  # noqa: PLC0415
     from .validation import ConfigError  # noqa: PLC0415
 
     try:
@@ -205,9 +205,9 @@ def _keys(args: argparse.Namespace) -> int:
 
 def _simulate(args: argparse.Namespace) -> int:
     """The stack under a load shape (``components/simulate``); exit 2 for bad input."""
+    from .offline import load_project, run_stack  # noqa: PLC0415
     from .simulate import Assumptions, parse_arrivals, parse_load, simulate  # noqa: PLC0415
     from .simulate.report import render  # noqa: PLC0415
-    from .testing.capture import load_project, run_stack  # noqa: PLC0415
 
     try:
         load = parse_arrivals(args.arrivals, args.duration) if args.arrivals else parse_load(args.load, args.duration)
@@ -381,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="columns of the text output (default: the terminal's width; piped or redirected, the width "
         "of the widest line, so tables never wrap)",
     )
-    # The capacity table's stated load (components/operations/capacity.py, Assumptions).
+    # The capacity table's stated load (components/plan/capacity.py, Assumptions).
     plan.add_argument("--burst-rps", type=_positive, default=1000.0, help="burst to absorb, requests/s (default 1000)")
     plan.add_argument("--backlog", type=_positive_int, default=100_000, help="backlog to drain (default 100000)")
     plan.add_argument("--message-ms", type=_positive, default=100.0, help="work per queued message (default 100 ms)")

@@ -2,7 +2,7 @@
 
 Every rule in ``rules.RULES`` becomes one policy of the same name that calls the same rule
 function: the offline plan and the pack share one source of truth, and a rule added to
-``rules.py`` joins the pack with no edit here.
+``components/rules/`` joins the pack with no edit here.
 
 - A rule that reads only its one resource becomes a *resource* policy: the engine calls it with
   each resource's inputs before the resource is created or updated, so a mandatory finding fails
@@ -58,8 +58,8 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
+from .offline import CapturedResource, Graph
 from .rules import RULES, Finding, Rule
-from .testing.capture import CapturedResource, Graph
 from .validation import Problems
 
 __all__ = [

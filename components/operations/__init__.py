@@ -1,6 +1,6 @@
 """Operations per stack: a dashboard built from the components in it, saved Logs Insights
-queries, Contributor Insights rules, a Synthetics canary and composite alarms (``Operations``);
-and the plan's capacity and cost tables (``capacity``, ``cost``).
+queries, Contributor Insights rules, a Synthetics canary and composite alarms (``Operations``).
+The plan's capacity and cost tables, which create nothing, are ``components.plan``.
 
 A new component type shows up on dashboards with one builder::
 

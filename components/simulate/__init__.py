@@ -15,7 +15,7 @@ from .load import Load, parse_arrivals, parse_load
 from .model import Assumptions, StackModel, build_model, naive
 
 if TYPE_CHECKING:
-    from ..testing.capture import Graph
+    from ..offline import Graph
 
 __all__ = [
     "Assumptions",

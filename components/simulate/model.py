@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..aws_facts import quota
 
 if TYPE_CHECKING:
-    from ..testing.capture import CapturedResource, Graph
+    from ..offline import CapturedResource, Graph
 
 __all__ = ["Assumptions", "ConsumerModel", "RouteModel", "StackModel", "build_model", "naive"]
 

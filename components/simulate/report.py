@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..operations.cost import load_prices
+from ..plan.cost import load_prices
 from .engine import RouteStats, RunResult
 from .model import RouteModel
 

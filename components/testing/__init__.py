@@ -1,4 +1,5 @@
 """The test kit: run a Pulumi program offline under realistic AWS mocks and query what it made.
+The engine is ``components.offline``; this package re-exports it beside the kit's own helpers.
 
 from resilient_serverless.components.testing import run_stack
 graph = run_stack("dev")                      # the real __main__.py and stack file
@@ -8,18 +9,19 @@ assert fn.inputs["timeout"] == 10, fn.urn
 
 from typing import TYPE_CHECKING, Any
 
-from .capture import (
+from ..offline import (
+    AwsMocks,
     CapturedResource,
     Graph,
     ProjectFiles,
     RecordingMonitor,
     UnknownStackError,
     load_project,
+    render_policy_document,
     run_program,
     run_stack,
 )
 from .lambda_context import FakeLambdaContext, handler_environment, lambda_context
-from .mocks import AwsMocks, render_policy_document
 
 if TYPE_CHECKING:
     from .local import LocalRun, run_locally

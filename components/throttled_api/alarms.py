@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 
 from .. import defaults
-from .common import ApiCore
+from .core import ApiCore
 
 
 class ApiAlarms(ApiCore):

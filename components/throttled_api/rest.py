@@ -14,7 +14,8 @@ import pulumi_aws as aws
 from .. import defaults
 from ..base import R
 from .auth import Auth
-from .common import ApiCore, access_log_format, slug, source_arn
+from .common import access_log_format, slug
+from .core import ApiCore, source_arn
 from .envelope import rest_envelope_form, rest_envelope_json
 from .routes import METHODS, _Route
 

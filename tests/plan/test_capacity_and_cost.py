@@ -13,13 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from resilient_serverless.components import ResilientFunction, ThrottledApi
 from resilient_serverless.components.cli import main
-from resilient_serverless.components.operations.capacity import (
+from resilient_serverless.components.plan.capacity import (
     Assumptions,
     capacity_table,
     drain_time_s,
     scale_up_time_s,
 )
-from resilient_serverless.components.operations.cost import (
+from resilient_serverless.components.plan.cost import (
     PRICES_FILE,
     compare_costs,
     cost_table,

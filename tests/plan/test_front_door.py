@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from resilient_serverless.components.cli import main
-from resilient_serverless.components.plan import _route_label
+from resilient_serverless.components.plan.document import _route_label
 
 from tests.conftest import ROOT
 

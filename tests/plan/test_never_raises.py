@@ -14,9 +14,9 @@ import pulumi_aws as aws
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from resilient_serverless.components import PriorityQueuePair, ResilientFunction, ThrottledApi, rules
-from resilient_serverless.components.operations.capacity import NO_CONSUMER
-from resilient_serverless.components.operations.report import operations_report, render_operations
 from resilient_serverless.components.plan import build_plan, exit_code, render_plan
+from resilient_serverless.components.plan.capacity import NO_CONSUMER
+from resilient_serverless.components.plan.report import operations_report, render_operations
 from resilient_serverless.components.testing import Graph, run_program
 from rich.console import Console
 

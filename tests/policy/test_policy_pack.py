@@ -208,7 +208,7 @@ def stacks() -> dict[str, tuple[Graph, dict[str, str]]]:
     out = {}
     for name in STACKS:
         graph = run_stack(name, ROOT)
-        out[name] = (graph, rules.waivers())
+        out[name] = (graph, rules.waivers(graph))
     return out
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from resilient_serverless.components.operations.capacity import capacity_table
+from resilient_serverless.components.plan.capacity import capacity_table
 from resilient_serverless.components.simulate import build_model, parse_load, simulate
 from resilient_serverless.components.simulate.engine import steady_capacity
 from resilient_serverless.components.testing import Graph

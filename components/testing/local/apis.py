@@ -346,3 +346,9 @@ def proxy_response(result: Any, version: str) -> Response:
     body = result.get("body") or ""
     raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
     return Response(int(result["statusCode"]), headers, raw)
+
+
+def _function_arn(uri: str) -> str:
+    # Lambda proxy URIs are the function ARN, or API Gateway's invoke path around it.
+    found = re.search(r"(arn:[^:]+:lambda:[^:]+:\d+:function:[^/]+)", uri)
+    return found.group(1) if found else uri

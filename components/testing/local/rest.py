@@ -8,11 +8,11 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from .apis import Api, Request, Response, Route, _json_response, lambda_proxy_event, proxy_response
+from .apis import Api, Request, Response, Route, _function_arn, _json_response, lambda_proxy_event, proxy_response
 from .vtl import Input, render
 
 if TYPE_CHECKING:
-    from .run import LocalRun
+    from .host import LocalRunHost as LocalRun
 
 __all__ = ["rest_integration"]
 
@@ -176,7 +176,6 @@ def _lambda_integration(run: LocalRun, api: Api, route: Route, params: dict[str,
         if template
         else request.text
     )
-    from .run import _function_arn
 
     event = json.loads(payload) if payload.strip() else {}
     kind = str((integration.get("requestParameters") or {}).get("integration.request.header.X-Amz-Invocation-Type", ""))

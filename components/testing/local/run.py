@@ -18,7 +18,17 @@ from typing import Any
 
 from ..capture import CapturedResource, Graph, load_project, run_stack
 from ..mocks import AwsMocks
-from .apis import Api, Caller, Request, Response, _json_response, apis_of, lambda_proxy_event, proxy_response
+from .apis import (
+    Api,
+    Caller,
+    Request,
+    Response,
+    _function_arn,
+    _json_response,
+    apis_of,
+    lambda_proxy_event,
+    proxy_response,
+)
 from .backend import NOT_EMULATED, Backend, provision, start_backend
 from .clock import Clock
 from .functions import Functions, FunctionSpec, Invocation, TooManyRequests
@@ -543,12 +553,6 @@ class LocalRun:
 # --- helpers ----------------------------------------------------------------------------------------
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
-
-
-def _function_arn(uri: str) -> str:
-    # Lambda proxy URIs are the function ARN, or API Gateway's invoke path around it.
-    found = re.search(r"(arn:[^:]+:lambda:[^:]+:\d+:function:[^/]+)", uri)
-    return found.group(1) if found else uri
 
 
 def _http_parameter(template: str, request: Request, params: dict[str, str]) -> str:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .clock import Clock, DatetimeModule
 
 if TYPE_CHECKING:
-    from .run import LocalRun
+    from .host import LocalRunHost as LocalRun
 
 __all__ = ["hook_stepfunctions"]
 

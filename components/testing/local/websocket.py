@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from ..capture import CapturedResource
+from .apis import _function_arn
 
 if TYPE_CHECKING:
-    from .run import LocalRun
+    from .host import LocalRunHost as LocalRun
 
 __all__ = ["WebSocket", "WebSocketRefused"]
 
@@ -152,12 +153,6 @@ def _frame(data: Any) -> Any:
         return json.loads(text)
     except ValueError:
         return text
-
-
-def _function_arn(uri: str) -> str:
-    from .run import _function_arn as arn
-
-    return arn(uri)
 
 
 def hook_connections(run: LocalRun) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pulumi_aws as aws
 import pytest
 from resilient_serverless.components import PriorityQueuePair
-from resilient_serverless.components.operations.cost import CostAssumptions, cost_table
+from resilient_serverless.components.plan.cost import CostAssumptions, cost_table
 from resilient_serverless.components.testing import Graph, run_program
 from resilient_serverless.components.validation import ConfigError
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from resilient_serverless.components import ConfigError, rules
-from resilient_serverless.components.operations.cost import cost_table, load_prices
+from resilient_serverless.components.plan.cost import cost_table, load_prices
 
 from .test_defaults_and_bad_input import MAPPING, build
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..testing.capture import CapturedResource, Graph
+    from ..offline import CapturedResource, Graph
 
 __all__ = [
     "LAMBDA_SCALING_STEP",
@@ -151,6 +151,21 @@ def _mapping_of(graph: Graph, queue: CapturedResource | None) -> CapturedResourc
 NO_CONSUMER = "no consumer in this program"
 
 
+def _queue_path(route: dict[str, Any], a: Assumptions, **row: Any) -> PathCapacity:
+    """A queue route's row: the front door admits the route's rate, the client waits for no
+    function, and the queue absorbs a burst at once (its consumer, if any, sets the pace)."""
+    return PathCapacity(
+        path=route["route"],
+        admitted_rps=float(route["rate"]),
+        expected_latency_ms=None,
+        provisioned=0,
+        burst_rps=a.burst_rps,
+        burst_concurrency=None,
+        burst_absorbed_within_s=None,
+        **row,
+    )
+
+
 def _unconsumed_queue_row(route: dict[str, Any], a: Assumptions) -> PathCapacity:
     """A queue nobody in this program drains (a plain ``aws.sqs.Queue``, a consumer elsewhere):
     the front door's throttle is the only capacity the plan can state; the drain is unknown."""
@@ -159,17 +174,12 @@ def _unconsumed_queue_row(route: dict[str, Any], a: Assumptions) -> PathCapacity
         first = f"route throttle {rate:g} rps (429 at the edge); the queue's drain is {NO_CONSUMER}"
     else:
         first = f"none below {a.burst_rps:g} rps (next: route throttle {rate:g} rps); {NO_CONSUMER}"
-    return PathCapacity(
-        path=route["route"],
+    return _queue_path(
+        route,
+        a,
         target=f"{route['target']} -> {NO_CONSUMER}",
-        admitted_rps=rate,
-        expected_latency_ms=None,
         concurrency_needed=None,
         reserved=NO_CONSUMER,
-        provisioned=0,
-        burst_rps=a.burst_rps,
-        burst_concurrency=None,
-        burst_absorbed_within_s=None,
         drain_rps=None,
         backlog_drain_s=None,
         first_limit=first,
@@ -194,17 +204,12 @@ def _queue_row(graph: Graph, route: dict[str, Any], a: Assumptions) -> PathCapac
         first = f"route throttle {rate:g} rps (429 at the edge)"
     else:
         first = f"none below {a.burst_rps:g} rps (next: route throttle {rate:g} rps)"
-    return PathCapacity(
-        path=route["route"],
+    return _queue_path(
+        route,
+        a,
         target=f"{route['target']} -> {mapping.inputs.get('functionName')}",
-        admitted_rps=rate,
-        expected_latency_ms=None,
         concurrency_needed=round(min(offered, drain_rps) * a.message_ms / 1000, 2),
         reserved=f"mapping {concurrency}",
-        provisioned=0,
-        burst_rps=a.burst_rps,
-        burst_concurrency=None,
-        burst_absorbed_within_s=None,  # the queue absorbs it at once; the mapping sets the pace
         drain_rps=drain_rps,
         backlog_drain_s=round(drain, 1) if drain is not None else None,
         first_limit=first,

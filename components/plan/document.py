@@ -9,12 +9,12 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .rules import Finding
+from ..rules import Finding
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from .testing.capture import CapturedResource, Graph
+    from ..offline import CapturedResource, Graph
 
 __all__ = ["PLAN_SCHEMA", "SETTINGS", "build_plan", "exit_code", "group_findings", "render_plan"]
 

@@ -11,7 +11,7 @@ from .cost import CostAssumptions, compare_costs, cost_table
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..testing.capture import Graph
+    from ..offline import Graph
 
 __all__ = ["operations_report", "render_comparison", "render_operations"]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..testing.capture import Graph
+    from ..offline import Graph
 
 __all__ = ["PRICES_FILE", "CostAssumptions", "compare_costs", "cost_table", "load_prices", "runs_per_month"]
 
