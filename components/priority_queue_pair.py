@@ -20,7 +20,6 @@ every consumer mapping instead of a maximum concurrency, for surges; its minimum
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing_extensions import Unpack
 
 from . import defaults
 from .base import ResilientComponent, Transform
+from .blocks import dead_letter_queue, dlq_depth_alarm, queue_with_dlq, sqs_mapping
 from .packaging import handler_problem
 from .queues import visibility_timeout_for
 from .resilient_function import ResilientFunction, ResilientFunctionArgs, check_handler_and_code
@@ -408,39 +408,25 @@ class PriorityQueuePair(ResilientComponent):
         self.register_outputs(outputs)
 
     # -- queues ------------------------------------------------------------------------------------
-    def _queue_args(self, retention: int) -> dict[str, Any]:
-        args: dict[str, Any] = {"message_retention_seconds": retention, "sqs_managed_sse_enabled": True}
-        if self.settings.fifo:
-            args |= {"fifo_queue": True, "content_based_deduplication": self.settings.content_based_deduplication}
-        return args
-
     def _dlq(self, role: str) -> aws.sqs.Queue:
-        return self._child(
-            "dlq",
-            aws.sqs.Queue,
-            f"{role}-dlq",
-            {
-                "name": self.physical("sqs", f"{role}-dlq", fifo=self.settings.fifo),
-                **self._queue_args(defaults.DLQ_RETENTION_S),
-            },
+        s = self.settings
+        return dead_letter_queue(
+            self, f"{role}-dlq", fifo=s.fifo, content_based_deduplication=s.content_based_deduplication
         )
 
     def _create_queue(self, role: str, dlq: aws.sqs.Queue | None = None) -> None:
         s = self.settings
         if dlq is None:
             dlq = self.dlqs[role] = self._dlq(role)
-        self.queues[role] = self._child(
-            "queue",
-            aws.sqs.Queue,
+        self.queues[role] = queue_with_dlq(
+            self,
             role,
-            {
-                "name": self.physical("sqs", role, fifo=s.fifo),
-                "visibility_timeout_seconds": s.visibility_s,
-                "redrive_policy": dlq.arn.apply(
-                    lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": s.max_receive_count})
-                ),
-                **self._queue_args(s.retention_s),
-            },
+            dlq,
+            visibility_timeout_s=s.visibility_s,
+            max_receive_count=s.max_receive_count,
+            retention_s=s.retention_s,
+            fifo=s.fifo,
+            content_based_deduplication=s.content_based_deduplication,
         )
 
     # -- consumers ---------------------------------------------------------------------------------
@@ -485,61 +471,40 @@ class PriorityQueuePair(ResilientComponent):
         for queue_name in queue_names:
             queue = self.queues[queue_name]
             grants.append(fn.grants.consume_from(queue))
-            mapping_args: dict[str, Any] = {
-                "event_source_arn": queue.arn,
-                # The mapping invokes what it names: the alias where there is one, so the
-                # consumer's provisioned concurrency or SnapStart serves the queue.
-                "function_name": fn.alias.arn if fn.alias is not None else fn.function.name,
-                "batch_size": s.batch_size,
-                "function_response_types": ["ReportBatchItemFailures"],
-            }
-            if s.pollers is not None:
-                mapping_args["provisioned_poller_config"] = {
-                    "minimum_pollers": s.pollers["min"],
-                    "maximum_pollers": s.pollers["max"],
-                }
-            else:
-                mapping_args["scaling_config"] = {"maximum_concurrency": s.concurrency[role]}
-            if not s.fifo:
-                mapping_args["maximum_batching_window_in_seconds"] = s.window_s
             self.mappings.append(
-                self._child(
-                    "mapping",
-                    aws.lambda_.EventSourceMapping,
+                sqs_mapping(
+                    self,
                     f"{queue_name}-mapping",
-                    mapping_args,
-                    pulumi.ResourceOptions(depends_on=grants),
+                    queue=queue,
+                    # The mapping invokes what it names: the alias where there is one, so the
+                    # consumer's provisioned concurrency or SnapStart serves the queue.
+                    function_name=fn.alias.arn if fn.alias is not None else fn.function.name,
+                    grants=grants,
+                    batch_size=s.batch_size,
+                    batching_window_s=None if s.fifo else s.window_s,
+                    max_concurrency=s.concurrency[role],
+                    pollers=s.pollers,
                 )
             )
 
     # -- alarms ------------------------------------------------------------------------------------
     def _create_alarms(self) -> None:
-        targets = [
-            (
-                name,
-                queue,
-                "ApproximateAgeOfOldestMessage",
-                self.settings.age_alarm_s.get(
-                    "shard" if name.startswith("shard") else name, defaults.QUEUE_OLDEST_AGE_ALARM_S["high"]
-                ),
-                f"the oldest message in {name} is older than the threshold: the backlog is ageing",
-            )
-            for name, queue in self.queues.items()
-        ]
-        targets += [
-            (f"{role}-dlq", dlq, "ApproximateNumberOfMessagesVisible", 0, f"messages are waiting in the {role} DLQ")
-            for role, dlq in self.dlqs.items()
-        ]
-        for label, queue, metric, threshold, description in targets:
+        for name, queue in self.queues.items():
             self._alarm(
-                f"{label}-{'age' if 'Age' in metric else 'depth'}",
+                f"{name}-age",
                 self.settings.alarm_topic_arn,
                 namespace="AWS/SQS",
-                metric_name=metric,
+                metric_name="ApproximateAgeOfOldestMessage",
                 dimensions={"QueueName": queue.name},
                 statistic="Maximum",
-                threshold=threshold,
-                evaluation_periods=1,  # one breaching minute: an ageing backlog or a dead letter is news at once
+                threshold=self.settings.age_alarm_s.get(
+                    "shard" if name.startswith("shard") else name, defaults.QUEUE_OLDEST_AGE_ALARM_S["high"]
+                ),
+                evaluation_periods=1,  # one breaching minute: an ageing backlog is news at once
                 datapoints_to_alarm=1,
-                alarm_description=description,
+                alarm_description=f"the oldest message in {name} is older than the threshold: the backlog is ageing",
+            )
+        for role, dlq in self.dlqs.items():
+            dlq_depth_alarm(
+                self, f"{role}-dlq-depth", dlq, self.settings.alarm_topic_arn, f"messages are waiting in the {role} DLQ"
             )

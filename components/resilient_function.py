@@ -22,6 +22,7 @@ from typing_extensions import Unpack
 
 from . import defaults
 from .base import ResilientComponent, Transform
+from .blocks import dead_letter_queue, dlq_depth_alarm, statistic_args
 from .grants import Grants, assume_role_policy, policy_json
 from .packaging import handler_problem
 from .validation import Problems, component_args
@@ -503,16 +504,7 @@ class ResilientFunction(ResilientComponent):
         s = self.settings
         if s.invocation != "async" or s.on_failure_destination_arn is not None:
             return None
-        return self._child(
-            "dlq",
-            aws.sqs.Queue,
-            "dlq",
-            {
-                "name": self.physical("sqs", "dlq"),
-                "message_retention_seconds": defaults.DLQ_RETENTION_S,
-                "sqs_managed_sse_enabled": True,
-            },
-        )
+        return dead_letter_queue(self, "dlq")
 
     def _layers(self) -> pulumi.Output[list[str]] | list[str]:
         s = self.settings
@@ -681,23 +673,13 @@ class ResilientFunction(ResilientComponent):
                 threshold=threshold,
                 comparison_operator="GreaterThanThreshold",
                 alarm_description=description,
-                **({"extended_statistic": stat} if stat.startswith("p") else {"statistic": stat}),
+                **statistic_args(stat),
             )
             for suffix, metric, stat, threshold, description in lambda_alarms
         }
         if self.dlq is not None:
-            alarms["dlq-depth"] = self._alarm(
-                "dlq-depth",
-                s.alarm_topic_arn,
-                namespace="AWS/SQS",
-                metric_name="ApproximateNumberOfMessagesVisible",
-                dimensions={"QueueName": self.dlq.name},
-                statistic="Maximum",
-                threshold=0,
-                comparison_operator="GreaterThanThreshold",
-                evaluation_periods=1,
-                datapoints_to_alarm=1,
-                alarm_description="Failed async events are waiting in the DLQ",
+            alarms["dlq-depth"] = dlq_depth_alarm(
+                self, "dlq-depth", self.dlq, s.alarm_topic_arn, "Failed async events are waiting in the DLQ"
             )
         return alarms
 

@@ -55,6 +55,7 @@ import pulumi_aws as aws
 
 from . import defaults
 from .base import ResilientComponent, Transform
+from .blocks import AlarmSpec, access_log_format, access_log_group, api_gateway_alarms
 from .grants import policy_json
 from .packaging import LIBRARY_ROOT, library_code_problem, library_handlers_for
 from .resilient_function import ResilientFunction, ResilientFunctionArgs, check_handler_and_code
@@ -62,7 +63,7 @@ from .resilient_function import _validate as validate_function
 
 # Shared with ThrottledApi (the same checks and log fields for every flavour of the front door).
 from .throttled_api import ThrottleArgs
-from .throttled_api.common import access_log_format, check_throttle, v2_stage_throttles
+from .throttled_api.common import check_throttle, v2_stage_throttles
 from .validation import ConfigError, Problems
 
 __all__ = ["WebSocketNotifier", "WebSocketNotifierArgs", "push_states"]
@@ -402,9 +403,7 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
 
 def websocket_access_log_format() -> str:
     """ThrottledApi's v2 fields plus what identifies a socket: the connection and the event."""
-    fields = json.loads(access_log_format("http"))
-    fields |= {"connectionId": "$context.connectionId", "eventType": "$context.eventType"}
-    return json.dumps(fields, sort_keys=True)
+    return access_log_format("websocket")
 
 
 def push_states(
@@ -487,15 +486,7 @@ class WebSocketNotifier(ResilientComponent):
         self._partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
 
         self.table = self._create_table()
-        self.access_logs = self._child(
-            "access_logs",
-            aws.cloudwatch.LogGroup,
-            "access-logs",
-            {
-                "name": f"/aws/apigateway/{self.physical('log_group')}/access",
-                "retention_in_days": settings.log_retention_days,
-            },
-        )
+        self.access_logs = access_log_group(self, settings.log_retention_days)
         self.api = self._child(
             "api",
             aws.apigatewayv2.Api,
@@ -764,35 +755,27 @@ class WebSocketNotifier(ResilientComponent):
         connect = next(r for r in s.routes if r.key == "$connect")
         period = defaults.ALARM_PERIOD_S
         specs = [
-            ("integration-errors", "IntegrationError", 0, "The socket function failed to answer a route"),
-            ("execution-errors", "ExecutionError", 0, "API Gateway failed to run a route"),
-            (
+            AlarmSpec(
+                "integration-errors", "IntegrationError", "Sum", 0, "The socket function failed to answer a route"
+            ),
+            AlarmSpec("execution-errors", "ExecutionError", "Sum", 0, "API Gateway failed to run a route"),
+            AlarmSpec(
                 "connect-rate",
                 "ConnectCount",
+                "Sum",
                 round(connect.rate * period * share),
                 f"New connections above {share:.0%} of the $connect throttle ({connect.rate}/s; account quota "
                 f"{defaults.WS_ACCOUNT_CONNECT_QUOTA}/s)",
             ),
-            (
+            AlarmSpec(
                 "message-rate",
                 "MessageCount",
+                "Sum",
                 round(s.rate * period * share),
                 f"Messages above {share:.0%} of the stage throttle ({s.rate}/s)",
             ),
         ]
-        alarms = {
-            suffix: self._alarm(
-                suffix,
-                s.alarm_topic_arn,
-                namespace="AWS/ApiGateway",
-                metric_name=metric,
-                dimensions=dims,
-                statistic="Sum",
-                threshold=threshold,
-                alarm_description=description,
-            )
-            for suffix, metric, threshold, description in specs
-        }
+        alarms = api_gateway_alarms(self, s.alarm_topic_arn, dims, specs)
         # notify's EMF metric (Powertools: the function's namespace, dimension "service"): a result
         # that reached no subscriber after retries; the job still falls back to polling.
         notify = self.functions["notify"].settings

@@ -1,9 +1,9 @@
-"""What every API Gateway flavour shares (REST, HTTP and the coming WebSocket): the throttle check,
-the access log format, Lambda permissions scoped to one route, the role API Gateway assumes."""
+"""What the API Gateway flavours share (REST, HTTP, and WebSocketNotifier's stage): the throttle
+check, Lambda permissions scoped to one route, the role API Gateway assumes. The access log
+group and format are a building block (``blocks.api_logs``)."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -72,33 +72,6 @@ def v2_stage_throttles(rate: float, burst: int, routes: Any) -> dict[str, Any]:
             for r in routes
         ],
     }
-
-
-def access_log_format(flavor: str) -> str:
-    fields = {
-        "requestId": "$context.requestId",
-        "ip": "$context.identity.sourceIp",
-        "status": "$context.status",
-        "latencyMs": "$context.responseLatency",
-        "error": "$context.error.message",
-    }
-    if flavor == "rest":
-        fields |= {
-            "client": "$context.identity.apiKeyId",
-            "route": "$context.httpMethod $context.resourcePath",
-            "integrationLatencyMs": "$context.integration.latency",
-            "integrationError": "$context.integration.error",
-            "integrationStatus": "$context.integration.status",
-        }
-    else:
-        fields |= {
-            "client": "$context.identity.sourceIp",
-            "route": "$context.routeKey",
-            "integrationLatencyMs": "$context.integrationLatency",
-            "integrationError": "$context.integrationErrorMessage",
-            "integrationStatus": "$context.integrationStatus",
-        }
-    return json.dumps(fields, sort_keys=True)
 
 
 def source_arn(execution_arn: pulumi.Output[str], stage: str, route: _Route) -> pulumi.Output[str]:

@@ -7,7 +7,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .common import ApiCore, access_log_format, source_arn, v2_stage_throttles
+from ..blocks import access_log_format
+from .common import ApiCore, source_arn, v2_stage_throttles
 from .envelope import http_envelope
 from .routes import _Route
 

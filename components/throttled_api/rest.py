@@ -13,8 +13,9 @@ import pulumi_aws as aws
 
 from .. import defaults
 from ..base import R
+from ..blocks import access_log_format
 from .auth import Auth
-from .common import ApiCore, access_log_format, slug, source_arn
+from .common import ApiCore, slug, source_arn
 from .envelope import rest_envelope_form, rest_envelope_json
 from .routes import METHODS, _Route
 
