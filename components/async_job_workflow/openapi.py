@@ -3,6 +3,7 @@ and the throttle each route gets from the capacity of the function behind it."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,48 +61,68 @@ def _responses(ok: int, ok_schema: Mapping[str, Any], errors: tuple[int, ...]) -
     return out
 
 
+# The answers' schemas: every field a client may read, and no other.
+_ACCEPTED = {
+    "type": "object",
+    "required": ["job_id", "status", "created_at", "status_url", "result_url"],
+    "additionalProperties": False,
+    "properties": {
+        "job_id": _JOB_ID,
+        "status": {"enum": ["queued"]},
+        "created_at": {"type": "string"},
+        "status_url": {"type": "string"},
+        "result_url": {"type": "string"},
+        "callback": {"type": "object"},
+        "push": {"type": "object", "required": ["url", "token", "expires_at"]},
+    },
+}
+_STATUS = {
+    "type": "object",
+    "required": ["job_id", "status", "links"],
+    "additionalProperties": False,
+    "properties": {
+        "job_id": _JOB_ID,
+        "status": {"enum": _STATUS_ENUM},
+        **{k: {"type": "string"} for k in ("created_at", "updated_at", "started_at", "finished_at")},
+        "error": _ERROR_DETAIL,
+        "links": {"type": "object"},
+    },
+}
+_RESULT = {
+    "type": "object",
+    "required": ["job_id", "url", "expires_in"],
+    "additionalProperties": False,
+    "properties": {"job_id": _JOB_ID, "url": {"type": "string"}, "expires_in": {"type": "integer"}},
+}
+_CANCELLED = {
+    "type": "object",
+    "required": ["job_id", "status"],
+    "additionalProperties": False,
+    "properties": {"job_id": _JOB_ID, "status": {"enum": ["cancelled"]}},
+}
+_REGISTERED = {
+    "type": "object",
+    "required": ["url", "all_jobs", "verified", "secret"],
+    "additionalProperties": False,
+    "properties": {
+        "url": {"type": "string"},
+        "all_jobs": {"type": "boolean"},
+        "verified": {"const": True},
+        "secret": {"type": "string"},
+    },
+}
+_HOOK_BODY = {
+    "type": "object",
+    "required": ["url"],
+    "additionalProperties": False,
+    "properties": {"url": {"type": "string"}, "all_jobs": {"type": "boolean"}},
+}
+
+
 def openapi_document(path: str, input_schema: Mapping[str, Any], *, webhooks: bool = True) -> dict[str, Any]:
     """The routes as OpenAPI 3.0: what clients may send and every answer they may get."""
     item = f"{path}/{{job_id}}"
     job_param = [{"name": "job_id", "in": "path", "required": True, "schema": _JOB_ID}]
-    accepted = {
-        "type": "object",
-        "required": ["job_id", "status", "created_at", "status_url", "result_url"],
-        "additionalProperties": False,
-        "properties": {
-            "job_id": _JOB_ID,
-            "status": {"enum": ["queued"]},
-            "created_at": {"type": "string"},
-            "status_url": {"type": "string"},
-            "result_url": {"type": "string"},
-            "callback": {"type": "object"},
-            "push": {"type": "object", "required": ["url", "token", "expires_at"]},
-        },
-    }
-    status = {
-        "type": "object",
-        "required": ["job_id", "status", "links"],
-        "additionalProperties": False,
-        "properties": {
-            "job_id": _JOB_ID,
-            "status": {"enum": _STATUS_ENUM},
-            **{k: {"type": "string"} for k in ("created_at", "updated_at", "started_at", "finished_at")},
-            "error": _ERROR_DETAIL,
-            "links": {"type": "object"},
-        },
-    }
-    result = {
-        "type": "object",
-        "required": ["job_id", "url", "expires_in"],
-        "additionalProperties": False,
-        "properties": {"job_id": _JOB_ID, "url": {"type": "string"}, "expires_in": {"type": "integer"}},
-    }
-    cancelled = {
-        "type": "object",
-        "required": ["job_id", "status"],
-        "additionalProperties": False,
-        "properties": {"job_id": _JOB_ID, "status": {"enum": ["cancelled"]}},
-    }
     body = submit_body_schema(input_schema)
     body.pop("$schema")
     paths: dict[str, Any] = {
@@ -109,39 +130,23 @@ def openapi_document(path: str, input_schema: Mapping[str, Any], *, webhooks: bo
             "post": {
                 "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
-                "responses": _responses(202, accepted, (400, 409, 422)),
+                "responses": _responses(202, _ACCEPTED, (400, 409, 422)),
             }
         },
         item: {
-            "get": {"parameters": job_param, "responses": _responses(200, status, (400, 404))},
-            "delete": {"parameters": job_param, "responses": _responses(202, cancelled, (400, 404, 409))},
+            "get": {"parameters": job_param, "responses": _responses(200, _STATUS, (400, 404))},
+            "delete": {"parameters": job_param, "responses": _responses(202, _CANCELLED, (400, 404, 409))},
         },
         f"{item}/result": {
-            "get": {"parameters": job_param, "responses": _responses(200, result, (400, 404, 409, 410))}
+            "get": {"parameters": job_param, "responses": _responses(200, _RESULT, (400, 404, 409, 410))}
         },
     }
     if webhooks:
-        registered = {
-            "type": "object",
-            "required": ["url", "all_jobs", "verified", "secret"],
-            "additionalProperties": False,
-            "properties": {
-                "url": {"type": "string"},
-                "all_jobs": {"type": "boolean"},
-                "verified": {"const": True},
-                "secret": {"type": "string"},
-            },
-        }
-        hook_body = {
-            "type": "object",
-            "required": ["url"],
-            "additionalProperties": False,
-            "properties": {"url": {"type": "string"}, "all_jobs": {"type": "boolean"}},
-        }
         paths[f"{path}/webhooks"] = {
             "post": {
-                "requestBody": {"required": True, "content": {"application/json": {"schema": hook_body}}},
-                "responses": _responses(201, registered, (400, 422)),
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _HOOK_BODY}}},
+                "responses": _responses(201, _REGISTERED, (400, 422)),
             }
         }
-    return {"openapi": "3.0.3", "info": {"title": f"jobs at {path}", "version": "1"}, "paths": paths}
+    # A copy: the caller may edit its document without changing the next one.
+    return copy.deepcopy({"openapi": "3.0.3", "info": {"title": f"jobs at {path}", "version": "1"}, "paths": paths})

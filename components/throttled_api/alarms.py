@@ -8,7 +8,7 @@ import pulumi
 
 from .. import defaults
 from ..blocks import AlarmSpec, api_gateway_alarms
-from .common import ApiCore
+from .core import ApiCore
 
 
 class ApiAlarms(ApiCore):

@@ -1,23 +1,17 @@
 """What the API Gateway flavours share (REST, HTTP, and WebSocketNotifier's stage): the throttle
-check, Lambda permissions scoped to one route, the role API Gateway assumes. The access log
-group and format are a building block (``blocks.api_logs``)."""
+check, the v2 stage's throttle settings, names from paths, the role API Gateway assumes. The
+access log group and format are a building block (``blocks.api_logs``); the state every flavour's
+builder shares is ``core.ApiCore``."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-import pulumi
-import pulumi_aws as aws
+from typing import Any
 
 from .. import defaults
-from ..base import ResilientComponent
-from ..grants import assume_role_policy, policy_json
+from ..grants import assume_role_policy
 from ..validation import Problems
-
-if TYPE_CHECKING:
-    from .routes import _Route, _Settings
 
 
 def slug(text: str) -> str:
@@ -74,70 +68,4 @@ def v2_stage_throttles(rate: float, burst: int, routes: Any) -> dict[str, Any]:
     }
 
 
-def source_arn(execution_arn: pulumi.Output[str], stage: str, route: _Route) -> pulumi.Output[str]:
-    """The one API, stage, method and path that may invoke the route's function."""
-    return execution_arn.apply(lambda arn: f"{arn}/{stage}/{route.arn_method}{route.arn_path}")
-
-
 ASSUME_APIGATEWAY = assume_role_policy("apigateway.amazonaws.com")
-
-
-class ApiCore(ResilientComponent):
-    """State and helpers every flavour's builder uses."""
-
-    settings: _Settings
-    routes: tuple[_Route, ...]
-    api: Any
-    """The ``aws.apigateway.RestApi`` (REST) or ``aws.apigatewayv2.Api`` (HTTP)."""
-    stage: Any
-    """The ``aws.apigateway.Stage`` (REST) or ``aws.apigatewayv2.Stage`` (HTTP)."""
-    url: pulumi.Output[str]
-    api_id: pulumi.Output[str]
-    stage_name: str
-    execution_arn: pulumi.Output[str]
-    usage_plan_ids: dict[str, pulumi.Output[str]]
-    api_keys: dict[str, pulumi.Output[str]]
-    """API key values per client, as secrets."""
-    access_logs: aws.cloudwatch.LogGroup
-    integration_role: aws.iam.Role | None
-    permissions: list[aws.lambda_.Permission]
-
-    def _create_integration_role(self) -> aws.iam.Role | None:
-        queues = [r.queue for r in self.routes if r.queue is not None]
-        if not queues:
-            return None
-        role = self._child(
-            "integration_role",
-            aws.iam.Role,
-            "integration-role",
-            {
-                "name": self.physical("iam_role", "integration"),
-                "assume_role_policy": ASSUME_APIGATEWAY,
-            },
-        )
-        unique = {q._name: q for q in queues}
-        self.integration_policy = self._child(
-            "integration_role",
-            aws.iam.RolePolicy,
-            "integration-send",
-            {
-                "role": role.id,
-                "policy": policy_json(
-                    [{"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [q.arn for q in unique.values()]}]
-                ),
-            },
-        )
-        return role
-
-    def _permit(self, route: _Route, source_arn: pulumi.Output[str]) -> None:
-        function = route.function
-        assert function is not None
-        args: dict[str, Any] = {
-            "action": "lambda:InvokeFunction",
-            "function": function.function.name,
-            "principal": "apigateway.amazonaws.com",
-            "source_arn": source_arn,
-        }
-        if function.alias is not None:
-            args["qualifier"] = function.alias.name
-        self.permissions.append(self._child("permission", aws.lambda_.Permission, f"invoke-{route.label}", args))

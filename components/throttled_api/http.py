@@ -8,7 +8,8 @@ import pulumi
 import pulumi_aws as aws
 
 from ..blocks import access_log_format
-from .common import ApiCore, source_arn, v2_stage_throttles
+from .common import v2_stage_throttles
+from .core import ApiCore, source_arn
 from .envelope import http_envelope
 from .routes import _Route
 
