@@ -13,17 +13,9 @@ from ..resilient_function import ResilientFunction, ResilientFunctionArgs
 from ..throttled_api.auth import AuthArgs
 
 WORKFLOW_TYPES = ("STANDARD", "EXPRESS")
-
-
 WORKER_MODES = ("invoke", "callback")
-
-
 START_MODES = ("queue", "direct")
-
-
 API_FLAVORS = ("rest", "http")
-
-
 JOB_FUNCTIONS = ("submit", "status", "result", "cancel", "starter")
 
 

@@ -49,8 +49,6 @@ _ERROR: dict[str, Any] = {
 
 
 _STATUS_ENUM = ["queued", "running", "succeeded", "failed", "timed_out", "cancelled"]
-
-
 _JOB_ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{22}$"}
 
 

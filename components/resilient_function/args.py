@@ -11,26 +11,12 @@ from .. import defaults
 from ..base import Transform
 
 Invocation = Literal["sync", "async", "queue"]
-
-
 INVOCATIONS: tuple[str, ...] = ("sync", "async", "queue")
-
-
 RUNTIMES: tuple[str, ...] = defaults.FUNCTION_RUNTIMES
-
-
 RECURSIVE_LOOPS: tuple[str, ...] = ("Terminate", "Allow")
-
-
 ARCHITECTURES: tuple[str, ...] = ("arm64", "x86_64")
-
-
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARN", "ERROR")
-
-
 POWERTOOLS_SOURCES: tuple[str, ...] = ("layer", "bundle")
-
-
 TRACING_PROVIDERS: tuple[str, ...] = ("xray", "otel")
 
 

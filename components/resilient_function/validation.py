@@ -12,7 +12,7 @@ import pulumi
 
 from .. import defaults
 from ..packaging import handler_problem
-from ..validation import Problems
+from ..validation import Arg, Problems, choice, flag, int_range, read_args
 from .args import (
     ARCHITECTURES,
     INVOCATIONS,
@@ -91,36 +91,59 @@ def check_handler_and_code(p: Problems, handler: Any, code: Any) -> None:
         p.add(f"code={code!r} must be a pulumi.Archive or a directory path")
 
 
-def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:  # noqa: C901, PLR0912, PLR0915
-    p = Problems(f"ResilientFunction {name!r}")
-    p.check_known_keys(args, ResilientFunctionArgs.__annotations__, what="argument")
-    for required in ("handler", "code"):
-        if not args.get(required):
-            p.add(f"{required} is required")
-    invocation = args.get("invocation", "sync")
-    p.check_choice("invocation", invocation, INVOCATIONS)
-    timeout = args.get("timeout", defaults.FUNCTION_TIMEOUT_S)
-    timeout_ok = p.check_int_range(
-        "timeout", timeout, *defaults.LAMBDA_TIMEOUT_RANGE, unit="seconds", why="Lambda timeout"
-    )
-    if timeout_ok and invocation == "sync" and timeout >= defaults.HTTP_INTEGRATION_TIMEOUT_MAX_S:
+# Each argument's default and its own check; what involves several arguments is a function below.
+ARGS: dict[str, Arg] = {
+    "invocation": Arg("sync", choice(INVOCATIONS)),
+    "timeout": Arg(
+        defaults.FUNCTION_TIMEOUT_S,
+        int_range(*defaults.LAMBDA_TIMEOUT_RANGE, unit="seconds", why="Lambda timeout"),
+    ),
+    "memory": Arg(
+        defaults.FUNCTION_MEMORY_MB, int_range(*defaults.LAMBDA_MEMORY_RANGE, unit="MB", why="Lambda memory")
+    ),
+    "runtime": Arg(defaults.FUNCTION_RUNTIME, choice(RUNTIMES)),
+    "architecture": Arg(defaults.FUNCTION_ARCHITECTURE, choice(ARCHITECTURES)),
+    "account_concurrency": Arg(
+        defaults.LAMBDA_ACCOUNT_CONCURRENCY, int_range(defaults.LAMBDA_UNRESERVED_FLOOR + 1, 1_000_000)
+    ),
+    # A queue function needs none: its mapping's maximum concurrency bounds it.
+    "reserved_concurrency": Arg(
+        lambda v: None if v["invocation"] == "queue" else defaults.FUNCTION_RESERVED_CONCURRENCY
+    ),
+    "provisioned_concurrency": Arg(0, int_range(0, 1_000_000)),
+    "snap_start": Arg(False),
+    "recursive_loop": Arg(defaults.FUNCTION_RECURSIVE_LOOP, choice(RECURSIVE_LOOPS)),
+    "tenant_isolation": Arg(False, flag()),
+    "async_max_retries": Arg(
+        defaults.ASYNC_MAX_RETRIES,
+        int_range(*defaults.LAMBDA_ASYNC_RETRIES_RANGE, why="Lambda async invocation retries"),
+    ),
+    "async_max_event_age": Arg(
+        defaults.ASYNC_MAX_EVENT_AGE_S,
+        int_range(*defaults.LAMBDA_EVENT_AGE_RANGE, unit="seconds", why="Lambda maximum event age"),
+    ),
+    "log_level": Arg(defaults.LOG_LEVEL, choice(LOG_LEVELS)),
+    "log_retention_days": Arg(defaults.LOG_RETENTION_DAYS, choice(defaults.LOG_RETENTION_DAYS_ALLOWED)),
+    "powertools": Arg("layer", choice(POWERTOOLS_SOURCES)),
+    "powertools_layer_version": Arg(defaults.POWERTOOLS_LAYER_VERSION, int_range(1, 10_000)),
+    "tracing": Arg(defaults.TRACING),
+}
+
+
+def _check_sync_timeout(p: Problems, v: Mapping[str, Any]) -> None:
+    timeout = v["timeout"]
+    if v["invocation"] == "sync" and timeout >= defaults.HTTP_INTEGRATION_TIMEOUT_MAX_S:
         p.add(
             f"timeout={timeout!r} is too long for a sync function: it must be below "
             f"{defaults.HTTP_INTEGRATION_TIMEOUT_MAX_S} s so it gives up before API Gateway "
             f"({defaults.REST_INTEGRATION_TIMEOUT_MAX_S} s REST, "
             f"{defaults.HTTP_INTEGRATION_TIMEOUT_MAX_S} s HTTP): use invocation='async' for longer work"
         )
-    memory = args.get("memory", defaults.FUNCTION_MEMORY_MB)
-    p.check_int_range("memory", memory, *defaults.LAMBDA_MEMORY_RANGE, unit="MB", why="Lambda memory")
-    runtime = args.get("runtime", defaults.FUNCTION_RUNTIME)
-    p.check_choice("runtime", runtime, RUNTIMES)
-    architecture = args.get("architecture", defaults.FUNCTION_ARCHITECTURE)
-    p.check_choice("architecture", architecture, ARCHITECTURES)
 
-    account = args.get("account_concurrency", defaults.LAMBDA_ACCOUNT_CONCURRENCY)
-    account_ok = p.check_int_range("account_concurrency", account, defaults.LAMBDA_UNRESERVED_FLOOR + 1, 1_000_000)
-    default_reserved = None if invocation == "queue" else defaults.FUNCTION_RESERVED_CONCURRENCY
-    reserved = args.get("reserved_concurrency", default_reserved)
+
+def _check_reserved(p: Problems, args: Mapping[str, Any], v: Mapping[str, Any], account_ok: bool) -> None:
+    """Reserved concurrency within what the account leaves reservable; 0 only when asked for."""
+    invocation, account, reserved = v["invocation"], v["account_concurrency"], v["reserved_concurrency"]
     if reserved is None:
         if invocation != "queue":
             p.add(
@@ -146,87 +169,77 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
                 "set allow_zero_concurrency=True if that is the intent"
             )
 
-    provisioned = args.get("provisioned_concurrency", 0)
-    if (
-        p.check_int_range("provisioned_concurrency", provisioned, 0, 1_000_000)
-        and isinstance(reserved, int)
-        and not isinstance(reserved, bool)
-        and provisioned > reserved
-    ):
+
+def _check_warm_capacity(p: Problems, v: Mapping[str, Any], provisioned_ok: bool) -> None:
+    """Provisioned concurrency within the reservation, and not with SnapStart."""
+    provisioned, reserved = v["provisioned_concurrency"], v["reserved_concurrency"]
+    if provisioned_ok and isinstance(reserved, int) and not isinstance(reserved, bool) and provisioned > reserved:
         p.add(
             f"provisioned_concurrency={provisioned!r} exceeds reserved_concurrency={reserved!r}: "
             "warm environments beyond the reservation could never serve a request"
         )
-    snap_start = bool(args.get("snap_start", False))
-    if snap_start and provisioned:
+    if v["snap_start"] and provisioned:
         p.add(f"snap_start=True cannot be combined with provisioned_concurrency={provisioned!r} (AWS)")
-    recursive_loop = args.get("recursive_loop", defaults.FUNCTION_RECURSIVE_LOOP)
-    p.check_choice("recursive_loop", recursive_loop, RECURSIVE_LOOPS)
-    tenant_isolation = args.get("tenant_isolation", False)
-    if tenant_isolation is True:
-        _check_tenant_isolation(invocation, provisioned, snap_start, p)
-    elif tenant_isolation is not False:
-        p.add(f"tenant_isolation={tenant_isolation!r} must be True or False")
 
-    retries = args.get("async_max_retries", defaults.ASYNC_MAX_RETRIES)
-    age = args.get("async_max_event_age", defaults.ASYNC_MAX_EVENT_AGE_S)
-    p.check_int_range(
-        "async_max_retries", retries, *defaults.LAMBDA_ASYNC_RETRIES_RANGE, why="Lambda async invocation retries"
-    )
-    p.check_int_range(
-        "async_max_event_age", age, *defaults.LAMBDA_EVENT_AGE_RANGE, unit="seconds", why="Lambda maximum event age"
-    )
-    async_only = ("async_max_retries", "async_max_event_age", "on_failure_destination_arn")
+
+def _check_async_only(p: Problems, args: Mapping[str, Any], invocation: str) -> None:
     if invocation != "async":
-        for key in async_only:
+        for key in ("async_max_retries", "async_max_event_age", "on_failure_destination_arn"):
             if key in args:
                 p.add(f"{key} applies only to invocation='async', not {invocation!r}")
 
-    log_level = args.get("log_level", defaults.LOG_LEVEL)
-    p.check_choice("log_level", log_level, LOG_LEVELS)
-    retention = args.get("log_retention_days", defaults.LOG_RETENTION_DAYS)
-    p.check_choice("log_retention_days", retention, defaults.LOG_RETENTION_DAYS_ALLOWED)
-    powertools = args.get("powertools", "layer")
-    p.check_choice("powertools", powertools, POWERTOOLS_SOURCES)
-    layer_version = args.get("powertools_layer_version", defaults.POWERTOOLS_LAYER_VERSION)
-    p.check_int_range("powertools_layer_version", layer_version, 1, 10_000)
+
+def _check_package(p: Problems, args: Mapping[str, Any]) -> None:
+    """Handler and code (required, well formed, the handler inside a built package), environment and tags."""
     handler, code = args.get("handler", ""), args.get("code")
     check_handler_and_code(p, handler, code)
     for key in ("environment", "tags"):
         if args.get(key) is not None and not isinstance(args[key], Mapping):
             p.add(f"{key}={args[key]!r} must be a dict of names to values")
+
+
+def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:
+    p = Problems(f"ResilientFunction {name!r}")
+    p.check_known_keys(args, ResilientFunctionArgs.__annotations__, what="argument")
+    for required in ("handler", "code"):
+        if not args.get(required):
+            p.add(f"{required} is required")
+    v: dict[str, Any] = {}
+    if read_args(p, args, ARGS, ("invocation", "timeout"), v)["timeout"]:
+        _check_sync_timeout(p, v)
+    ok = read_args(p, args, ARGS, ("memory", "runtime", "architecture", "account_concurrency"), v)
+    read_args(p, args, ARGS, ("reserved_concurrency",), v)
+    _check_reserved(p, args, v, ok["account_concurrency"])
+    ok = read_args(p, args, ARGS, ("provisioned_concurrency", "snap_start"), v)
+    v["snap_start"] = bool(v["snap_start"])
+    _check_warm_capacity(p, v, ok["provisioned_concurrency"])
+    read_args(p, args, ARGS, ("recursive_loop", "tenant_isolation"), v)
+    if v["tenant_isolation"] is True:
+        _check_tenant_isolation(v["invocation"], v["provisioned_concurrency"], v["snap_start"], p)
+    read_args(p, args, ARGS, ("async_max_retries", "async_max_event_age"), v)
+    _check_async_only(p, args, v["invocation"])
+    read_args(p, args, ARGS, ("log_level", "log_retention_days", "powertools", "powertools_layer_version"), v)
+    _check_package(p, args)
     tracing_provider, otel_layer_arn = _check_tracing_provider(args, p)
+    handler, code = args.get("handler", ""), args.get("code")
     handler_missing = handler_problem(handler, code)  # a built package knows its modules
     if handler_missing:
         p.add(handler_missing)
     transform_check(args.get("transform"), p)
     p.raise_if_any()
+    read_args(p, args, ARGS, ("tracing",), v)
 
     archive: pulumi.Archive = pulumi.FileArchive(code) if isinstance(code, str) else code  # type: ignore[assignment]
     return _Settings(
         handler=handler,
         code=archive,
-        invocation=invocation,
-        timeout=timeout,
-        memory=memory,
-        runtime=runtime,
-        architecture=architecture,
-        reserved_concurrency=reserved,
-        provisioned_concurrency=provisioned,
-        snap_start=snap_start,
-        recursive_loop=recursive_loop,
-        tenant_isolation=tenant_isolation is True,
-        async_max_retries=retries,
-        async_max_event_age=age,
+        **{key: v[key] for key in ARGS if key not in ("account_concurrency", "tenant_isolation", "tracing")},
+        tenant_isolation=v["tenant_isolation"] is True,
+        tracing=bool(v["tracing"]),
         on_failure_destination_arn=args.get("on_failure_destination_arn"),
         environment=dict(args.get("environment") or {}),
-        log_level=log_level,
-        log_retention_days=retention,
-        tracing=bool(args.get("tracing", defaults.TRACING)),
         service_name=args.get("service_name") or name,
         metrics_namespace=args.get("metrics_namespace") or pulumi.get_project(),
-        powertools=powertools,
-        powertools_layer_version=layer_version,
         tracing_provider=tracing_provider,
         otel_layer_arn=otel_layer_arn,
         alarm_topic_arn=args.get("alarm_topic_arn"),

@@ -14,14 +14,8 @@ from ..resilient_function import ResilientFunction, ResilientFunctionArgs
 from ..throttled_api import ThrottleArgs
 
 ROUTE_KEYS: tuple[str, ...] = ("$connect", "$disconnect", "subscribe", "$default")
-
-
 ANSWERING_ROUTES: tuple[str, ...] = ("subscribe", "$default")  # their Lambda's answer goes back on the socket
-
-
 CONNECT_AUTH: tuple[str, ...] = ("token", "iam", "authorizer")
-
-
 HANDLERS = {
     "socket": "handlers.push.routes.lambda_handler",
     "notify": "handlers.push.notify.lambda_handler",

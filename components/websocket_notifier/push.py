@@ -20,13 +20,9 @@ LAMBDA_SERVICE_ERRORS = [
 
 # Step Functions gives the notify Lambda this long beyond its own timeout to answer.
 NOTIFY_TASK_MARGIN_S = 5
-
-
 # JOBS_TABLE of a notifier no workflow bound: parentheses make it no valid DynamoDB table name, so it
 # never names a real table (handlers.push.store.NO_JOB_TABLE reads the same literal).
 NO_JOB_TABLE = "(none)"
-
-
 # The terminal statuses a workflow announces (AsyncJobWorkflow records them).
 PUSHED_STATUSES = ("succeeded", "failed", "timed_out")
 
