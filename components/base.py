@@ -138,6 +138,10 @@ class ResilientComponent(pulumi.ComponentResource):
         self.alarm_resources.append(alarm)
         return alarm
 
+    def _before_child(self, resource_cls: type, suffix: str, args: dict[str, Any]) -> None:
+        """A subclass's look at each child's args before the user's transform (a REST API records
+        what its deployment snapshots)."""
+
     def _child(
         self,
         key: str,
@@ -147,6 +151,7 @@ class ResilientComponent(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> R:
         """Create the child ``<name>-<suffix>`` with tags, ``parent=self`` and the user's transform."""
+        self._before_child(resource_cls, suffix, args)
         if key not in self.TRANSFORM_KEYS:
             raise KeyError(f"{type(self).__name__} has no transform key {key!r}")
         base_opts = pulumi.ResourceOptions(parent=self)

@@ -87,6 +87,10 @@ DURATION_ALARM_SHARE_OF_TIMEOUT: Final = 0.8
 ALARM_PERIOD_S: Final = 60
 ALARM_EVALUATION_PERIODS: Final = 3
 ALARM_DATAPOINTS_TO_ALARM: Final = 2
+# A dead letter is work that failed every retry: one message in one minute is news at once, so
+# a DLQ's depth alarm fires above 0 after a single breaching minute (not 2 of 3 as other alarms).
+DLQ_DEPTH_ALARM_THRESHOLD: Final = 0
+DLQ_DEPTH_ALARM_PERIODS: Final = 1
 
 # --- Powertools layer (official, published by AWS) ----------------------------------------------
 POWERTOOLS_LAYER_ACCOUNT: Final = {"aws": "017000801446", "aws-cn": "498634801083"}

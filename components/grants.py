@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pulumi
 import pulumi_aws as aws
@@ -20,9 +20,20 @@ from .validation import ConfigError
 if TYPE_CHECKING:
     from .base import ResilientComponent
 
-__all__ = ["Grants", "assume_role_policy", "policy_json"]
+__all__ = ["Grants", "QueueGroup", "assume_role_policy", "policy_json"]
 
 _LABEL = re.compile(r"[^A-Za-z0-9-]")
+
+
+@runtime_checkable
+class QueueGroup(Protocol):
+    """What a producer's grants read of a PriorityQueuePair: its queues by role (high, low, surge,
+    shards), its settings (surge) and the producer's config. A protocol rather than the class, so
+    this module, which every component imports, imports none of them."""
+
+    queues: Mapping[str, aws.sqs.Queue]
+    settings: Any
+    producer_config: pulumi.Output[dict[str, Any]]
 
 
 def policy_json(statements: Sequence[Mapping]) -> pulumi.Output[str]:
@@ -41,19 +52,6 @@ def assume_role_policy(service: str) -> str:
         },
         sort_keys=True,
     )
-
-
-class QueueSet(Protocol):
-    """What a grant reads of a ``PriorityQueuePair``: its queues by role, and its settings. A
-    protocol, not the class: the pair's consumer is a ``ResilientFunction``, which imports this
-    module, so importing the pair here would close a loop."""
-
-    queues: dict[str, aws.sqs.Queue]
-    settings: Any
-
-
-def _is_queue_set(target: object) -> bool:
-    return not isinstance(target, aws.sqs.Queue) and isinstance(getattr(target, "queues", None), dict)
 
 
 def _label_of(target: Any) -> str:
@@ -92,7 +90,7 @@ class Grants:
         self.policies.append(policy)
         return policy
 
-    def route_to(self, pair: QueueSet) -> aws.iam.RolePolicy:
+    def route_to(self, pair: QueueGroup) -> aws.iam.RolePolicy:
         """What a producer's ``Router`` needs for ``pair``: ``sqs:SendMessage`` and
         ``sqs:GetQueueAttributes`` (the backlog signal) on the queues it routes to (high, surge,
         shards; never low), and, where the pair surges on age, ``cloudwatch:GetMetricData`` on
@@ -112,11 +110,11 @@ class Grants:
             statements.append({"Effect": "Allow", "Action": ["cloudwatch:GetMetricData"], "Resource": "*"})
         return self._policy(label, statements)
 
-    def send_to(self, queue: aws.sqs.Queue | QueueSet) -> aws.iam.RolePolicy:
+    def send_to(self, queue: aws.sqs.Queue | QueueGroup) -> aws.iam.RolePolicy:
         """Allow sending to a queue; for a ``PriorityQueuePair``, to every queue its producer
         (``Router``) sends to: high, and surge and shards when it has them (never low or a DLQ)."""
-        if _is_queue_set(queue):
-            entries = [q for role, q in queue.queues.items() if role != "low"]  # type: ignore[union-attr]
+        if not isinstance(queue, aws.sqs.Queue) and isinstance(queue, QueueGroup):
+            entries = [q for role, q in queue.queues.items() if role != "low"]
             return self.allow(f"send-{_label_of(queue)}", ["sqs:SendMessage"], [q.arn for q in entries])
         if not isinstance(queue, aws.sqs.Queue):
             raise ConfigError(

@@ -20,7 +20,6 @@ every consumer mapping instead of a maximum concurrency, for surges; its minimum
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,11 +31,12 @@ from typing_extensions import Unpack
 
 from . import defaults
 from .base import ResilientComponent, Transform
+from .blocks import dead_letter_queue, dlq_depth_alarm, queue_with_dlq, sqs_mapping
 from .packaging import handler_problem
 from .queues import visibility_timeout_for
 from .resilient_function import ResilientFunction, ResilientFunctionArgs, check_handler_and_code
 from .resilient_function import _validate as _validate_function
-from .validation import ConfigError, Problems, component_args
+from .validation import Arg, ConfigError, Problems, component_args, int_range, read_args
 
 __all__ = ["PriorityQueuePair", "PriorityQueuePairArgs"]
 
@@ -166,9 +166,34 @@ def _check_consumer(name: str, consumer: Mapping[str, Any], p: Problems) -> bool
     return True
 
 
-def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:  # noqa: C901, PLR0912, PLR0915
-    p = Problems(f"PriorityQueuePair {name!r}")
-    p.check_known_keys(args, PriorityQueuePairArgs.__annotations__, what="argument")
+# Each argument's default and its own check; what involves several arguments is a function below.
+ARGS: dict[str, Arg] = {
+    "fifo": Arg(False),
+    "content_based_deduplication": Arg(True),
+    "batching_window_s": Arg(
+        lambda v: 0 if v["fifo"] else defaults.QUEUE_BATCHING_WINDOW_S,
+        int_range(0, 300, unit="seconds", why="SQS mapping window"),
+    ),
+    "batch_size": Arg(defaults.QUEUE_BATCH_SIZE),  # its range depends on fifo: _check_batching
+    # Deferral would reorder a FIFO message group: a FIFO pair defers nothing unless asked (refused).
+    "defer_after_s": Arg(lambda v: None if v["fifo"] else defaults.QUEUE_DEFER_AFTER_S),
+    "ttl_s": Arg(None),
+    "retention_s": Arg(
+        defaults.QUEUE_RETENTION_S,
+        int_range(
+            60,
+            defaults.DLQ_RETENTION_S - 1,
+            unit="seconds",
+            why="the DLQ keeps 1209600 s and must outlive its source",
+        ),
+    ),
+    "max_receive_count": Arg(defaults.QUEUE_MAX_RECEIVE_COUNT, int_range(1, 1000, why="SQS redrive maxReceiveCount")),
+    "visibility_timeout_s": Arg(lambda v: v["derived_visibility"]),
+}
+
+
+def _check_package(p: Problems, args: Mapping[str, Any]) -> None:
+    """Handler and code (the consumers'), and every nested argument a dict."""
     for required in ("handler", "code"):
         if not args.get(required):
             p.add(f"{required} is required (the consumers' handler and package)")
@@ -179,7 +204,11 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     for nested in ("consumer", "max_concurrency", "pollers", "oldest_age_alarm_s", "surge", "shards", "tags"):
         if args.get(nested) is not None and not isinstance(args[nested], Mapping):
             p.add(f"{nested}={args[nested]!r} must be a dict")
-    consumer = dict(_mapping(args.get("consumer")))
+
+
+def _check_consumer_timeout(name: str, p: Problems, consumer: dict[str, Any]) -> tuple[int, bool]:
+    """The consumer's arguments, and its timeout above the deadline margin: the timeout and
+    whether the visibility arithmetic may use it."""
     for owned in ("handler", "code", "invocation"):
         if owned in consumer:
             p.add(f"consumer[{owned!r}] is set by PriorityQueuePair; pass handler and code at the top level")
@@ -192,10 +221,11 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
             f"is started within {margin} s of the deadline): it would start none, and every message would reach "
             f"the DLQ after max_receive_count receives; the minimum is {margin + 1} s"
         )
-    fifo = bool(args.get("fifo", False))
-    window = args.get("batching_window_s", 0 if fifo else defaults.QUEUE_BATCHING_WINDOW_S)
-    batch = args.get("batch_size", defaults.QUEUE_BATCH_SIZE)
-    window_ok = p.check_int_range("batching_window_s", window, 0, 300, unit="seconds", why="SQS mapping window")
+    return timeout, timeout_ok
+
+
+def _check_batching(p: Problems, v: Mapping[str, Any], window_ok: bool) -> None:
+    fifo, window, batch = v["fifo"], v["batching_window_s"], v["batch_size"]
     batch_ok = p.check_int_range(
         "batch_size", batch, 1, 10 if fifo else 10_000, why="SQS FIFO mapping batch" if fifo else "SQS mapping batch"
     )
@@ -203,38 +233,34 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         p.add(f"batching_window_s={window!r} must be 0 on FIFO queues (AWS has no batching window for them)")
     if not fifo and batch_ok and window_ok and batch > 10 and window < 1:
         p.add(f"batch_size={batch!r} above 10 needs batching_window_s of at least 1 (AWS)")
-    default_defer = None if fifo else defaults.QUEUE_DEFER_AFTER_S
-    defer = args.get("defer_after_s", default_defer)
-    ttl = args.get("ttl_s")
-    retention = args.get("retention_s", defaults.QUEUE_RETENTION_S)
-    retention_ok = p.check_int_range(
-        "retention_s",
-        retention,
-        60,
-        defaults.DLQ_RETENTION_S - 1,
-        unit="seconds",
-        why="the DLQ keeps 1209600 s and must outlive its source",
-    )
-    if fifo and defer is not None:
+
+
+def _check_ages(p: Problems, v: Mapping[str, Any], retention_ok: bool) -> None:
+    """defer_after_s < ttl_s < retention_s, each where given; no deferral on FIFO."""
+    defer, ttl, retention = v["defer_after_s"], v["ttl_s"], v["retention_s"]
+    if v["fifo"] and defer is not None:
         p.add(f"defer_after_s={defer!r} cannot be used with fifo=True: deferral would reorder a message group")
     order = [("defer_after_s", defer), ("ttl_s", ttl), ("retention_s", retention if retention_ok else None)]
-    present = [(k, v) for k, v in order if v is not None]
+    present = [(k, value) for k, value in order if value is not None]
     for key, value in present:
         if key != "retention_s":
             p.check_int_range(key, value, 1, defaults.DLQ_RETENTION_S, unit="seconds")
     for (k1, v1), (k2, v2) in itertools.pairwise(present):
         if isinstance(v1, int) and isinstance(v2, int) and v1 >= v2:
             p.add(f"{k1}={v1!r} must be below {k2}={v2!r} (defer_after_s < ttl_s < retention_s)")
+
+
+def _check_concurrency(p: Problems, args: Mapping[str, Any]) -> dict[str, int]:
     concurrency = {**defaults.QUEUE_MAX_CONCURRENCY, **dict(_mapping(args.get("max_concurrency")))}
     p.check_known_keys(concurrency, ROLES, what="max_concurrency role")
     for role, value in concurrency.items():
         if role in ROLES:
             p.check_int_range(f"max_concurrency[{role!r}]", value, 2, 1000, why="SQS mapping maximum concurrency")
-    pollers = _check_pollers(args, p)
-    receives = args.get("max_receive_count", defaults.QUEUE_MAX_RECEIVE_COUNT)
-    p.check_int_range("max_receive_count", receives, 1, 1000, why="SQS redrive maxReceiveCount")
-    derived = visibility_timeout_for(timeout, window) if timeout_ok and window_ok else 0
-    visibility = args.get("visibility_timeout_s", derived)
+    return concurrency
+
+
+def _check_visibility(p: Problems, v: Mapping[str, Any], timeout: int) -> None:
+    visibility, derived, window = v["visibility_timeout_s"], v["derived_visibility"], v["batching_window_s"]
     if (
         p.check_int_range("visibility_timeout_s", visibility, 0, 43200, unit="seconds", why="SQS visibility timeout")
         and visibility < derived
@@ -243,41 +269,76 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
             f"visibility_timeout_s={visibility!r} is below {derived} (6 x the consumer timeout of {timeout} s "
             f"+ the batching window of {window} s): a batch still in work would be delivered again"
         )
-    surge = args.get("surge") if isinstance(args.get("surge"), Mapping) else None
-    shards = args.get("shards") if isinstance(args.get("shards"), Mapping) else None
+
+
+def _check_surge(p: Problems, surge: Mapping[str, Any]) -> None:
+    p.check_known_keys(surge, SurgeArgs.__annotations__, what="surge key")
+    if "backlog" not in surge and "age_s" not in surge:
+        p.add("surge needs a threshold: backlog and/or age_s")
+    if "backlog" in surge:
+        p.check_int_range("surge.backlog", surge["backlog"], 1, 100_000_000)
+    if "age_s" in surge:
+        p.check_int_range(
+            "surge.age_s",
+            surge["age_s"],
+            60,
+            defaults.DLQ_RETENTION_S,
+            unit="seconds",
+            why="SQS age metrics have one-minute resolution",
+        )
+
+
+def _check_shards(p: Problems, shards: Mapping[str, Any], surge: Mapping[str, Any] | None) -> None:
     if surge is not None:
-        p.check_known_keys(surge, SurgeArgs.__annotations__, what="surge key")
-        if "backlog" not in surge and "age_s" not in surge:
-            p.add("surge needs a threshold: backlog and/or age_s")
-        if "backlog" in surge:
-            p.check_int_range("surge.backlog", surge["backlog"], 1, 100_000_000)
-        if "age_s" in surge:
-            p.check_int_range(
-                "surge.age_s",
-                surge["age_s"],
-                60,
-                defaults.DLQ_RETENTION_S,
-                unit="seconds",
-                why="SQS age metrics have one-minute resolution",
-            )
-    if shards is not None:
-        if surge is not None:
-            p.add("surge and shards cannot be combined: a sharded pair spreads load across its shards instead")
-        count, per = shards.get("count"), shards.get("per_tenant")
-        if p.check_int_range("shards.count", count, 2, 100):
-            p.check_int_range(
-                "shards.per_tenant",
-                per,
-                1,
-                count - 1,
-                why="a tenant on every shard would share all of them with everyone",
-            )
+        p.add("surge and shards cannot be combined: a sharded pair spreads load across its shards instead")
+    count: Any = shards.get("count")
+    per = shards.get("per_tenant")
+    if p.check_int_range("shards.count", count, 2, 100):
+        p.check_int_range(
+            "shards.per_tenant",
+            per,
+            1,
+            count - 1,
+            why="a tenant on every shard would share all of them with everyone",
+        )
+
+
+def _check_alarms_and_dedup(p: Problems, args: Mapping[str, Any]) -> dict[str, int]:
     alarms = {**defaults.QUEUE_OLDEST_AGE_ALARM_S, **dict(_mapping(args.get("oldest_age_alarm_s")))}
     for role, value in alarms.items():
         p.check_int_range(f"oldest_age_alarm_s[{role!r}]", value, 60, defaults.DLQ_RETENTION_S, unit="seconds")
     dedup = args.get("dedup_table")
     if dedup is not None and not isinstance(dedup, aws.dynamodb.Table):
         p.add(f"dedup_table={dedup!r} must be an aws.dynamodb.Table (hash key 'pk', a string; TTL on 'expires_at')")
+    return alarms
+
+
+def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:
+    p = Problems(f"PriorityQueuePair {name!r}")
+    p.check_known_keys(args, PriorityQueuePairArgs.__annotations__, what="argument")
+    _check_package(p, args)
+    consumer = dict(_mapping(args.get("consumer")))
+    timeout, timeout_ok = _check_consumer_timeout(name, p, consumer)
+    v: dict[str, Any] = {}
+    read_args(p, args, ARGS, ("fifo", "content_based_deduplication"), v)
+    v["fifo"], v["content_based_deduplication"] = bool(v["fifo"]), bool(v["content_based_deduplication"])
+    window_ok = read_args(p, args, ARGS, ("batching_window_s", "batch_size"), v)["batching_window_s"]
+    _check_batching(p, v, window_ok)
+    retention_ok = read_args(p, args, ARGS, ("defer_after_s", "ttl_s", "retention_s"), v)["retention_s"]
+    _check_ages(p, v, retention_ok)
+    concurrency = _check_concurrency(p, args)
+    pollers = _check_pollers(args, p)
+    read_args(p, args, ARGS, ("max_receive_count",), v)
+    v["derived_visibility"] = visibility_timeout_for(timeout, v["batching_window_s"]) if timeout_ok and window_ok else 0
+    read_args(p, args, ARGS, ("visibility_timeout_s",), v)
+    _check_visibility(p, v, timeout)
+    surge = args.get("surge") if isinstance(args.get("surge"), Mapping) else None
+    shards = args.get("shards") if isinstance(args.get("shards"), Mapping) else None
+    if surge is not None:
+        _check_surge(p, surge)
+    if shards is not None:
+        _check_shards(p, shards, surge)
+    alarms = _check_alarms_and_dedup(p, args)
     transform_check(args.get("transform"), p)
     p.raise_if_any()
     return _Settings(
@@ -285,21 +346,21 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         code=args["code"],
         consumer=consumer,
         consumer_timeout=timeout,
-        fifo=fifo,
-        content_based_deduplication=bool(args.get("content_based_deduplication", True)),
-        defer_after_s=defer,
-        ttl_s=ttl,
-        batch_size=batch,
-        window_s=window,
+        fifo=v["fifo"],
+        content_based_deduplication=v["content_based_deduplication"],
+        defer_after_s=v["defer_after_s"],
+        ttl_s=v["ttl_s"],
+        batch_size=v["batch_size"],
+        window_s=v["batching_window_s"],
         concurrency=concurrency,
-        max_receive_count=receives,
-        retention_s=retention,
-        visibility_s=visibility,
+        max_receive_count=v["max_receive_count"],
+        retention_s=v["retention_s"],
+        visibility_s=v["visibility_timeout_s"],
         surge=surge,
         shards=shards,
         age_alarm_s=alarms,
         alarm_topic_arn=args.get("alarm_topic_arn"),
-        dedup_table=dedup,
+        dedup_table=args.get("dedup_table"),
         pollers=pollers,
     )
 
@@ -408,39 +469,25 @@ class PriorityQueuePair(ResilientComponent):
         self.register_outputs(outputs)
 
     # -- queues ------------------------------------------------------------------------------------
-    def _queue_args(self, retention: int) -> dict[str, Any]:
-        args: dict[str, Any] = {"message_retention_seconds": retention, "sqs_managed_sse_enabled": True}
-        if self.settings.fifo:
-            args |= {"fifo_queue": True, "content_based_deduplication": self.settings.content_based_deduplication}
-        return args
-
     def _dlq(self, role: str) -> aws.sqs.Queue:
-        return self._child(
-            "dlq",
-            aws.sqs.Queue,
-            f"{role}-dlq",
-            {
-                "name": self.physical("sqs", f"{role}-dlq", fifo=self.settings.fifo),
-                **self._queue_args(defaults.DLQ_RETENTION_S),
-            },
+        s = self.settings
+        return dead_letter_queue(
+            self, f"{role}-dlq", fifo=s.fifo, content_based_deduplication=s.content_based_deduplication
         )
 
     def _create_queue(self, role: str, dlq: aws.sqs.Queue | None = None) -> None:
         s = self.settings
         if dlq is None:
             dlq = self.dlqs[role] = self._dlq(role)
-        self.queues[role] = self._child(
-            "queue",
-            aws.sqs.Queue,
+        self.queues[role] = queue_with_dlq(
+            self,
             role,
-            {
-                "name": self.physical("sqs", role, fifo=s.fifo),
-                "visibility_timeout_seconds": s.visibility_s,
-                "redrive_policy": dlq.arn.apply(
-                    lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": s.max_receive_count})
-                ),
-                **self._queue_args(s.retention_s),
-            },
+            dlq,
+            visibility_timeout_s=s.visibility_s,
+            max_receive_count=s.max_receive_count,
+            retention_s=s.retention_s,
+            fifo=s.fifo,
+            content_based_deduplication=s.content_based_deduplication,
         )
 
     # -- consumers ---------------------------------------------------------------------------------
@@ -485,61 +532,40 @@ class PriorityQueuePair(ResilientComponent):
         for queue_name in queue_names:
             queue = self.queues[queue_name]
             grants.append(fn.grants.consume_from(queue))
-            mapping_args: dict[str, Any] = {
-                "event_source_arn": queue.arn,
-                # The mapping invokes what it names: the alias where there is one, so the
-                # consumer's provisioned concurrency or SnapStart serves the queue.
-                "function_name": fn.alias.arn if fn.alias is not None else fn.function.name,
-                "batch_size": s.batch_size,
-                "function_response_types": ["ReportBatchItemFailures"],
-            }
-            if s.pollers is not None:
-                mapping_args["provisioned_poller_config"] = {
-                    "minimum_pollers": s.pollers["min"],
-                    "maximum_pollers": s.pollers["max"],
-                }
-            else:
-                mapping_args["scaling_config"] = {"maximum_concurrency": s.concurrency[role]}
-            if not s.fifo:
-                mapping_args["maximum_batching_window_in_seconds"] = s.window_s
             self.mappings.append(
-                self._child(
-                    "mapping",
-                    aws.lambda_.EventSourceMapping,
+                sqs_mapping(
+                    self,
                     f"{queue_name}-mapping",
-                    mapping_args,
-                    pulumi.ResourceOptions(depends_on=grants),
+                    queue=queue,
+                    # The mapping invokes what it names: the alias where there is one, so the
+                    # consumer's provisioned concurrency or SnapStart serves the queue.
+                    function_name=fn.alias.arn if fn.alias is not None else fn.function.name,
+                    grants=grants,
+                    batch_size=s.batch_size,
+                    batching_window_s=None if s.fifo else s.window_s,
+                    max_concurrency=s.concurrency[role],
+                    pollers=s.pollers,
                 )
             )
 
     # -- alarms ------------------------------------------------------------------------------------
     def _create_alarms(self) -> None:
-        targets = [
-            (
-                name,
-                queue,
-                "ApproximateAgeOfOldestMessage",
-                self.settings.age_alarm_s.get(
-                    "shard" if name.startswith("shard") else name, defaults.QUEUE_OLDEST_AGE_ALARM_S["high"]
-                ),
-                f"the oldest message in {name} is older than the threshold: the backlog is ageing",
-            )
-            for name, queue in self.queues.items()
-        ]
-        targets += [
-            (f"{role}-dlq", dlq, "ApproximateNumberOfMessagesVisible", 0, f"messages are waiting in the {role} DLQ")
-            for role, dlq in self.dlqs.items()
-        ]
-        for label, queue, metric, threshold, description in targets:
+        for name, queue in self.queues.items():
             self._alarm(
-                f"{label}-{'age' if 'Age' in metric else 'depth'}",
+                f"{name}-age",
                 self.settings.alarm_topic_arn,
                 namespace="AWS/SQS",
-                metric_name=metric,
+                metric_name="ApproximateAgeOfOldestMessage",
                 dimensions={"QueueName": queue.name},
                 statistic="Maximum",
-                threshold=threshold,
-                evaluation_periods=1,  # one breaching minute: an ageing backlog or a dead letter is news at once
+                threshold=self.settings.age_alarm_s.get(
+                    "shard" if name.startswith("shard") else name, defaults.QUEUE_OLDEST_AGE_ALARM_S["high"]
+                ),
+                evaluation_periods=1,  # one breaching minute: an ageing backlog is news at once
                 datapoints_to_alarm=1,
-                alarm_description=description,
+                alarm_description=f"the oldest message in {name} is older than the threshold: the backlog is ageing",
+            )
+        for role, dlq in self.dlqs.items():
+            dlq_depth_alarm(
+                self, f"{role}-dlq-depth", dlq, self.settings.alarm_topic_arn, f"messages are waiting in the {role} DLQ"
             )

@@ -21,8 +21,8 @@ from typing import ClassVar, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from .. import defaults
 from ..base import ResilientComponent, Transform
+from ..blocks import dead_letter_queue, dlq_depth_alarm
 from ..validation import Problems
 from .widgets import Context, Contribution, contributes
 
@@ -63,17 +63,8 @@ class AlarmDeliveryDLQ(ResilientComponent):
         p.raise_if_any()
         super().__init__(name, tags=args.get("tags"), transform=args.get("transform"), opts=opts)
         topic_arn = args["topic_arn"]
-        self.queue = self._child(
-            "queue",
-            aws.sqs.Queue,
-            "dlq",
-            {
-                "name": self.physical("sqs", "dlq"),
-                # The longest SQS keeps a message: an undelivered alarm is evidence for the review.
-                "message_retention_seconds": defaults.DLQ_RETENTION_S,
-                "sqs_managed_sse_enabled": True,
-            },
-        )
+        # The longest SQS keeps a message: an undelivered alarm is evidence for the review.
+        self.queue = dead_letter_queue(self, "dlq", key="queue")
         self.queue_policy = self._child(
             "queue_policy",
             aws.sqs.QueuePolicy,
@@ -83,17 +74,12 @@ class AlarmDeliveryDLQ(ResilientComponent):
                 "policy": pulumi.Output.all(self.queue.arn, topic_arn).apply(lambda v: sns_may_send(v[0], v[1])),
             },
         )
-        self.alarm = self._alarm(
+        self.alarm = dlq_depth_alarm(
+            self,
             "dlq-depth",
+            self.queue,
             args.get("alarm_topic_arn"),
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": self.queue.name},
-            statistic="Maximum",
-            threshold=0,
-            evaluation_periods=1,  # one undelivered alarm is news at once
-            datapoints_to_alarm=1,
-            alarm_description="an alarm notification was not delivered: read it with `resilient-serverless dlq show`",
+            "an alarm notification was not delivered: read it with `resilient-serverless dlq show`",
         )
         self.arn, self.url = self.queue.arn, self.queue.url
         self.redrive_policy = self.queue.arn.apply(lambda arn: json.dumps({"deadLetterTargetArn": arn}))

@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 
 from .. import defaults
+from ..blocks import AlarmSpec, api_gateway_alarms
 from .core import ApiCore
 
 
@@ -22,21 +23,21 @@ class ApiAlarms(ApiCore):
         longest_ms = max(r.timeout_ms for r in self.routes)
         latency_ms = longest_ms * defaults.API_LATENCY_ALARM_SHARE
         specs = [
-            (
+            AlarmSpec(
                 "5xx-rate",
                 names["5xx"],
                 "Average",
                 defaults.API_5XX_RATE_ALARM,
                 f"More than {defaults.API_5XX_RATE_ALARM:.0%} of requests fail on the server side",
             ),
-            (
+            AlarmSpec(
                 "4xx-rate",
                 names["4xx"],
                 "Average",
                 defaults.API_4XX_RATE_ALARM,
                 f"More than {defaults.API_4XX_RATE_ALARM:.0%} of requests are rejected (throttles included)",
             ),
-            (
+            AlarmSpec(
                 "latency-p99",
                 "Latency",
                 "p99",
@@ -44,16 +45,4 @@ class ApiAlarms(ApiCore):
                 f"p99 latency above {defaults.API_LATENCY_ALARM_SHARE:.0%} of the longest integration timeout",
             ),
         ]
-        return {
-            suffix: self._alarm(
-                suffix,
-                s.alarm_topic_arn,
-                namespace="AWS/ApiGateway",
-                metric_name=metric,
-                dimensions=dims,
-                threshold=threshold,
-                alarm_description=description,
-                **({"extended_statistic": stat} if stat.startswith("p") else {"statistic": stat}),
-            )
-            for suffix, metric, stat, threshold, description in specs
-        }
+        return api_gateway_alarms(self, s.alarm_topic_arn, dims, specs)

@@ -1,10 +1,10 @@
-"""What every API Gateway flavour shares (REST, HTTP, and WebSocketNotifier's API): the throttle
-check, the access log format, the role API Gateway assumes. The builders' shared state and the
-Lambda permissions scoped to one route are ``core``."""
+"""What the API Gateway flavours share (REST, HTTP, and WebSocketNotifier's stage): the throttle
+check, the v2 stage's throttle settings, names from paths, the role API Gateway assumes. The
+access log group and format are a building block (``blocks.api_logs``); the state every flavour's
+builder shares is ``core.ApiCore``."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -66,33 +66,6 @@ def v2_stage_throttles(rate: float, burst: int, routes: Any) -> dict[str, Any]:
             for r in routes
         ],
     }
-
-
-def access_log_format(flavor: str) -> str:
-    fields = {
-        "requestId": "$context.requestId",
-        "ip": "$context.identity.sourceIp",
-        "status": "$context.status",
-        "latencyMs": "$context.responseLatency",
-        "error": "$context.error.message",
-    }
-    if flavor == "rest":
-        fields |= {
-            "client": "$context.identity.apiKeyId",
-            "route": "$context.httpMethod $context.resourcePath",
-            "integrationLatencyMs": "$context.integration.latency",
-            "integrationError": "$context.integration.error",
-            "integrationStatus": "$context.integration.status",
-        }
-    else:
-        fields |= {
-            "client": "$context.identity.sourceIp",
-            "route": "$context.routeKey",
-            "integrationLatencyMs": "$context.integrationLatency",
-            "integrationError": "$context.integrationErrorMessage",
-            "integrationStatus": "$context.integrationStatus",
-        }
-    return json.dumps(fields, sort_keys=True)
 
 
 ASSUME_APIGATEWAY = assume_role_policy("apigateway.amazonaws.com")

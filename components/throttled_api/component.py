@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pulumi
-import pulumi_aws as aws
 from typing_extensions import Unpack
 
+from ..blocks import access_log_group
 from ..validation import component_args
 from .alarms import ApiAlarms
 from .http import HttpFlavor
@@ -58,15 +58,7 @@ class ThrottledApi(RestFlavor, HttpFlavor, ApiAlarms):
         self.usage_plan_ids = {}
         self.api_keys = {}
         self.permissions = []
-        self.access_logs = self._child(
-            "access_logs",
-            aws.cloudwatch.LogGroup,
-            "access-logs",
-            {
-                "name": f"/aws/apigateway/{self.physical('log_group')}/access",
-                "retention_in_days": settings.log_retention_days,
-            },
-        )
+        self.access_logs = access_log_group(self, settings.log_retention_days)
         self.integration_role = self._create_integration_role()
         if settings.flavor == "rest":
             self._create_rest()

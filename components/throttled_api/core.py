@@ -1,10 +1,9 @@
-"""The state and helpers every flavour's builder (REST, HTTP) shares: the integration role, Lambda
-permissions scoped to one route. Apart from ``common`` because it reads the routes' types, and
-``routes`` reads ``common``'s checks."""
+"""The state and helpers every flavour's builder shares: the settings and routes, the children
+the flavours read, the integration role, and Lambda permissions scoped to one route."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -12,9 +11,7 @@ import pulumi_aws as aws
 from ..base import ResilientComponent
 from ..grants import policy_json
 from .common import ASSUME_APIGATEWAY
-
-if TYPE_CHECKING:
-    from .routes import _Route, _Settings
+from .routes import _Route, _Settings
 
 
 def source_arn(execution_arn: pulumi.Output[str], stage: str, route: _Route) -> pulumi.Output[str]:

@@ -7,7 +7,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .common import access_log_format, v2_stage_throttles
+from ..blocks import access_log_format
+from .common import v2_stage_throttles
 from .core import ApiCore, source_arn
 from .envelope import http_envelope
 from .routes import _Route

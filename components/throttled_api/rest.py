@@ -12,9 +12,9 @@ import pulumi
 import pulumi_aws as aws
 
 from .. import defaults
-from ..base import R
+from ..blocks import access_log_format
 from .auth import Auth
-from .common import access_log_format, slug
+from .common import slug
 from .core import ApiCore, source_arn
 from .envelope import rest_envelope_form, rest_envelope_json
 from .routes import METHODS, _Route
@@ -63,8 +63,8 @@ def _digest(value: Any) -> str:
 
 class RestFlavor(ApiCore):
     # What a REST deployment snapshots, by resource type. Each is recorded as it is created
-    # (``_child``), so a resource added later cannot be left out of the deployment's triggers:
-    # a stage keeps serving its old snapshot until the deployment is replaced.
+    # (``_child`` calls ``_before_child``), so a resource added later cannot be left out of the
+    # deployment's triggers: a stage keeps serving its old snapshot until the deployment is replaced.
     SNAPSHOT: ClassVar[dict[type[pulumi.Resource], str]] = {
         aws.apigateway.Resource: "methods",
         aws.apigateway.Method: "methods",
@@ -79,18 +79,10 @@ class RestFlavor(ApiCore):
     }
     _snapshots: dict[str, list[Any]]
 
-    def _child(
-        self,
-        key: str,
-        resource_cls: type[R],
-        suffix: str,
-        args: dict[str, Any],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> R:
+    def _before_child(self, resource_cls: type, suffix: str, args: dict[str, Any]) -> None:
         kind = self.SNAPSHOT.get(resource_cls)
         if kind is not None and hasattr(self, "_snapshots"):
             self._snapshots.setdefault(kind, []).append({"name": suffix, **args})
-        return super()._child(key, resource_cls, suffix, args, opts)
 
     def _deployment_triggers(self) -> dict[str, Any]:
         """One digest per kind of snapshotted input; any change replaces the deployment."""
@@ -128,19 +120,7 @@ class RestFlavor(ApiCore):
         )
         account = [s.account] if s.account is not None else []
         resources = self._rest_resources()
-        validator = None
-        if any(r.body_schema is not None or r.required_params for r in self.routes):
-            validator = self._child(
-                "method",
-                aws.apigateway.RequestValidator,
-                "validator",
-                {
-                    "rest_api": self.api.id,
-                    "name": "body-and-parameters",
-                    "validate_request_body": True,
-                    "validate_request_parameters": True,
-                },
-            )
+        validator = self._request_validator()
         deps: list[pulumi.Resource] = []
         for route in self.routes:
             deps += self._rest_route(route, resources, validator)
@@ -153,6 +133,34 @@ class RestFlavor(ApiCore):
             if route.function is not None:
                 self._permit(route, source_arn(self.api.execution_arn, s.stage_name, route))
         deps += self.permissions
+        self._rest_stage(deps, account)
+        self.method_settings = self._rest_method_settings(account)
+        self._usage_plans()
+        if s.waf_rate_limit is not None:
+            self._waf(s.waf_rate_limit)
+        self.url = self.stage.invoke_url
+        self.api_id = self.api.id
+        self.execution_arn = self.api.execution_arn
+
+    def _request_validator(self) -> aws.apigateway.RequestValidator | None:
+        """One validator for the API, where a route has a body schema or required parameters."""
+        if not any(r.body_schema is not None or r.required_params for r in self.routes):
+            return None
+        return self._child(
+            "method",
+            aws.apigateway.RequestValidator,
+            "validator",
+            {
+                "rest_api": self.api.id,
+                "name": "body-and-parameters",
+                "validate_request_body": True,
+                "validate_request_parameters": True,
+            },
+        )
+
+    def _rest_stage(self, deps: list[pulumi.Resource], account: list[pulumi.Resource]) -> None:
+        """The deployment (after every snapshotted resource in ``deps``) and the stage serving it."""
+        s = self.settings
         self.deployment = self._child(
             "deployment",
             aws.apigateway.Deployment,
@@ -174,52 +182,38 @@ class RestFlavor(ApiCore):
             # Access logging needs the region's CloudWatch role first (BadRequestException otherwise).
             pulumi.ResourceOptions(depends_on=[self.execution_logs, *account]),
         )
-        self.method_settings = [
-            self._child(
-                "method_settings",
-                aws.apigateway.MethodSettings,
-                "stage-settings",
-                {
-                    "rest_api": self.api.id,
-                    "stage_name": self.stage.stage_name,
-                    "method_path": "*/*",
-                    "settings": {
-                        "throttling_rate_limit": s.rate,
-                        "throttling_burst_limit": s.burst,
-                        "logging_level": "ERROR",
-                        "metrics_enabled": True,
-                        "data_trace_enabled": False,
-                    },
-                },
-                pulumi.ResourceOptions(depends_on=account),
-            )
-        ]
-        for route in self.routes:
-            self.method_settings.append(
+
+    def _rest_method_settings(self, account: list[pulumi.Resource]) -> list[aws.apigateway.MethodSettings]:
+        """The stage's throttle on ``*/*``, then each route's own (method-level logging, like
+        access logging, needs the region's CloudWatch role first)."""
+        s = self.settings
+        rows = [("stage-settings", "*/*", s.rate, s.burst)]
+        rows += [(f"settings-{r.label}", r.method_path, r.rate, r.burst) for r in self.routes]
+        made = []
+        for suffix, method_path, rate, burst in rows:
+            settings: dict[str, Any] = {
+                "throttling_rate_limit": rate,
+                "throttling_burst_limit": burst,
+                "logging_level": "ERROR",
+                "metrics_enabled": True,
+            }
+            if method_path == "*/*":
+                settings["data_trace_enabled"] = False
+            made.append(
                 self._child(
                     "method_settings",
                     aws.apigateway.MethodSettings,
-                    f"settings-{route.label}",
+                    suffix,
                     {
                         "rest_api": self.api.id,
                         "stage_name": self.stage.stage_name,
-                        "method_path": route.method_path,
-                        "settings": {
-                            "throttling_rate_limit": route.rate,
-                            "throttling_burst_limit": route.burst,
-                            "logging_level": "ERROR",
-                            "metrics_enabled": True,
-                        },
+                        "method_path": method_path,
+                        "settings": settings,
                     },
                     pulumi.ResourceOptions(depends_on=account),
                 )
             )
-        self._usage_plans()
-        if s.waf_rate_limit is not None:
-            self._waf(s.waf_rate_limit)
-        self.url = self.stage.invoke_url
-        self.api_id = self.api.id
-        self.execution_arn = self.api.execution_arn
+        return made
 
     def _rest_resources(self) -> dict[str, pulumi.Output[str]]:
         """One API Gateway resource per path prefix; ``{"/": root id, "/orders": id, ...}``."""
