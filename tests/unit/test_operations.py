@@ -33,6 +33,7 @@ from resilient_serverless.components.testing.operations import (
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLERS = ROOT / "handlers"
+APP_HANDLERS = ROOT / "app" / "handlers"  # the reference application publishes the rest
 STACKS = ["dev", "staging", "prod", "local"]
 
 
@@ -75,7 +76,7 @@ def test_the_dashboard_follows_the_request_path(stack: tuple[str, Graph]) -> Non
 def test_every_plotted_metric_is_one_the_stack_emits(stack: tuple[str, Graph]) -> None:
     # GIVEN the handlers' EMF metrics and the stack's resources THEN no widget plots a metric nothing emits
     _, graph = stack
-    assert unknown_metrics(graph, emf_metric_names(HANDLERS)) == []
+    assert unknown_metrics(graph, (emf_metric_names(HANDLERS) | emf_metric_names(APP_HANDLERS))) == []
     assert len(list(plotted_metrics(_body(graph)))) > 40
 
 
@@ -151,7 +152,7 @@ def test_a_metric_of_a_function_that_does_not_exist_is_reported() -> None:
             "properties": {"title": "ghost", "metrics": [["AWS/Lambda", "Errors", "FunctionName", "gone"]]},
         }
     )
-    assert unknown_metrics(_with_body(graph, body), emf_metric_names(HANDLERS)) == [
+    assert unknown_metrics(_with_body(graph, body), (emf_metric_names(HANDLERS) | emf_metric_names(APP_HANDLERS))) == [
         "ops-dashboard: widget 'ghost' plots AWS/Lambda/Errors {'FunctionName': 'gone'}, which nothing emits"
     ]
 
@@ -166,7 +167,10 @@ def test_an_emf_metric_no_handler_publishes_is_reported() -> None:
             "properties": {"title": "typo", "metrics": [["resilient-serverless", "MessageDeferred", *service]]},
         }
     )
-    assert len(unknown_metrics(_with_body(graph, body), emf_metric_names(HANDLERS))) == 1
+    assert (
+        len(unknown_metrics(_with_body(graph, body), (emf_metric_names(HANDLERS) | emf_metric_names(APP_HANDLERS))))
+        == 1
+    )
 
 
 def test_an_alarm_left_off_the_dashboard_is_reported() -> None:
@@ -187,7 +191,7 @@ def test_a_body_that_is_not_json_is_named() -> None:
 
 
 def test_handler_metric_names_are_read_from_the_handlers() -> None:
-    names = emf_metric_names(HANDLERS)
+    names = emf_metric_names(HANDLERS) | emf_metric_names(APP_HANDLERS)
     assert {"MessagesDeferred", "MessagesDroppedTTL", "OrdersAccepted", "CircuitOpen", "Responses5xx"} <= names
     assert "MessageDeferred" not in names
 
@@ -220,7 +224,7 @@ def test_a_program_that_composes_components_gets_a_dashboard_without_writing_one
     titles = [w["properties"].get("markdown") for w in body["widgets"] if w["type"] == "text"]
     assert "### Function: jobs/eu-high-consumer (queue)" in titles and "### Function: reader (sync)" in titles
     assert titles.count("### Function: reader (sync)") == 1  # the API's function and the collected one are one
-    assert unknown_metrics(graph, emf_metric_names(HANDLERS)) == []
+    assert unknown_metrics(graph, (emf_metric_names(HANDLERS) | emf_metric_names(APP_HANDLERS))) == []
     assert alarms_missing(graph) == []
 
 

@@ -20,7 +20,7 @@ HANDLERS = str(Path(__file__).resolve().parents[2])  # code: the package root, h
 
 def api(extra: dict[str, Any]) -> Any:
     def program() -> None:
-        fn = ResilientFunction("get", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn = ResilientFunction("get", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         ThrottledApi("front", {"flavor": "rest", "routes": [{"method": "GET", "path": "/x", "function": fn}], **extra})
 
     return run_program(program, project="shop", stack="dev")

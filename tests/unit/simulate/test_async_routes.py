@@ -18,7 +18,7 @@ HANDLERS = str(Path(__file__).resolve().parents[3])  # code: the package root, h
 def graph() -> Graph:
     def program() -> None:
         writer = ResilientFunction(
-            "writer", {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS, "invocation": "async"}
+            "writer", {"handler": "app.handlers.ingest.lambda_handler", "code": HANDLERS, "invocation": "async"}
         )
         queue = aws.sqs.Queue("tickets", name="support-tickets")
         ThrottledApi(
