@@ -96,8 +96,7 @@ class ResilientFunctionArgs(TypedDict, total=False):
     architecture: str
     """arm64 or x86_64. Default: arm64."""
     reserved_concurrency: int
-    """Concurrency reserved (and capped) for this function; 0 needs allowZeroConcurrency.
-    Default: 10 (unreserved for queue functions, whose mapping bounds them)."""
+    """Concurrency reserved (and capped); 0 needs allowZeroConcurrency. Default: 10 (none for queue)."""
     allow_zero_concurrency: bool
     """Opt in to reserved concurrency 0 (a kill switch). Default: false."""
     account_concurrency: int
@@ -171,15 +170,13 @@ class RouteArgs(TypedDict, total=False):
     function: FunctionCode
     """The route's function, created by the API. Not with queueUrl."""
     queue_url: pulumi.Input[str]
-    """Send the request's envelope to this existing SQS queue (e.g. a PriorityQueuePair's
-    highUrl). Not with function."""
+    """Send the request's envelope to this SQS queue (e.g. a pair's highUrl). Not with function."""
     mode: str
     """For a function: ``sync`` or ``async`` (REST only: 202 at once). Default: sync."""
     auth: RouteAuthArgs
     """Who may call. Default: none (public)."""
     forward_headers: list[str]
-    """Async and queue routes: headers forwarded in the envelope. Default: Content-Type,
-    Idempotency-Key, X-Signature."""
+    """Async and queue routes: headers forwarded. Default: Content-Type, Idempotency-Key, X-Signature."""
     forward_query: list[str]
     """HTTP async and queue routes: query parameters forwarded. Default: none."""
     group_id: str
@@ -347,8 +344,7 @@ class AsyncJobWorkflowArgs(TypedDict, total=False):
     """Inputs of AsyncJobWorkflow."""
 
     worker: Required[FunctionCode]
-    """The function that does the work (invoked by Step Functions: up to 900 s), created before
-    the workflow."""
+    """The function that does the work (invoked by Step Functions: up to 900 s), created here."""
     path: str
     """Collection path of the routes. Default: ``/jobs``."""
     api_flavor: str
@@ -411,8 +407,7 @@ class WebSocketNotifierArgs(TypedDict, total=False):
     """Inputs of WebSocketNotifier."""
 
     code: str
-    """Directory holding the library's handlers as a top-level ``handlers`` package. Default: the
-    library's own."""
+    """Directory holding the library's handlers as a top-level ``handlers``. Default: the library's."""
     function: FunctionSettings
     """Settings of the socket and notify functions (timeout below 29 s). Default: none."""
     connect_auth: str
@@ -478,9 +473,7 @@ def _route(api: str, route: Mapping[str, Any], opts: pulumi.ResourceOptions | No
 
 
 class ResilientFunction(pulumi.ComponentResource):
-    """A Lambda function that sheds, bounds and isolates its work by default: explicit timeout and
-    memory, reserved concurrency, JSON logs with retention, tracing, a least-privilege role and
-    alarms on errors, throttles and duration."""
+    """A Lambda function bounded by default: timeout, reserved concurrency, logs, tracing, alarms."""
 
     function_name: pulumi.Output[str]
     """The function's name."""
@@ -511,8 +504,7 @@ class ResilientFunction(pulumi.ComponentResource):
 
 
 class ThrottledApi(pulumi.ComponentResource):
-    """An API Gateway front door (REST or HTTP) whose every route is throttled, logged and traced,
-    with integration timeouts below the function timeout chain and fire-and-forget queue routes."""
+    """An API Gateway front door (REST or HTTP): every route throttled, logged, traced, timed out."""
 
     url: pulumi.Output[str]
     """The stage's invoke URL."""
@@ -534,8 +526,7 @@ class ThrottledApi(pulumi.ComponentResource):
 
 
 class PriorityQueuePair(pulumi.ComponentResource):
-    """High and low priority SQS queues with DLQs and isolated consumers: age-based deferral from
-    high to low, TTL drop (counted), optional surge queue, shuffle sharding and FIFO."""
+    """High and low priority SQS queues with DLQs, isolated consumers and age-based deferral."""
 
     high_url: pulumi.Output[str]
     """The high-priority queue (the producers' entry, e.g. a ThrottledApi route's queueUrl)."""
@@ -554,9 +545,7 @@ class PriorityQueuePair(pulumi.ComponentResource):
 
 
 class AsyncJobWorkflow(pulumi.ComponentResource):
-    """APIs in front, async behind: submit answers 202 with a job id (idempotent), Step Functions
-    runs the worker, results go to S3 behind short-lived pre-signed URLs, with polling, webhooks
-    and optional push. From other languages it brings its own ThrottledApi (apiUrl)."""
+    """Submit answers 202 with a job id; Step Functions runs the worker; results by pre-signed URL; own API."""
 
     table_name: pulumi.Output[str]
     """The jobs table."""
@@ -593,8 +582,7 @@ class AsyncJobWorkflow(pulumi.ComponentResource):
 
 
 class WebSocketNotifier(pulumi.ComponentResource):
-    """An API Gateway WebSocket API that pushes job results: authorized $connect, a connection
-    table with TTL, cleanup of gone connections, large results by pre-signed URL."""
+    """A WebSocket API pushing job results: authorized $connect, a connection table with TTL."""
 
     url: pulumi.Output[str]
     """The WebSocket URL clients connect to."""

@@ -73,6 +73,11 @@ def test_every_component_input_output_and_type_is_described(inferred: dict[str, 
         assert resource["inputProperties"] and resource["properties"], token
 
 
+def test_descriptions_carry_no_source_indentation(inferred: dict[str, Any]) -> None:
+    # the analyzer takes docstrings as written: a wrapped one shows its indentation in every SDK
+    assert re.findall(r'"description": "[^"]*\\n {4}', json.dumps(inferred)) == []
+
+
 def test_no_input_is_a_union_a_callable_or_a_component_instance(inferred: dict[str, Any]) -> None:
     # a union becomes oneOf; an instance of another resource becomes a $ref to /resources/
     text = json.dumps(inferred)
