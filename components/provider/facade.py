@@ -26,9 +26,12 @@ facade class: its ``__init__`` annotation gives the inputs, its class annotation
 import importlib
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Required, TypedDict
 
 import pulumi
+
+from ..validation import ConfigError
 
 PACKAGE = "resilient-serverless"
 
@@ -73,7 +76,7 @@ class FunctionCode(TypedDict, total=False):
     handler: Required[str]
     """Dotted path of the handler, e.g. ``app.handlers.orders.lambda_handler``."""
     code: Required[str]
-    """Directory zipped as the function's package."""
+    """Absolute path of the directory zipped as the package (YAML: ``${pulumi.cwd}/app``)."""
     settings: FunctionSettings
     """Timeout, memory and the rest. Default: ResilientFunction's."""
 
@@ -84,7 +87,7 @@ class ResilientFunctionArgs(TypedDict, total=False):
     handler: Required[str]
     """Dotted path of the handler, e.g. ``app.handlers.orders.lambda_handler``."""
     code: Required[str]
-    """Directory zipped as the function's package."""
+    """Absolute path of the directory zipped as the package (YAML: ``${pulumi.cwd}/app``)."""
     invocation: str
     """``sync`` (API), ``async`` (event invoke) or ``queue`` (SQS mapping). Default: sync."""
     timeout: int
@@ -290,7 +293,7 @@ class PriorityQueuePairArgs(TypedDict, total=False):
     handler: Required[str]
     """The consumers' handler (built with ``handlers.resilience.priority.consumer_from_env``)."""
     code: Required[str]
-    """Directory zipped as the consumers' package."""
+    """Absolute path of the directory zipped as the consumers' package."""
     consumer: FunctionSettings
     """Settings of every consumer function. Default: ResilientFunction's."""
     fifo: bool
@@ -407,7 +410,7 @@ class WebSocketNotifierArgs(TypedDict, total=False):
     """Inputs of WebSocketNotifier."""
 
     code: str
-    """Directory holding the library's handlers as a top-level ``handlers``. Default: the library's."""
+    """Absolute path of a directory holding the library's ``handlers``. Default: the library's."""
     function: FunctionSettings
     """Settings of the socket and notify functions (timeout below 29 s). Default: none."""
     connect_auth: str
@@ -445,6 +448,32 @@ def _python(component: str) -> Any:
     """The Python component class, loaded on first use (pulumi_aws is heavy). Typed ``Any``: the
     facades pass it plain dicts the schema shaped, which it validates as it validates any."""
     return getattr(importlib.import_module("..", __package__), component)
+
+
+def _relative_code(args: Any, where: str = "") -> list[str]:
+    """Each ``code`` given as a relative path, anywhere in the inputs, with where it is."""
+    if isinstance(args, Mapping):
+        found = []
+        for key, value in args.items():
+            if key == "code" and isinstance(value, str) and not Path(value).is_absolute():
+                found.append(f"{where}code={value!r}")
+            found += _relative_code(value, f"{where}{key}.")
+        return found
+    if isinstance(args, list):
+        return [problem for i, item in enumerate(args) for problem in _relative_code(item, f"{where[:-1]}[{i}].")]
+    return []
+
+
+def _refuse_relative_code(component: str, name: str, args: Mapping[str, Any]) -> None:
+    """The plugin runs in its own directory, not the program's: a relative ``code`` would be looked
+    for there. One ``ConfigError``, before any resource, naming each."""
+    problems = [
+        f"{found} must be an absolute path: the package runs in its own directory, not your program's "
+        "(YAML: ${pulumi.cwd}/app; TypeScript: path.resolve('app'))"
+        for found in _relative_code(args)
+    ]
+    if problems:
+        raise ConfigError(f"{component} {name!r}", problems)
 
 
 def _sibling(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
@@ -495,6 +524,7 @@ class ResilientFunction(pulumi.ComponentResource):
     def __new__(  # returns the Python component (see the module docstring)
         cls, name: str, args: ResilientFunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> Any:
+        _refuse_relative_code("ResilientFunction", name, args)
         Component = _python("ResilientFunction")
 
         return Component(name, dict(args), opts=opts)
@@ -516,6 +546,7 @@ class ThrottledApi(pulumi.ComponentResource):
     """The API's execution ARN, for ``execute-api:Invoke`` policies."""
 
     def __new__(cls, name: str, args: ThrottledApiArgs, opts: pulumi.ResourceOptions | None = None) -> Any:
+        _refuse_relative_code("ThrottledApi", name, args)
         Component = _python("ThrottledApi")
 
         routes = [_route(name, route, opts) for route in args.get("routes", [])]
@@ -536,6 +567,7 @@ class PriorityQueuePair(pulumi.ComponentResource):
     """What ``handlers.resilience.routing.Router`` needs: URLs, thresholds, shards, fifo."""
 
     def __new__(cls, name: str, args: PriorityQueuePairArgs, opts: pulumi.ResourceOptions | None = None) -> Any:
+        _refuse_relative_code("PriorityQueuePair", name, args)
         Component = _python("PriorityQueuePair")
 
         return Component(name, dict(args), opts=opts)
@@ -561,6 +593,7 @@ class AsyncJobWorkflow(pulumi.ComponentResource):
     """push only: the WebSocket URL clients connect to."""
 
     def __new__(cls, name: str, args: AsyncJobWorkflowArgs, opts: pulumi.ResourceOptions | None = None) -> Any:
+        _refuse_relative_code("AsyncJobWorkflow", name, args)
         Component = _python("AsyncJobWorkflow")
         Api, Notifier = _python("ThrottledApi"), _python("WebSocketNotifier")
 
@@ -594,6 +627,7 @@ class WebSocketNotifier(pulumi.ComponentResource):
     """The connection table."""
 
     def __new__(cls, name: str, args: WebSocketNotifierArgs, opts: pulumi.ResourceOptions | None = None) -> Any:
+        _refuse_relative_code("WebSocketNotifier", name, args)
         Component = _python("WebSocketNotifier")
 
         given: dict[str, Any] = {k: v for k, v in args.items() if k != "authorizer"}

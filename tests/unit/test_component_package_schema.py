@@ -174,6 +174,25 @@ def test_bad_facade_input_is_the_python_components_one_config_error(code: str) -
     assert "timeout=901" in str(raised.value)
 
 
+def test_a_relative_code_path_is_refused_naming_each_where_it_is() -> None:
+    from resilient_serverless.components import ConfigError
+
+    # GIVEN code paths as a YAML program would write them without ${pulumi.cwd}
+    inputs = {
+        "routes": [
+            {"method": "GET", "path": "/a", "function": {"handler": "app.lambda_handler", "code": "./app"}},
+            {"method": "GET", "path": "/b", "function": {"handler": "app.lambda_handler", "code": "/abs/app"}},
+        ]
+    }
+    # THEN the API refuses them before any resource: the plugin would look in its own directory
+    with pytest.raises(ConfigError) as raised:
+        construct("ThrottledApi", inputs)
+    assert str(raised.value) == (
+        "ThrottledApi 'throttledapi': routes[0].function.code='./app' must be an absolute path: the package "
+        "runs in its own directory, not your program's (YAML: ${pulumi.cwd}/app; TypeScript: path.resolve('app'))"
+    )
+
+
 # --- the README's YAML program ----------------------------------------------------------------
 
 
@@ -190,5 +209,6 @@ def test_the_readme_yaml_program_uses_only_inputs_the_schema_declares(inferred: 
     assert len(used) >= 3
     for resource in used:
         declared = inferred["resources"][resource["type"]]
+        assert "code: ./" not in yaml.safe_dump(resource), "code paths are absolute: ${pulumi.cwd}/..."
         assert sorted(set(resource["properties"]) - set(declared["inputProperties"])) == [], resource["type"]
         assert sorted(set(declared.get("requiredInputs", [])) - set(resource["properties"])) == [], resource["type"]
