@@ -59,7 +59,7 @@ MUTATION_DIR ?= build/mutation
 mutation: $(STAMP)
 	$(BIN)/python -m pip install --quiet --group mutation
 	rm -rf $(MUTATION_DIR) && mkdir -p $(MUTATION_DIR)/path/resilient_serverless
-	cp -r components handlers tests environments __main__.py Pulumi.yaml pyproject.toml $(MUTATION_DIR)/
+	cp -r components handlers app tests environments __main__.py Pulumi.yaml pyproject.toml $(MUTATION_DIR)/
 	find $(MUTATION_DIR) -name __pycache__ -prune -exec rm -rf {} +
 	# The copy is imported as resilient_serverless.* (ahead of the editable install) through path/;
 	# no plugin autoload: pytest starts in half the time, and each mutant is one pytest start.

@@ -26,6 +26,7 @@ from resilient_serverless.components import (
     stack_tags,
 )
 from resilient_serverless.components.operations.alarm_delivery import AlarmDeliveryDLQ
+from resilient_serverless.components.packaging import library_handlers_for
 from resilient_serverless.components.rules import waive
 
 from environments.settings import load_settings
@@ -69,17 +70,22 @@ orders_table = aws.dynamodb.Table(
     tags=tags,
 )
 
-# The package holds the handlers directory as the importable package "handlers" (the library
-# is inside it, as handlers.resilience). Built deterministically and cached: a test run's
-# __pycache__ no longer changes the code hash (which made prod publish a version for nothing).
+# The reference application (app/: the orders API and the inbox consumers) is packaged as any
+# user's code is: its package "app" beside the handler library (resilient_serverless.handlers).
+# Built deterministically and cached: a test run's __pycache__ never changes the code hash (which
+# would make prod publish a version for nothing).
 code = package_function(
-    "./handlers",
-    package_name="handlers",
-    library=False,
+    "./app",
+    package_name="app",
     architecture=settings.architecture,
     runtime=defaults.FUNCTION_RUNTIME,  # the functions below take the default runtime
     powertools=settings.powertools,
-    handlers=["handlers.orders.lambda_handler", "handlers.ingest.lambda_handler"],
+    handlers=["app.handlers.orders.lambda_handler", "app.handlers.ingest.lambda_handler"],
+)
+# The library's own handlers (the job worker, the workflow's functions), packaged as the
+# components package theirs: a top-level "handlers" package.
+library_code = library_handlers_for(
+    {"architecture": settings.architecture, "runtime": defaults.FUNCTION_RUNTIME, "powertools": settings.powertools}
 )
 common = {
     "code": code,
@@ -99,7 +105,7 @@ orders_api = ResilientFunction(
     "orders-api",
     {
         **common,
-        "handler": "handlers.orders.lambda_handler",
+        "handler": "app.handlers.orders.lambda_handler",
         "invocation": "sync",
         "reserved_concurrency": settings.reserved_concurrency,
         "provisioned_concurrency": settings.provisioned_concurrency,
@@ -133,7 +139,7 @@ dedup_table = (
 inbox = PriorityQueuePair(
     "orders-inbox",
     {
-        "handler": "handlers.ingest.lambda_handler",
+        "handler": "app.handlers.ingest.lambda_handler",
         "code": code,
         "consumer": {
             **{k: v for k, v in common.items() if k != "code"},
@@ -159,7 +165,7 @@ push = (
     WebSocketNotifier(
         "job-push",
         {
-            "code": code,
+            "code": library_code,
             "function": {k: v for k, v in common.items() if k not in ("code", "alarm_topic_arn")},
             "log_retention_days": settings.log_retention_days,
             "gateway_account": account,
@@ -178,6 +184,7 @@ renderer = ResilientFunction(
     "report-renderer",
     {
         **common,
+        "code": library_code,
         "handler": "handlers.jobs.worker.lambda_handler",
         # Invoked by Step Functions, not by the API: its own timeout, below the workflow's bound.
         "invocation": "async",
@@ -189,7 +196,7 @@ reports = AsyncJobWorkflow(
     "reports",
     {
         "worker": renderer,
-        "code": code,
+        "code": library_code,
         "path": "/reports",
         "api_flavor": settings.api_flavor,
         "functions": {k: v for k, v in common.items() if k != "code"},

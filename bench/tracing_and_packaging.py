@@ -36,7 +36,7 @@ def cold_start_ms(module: str, lambda_env: dict[str, str], *, task_root: Path = 
 def _reference_package(cache: Path) -> Any:
     from resilient_serverless.components.packaging import package_function
 
-    return package_function(ROOT / "handlers", package_name="handlers", library=False, cache_dir=cache)
+    return package_function(ROOT / "app", package_name="app", cache_dir=cache)
 
 
 def tracing_and_package_rows(row: Any, lambda_env: dict[str, str], runs: int = 9) -> list[Any]:
@@ -48,7 +48,7 @@ def tracing_and_package_rows(row: Any, lambda_env: dict[str, str], runs: int = 9
             "floor": ("bench.coldstart.floor", ROOT),
             "xray": ("bench.coldstart.ours", ROOT),
             "otel": ("bench.coldstart.ours_otel", ROOT),
-            "packaged": ("handlers.orders", task_root),
+            "packaged": ("app.handlers.orders", task_root),
         }
         for module, root in probes.values():  # warm the file cache once each; not counted
             cold_start_ms(module, lambda_env, task_root=root)

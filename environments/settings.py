@@ -1,4 +1,6 @@
-"""The stack settings: every key a stack file may set, its type, default and allowed range.
+"""The reference deployment's stack settings: every key a stack file may set, its type, default
+and allowed range, declared with the package's settings machinery
+(``resilient_serverless.components.settings``, which any user's program uses the same way).
 
 Read once at the top of ``__main__.py``, before any resource is registered. An unknown key or a
 value out of range raises one ``ConfigError`` naming each key, its value and the allowed range.
@@ -9,58 +11,40 @@ Pulumi CLI; a test keeps the two equal.
 
 from __future__ import annotations
 
-import difflib
-import importlib.metadata
-import json
-import os
-import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
-from pulumi.runtime import config as runtime_config
 from resilient_serverless.components import defaults
 from resilient_serverless.components.rules import RULES
-from resilient_serverless.components.validation import ConfigError, Problems
+from resilient_serverless.components.settings import (
+    OFFLINE_SECRET,
+    SettingSpec,
+    StackSettingsSpec,
+    check_region,
+    email,
+    provider_namespaces,
+)
+from resilient_serverless.components.settings import choice as _choice
+from resilient_serverless.components.settings import int_range as _int_range
+from resilient_serverless.components.validation import Problems
 
 __all__ = [
+    "DECLARATION",
+    "OFFLINE_SECRET",
     "SPECS",
     "SettingSpec",
     "StackSettings",
     "check_known_keys",
+    "check_namespaces",
+    "check_region",
     "closest_keys",
     "load_settings",
     "parse_settings",
+    "provider_namespaces",
 ]
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-@dataclass(frozen=True)
-class SettingSpec:
-    key: str  # as written in the stack file, after "<project>:"
-    attr: str  # StackSettings field
-    type: type
-    default: Any
-    description: str
-    check: Callable[[Problems, str, Any], bool] | None = None
-
-
-def _int_range(low: int, high: int, *, unit: str = "", why: str = "") -> Callable[[Problems, str, Any], bool]:
-    return lambda p, key, value: p.check_int_range(key, value, low, high, unit=unit, why=why)
-
-
-def _choice(*allowed: Any) -> Callable[[Problems, str, Any], bool]:
-    return lambda p, key, value: p.check_choice(key, value, allowed)
-
-
-def _email(p: Problems, key: str, value: Any) -> bool:
-    # fullmatch: with match, "$" also matches before a trailing newline ("ops@example.com\n").
-    if value and not EMAIL.fullmatch(value):
-        p.add(f"{key}={value!r} is not an email address (or leave it empty for no subscription)")
-        return False
-    return True
+_email = email
 
 
 def _waivers(p: Problems, key: str, value: Any) -> bool:
@@ -277,6 +261,11 @@ SPECS: tuple[SettingSpec, ...] = (
 )
 
 
+# The package's machinery over these keys: parsing, messages, and the config block of Pulumi.yaml
+# (python -m resilient_serverless.components.settings check --spec environments.settings:DECLARATION).
+DECLARATION = StackSettingsSpec(SPECS)
+
+
 @dataclass(frozen=True)
 class StackSettings:
     log_retention_days: int
@@ -313,87 +302,13 @@ class StackSettings:
         return {e.partition(":")[0].strip(): e.partition(":")[2].strip() for e in self.waivers}
 
 
-def _to_bool(raw: Any) -> bool:
-    if isinstance(raw, bool) or str(raw).lower() in ("true", "false"):
-        return raw if isinstance(raw, bool) else str(raw).lower() == "true"
-    raise ValueError("must be true or false")
-
-
-# A whole number as a stack file writes one: a YAML integer, which the CLI hands over as ASCII
-# digits. int() alone also reads other scripts' digits ("١٠٢٤"), full-width digits, "1_000" and
-# padding, none of which the Pulumi CLI's own integer type check accepts.
-WHOLE_NUMBER = re.compile(r"-?[0-9]+")
-
-
-def _to_int(raw: Any) -> int:
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and WHOLE_NUMBER.fullmatch(raw):
-        return int(raw)
-    raise ValueError("must be a whole number (the digits 0 to 9, or a YAML integer)")
-
-
-def _to_str(raw: Any) -> str:
-    if not isinstance(raw, str):
-        raise ValueError("must be text (quote it in the stack file)")
-    return raw
-
-
-def _to_list(raw: Any) -> tuple[str, ...]:
-    value = json.loads(raw) if isinstance(raw, str) and raw.startswith("[") else raw
-    if not isinstance(value, list | tuple):
-        raise ValueError("must be a list")
-    return tuple(str(v) for v in value)
-
-
-_PARSERS: dict[type, Callable[[Any], Any]] = {bool: _to_bool, int: _to_int, list: _to_list, str: _to_str}
-
-
-def _parse(spec: SettingSpec, raw: Any, p: Problems) -> Any:
-    """Config arrives as strings (JSON for structures); turn one into the spec's type."""
-    try:
-        return _PARSERS[spec.type](raw)
-    except ValueError as error:
-        p.add(f"{spec.key}={raw!r} {error}")
-        return None
-
-
-# What a ``secure:`` value is offline, where it cannot be decrypted (components.testing.capture's
-# OFFLINE_SECRET; a test keeps the two equal): accepted unchecked, since there is nothing to check.
-OFFLINE_SECRET = "[secret]"
-
-
-def _value_of(spec: SettingSpec, raw: Mapping[str, Any], p: Problems, secret: bool) -> Any:
-    """The parsed and checked value of one setting (None when bad). A secret's plain value is
-    checked like any other, but its problems show ``[secret]`` where the value would be."""
-    if spec.key not in raw:
-        return tuple(spec.default) if isinstance(spec.default, list) else spec.default
-    if secret and raw[spec.key] == OFFLINE_SECRET:
-        return raw[spec.key] if spec.type is str else spec.default
-    checks = Problems(p.subject) if secret else p
-    value = parsed = _parse(spec, raw[spec.key], checks)
-    if isinstance(value, list):
-        value = tuple(value)
-    if value is not None and spec.check is not None and not spec.check(checks, spec.key, value):
-        value = None
-    if secret:  # messages write the value as key=repr(value): as given, or as parsed
-        shown = {f"{spec.key}={raw[spec.key]!r}", f"{spec.key}={parsed!r}", f"{spec.key}={value!r}"}
-        for problem in checks.items:
-            redacted = problem
-            for text in shown:
-                redacted = redacted.replace(text, f"{spec.key}=[secret]")
-            p.add(redacted)
-    return value
-
-
 def parse_settings(
     raw: Mapping[str, Any], subject: str = "stack settings", secret_keys: Collection[str] = ()
 ) -> StackSettings:
     """Validate raw ``key -> value`` (keys without the project namespace) into settings.
     ``secret_keys`` (same form) are never printed: their problems show ``[secret]``."""
     p = Problems(subject)
-    check_known_keys(p, raw)
-    values = {spec.attr: _value_of(spec, raw, p, spec.key in secret_keys) for spec in SPECS}
+    values = DECLARATION.collect(p, raw, secret_keys)
     account, reserved = values["account_concurrency"], values["reserved_concurrency"]
     if account is not None and reserved is not None:
         ceiling = account - defaults.LAMBDA_UNRESERVED_FLOOR
@@ -443,27 +358,18 @@ def parse_settings(
 
 
 def closest_keys(key: str) -> list[str]:
-    """The valid keys a mistyped ``key`` most likely meant: the closest spellings, else (for a
-    shortened key such as ``retention``) the keys that contain it, case aside."""
-    valid = [spec.key for spec in SPECS]
-    by_lower = {k.lower(): k for k in valid}
-    close = difflib.get_close_matches(key.lower(), list(by_lower), n=2, cutoff=0.6)
-    if not close:
-        close = [k for k in by_lower if key.lower() in k][:2] if len(key) >= 3 else []
-    return [by_lower[k] for k in close]
+    """The valid keys a mistyped ``key`` most likely meant."""
+    return DECLARATION.closest_keys(key)
 
 
 def check_known_keys(p: Problems, raw: Mapping[str, Any]) -> None:
-    """An unknown key, with the closest valid one; the whole list is one command away (27 keys on
-    one line buried the hint)."""
-    known = {spec.key for spec in SPECS}
-    for key in sorted(set(raw) - known):
-        close = closest_keys(str(key))
-        listed = f"(run 'resilient-serverless keys' for all {len(known)})"
-        if close:
-            p.add(f"unknown setting {key!r}: did you mean {' or '.join(repr(k) for k in close)}? {listed}")
-        else:
-            p.add(f"unknown setting {key!r} {listed}")
+    """An unknown key, with the closest valid one; the whole list is one command away."""
+    DECLARATION.check_known_keys(p, raw)
+
+
+def check_namespaces(p: Problems, keys: Collection[str], project: str, providers: Collection[str]) -> None:
+    """A key in a namespace that is neither the project's nor a provider's, named with the closest valid key."""
+    DECLARATION.check_namespaces(p, keys, project, providers)
 
 
 def _check_timeout_for_flavor(p: Problems, timeout: int | None, flavor: str | None) -> None:
@@ -478,69 +384,7 @@ def _check_timeout_for_flavor(p: Problems, timeout: int | None, flavor: str | No
     )
 
 
-def _config_items(namespace: str) -> dict[str, Any]:
-    """Every config key the program was given in ``namespace`` (the Pulumi SDK has no public
-    listing: the values come from the runtime's map and the ``PULUMI_CONFIG`` environment)."""
-    prefix = f"{namespace}:"
-    return {k[len(prefix) :]: v for k, v in _all_config().items() if k.startswith(prefix)}
-
-
-# Provider settings this program reads and checks itself.
-AWS_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
-
-
-def _all_config() -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    env = os.environ.get("PULUMI_CONFIG")
-    if env:
-        merged.update(json.loads(env))
-    merged.update(runtime_config.CONFIG.get())
-    return merged
-
-
-def provider_namespaces() -> set[str]:
-    """``pulumi`` and the namespace of every installed Pulumi provider (``pulumi-aws`` -> aws)."""
-    names = {"pulumi"}
-    for dist in importlib.metadata.distributions():
-        name = (dist.metadata["Name"] or "").lower().replace("_", "-")
-        if name.startswith("pulumi-"):
-            names.add(name[len("pulumi-") :])
-    return names
-
-
-def check_namespaces(p: Problems, keys: Collection[str], project: str, providers: Collection[str]) -> None:
-    """A key in a namespace that is neither the project's nor a provider's is a typo (its value
-    would be silently ignored and the default used): name it with the closest valid key."""
-    valid = [f"{project}:{spec.key}" for spec in SPECS] + ["aws:region"]
-    for key in sorted(keys):
-        namespace = key.split(":", 1)[0]
-        if ":" not in key or namespace == project or namespace in providers:
-            continue
-        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}?" if close else f"settings of this project are '{project}:<key>'"
-        p.add(f"{key!r} is in namespace {namespace!r}, neither the project's nor a provider's: {hint}")
-
-
-def check_region(p: Problems, region: Any) -> None:
-    """``aws:region`` when set: one region name such as eu-west-1 (a list or null reaches the
-    provider as text and fails there, after the plan said it was fine)."""
-    if region is not None and not (isinstance(region, str) and AWS_REGION.fullmatch(region)):
-        p.add(f"aws:region={region!r} is not an AWS region name such as 'eu-west-1'")
-
-
 def load_settings() -> StackSettings:
     """The current stack's settings, validated. Raises ``ConfigError`` before any resource."""
-    project, stack = pulumi.get_project(), pulumi.get_stack()
-    subject = f"stack {stack!r} settings ({project}:*)"
-    p = Problems(subject)
-    config = _all_config()
-    check_namespaces(p, config, project, provider_namespaces())
-    check_region(p, config.get("aws:region"))
-    secret = set(runtime_config.get_config_secret_keys_env())
-    secrets = {k.split(":", 1)[1] for k in config if runtime_config.is_config_secret(k) or k in secret}
-    try:
-        settings = parse_settings(_config_items(project), subject=subject, secret_keys=secrets)
-    except ConfigError as error:
-        raise ConfigError(subject, [*p.items, *error.problems]) from None
-    p.raise_if_any()
+    settings: StackSettings = DECLARATION.load(parse_settings)
     return settings

@@ -171,6 +171,8 @@ def test_the_wheel_carries_the_license_and_type_markers_and_no_tests_or_bench(wh
     top_level = sorted({n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith(".dist-info")})
     assert top_level == ["resilient_serverless"]
     assert [n for n in names if "/tests/" in n or "/bench/" in n or "/environments/" in n] == []
+    # AND none of the reference application's handlers: they are the repository's app/, not the library
+    assert [n for n in names if n.rsplit("/", 1)[-1] in ("orders.py", "ingest.py") or n.startswith("app/")] == []
 
 
 def test_the_wheel_metadata_is_spdx_licensed_classified_and_publishes_only_user_extras(wheel: Path) -> None:
@@ -183,6 +185,8 @@ def test_the_wheel_metadata_is_spdx_licensed_classified_and_publishes_only_user_
     # PEP 639: the license is the expression; a license classifier beside it fails the upload
     assert [c for c in classifiers if c.startswith("License ::")] == []
     assert "pulumi" in meta["Keywords"].split(",")
+    # no project URLs while the repository has no public address (pyproject.toml says why)
+    assert meta.get_all("Project-URL") is None
     # the maintainers' tools are dependency groups, never extras a user can install
     assert sorted(meta.get_all("Provides-Extra", [])) == USER_EXTRAS.split(",")
     runtime = [r.split(";")[0] for r in meta.get_all("Requires-Dist", []) if "extra ==" not in r]
@@ -296,3 +300,63 @@ def test_same_code_imports_as_components_and_handlers_from_the_repo_root() -> No
     probe = "import components, handlers.resilience.breaker, components.naming as n; print(n.physical_name('sqs', 'a'))"
     out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, cwd=ROOT).stdout
     assert out.strip() == "a"
+
+
+SCHEMA_SNAPSHOT = ROOT / "tests" / "unit" / "snapshots" / "component_package_schema.json"
+
+
+def test_the_installed_package_serves_the_component_schema_of_the_snapshot(installed: Installed) -> None:
+    # GIVEN the wheel installed: the facades ship with it, so a PulumiPlugin.yaml anywhere can
+    # point at `python -m resilient_serverless.components.provider`
+    result = subprocess.run(
+        [installed.python, "-m", "resilient_serverless.components.provider", "--schema"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=installed.python.parents[2],
+        env=installed.env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    # THEN Pulumi's analyzer infers, from the installed sources, the schema of the snapshot
+    served = json.loads(result.stdout)
+    assert served.pop("version") == wheel_version(installed)
+    assert served == json.loads(SCHEMA_SNAPSHOT.read_text())
+
+
+def wheel_version(installed: Installed) -> str:
+    probe = "import importlib.metadata as m; print(m.version('resilient-serverless'))"
+    return subprocess.run(
+        [installed.python, "-c", probe], check=True, capture_output=True, text=True, env=installed.env
+    ).stdout.strip()
+
+
+def test_a_users_own_settings_refuse_a_bad_stack_value_naming_the_key(installed: Installed) -> None:
+    # GIVEN a user's program whose two keys are declared with the installed settings machinery,
+    # and a stack file with a value out of range (its dev stack plans clean above)
+    project = CONSUMERS / "own_settings"
+    # WHEN the installed CLI plans that stack
+    result = subprocess.run(
+        [installed.cli, "plan", "--stack", "bad", "--project-dir", str(project)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=installed.python.parents[2],
+        env=installed.env,
+    )
+    # THEN it refuses the value before any resource, naming the key, its value and the range
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "resilient-serverless: stack 'bad' settings (own_settings:*): "
+        "workerTimeoutSeconds=1000 is outside 1 to 900 seconds (Lambda timeout)"
+    )
+    # AND the installed command keeps the project's Pulumi.yaml in step with the declaration
+    check = subprocess.run(
+        [installed.python, "-m", "resilient_serverless.components.settings", "check", "--spec", "shop_settings:SPEC"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=project,
+        env=installed.env,
+    )
+    assert (check.returncode, check.stderr) == (0, "")

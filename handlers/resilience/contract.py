@@ -117,7 +117,6 @@ _PRIORITY_CONSUMER: Final = (
     _optional("RESILIENT_FIFO", "bool", "false", "the queues are FIFO"),
     _optional("RESILIENT_DEDUP_TABLE", doc="dedup store for deferral and DLQ writes"),
 )
-_ORDERS_TABLE: Final = Var("ORDERS_TABLE", doc="the orders table")
 
 CONTRACTS: Final[dict[str, tuple[Var, ...]]] = {
     "handlers.jobs.submit": JOB_CONFIG,
@@ -140,8 +139,6 @@ CONTRACTS: Final[dict[str, tuple[Var, ...]]] = {
         Var("PUSH_ENDPOINT", doc="the management API endpoint (https://, stage included)"),
         *PUSH_MESSAGE,
     ),
-    "handlers.orders": (_ORDERS_TABLE,),
-    "handlers.ingest": (_ORDERS_TABLE, *_PRIORITY_CONSUMER),
     "handlers.resilience.priority": _PRIORITY_CONSUMER,
 }
 

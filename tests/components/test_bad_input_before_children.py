@@ -12,8 +12,8 @@ from resilient_serverless.components.testing import Graph, run_program
 
 from tests.conftest import HANDLERS
 
-PAIR = {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS}
-FUNCTION = {"handler": "handlers.orders.lambda_handler", "code": HANDLERS}
+PAIR = {"handler": "app.handlers.ingest.lambda_handler", "code": HANDLERS}
+FUNCTION = {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS}
 
 
 def refused(make: Any) -> tuple[ConfigError, Graph]:
@@ -128,8 +128,8 @@ def test_args_that_are_not_a_dict_show_the_two_calls() -> None:
 def test_pulumi_style_keyword_arguments_are_accepted() -> None:
     # GIVEN the call a Pulumi user writes first: keyword arguments, as for pulumi_aws resources
     def program() -> None:
-        fn = ResilientFunction("orders", handler="handlers.orders.lambda_handler", code=HANDLERS, timeout=7)
-        pair = PriorityQueuePair("inbox", handler="handlers.ingest.lambda_handler", code=HANDLERS, ttl_s=600)
+        fn = ResilientFunction("orders", handler="app.handlers.orders.lambda_handler", code=HANDLERS, timeout=7)
+        pair = PriorityQueuePair("inbox", handler="app.handlers.ingest.lambda_handler", code=HANDLERS, ttl_s=600)
         pulumi.export("fn", fn.function_name)
         pulumi.export("ttl", pair.settings.ttl_s)
 

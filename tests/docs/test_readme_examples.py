@@ -82,7 +82,16 @@ def user_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _reference_code() -> Any:
-    return package_function(ROOT / "handlers", package_name="handlers", library=False)
+    """The README's ``code``: the library's handlers and the reference application's as one
+    top-level ``handlers`` package (the examples name ``handlers.orders`` and ``handlers.jobs.worker``)."""
+    import shutil
+    import tempfile
+
+    tree = Path(tempfile.mkdtemp()) / "handlers"
+    shutil.copytree(ROOT / "handlers", tree, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("orders.py", "ingest.py", "contract.py"):
+        shutil.copy2(ROOT / "app" / "handlers" / name, tree / name)
+    return package_function(tree, package_name="handlers")
 
 
 PROGRAM_GIVENS: dict[str, Callable[[dict[str, Any]], Any]] = {

@@ -181,7 +181,7 @@ def raw_program() -> None:
 def components_program() -> None:
     """Our own components with their defaults: a route whose rate x latency outgrows the
     function's reserved concurrency (only the graph, through the component's outputs, shows it)."""
-    fn = ResilientFunction("report", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+    fn = ResilientFunction("report", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
     ThrottledApi("reports", {"flavor": "rest", "routes": [{"method": "GET", "path": "/reports", "function": fn}]})
 
 

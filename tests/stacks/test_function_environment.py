@@ -9,6 +9,8 @@ import pytest
 from resilient_serverless.components.testing import Graph, run_stack
 from resilient_serverless.handlers.resilience import contract
 
+from app.handlers import contract as app_contract
+
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ["dev", "staging", "prod", "local"]
 CONSUMERS = sorted(p.name for p in (ROOT / "tests" / "consumers").iterdir() if (p / "Pulumi.yaml").exists())
@@ -29,6 +31,8 @@ def _environment_problems(graph: Graph, *, library_only: bool) -> list[str]:
         if library_only and not handler.startswith(COMPONENT_HANDLERS):
             continue  # the user's own module, whatever its name (a user may call theirs handlers.orders)
         variables = contract.contract_for(handler)
+        if variables is None:  # the reference application declares its own handlers' contract
+            variables = app_contract.contract_for(handler)
         if variables is None:
             if not library_only:
                 problems.append(f"{fn.urn}: no contract declared for handler {handler!r}")

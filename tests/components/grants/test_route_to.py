@@ -18,10 +18,11 @@ POLICY, QUEUE = "aws:iam/rolePolicy:RolePolicy", "aws:sqs/queue:Queue"
 def build(surge: dict[str, int] | None = None, shards: dict[str, int] | None = None) -> Graph:
     def program() -> None:
         producer = ResilientFunction(
-            "intake", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS, "invocation": "sync"}
+            "intake", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS, "invocation": "sync"}
         )
         pair = PriorityQueuePair(
-            "work", {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS, "surge": surge, "shards": shards}
+            "work",
+            {"handler": "app.handlers.ingest.lambda_handler", "code": HANDLERS, "surge": surge, "shards": shards},
         )
         producer.grants.route_to(pair)
 
@@ -67,9 +68,9 @@ def test_a_sharded_pair_grants_every_shard_and_never_the_low_queue() -> None:
 def test_the_same_pair_twice_is_refused() -> None:
     def program() -> None:
         producer = ResilientFunction(
-            "intake", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS, "invocation": "sync"}
+            "intake", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS, "invocation": "sync"}
         )
-        pair = PriorityQueuePair("work", {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS})
+        pair = PriorityQueuePair("work", {"handler": "app.handlers.ingest.lambda_handler", "code": HANDLERS})
         producer.grants.route_to(pair)
         producer.grants.route_to(pair)
 

@@ -33,6 +33,7 @@ from resilient_serverless.components.testing.operations import (
 from tests.conftest import ROOT
 
 HANDLERS_DIR = ROOT / "handlers"  # the handlers' sources, read for the metric and log names they write
+APP_HANDLERS_DIR = ROOT / "app" / "handlers"  # the reference application publishes the rest
 STACKS = ["dev", "staging", "prod", "local"]
 
 
@@ -75,7 +76,7 @@ def test_the_dashboard_follows_the_request_path(stack: tuple[str, Graph]) -> Non
 def test_every_plotted_metric_is_one_the_stack_emits(stack: tuple[str, Graph]) -> None:
     # GIVEN the handlers' EMF metrics and the stack's resources THEN no widget plots a metric nothing emits
     _, graph = stack
-    assert unknown_metrics(graph, emf_metric_names(HANDLERS_DIR)) == []
+    assert unknown_metrics(graph, (emf_metric_names(HANDLERS_DIR) | emf_metric_names(APP_HANDLERS_DIR))) == []
     assert len(list(plotted_metrics(_body(graph)))) > 40
 
 
@@ -151,9 +152,9 @@ def test_a_metric_of_a_function_that_does_not_exist_is_reported() -> None:
             "properties": {"title": "ghost", "metrics": [["AWS/Lambda", "Errors", "FunctionName", "gone"]]},
         }
     )
-    assert unknown_metrics(_with_body(graph, body), emf_metric_names(HANDLERS_DIR)) == [
-        "ops-dashboard: widget 'ghost' plots AWS/Lambda/Errors {'FunctionName': 'gone'}, which nothing emits"
-    ]
+    assert unknown_metrics(
+        _with_body(graph, body), (emf_metric_names(HANDLERS_DIR) | emf_metric_names(APP_HANDLERS_DIR))
+    ) == ["ops-dashboard: widget 'ghost' plots AWS/Lambda/Errors {'FunctionName': 'gone'}, which nothing emits"]
 
 
 def test_an_emf_metric_no_handler_publishes_is_reported() -> None:
@@ -166,7 +167,14 @@ def test_an_emf_metric_no_handler_publishes_is_reported() -> None:
             "properties": {"title": "typo", "metrics": [["resilient-serverless", "MessageDeferred", *service]]},
         }
     )
-    assert len(unknown_metrics(_with_body(graph, body), emf_metric_names(HANDLERS_DIR))) == 1
+    assert (
+        len(
+            unknown_metrics(
+                _with_body(graph, body), (emf_metric_names(HANDLERS_DIR) | emf_metric_names(APP_HANDLERS_DIR))
+            )
+        )
+        == 1
+    )
 
 
 def test_an_alarm_left_off_the_dashboard_is_reported() -> None:
@@ -187,7 +195,7 @@ def test_a_body_that_is_not_json_is_named() -> None:
 
 
 def test_handler_metric_names_are_read_from_the_handlers() -> None:
-    names = emf_metric_names(HANDLERS_DIR)
+    names = emf_metric_names(HANDLERS_DIR) | emf_metric_names(APP_HANDLERS_DIR)
     assert {"MessagesDeferred", "MessagesDroppedTTL", "OrdersAccepted", "CircuitOpen", "Responses5xx"} <= names
     assert "MessageDeferred" not in names
 
@@ -220,7 +228,7 @@ def test_a_program_that_composes_components_gets_a_dashboard_without_writing_one
     titles = [w["properties"].get("markdown") for w in body["widgets"] if w["type"] == "text"]
     assert "### Function: jobs/eu-high-consumer (queue)" in titles and "### Function: reader (sync)" in titles
     assert titles.count("### Function: reader (sync)") == 1  # the API's function and the collected one are one
-    assert unknown_metrics(graph, emf_metric_names(HANDLERS_DIR)) == []
+    assert unknown_metrics(graph, (emf_metric_names(HANDLERS_DIR) | emf_metric_names(APP_HANDLERS_DIR))) == []
     assert alarms_missing(graph) == []
 
 

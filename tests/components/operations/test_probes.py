@@ -29,6 +29,7 @@ from resilient_serverless.components.testing.operations import (
 from tests.conftest import ROOT
 
 HANDLERS_DIR = ROOT / "handlers"  # the handlers' sources, read for the metric and log names they write
+APP_HANDLERS_DIR = ROOT / "app" / "handlers"  # the reference application publishes the rest
 # Keys Powertools' Logger writes on every line (with inject_lambda_context), per its docs.
 POWERTOOLS_FIELDS = {
     "level",
@@ -72,7 +73,12 @@ def _access_fields(graph: Graph) -> set[str]:
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod", "local"])
 def test_saved_queries_parse_and_read_fields_our_logs_have(graphs: dict[str, Graph], stack: str) -> None:
     graph = graphs[stack]
-    known = _access_fields(graph) | POWERTOOLS_FIELDS | _consumer_log_keys() | emf_metric_names(HANDLERS_DIR)
+    known = (
+        _access_fields(graph)
+        | POWERTOOLS_FIELDS
+        | _consumer_log_keys()
+        | (emf_metric_names(HANDLERS_DIR) | emf_metric_names(APP_HANDLERS_DIR))
+    )
     log_groups = {g.outputs["name"] for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup")}
     queries = graph.of_type("aws:cloudwatch/queryDefinition:QueryDefinition")
     assert sorted(q.name for q in queries) == [

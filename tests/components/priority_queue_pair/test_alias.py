@@ -18,7 +18,7 @@ def build(consumer: dict[str, Any]) -> Graph:
         PriorityQueuePair(
             "jobs",
             {
-                "handler": "handlers.ingest.lambda_handler",
+                "handler": "app.handlers.ingest.lambda_handler",
                 "code": HANDLERS,
                 "consumer": consumer,
                 "surge": {"backlog": 50},

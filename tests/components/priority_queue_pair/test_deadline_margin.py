@@ -23,7 +23,8 @@ MARGIN = defaults.QUEUE_CONSUMER_DEADLINE_MARGIN_S
 def build(timeout: int) -> Any:
     def program() -> None:
         PriorityQueuePair(
-            "inbox", {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS, "consumer": {"timeout": timeout}}
+            "inbox",
+            {"handler": "app.handlers.ingest.lambda_handler", "code": HANDLERS, "consumer": {"timeout": timeout}},
         )
 
     return run_program(program, project="shop", stack="dev")

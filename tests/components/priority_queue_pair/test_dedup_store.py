@@ -33,7 +33,7 @@ def build(**args: Any) -> Graph:
         )
         PriorityQueuePair(
             "inbox",
-            {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS, "dedup_table": table, **args},
+            {"handler": "app.handlers.ingest.lambda_handler", "code": HANDLERS, "dedup_table": table, **args},
         )
 
     return run_program(program, project="shop", stack="dev")
@@ -82,7 +82,7 @@ def test_the_environment_the_pair_sets_gives_the_consumer_its_store(
 
 def test_without_a_table_consumers_are_at_least_once() -> None:
     def program() -> None:
-        PriorityQueuePair("inbox", {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS})
+        PriorityQueuePair("inbox", {"handler": "app.handlers.ingest.lambda_handler", "code": HANDLERS})
 
     graph = run_program(program, project="shop", stack="dev")
     for fn in graph.of_type(FUNCTION):
@@ -94,7 +94,7 @@ def test_without_a_table_consumers_are_at_least_once() -> None:
 def test_a_dedup_table_that_is_not_a_table_is_refused() -> None:
     def program() -> None:
         PriorityQueuePair(
-            "inbox", {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS, "dedup_table": "dedup"}
+            "inbox", {"handler": "app.handlers.ingest.lambda_handler", "code": HANDLERS, "dedup_table": "dedup"}
         )
 
     with pytest.raises(ConfigError) as raised:

@@ -17,7 +17,7 @@ QUEUE, MAPPING = "aws:sqs/queue:Queue", "aws:lambda/eventSourceMapping:EventSour
 
 def build(**args: Any) -> Graph:
     def program() -> None:
-        pair = PriorityQueuePair("inbox", {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS, **args})
+        pair = PriorityQueuePair("inbox", {"handler": "app.handlers.ingest.lambda_handler", "code": HANDLERS, **args})
         pulumi.export("config", pair.producer_config)
 
     return run_program(program, project="shop", stack="dev")

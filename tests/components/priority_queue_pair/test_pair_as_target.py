@@ -16,12 +16,12 @@ def test_send_to_a_pair_allows_its_producer_entries_only() -> None:
         inbox = PriorityQueuePair(
             "inbox",
             {
-                "handler": "handlers.ingest.lambda_handler",
+                "handler": "app.handlers.ingest.lambda_handler",
                 "code": HANDLERS,
                 "surge": {"backlog": 1000, "age_s": 60},
             },
         )
-        producer = ResilientFunction("producer", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        producer = ResilientFunction("producer", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         producer.grants.send_to(inbox)
 
     graph = run_program(program, project="shop", stack="qa")
@@ -40,7 +40,7 @@ def test_send_to_a_pair_allows_its_producer_entries_only() -> None:
 
 def test_send_to_something_else_says_what_to_pass() -> None:
     def program() -> None:
-        producer = ResilientFunction("producer", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        producer = ResilientFunction("producer", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         producer.grants.send_to("https://sqs.eu-west-1.amazonaws.com/1/q")
 
     with pytest.raises(ConfigError) as raised:

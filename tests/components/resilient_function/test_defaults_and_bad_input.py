@@ -19,7 +19,7 @@ FUNCTION = "aws:lambda/function:Function"
 
 def build(name: str = "orders", **args: Any) -> Graph:
     def program() -> None:
-        fn = ResilientFunction(name, {"handler": "handlers.orders.lambda_handler", "code": HANDLERS, **args})
+        fn = ResilientFunction(name, {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS, **args})
         pulumi.export("target", fn.target_arn)
         pulumi.export("invoke", fn.invoke_arn)
 
@@ -218,7 +218,7 @@ def test_grant_invoke_is_scoped_to_the_source_arn() -> None:
 
     def program() -> None:
         fn = ResilientFunction(
-            "orders", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS, "provisioned_concurrency": 1}
+            "orders", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS, "provisioned_concurrency": 1}
         )
         fn.grant_invoke("api", "apigateway.amazonaws.com", source)
 
@@ -234,7 +234,7 @@ def test_grant_invoke_is_scoped_to_the_source_arn() -> None:
 
 def test_grants_refuse_wildcards() -> None:
     def program() -> None:
-        fn = ResilientFunction("orders", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn = ResilientFunction("orders", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         fn.grants.allow("everything", ["dynamodb:*"], ["*"])
 
     with pytest.raises(
@@ -384,7 +384,7 @@ def test_transform_values_must_be_dicts_or_callables() -> None:
 
 def test_a_grant_label_is_used_once_per_role() -> None:
     def program() -> None:
-        fn = ResilientFunction("orders", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn = ResilientFunction("orders", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         fn.grants.allow("read", ["dynamodb:GetItem"], ["arn:aws:dynamodb:eu-west-1:123456789012:table/t"])
         fn.grants.allow("read", ["dynamodb:Query"], ["arn:aws:dynamodb:eu-west-1:123456789012:table/t"])
 

@@ -16,7 +16,7 @@ ADOT = "arn:aws:lambda:ap-southeast-2:615299751070:layer:AWSOpenTelemetryDistroP
 
 def build(**args: Any) -> Graph:
     def program() -> None:
-        ResilientFunction("billing", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS, **args})
+        ResilientFunction("billing", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS, **args})
 
     return run_program(program, project="ledger", stack="qa")
 
@@ -69,7 +69,7 @@ def test_queue_consumers_take_the_tracing_provider_too() -> None:
         PriorityQueuePair(
             "events",
             {
-                "handler": "handlers.ingest.lambda_handler",
+                "handler": "app.handlers.ingest.lambda_handler",
                 "code": HANDLERS,
                 "consumer": {"tracing_provider": "otel", "otel_layer_arn": ADOT},
             },

@@ -40,7 +40,7 @@ def render(template: str) -> str:
 def graph() -> Graph:
     def program() -> None:
         writer = ResilientFunction(
-            "writer", {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS, "invocation": "async"}
+            "writer", {"handler": "app.handlers.ingest.lambda_handler", "code": HANDLERS, "invocation": "async"}
         )
         queue = aws.sqs.Queue("tickets", name="support-tickets")
         ThrottledApi(

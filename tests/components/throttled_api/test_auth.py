@@ -17,10 +17,10 @@ POOL = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_abc"
 
 def graph_of(flavor: str, auth: dict[str, Any] | None, **extra: Any) -> Graph:
     def program() -> None:
-        fn = ResilientFunction("notes", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn = ResilientFunction("notes", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         given = auth
         if auth is not None and auth.get("function") == "authorizer":
-            authorizer = ResilientFunction("gate", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+            authorizer = ResilientFunction("gate", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
             given = {**auth, "function": authorizer}
         routes = [
             {"method": m, "path": p, "function": fn, **({"auth": given} if given else {})}
@@ -151,7 +151,7 @@ def test_a_per_client_limit_quiets_the_write_route_rule_on_rest() -> None:
 )
 def test_bad_auth_is_named(flavor: str, auth: Any, message: str) -> None:
     def program() -> None:
-        fn = ResilientFunction("notes", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn = ResilientFunction("notes", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         ThrottledApi(
             "notes", {"flavor": flavor, "routes": [{"method": "GET", "path": "/n", "function": fn, "auth": auth}]}
         )
@@ -163,7 +163,7 @@ def test_bad_auth_is_named(flavor: str, auth: Any, message: str) -> None:
 
 def test_invoke_arn_of_an_unknown_route_names_the_routes() -> None:
     def program() -> None:
-        fn = ResilientFunction("notes", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn = ResilientFunction("notes", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         ThrottledApi("notes", {"routes": [{"method": "GET", "path": "/n", "function": fn}]}).invoke_arn("POST", "/n")
 
     with pytest.raises(KeyError, match=r"ThrottledApi 'notes' has no route POST /n \(routes: GET /n\)"):

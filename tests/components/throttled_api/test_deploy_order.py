@@ -24,7 +24,7 @@ def shop(flavor: str, *, with_account: bool = False, **extra: Any) -> Graph:
 
     def program() -> None:
         account = ApiGatewayAccount("gw-logging") if with_account else None
-        lookup = ResilientFunction("lookup", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        lookup = ResilientFunction("lookup", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         queue = aws.sqs.Queue("intake", name="catalogue-intake")
         routes: list[dict[str, Any]] = [
             {"method": "GET", "path": "/", "function": lookup},
@@ -66,7 +66,7 @@ def test_rest_stage_and_every_method_setting_wait_for_the_account_setting() -> N
 
 def test_an_aws_account_resource_is_accepted_as_the_account() -> None:
     def program() -> None:
-        fn = ResilientFunction("f", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn = ResilientFunction("f", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         account = aws.apigateway.Account("acct", cloudwatch_role_arn="arn:aws:iam::123456789012:role/gw")
         ThrottledApi("a", {"routes": [{"method": "GET", "path": "/x", "function": fn}], "account": account})
 
@@ -95,7 +95,7 @@ def test_plan_warns_when_a_logging_rest_api_has_no_account_role() -> None:
 def test_plan_warns_when_the_stack_sets_the_role_but_the_api_does_not_wait() -> None:
     def program() -> None:
         ApiGatewayAccount("gw")
-        fn = ResilientFunction("f", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn = ResilientFunction("f", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         ThrottledApi("a", {"routes": [{"method": "GET", "path": "/x", "function": fn}]})
 
     assert account_findings(run_program(program)) == [
@@ -123,7 +123,7 @@ def test_account_rule_is_quiet_when_managed_here_elsewhere_or_on_http() -> None:
 )
 def test_bad_account_arguments(args: dict[str, Any], message: str) -> None:
     def program() -> None:
-        fn = ResilientFunction("f", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn = ResilientFunction("f", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         ThrottledApi("a", {"routes": [{"method": "GET", "path": "/x", "function": fn}], **args})
 
     with pytest.raises(ConfigError) as raised:
@@ -134,7 +134,7 @@ def test_bad_account_arguments(args: dict[str, Any], message: str) -> None:
 def test_account_and_managed_elsewhere_contradict() -> None:
     def program() -> None:
         account = ApiGatewayAccount("gw")
-        fn = ResilientFunction("f", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn = ResilientFunction("f", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         ThrottledApi(
             "a",
             {

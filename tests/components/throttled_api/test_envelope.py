@@ -98,7 +98,7 @@ def fifo_pair(name: str = "orders", content_based: bool = False) -> PriorityQueu
     return PriorityQueuePair(
         name,
         {
-            "handler": "handlers.ingest.lambda_handler",
+            "handler": "app.handlers.ingest.lambda_handler",
             "code": HANDLERS,
             "fifo": True,
             "content_based_deduplication": content_based,
@@ -149,7 +149,7 @@ def test_rest_queue_route_sends_the_envelope_and_fifo_ids_to_sqs() -> None:
 def test_rest_async_route_invokes_the_function_with_the_envelope() -> None:
     def program() -> None:
         fn = ResilientFunction(
-            "w", {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS, "invocation": "async"}
+            "w", {"handler": "app.handlers.ingest.lambda_handler", "code": HANDLERS, "invocation": "async"}
         )
         ThrottledApi(
             "shop",
@@ -265,7 +265,7 @@ def test_bad_fifo_sources_are_named(route: dict[str, Any], message: str) -> None
 
 def test_fifo_ids_on_a_function_or_standard_queue_are_refused() -> None:
     def program() -> None:
-        fn = ResilientFunction("f", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn = ResilientFunction("f", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         ThrottledApi("shop", {"routes": [{"method": "GET", "path": "/a", "function": fn, "group_id": "header.X"}]})
 
     with pytest.raises(ConfigError) as raised:
@@ -314,7 +314,7 @@ def test_plan_shows_the_envelope_and_the_group_id_source() -> None:
 
 def test_a_priority_queue_pair_target_sends_to_its_high_queue() -> None:
     def program() -> None:
-        inbox = PriorityQueuePair("inbox", {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS})
+        inbox = PriorityQueuePair("inbox", {"handler": "app.handlers.ingest.lambda_handler", "code": HANDLERS})
         ThrottledApi("shop", {"flavor": "http", "routes": [{"method": "POST", "path": "/orders", "queue": inbox}]})
 
     graph = run_program(program, project="shop", stack="qa")

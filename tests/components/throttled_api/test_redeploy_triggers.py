@@ -24,7 +24,7 @@ def triggers(
 
     def program() -> None:
         fn = ResilientFunction(
-            "invoice", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS, **(fn_args or {})}
+            "invoice", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS, **(fn_args or {})}
         )
         queue = aws.sqs.Queue("inbox", name=queue_name)
         ThrottledApi(
@@ -94,7 +94,7 @@ def test_request_model_and_validator_change_the_trigger(base: dict[str, str]) ->
 
 def test_the_deployment_waits_for_every_permission() -> None:
     def program() -> None:
-        fn = ResilientFunction("invoice", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn = ResilientFunction("invoice", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         ThrottledApi("billing", {"routes": [{"method": "GET", "path": "/invoices", "function": fn}]})
 
     graph = run_program(program)

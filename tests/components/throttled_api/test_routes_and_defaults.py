@@ -22,7 +22,7 @@ def api_program(
 ) -> Any:
     def program() -> None:
         fn = ResilientFunction(
-            "get", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS, **(fn_args or {})}
+            "get", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS, **(fn_args or {})}
         )
         inbox = aws.sqs.Queue("inbox", name="shop-dev-inbox")
         chosen: list[dict[str, Any]] = [{"method": "GET", "path": "/orders/{order_id}", "function": fn}]
@@ -30,7 +30,7 @@ def api_program(
             chosen.append({"method": "POST", "path": "/orders", "queue": inbox})
         if routes == "all" and flavor == "rest":
             writer = ResilientFunction(
-                "put", {"handler": "handlers.ingest.lambda_handler", "code": HANDLERS, "invocation": "async"}
+                "put", {"handler": "app.handlers.ingest.lambda_handler", "code": HANDLERS, "invocation": "async"}
             )
             chosen.append(
                 {
@@ -294,7 +294,7 @@ def test_capacity_rule_warns_when_the_api_admits_more_than_the_function_serves(r
 # --- bad input --------------------------------------------------------------------------------------
 def errors_of(flavor: str = "rest", routes: Any = None, **args: Any) -> list[str]:
     def program() -> None:
-        fn = ResilientFunction("get", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn = ResilientFunction("get", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         given = routes(fn) if callable(routes) else [{"method": "GET", "path": "/orders", "function": fn}]
         ThrottledApi("front", {"flavor": flavor, "routes": given, **args})
 
@@ -394,7 +394,7 @@ def test_http_rejects_what_it_cannot_do() -> None:
 def test_async_lambda_routes_are_rest_only() -> None:
     def routes(fn: ResilientFunction) -> list[dict[str, Any]]:
         writer = ResilientFunction(
-            "put", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS, "invocation": "async"}
+            "put", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS, "invocation": "async"}
         )
         return [{"method": "PUT", "path": "/o", "function": writer, "mode": "async"}]
 
@@ -434,7 +434,7 @@ def test_duplicate_routes_and_conflicting_path_variables() -> None:
 
 def test_bad_input_registers_nothing() -> None:
     def program() -> None:
-        fn = ResilientFunction("get", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn = ResilientFunction("get", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         with pytest.raises(ConfigError):
             ThrottledApi(
                 "front", {"routes": [{"method": "GET", "path": "/a", "function": fn}], "throttle": {"rate": 0}}
@@ -507,7 +507,7 @@ def test_default_stage_names() -> None:
 
 def test_the_default_flavour_is_rest() -> None:
     def program() -> None:
-        fn = ResilientFunction("get", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn = ResilientFunction("get", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         ThrottledApi("front", {"routes": [{"method": "GET", "path": "/a", "function": fn}]})
 
     graph = run_program(program)
@@ -535,7 +535,7 @@ def test_api_gateway_account_role_can_push_logs() -> None:
 
 def api(extra: dict[str, Any]) -> Any:
     def program() -> None:
-        fn = ResilientFunction("get", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        fn = ResilientFunction("get", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         ThrottledApi("front", {"flavor": "rest", "routes": [{"method": "GET", "path": "/x", "function": fn}], **extra})
 
     return run_program(program, project="shop", stack="dev")

@@ -635,7 +635,7 @@ def test_authorizer_connect_uses_your_request_authorizer_scoped_to_this_api() ->
     from resilient_serverless.components import ResilientFunction
 
     def program() -> None:
-        auth = ResilientFunction("auth", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS})
+        auth = ResilientFunction("auth", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS})
         WebSocketNotifier("push", {"code": HANDLERS, "connect_auth": "authorizer", "authorizer": auth})
 
     graph = run_program(program)

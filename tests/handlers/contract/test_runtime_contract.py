@@ -40,7 +40,7 @@ def handler_modules() -> list[str]:
 
 
 def test_the_entry_points_found_include_each_kind_of_handler() -> None:
-    assert {"handlers.jobs.submit", "handlers.push.routes", "handlers.push.notify", "handlers.ingest"} <= set(
+    assert {"handlers.jobs.submit", "handlers.push.routes", "handlers.push.notify", "handlers.jobs.starter"} <= set(
         handler_modules()
     )
 

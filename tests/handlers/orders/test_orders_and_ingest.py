@@ -34,7 +34,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         )
         sqs = boto3.client("sqs", region_name="eu-west-1")
         dlq_url = sqs.create_queue(QueueName="ingest-dlq")["QueueUrl"]
-        from handlers import ingest, orders
+        from app.handlers import ingest, orders
 
         low_url = sqs.create_queue(QueueName="ingest-low")["QueueUrl"]
         monkeypatch.setattr(
@@ -174,7 +174,7 @@ def test_a_transient_fault_fails_only_its_own_message(
     ],
 )
 def test_validation_names_the_field(event: dict[str, Any], reason: str) -> None:
-    from handlers.ingest import InvalidOrder, validate
+    from app.handlers.ingest import InvalidOrder, validate
 
     with pytest.raises(InvalidOrder) as raised:
         validate(event)
@@ -193,7 +193,7 @@ def test_an_order_that_waited_too_long_steps_aside_to_the_low_queue(aws: dict[st
 
 
 def test_an_order_must_be_a_json_object() -> None:
-    from handlers.ingest import InvalidOrder, validate
+    from app.handlers.ingest import InvalidOrder, validate
 
     with pytest.raises(InvalidOrder, match="the order must be a JSON object, got list"):
         validate([])
@@ -292,7 +292,7 @@ def test_an_order_dynamodb_cannot_store_is_dead_lettered_at_once_with_the_reason
 
 @pytest.mark.parametrize("version", [-1, 2**53 + 1, "3", True, 1.5])
 def test_a_bad_version_is_named(version: Any) -> None:
-    from handlers.ingest import InvalidOrder, validate
+    from app.handlers.ingest import InvalidOrder, validate
 
     with pytest.raises(InvalidOrder) as raised:
         validate({"order_id": "a", "items": [{"sku": "s", "qty": 1}], "version": version})

@@ -12,19 +12,19 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from resilient_serverless.handlers.resilience.backoff import Deadline, retry
+from resilient_serverless.handlers.resilience.breaker import CircuitBreaker, CircuitOpenError
+from resilient_serverless.handlers.resilience.clients import aws_client
+from resilient_serverless.handlers.resilience.observability import logger, metrics, tracer
 
-from .resilience.backoff import Deadline, retry
-from .resilience.breaker import CircuitBreaker, CircuitOpenError
-from .resilience.clients import aws_client
-from .resilience.contract import read_module
-from .resilience.observability import logger, metrics, tracer
+from .contract import read_module
 
 
 @functools.cache
 def orders_table() -> str:
     """The table from the function's environment (the runtime contract), read at the first
     request: importing the module needs no deployment."""
-    return str(read_module("handlers.orders")["ORDERS_TABLE"])
+    return str(read_module("app.handlers.orders")["ORDERS_TABLE"])
 
 
 dynamodb = aws_client("dynamodb")

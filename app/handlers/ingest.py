@@ -22,20 +22,20 @@ import time
 from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
+from resilient_serverless.handlers.resilience.backoff import Deadline, retry
+from resilient_serverless.handlers.resilience.clients import aws_client
+from resilient_serverless.handlers.resilience.envelope import read_envelope
+from resilient_serverless.handlers.resilience.observability import logger, metrics, tracer
+from resilient_serverless.handlers.resilience.priority import PoisonMessage, SqsMessage, consumer_from_env
 
-from .resilience.backoff import Deadline, retry
-from .resilience.clients import aws_client
-from .resilience.contract import read_module
-from .resilience.envelope import read_envelope
-from .resilience.observability import logger, metrics, tracer
-from .resilience.priority import PoisonMessage, SqsMessage, consumer_from_env
+from .contract import read_module
 
 
 @functools.cache
 def orders_table() -> str:
     """The table from the function's environment (the runtime contract), read at the first
     request: importing the module needs no deployment."""
-    return str(read_module("handlers.ingest")["ORDERS_TABLE"])
+    return str(read_module("app.handlers.ingest")["ORDERS_TABLE"])
 
 
 ORDER_TTL_S = 90 * 24 * 3600
