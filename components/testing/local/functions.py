@@ -124,6 +124,7 @@ class Functions:
     credentials_for: Callable[[str], Mapping[str, str]]  # role ARN -> AWS_* credential variables
     clock: Clock
     invocations: list[Invocation] = field(default_factory=list)
+    routes: list[dict[str, Any]] = field(default_factory=list)  # the local network's named endpoints
     _idle: dict[str, list[_Environment]] = field(default_factory=dict)
     _in_flight: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -212,6 +213,7 @@ class Functions:
             "invoked_function_arn": name_or_arn if name_or_arn.startswith("arn:") else spec.arn,
             "deadline_s": self.clock.now() + spec.timeout_s,
             "clock_offset_s": self.clock.offset_s,
+            "routes": self.routes,
             "trace_id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]};Sampled=0",
         }
         try:

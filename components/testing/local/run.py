@@ -22,6 +22,7 @@ from .apis import Api, Caller, Request, Response, _json_response, apis_of, lambd
 from .backend import NOT_EMULATED, Backend, provision, start_backend
 from .clock import Clock
 from .functions import Functions, FunctionSpec, Invocation, TooManyRequests
+from .receiver import WebhookReceiver, start_receiver
 from .stepfunctions import hook_stepfunctions
 from .websocket import WebSocket, hook_connections
 
@@ -130,6 +131,7 @@ class LocalRun:
     _machine_types: dict[str, str] = field(default_factory=dict)
     _parked: list[Any] = field(default_factory=list)  # callback endpoints of task-token waits in progress
     _parked_lock: threading.Lock = field(default_factory=threading.Lock)
+    receivers: list[WebhookReceiver] = field(default_factory=list)
 
     # -- what the program exported --------------------------------------------------------------
     @property
@@ -327,6 +329,17 @@ class LocalRun:
         self.connections[connection.connection_id] = connection
         connection.connect()
         return connection
+
+    # -- webhook receivers ------------------------------------------------------------------------
+    def webhook_receiver(self) -> WebhookReceiver:
+        """A new HTTPS webhook endpoint (``receiver.url``) the handlers can call as they would a
+        public one: its name resolves, for them only, to a public address the local network routes
+        to a server on 127.0.0.1, whose CA they trust. The sender's checks stay as they are (a
+        callback on 127.0.0.1 is still refused). Deliveries are kept in ``receiver.deliveries``."""
+        receiver = start_receiver(len(self.receivers) + 1)
+        self.receivers.append(receiver)
+        self.functions.routes.append(receiver.route())
+        return receiver
 
     # -- queued work --------------------------------------------------------------------------------
     def invoke_async(self, function: str, event: Any) -> None:
@@ -538,6 +551,8 @@ class LocalRun:
 
     def close(self) -> None:
         self.functions.close()
+        for receiver in self.receivers:
+            receiver.close()
 
 
 # --- helpers ----------------------------------------------------------------------------------------
