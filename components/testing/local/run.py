@@ -21,7 +21,7 @@ from ..mocks import AwsMocks
 from .apis import Api, Caller, Request, Response, _json_response, apis_of, lambda_proxy_event, proxy_response
 from .backend import NOT_EMULATED, Backend, provision, start_backend
 from .clock import Clock
-from .functions import Functions, FunctionSpec, Invocation, TooManyRequests
+from .functions import Functions, FunctionSpec, Hold, Invocation, TooManyRequests
 from .receiver import WebhookReceiver, start_receiver
 from .stepfunctions import hook_stepfunctions
 from .websocket import WebSocket, hook_connections
@@ -132,6 +132,7 @@ class LocalRun:
     _parked: list[Any] = field(default_factory=list)  # callback endpoints of task-token waits in progress
     _parked_lock: threading.Lock = field(default_factory=threading.Lock)
     receivers: list[WebhookReceiver] = field(default_factory=list)
+    deadlines: dict[int, float] = field(default_factory=dict)  # running executions' timeouts, run's clock
 
     # -- what the program exported --------------------------------------------------------------
     @property
@@ -330,6 +331,15 @@ class LocalRun:
         connection.connect()
         return connection
 
+    # -- invocations held mid-flight -----------------------------------------------------------------
+    def hold(self, function: str) -> contextlib.AbstractContextManager[Hold]:
+        """Hold the function's invocations mid-flight for the block: each starts (its Lambda
+        deadline counts from then, on the run's clock) and waits to run its handler until the
+        block ends, so a test can move the clock or cancel while work is running. ``settle``
+        counts an execution waiting on a held task as settled. Released past its timeout, an
+        invocation ends as Lambda ends it (``Sandbox.Timedout``) without running the handler."""
+        return self.functions.hold(function)
+
     # -- webhook receivers ------------------------------------------------------------------------
     def webhook_receiver(self) -> WebhookReceiver:
         """A new HTTPS webhook endpoint (``receiver.url``) the handlers can call as they would a
@@ -470,11 +480,15 @@ class LocalRun:
         return found
 
     def _executions_running(self) -> bool:
-        """Whether an execution is busy: running, and not parked on a task token no one answered."""
+        """Whether an execution is busy: running, and not parked on a task token no one answered
+        nor on a held invocation; or past its timeout on the run's clock, about to end."""
+        now = self.clock.now()
+        if any(deadline < now for deadline in list(self.deadlines.values())):
+            return True
         running = sum(1 for e in self._executions() if e["status"] == "RUNNING")
         with self._parked_lock:
             waiting = sum(1 for endpoint in self._parked if endpoint.get_outcome() is None)
-        return running > waiting
+        return running > waiting + self.functions.held()
 
     @contextlib.contextmanager
     def _parked_task(self, callback_endpoint: Any) -> Iterator[None]:
