@@ -25,15 +25,17 @@ class Runs:
     session-scoped parameter), closed when another run is needed."""
 
     def __init__(self) -> None:
-        self._name: str | None = None
+        self._name: tuple[str, Path] | None = None
         self._stack = contextlib.ExitStack()
         self._run: LocalRun | None = None
 
-    def stack(self, name: str) -> LocalRun:
-        if self._name != name or self._run is None:
+    def stack(self, name: str, project_dir: Path = ROOT) -> LocalRun:
+        """The run of stack ``name`` of the program at ``project_dir`` (the reference deployment
+        unless named), kept open for the next test that asks for the same."""
+        if self._name != (name, project_dir) or self._run is None:
             self.close()
-            self._run = self._stack.enter_context(run_locally(name, ROOT))
-            self._name = name
+            self._run = self._stack.enter_context(run_locally(name, project_dir))
+            self._name = (name, project_dir)
         return self._run
 
     def close(self) -> None:

@@ -27,8 +27,17 @@ def _context(api: Api, request: Request, route: Route, error: str = "") -> dict[
         "accountId": api.account_id,
         "apiId": api.api.outputs["id"],
         "identity": request.identity(),
+        "authorizer": _vtl_authorizer(request.authorizer or {}),
         "error": {"message": error, "messageString": json.dumps(error)},
     }
+
+
+def _vtl_authorizer(authorizer: dict[str, Any]) -> dict[str, Any]:
+    """``$context.authorizer``: a token's claims under ``claims``, or a Lambda authorizer's
+    principal and context."""
+    if "jwt" in authorizer:
+        return {"claims": dict(authorizer["jwt"]["claims"])}
+    return {k: v for k, v in authorizer.items() if k not in ("iam", "lambda")}
 
 
 def gateway_response(

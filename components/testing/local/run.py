@@ -209,13 +209,11 @@ class LocalRun:
             return self._gateway_response(api, request, "REQUEST_TOO_LARGE", 413, "Request Too Long")
         if not all(bucket.take() for bucket in route.buckets):
             return self._gateway_response(api, request, "THROTTLED", 429, "Too Many Requests")
-        if route.auth in ("AWS_IAM", "JWT", "CUSTOM", "COGNITO_USER_POOLS") and request.caller is None:
-            if api.flavor == "rest" and route.auth == "AWS_IAM":
-                return self._gateway_response(
-                    api, request, "MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token"
-                )
-            jwt = route.auth == "JWT"
-            return _json_response(401 if jwt else 403, {"message": "Unauthorized" if jwt else "Forbidden"})
+        from .auth import authorize
+
+        refused = authorize(self, api, route, request)
+        if refused is not None:
+            return refused
         if route.integration is None:
             return _json_response(500, {"message": "Internal Server Error"})
         return None
