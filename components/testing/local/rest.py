@@ -185,7 +185,7 @@ def _lambda_integration(run: LocalRun, api: Api, route: Route, params: dict[str,
         if template
         else request.text
     )
-    from .run import _function_arn
+    from .common import function_arn as _function_arn
 
     event = json.loads(payload) if payload.strip() else {}
     kind = str((integration.get("requestParameters") or {}).get("integration.request.header.X-Amz-Invocation-Type", ""))

@@ -165,7 +165,7 @@ def _frame(data: Any) -> Any:
 
 
 def _function_arn(uri: str) -> str:
-    from .run import _function_arn as arn
+    from .common import function_arn as arn
 
     return arn(uri)
 
