@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 import pytest
 from resilient_serverless.components.cli import main
-from resilient_serverless.components.testing import run_stack
 from resilient_serverless.components.testing.local.serve import serve
 
-from .conftest import CALLER, ROOT, RUNS
+from .conftest import CALLER, ROOT, RUNS, graph_of
 
 
 @pytest.mark.usefixtures("own_run")
@@ -43,7 +42,7 @@ def served() -> Iterator[Served]:
     request signed as one caller; shared by the tests of this module (starting it costs seconds)."""
     RUNS.close()  # no other local run may be open in this process meanwhile
     log, stop = io.StringIO(), threading.Event()
-    graph = run_stack("dev", ROOT)  # on the main thread, as the CLI runs it
+    graph = graph_of("dev")  # captured on the main thread, as the CLI captures it
     server = threading.Thread(
         target=serve, args=(graph,), kwargs={"caller": CALLER, "log": log, "stop": stop}, daemon=True
     )

@@ -38,7 +38,7 @@ from .queued import (
 from .receiver import WebhookReceiver, start_receiver
 from .websocket import WebSocket
 
-__all__ = ["LocalRun", "run_locally"]
+__all__ = ["LocalRun", "capture_stack", "run_locally"]
 
 # API Gateway's payload quota (REST and HTTP APIs): 10 MB.
 API_PAYLOAD_MAX_BYTES = 10 * 1024 * 1024
@@ -316,6 +316,16 @@ class LocalRun:
             receiver.close()
 
 
+def capture_stack(
+    stack: str, project_dir: str | os.PathLike[str] = ".", *, overrides: Mapping[str, Any] | None = None
+) -> Graph:
+    """The graph ``run_locally(stack, project_dir)`` runs: the program under the kit's mocks, in
+    its stack's region (a test may capture it once and run it several times)."""
+    config, _ = load_project(project_dir).stack_config(stack)
+    region = str((overrides or {}).get("aws:region") or config.get("aws:region", "us-east-1"))
+    return run_stack(stack, project_dir, mocks=AwsMocks(region=region), overrides=overrides)
+
+
 @contextlib.contextmanager
 def run_locally(
     stack: str | Graph,
@@ -323,8 +333,9 @@ def run_locally(
     *,
     overrides: Mapping[str, Any] | None = None,
 ) -> Iterator[LocalRun]:
-    """Run a stack of the project at ``project_dir`` (or an already captured ``Graph``) on this
-    machine: its resources in moto, every handler in its own execution environment.
+    """Run a stack of the project at ``project_dir`` (or an already captured ``Graph`` of the
+    program there) on this machine: its resources in moto, every handler in its own execution
+    environment.
 
         with run_locally("dev") as stack:
             assert stack.request("POST", "/orders", json=order, caller=ROLE).status == 200
@@ -334,17 +345,12 @@ def run_locally(
         raise RuntimeError(
             "run_locally: a local run is already open in this process (moto's backends are process-wide)"
         )
-    if isinstance(stack, Graph):
-        graph = stack
-        region, program_dir = "eu-west-1", None
-        for resource in graph.of_type("aws:lambda/function:Function")[:1]:
-            region = resource.outputs["arn"].split(":")[3]
-    else:
-        program_dir = Path(project_dir).resolve()
-        project = load_project(project_dir)
-        config, _ = project.stack_config(stack)
-        region = str((overrides or {}).get("aws:region") or config.get("aws:region", "us-east-1"))
-        graph = run_stack(stack, project_dir, mocks=AwsMocks(region=region), overrides=overrides)
+    graph = stack if isinstance(stack, Graph) else capture_stack(stack, project_dir, overrides=overrides)
+    # A graph's relative package paths are its program's (Pulumi runs it from its directory).
+    program_dir = Path(project_dir).resolve()
+    region = "eu-west-1"
+    for resource in graph.of_type("aws:lambda/function:Function")[:1]:
+        region = resource.outputs["arn"].split(":")[3]
     clock = Clock()
     with (
         tempfile.TemporaryDirectory(prefix="local-run-") as work,
