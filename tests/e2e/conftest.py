@@ -5,13 +5,15 @@ runs' shared state does not couple them."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from resilient_serverless.components.testing import LocalRun, run_locally
+from resilient_serverless.components.testing import Graph, LocalRun, run_locally
+from resilient_serverless.components.testing.local.run import capture_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ["dev", "staging", "prod", "local"]
@@ -25,15 +27,17 @@ class Runs:
     session-scoped parameter), closed when another run is needed."""
 
     def __init__(self) -> None:
-        self._name: str | None = None
+        self._name: tuple[str, Path] | None = None
         self._stack = contextlib.ExitStack()
         self._run: LocalRun | None = None
 
-    def stack(self, name: str) -> LocalRun:
-        if self._name != name or self._run is None:
+    def stack(self, name: str, project_dir: Path = ROOT) -> LocalRun:
+        """The run of stack ``name`` of the program at ``project_dir`` (the reference deployment
+        unless named), kept open for the next test that asks for the same."""
+        if self._name != (name, project_dir) or self._run is None:
             self.close()
-            self._run = self._stack.enter_context(run_locally(name, ROOT))
-            self._name = name
+            self._run = self._stack.enter_context(run_locally(graph_of(name, project_dir), project_dir))
+            self._name = (name, project_dir)
         return self._run
 
     def close(self) -> None:
@@ -42,6 +46,13 @@ class Runs:
 
 
 RUNS = Runs()
+
+
+@functools.cache
+def graph_of(name: str, project_dir: Path = ROOT) -> Graph:
+    """A stack's graph, captured once per session (a capture runs the whole program): the runs of
+    a stack, and ``resilient-serverless run``'s test, start from the same one."""
+    return capture_stack(name, project_dir)
 
 
 @pytest.fixture(scope="session", params=STACKS)

@@ -12,21 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from resilient_serverless.components.testing import LocalRun, run_locally
+from resilient_serverless.components.testing import LocalRun
 
-from .conftest import new_id
+from .conftest import RUNS, new_id
 
 CONSUMERS = Path(__file__).resolve().parents[1] / "consumers"
 # The principal the tests call IAM-authorized routes as.
 CALLER = "arn:aws:iam::123456789012:role/consumer-client"
 
-pytestmark = pytest.mark.usefixtures("own_run")
-
 
 @contextlib.contextmanager
 def consumer(name: str) -> Iterator[LocalRun]:
-    with run_locally("dev", project_dir=CONSUMERS / name) as run:
-        yield run
+    """The program's dev stack running (the session's one run: started unless the test before
+    ran the same program, whose tests use their own ids)."""
+    yield RUNS.stack("dev", CONSUMERS / name)
 
 
 def queue_url(run: LocalRun, name: str) -> str:

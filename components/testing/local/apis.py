@@ -102,6 +102,8 @@ class Api:
     account_id: str
     region: str
     stage_bucket: TokenBucket | None = None
+    # Lambda authorizers' answers: (authorizer id, identity values) -> (expires at, answer)
+    auth_cache: dict[tuple[Any, tuple[Any, ...]], tuple[float, Any]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -229,6 +231,7 @@ class Request:
     caller: Caller
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     epoch_ms: int = 0
+    authorizer: dict[str, Any] | None = None  # what the route's auth tells the integration
 
     @classmethod
     def of(
@@ -270,10 +273,10 @@ def lambda_proxy_event(
         body, is_text = base64.b64encode(request.body).decode(), False
     api_id = api.api.outputs["id"]
     resource_path = route.path if route.path != "$default" else request.path
-    authorizer: dict[str, Any] = {}
-    if isinstance(request.caller, str):
+    authorizer: dict[str, Any] = dict(request.authorizer or {})
+    if request.authorizer is None and isinstance(request.caller, str):
         authorizer = {"iam": {"userArn": request.caller, "accountId": api.account_id}}
-    elif isinstance(request.caller, Mapping):
+    elif request.authorizer is None and isinstance(request.caller, Mapping):
         authorizer = {"jwt": {"claims": dict(request.caller), "scopes": None}}
     if version == "2.0":
         return {
@@ -319,7 +322,7 @@ def lambda_proxy_event(
         "requestContext": {
             "accountId": api.account_id,
             "apiId": api_id,
-            "authorizer": authorizer.get("jwt", {}).get("claims") if "jwt" in authorizer else None,
+            "authorizer": _v1_authorizer(authorizer),
             "httpMethod": request.method,
             "identity": request.identity(),
             "path": f"/{api.stage}{request.path}" if api.flavor == "rest" else request.path,
@@ -331,6 +334,16 @@ def lambda_proxy_event(
         "body": body,
         "isBase64Encoded": not is_text,
     }
+
+
+def _v1_authorizer(authorizer: dict[str, Any]) -> dict[str, Any] | None:
+    """``requestContext.authorizer`` of a 1.0 event: a JWT's claims, or a Lambda authorizer's
+    principal and context; IAM callers are in ``identity`` instead."""
+    if "jwt" in authorizer:
+        return dict(authorizer["jwt"]["claims"])
+    if "lambda" in authorizer:
+        return dict(authorizer["lambda"])
+    return {k: v for k, v in authorizer.items() if k != "iam"} or None
 
 
 def proxy_response(result: Any, version: str) -> Response:

@@ -6,8 +6,10 @@ local execution environments instead of echoing them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +39,16 @@ REGIONAL = Config(retries={"max_attempts": 1, "mode": "standard"})
 ADMIN_USER = "local-run-admin"
 
 
+_SESSION_LOCK = threading.Lock()  # a session makes one client at a time (botocore's loaders are shared)
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    """One session for every client of every run: it reads each service's model once (a new
+    session per client read them again, a few hundred milliseconds a client)."""
+    return boto3.session.Session()
+
+
 @dataclass
 class Backend:
     """moto's server plus the runner's (admin) session on it."""
@@ -55,13 +67,14 @@ class Backend:
         keys = credentials or self.admin_keys
         key = (service, keys["aws_access_key_id"])
         if key not in self._clients:
-            self._clients[key] = boto3.session.Session().client(
-                service,  # type: ignore[call-overload]
-                region_name=self.region,
-                endpoint_url=self.endpoint_url,
-                config=REGIONAL,
-                **keys,
-            )
+            with _SESSION_LOCK:
+                self._clients[key] = _session().client(
+                    service,  # type: ignore[call-overload]
+                    region_name=self.region,
+                    endpoint_url=self.endpoint_url,
+                    config=REGIONAL,
+                    **keys,
+                )
         return self._clients[key]
 
     def sqs_queue(self, name: str) -> Any:
@@ -159,9 +172,10 @@ def start_backend(region: str, account_id: str, clock: Clock) -> Iterator[Backen
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     _reset(endpoint)
-    bootstrap = boto3.session.Session().client(
-        "iam", region_name=region, endpoint_url=endpoint, aws_access_key_id="local", aws_secret_access_key="local"
-    )
+    with _SESSION_LOCK:
+        bootstrap = _session().client(
+            "iam", region_name=region, endpoint_url=endpoint, aws_access_key_id="local", aws_secret_access_key="local"
+        )
     bootstrap.create_user(UserName=ADMIN_USER)
     bootstrap.put_user_policy(
         UserName=ADMIN_USER,

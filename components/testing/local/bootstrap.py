@@ -74,6 +74,43 @@ def _install_network() -> None:
     botocore.session.Session.create_client = create_local_client  # type: ignore[method-assign]
 
 
+_ROUTES: dict[str, dict[str, Any]] = {}  # host name -> its route on the local network
+
+
+def _install_routes() -> None:
+    """The runner's local network for named endpoints (a webhook receiver): the host name resolves
+    to the public address the runner gave it, a connection to that address and port reaches the
+    runner's server, and TLS trusts the server's CA. Every other name and address is the
+    machine's: a URL on 127.0.0.1 still resolves to 127.0.0.1."""
+    import socket
+    import ssl
+
+    getaddrinfo, create_connection = socket.getaddrinfo, socket.create_connection
+    create_default_context = ssl.create_default_context
+
+    def local_getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        route = _ROUTES.get(str(host).lower()) if isinstance(host, str) else None
+        if route is None:
+            return getaddrinfo(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (route["address"], int(port or 0)))]
+
+    def local_create_connection(address: Any, *args: Any, **kwargs: Any) -> Any:
+        for route in _ROUTES.values():
+            if tuple(address[:2]) == (route["address"], route["port"]):
+                address = tuple(route["to"])
+        return create_connection(address, *args, **kwargs)
+
+    def local_default_context(*args: Any, **kwargs: Any) -> Any:
+        context = create_default_context(*args, **kwargs)
+        for route in _ROUTES.values():
+            context.load_verify_locations(cadata=route["ca"])
+        return context
+
+    socket.getaddrinfo = local_getaddrinfo
+    socket.create_connection = local_create_connection
+    ssl.create_default_context = local_default_context
+
+
 class Context:
     """The attributes and the method of Lambda's context that handlers use; the deadline is the
     invocation's (the function timeout from the moment the runner started it), on the run's clock."""
@@ -107,6 +144,7 @@ def main() -> None:
     sys.stdout = sys.stderr
     _install_clock()
     _install_network()
+    _install_routes()
     sys.path.insert(0, task_dir)
     os.chdir(task_dir)
     module_name, _, function_name = handler_path.rpartition(".")
@@ -122,6 +160,7 @@ def main() -> None:
         global _offset_s  # noqa: PLW0603 - the runner moves the clock between invocations
         _offset_s = float(request.get("clock_offset_s", _offset_s))
         os.environ["_X_AMZN_TRACE_ID"] = request.get("trace_id", "")
+        _ROUTES.update({route["host"]: route for route in request.get("routes") or []})
         if handler is None:
             reply: dict[str, Any] = {"error": init_error}
         else:

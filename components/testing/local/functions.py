@@ -14,16 +14,31 @@ import sys
 import threading
 import uuid
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .clock import Clock
 
-__all__ = ["FunctionSpec", "Functions", "Invocation", "TooManyRequests"]
+__all__ = ["FunctionSpec", "Functions", "Hold", "Invocation", "TooManyRequests"]
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
+
+
+@dataclass
+class Hold:
+    """Invocations of one function held mid-flight: started (their deadline counts from then, on
+    the run's clock) but not yet running their handler, until ``release``. An invocation released
+    past its function's timeout ends as Lambda ends it: ``Sandbox.Timedout``, the handler unrun."""
+
+    function: str
+    released: threading.Event = field(default_factory=threading.Event)
+    waiting: int = 0
+    started: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
 
 
 class TooManyRequests(RuntimeError):
@@ -124,6 +139,8 @@ class Functions:
     credentials_for: Callable[[str], Mapping[str, str]]  # role ARN -> AWS_* credential variables
     clock: Clock
     invocations: list[Invocation] = field(default_factory=list)
+    routes: list[dict[str, Any]] = field(default_factory=list)  # the local network's named endpoints
+    holds: dict[str, Hold] = field(default_factory=dict)
     _idle: dict[str, list[_Environment]] = field(default_factory=dict)
     _in_flight: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -212,15 +229,51 @@ class Functions:
             "invoked_function_arn": name_or_arn if name_or_arn.startswith("arn:") else spec.arn,
             "deadline_s": self.clock.now() + spec.timeout_s,
             "clock_offset_s": self.clock.offset_s,
+            "routes": self.routes,
             "trace_id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]};Sampled=0",
         }
         try:
-            reply = environment.call(request, spec.timeout_s + 5)
+            reply = self._held(spec, request) or environment.call(request, spec.timeout_s + 5)
         finally:
             self._release(spec, environment)
         invocation = Invocation(spec.name, event, reply.get("result"), reply.get("error"), source)
         self.invocations.append(invocation)
         return invocation
+
+    @contextlib.contextmanager
+    def hold(self, name_or_arn: str) -> Iterator[Hold]:
+        """Hold the function's invocations mid-flight until the block ends (see ``Hold``)."""
+        spec = self.resolve(name_or_arn)
+        hold = self.holds[spec.name] = Hold(spec.name)
+        try:
+            yield hold
+        finally:
+            del self.holds[spec.name]
+            hold.release()
+
+    def held(self) -> int:
+        """How many invocations wait in a hold now."""
+        return sum(hold.waiting for hold in list(self.holds.values()))
+
+    def _held(self, spec: FunctionSpec, request: dict[str, Any]) -> dict[str, Any] | None:
+        hold = self.holds.get(spec.name)
+        if hold is None:
+            return None
+        with self._lock:
+            hold.waiting += 1
+        hold.started.set()
+        hold.released.wait()
+        with self._lock:
+            hold.waiting -= 1
+        request["clock_offset_s"] = self.clock.offset_s  # the handler runs at the clock's time now
+        if self.clock.now() <= request["deadline_s"]:
+            return None
+        return {
+            "error": {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"Task timed out after {spec.timeout_s:.2f} seconds",
+            }
+        }
 
     def log_of(self, name: str) -> str:
         path = self.work_dir / "logs" / f"{self.resolve(name).name}.log"

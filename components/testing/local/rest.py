@@ -8,7 +8,8 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from .apis import Api, Request, Response, Route, _function_arn, _json_response, lambda_proxy_event, proxy_response
+from .apis import Api, Request, Response, Route, _json_response, lambda_proxy_event, proxy_response
+from .common import function_arn
 from .vtl import Input, render
 
 if TYPE_CHECKING:
@@ -27,8 +28,17 @@ def _context(api: Api, request: Request, route: Route, error: str = "") -> dict[
         "accountId": api.account_id,
         "apiId": api.api.outputs["id"],
         "identity": request.identity(),
+        "authorizer": _vtl_authorizer(request.authorizer or {}),
         "error": {"message": error, "messageString": json.dumps(error)},
     }
+
+
+def _vtl_authorizer(authorizer: dict[str, Any]) -> dict[str, Any]:
+    """``$context.authorizer``: a token's claims under ``claims``, or a Lambda authorizer's
+    principal and context."""
+    if "jwt" in authorizer:
+        return {"claims": dict(authorizer["jwt"]["claims"])}
+    return {k: v for k, v in authorizer.items() if k not in ("iam", "lambda")}
 
 
 def gateway_response(
@@ -180,7 +190,7 @@ def _lambda_integration(run: LocalRun, api: Api, route: Route, params: dict[str,
     event = json.loads(payload) if payload.strip() else {}
     kind = str((integration.get("requestParameters") or {}).get("integration.request.header.X-Amz-Invocation-Type", ""))
     if kind.strip("'") == "Event":
-        run.invoke_async(_function_arn(str(integration["uri"])), event)
+        run.invoke_async(function_arn(str(integration["uri"])), event)
         return _integration_response(run, api, route, request, status=202, body="", selector="")
     invocation = run._invoke_sync(str(integration["uri"]), event, f"api {request.method} {request.path}")
     if isinstance(invocation, Response):

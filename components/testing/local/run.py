@@ -4,9 +4,7 @@ graph says, every handler in its own execution environment."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import tempfile
 import threading
 import time
@@ -16,106 +14,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..capture import CapturedResource, Graph, load_project, run_stack
+from ..capture import Graph, load_project, run_stack
 from ..mocks import AwsMocks
-from .apis import (
-    Api,
-    Caller,
-    Request,
-    Response,
-    _function_arn,
-    _json_response,
-    apis_of,
-    lambda_proxy_event,
-    proxy_response,
-)
+from .apis import Api, Caller, Request, Response, _json_response, apis_of
 from .backend import NOT_EMULATED, Backend, provision, start_backend
 from .clock import Clock
-from .functions import Functions, FunctionSpec, Invocation, TooManyRequests
-from .stepfunctions import hook_stepfunctions
-from .websocket import WebSocket, hook_connections
+from .common import dumps, function_arn
+from .executions import executions_of, refusals, watch_executions
+from .functions import Functions, Hold, Invocation, TooManyRequests
+from .hooks import hook_moto
+from .http_api import http_integration
+from .packages import code_path, function_specs
+from .queued import (
+    AsyncConfig,
+    AsyncInvoke,
+    Mapping_,
+    async_configs_of,
+    mappings_of,
+    next_wakeup,
+    poll_mappings,
+    run_async,
+)
+from .receiver import WebhookReceiver, start_receiver
+from .websocket import WebSocket
 
-__all__ = ["LocalRun", "run_locally"]
+__all__ = ["LocalRun", "capture_stack", "run_locally"]
 
 # API Gateway's payload quota (REST and HTTP APIs): 10 MB.
 API_PAYLOAD_MAX_BYTES = 10 * 1024 * 1024
 _ACTIVE: list[LocalRun] = []  # at most one: moto's backends and the hooks are process-wide
-
-
-@dataclass(frozen=True)
-class Mapping_:
-    """An SQS event source mapping of the graph."""
-
-    queue_url: str
-    queue_arn: str
-    function: str
-    batch_size: int
-    partial_failures: bool
-    max_concurrency: int | None
-
-
-@dataclass
-class AsyncInvoke:
-    function: str
-    event: Any
-    first_at: float
-    attempts: int = 0
-    not_before: float = 0.0
-
-
-@dataclass(frozen=True)
-class AsyncConfig:
-    retries: int = 2  # Lambda's defaults for async invokes
-    max_age_s: int = 21600
-    on_failure: str | None = None
-
-
-def _code_path(function: CapturedResource, project_dir: Path | None = None, work_dir: Path | None = None) -> Path:
-    """The zip a function's ``code`` names. A relative path is the program's (Pulumi runs it with
-    the project directory as cwd); a directory is zipped as Pulumi zips a FileArchive of one."""
-    code = function.inputs.get("code")
-    path = getattr(code, "path", None) or (code.get("path") if isinstance(code, dict) else None)
-    if not path:
-        raise ValueError(f"{function.urn}: code={code!r} is not a package file (FileArchive of a .zip)")
-    found = Path(path)
-    if not found.is_absolute() and project_dir is not None:
-        found = Path(project_dir) / found
-    if found.is_dir() and work_dir is not None:
-        return _zip_directory(found, work_dir)
-    return found
-
-
-def _zip_directory(directory: Path, work_dir: Path) -> Path:
-    import hashlib
-    import zipfile
-
-    target = work_dir / "packages" / f"{hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:16]}.zip"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-            for file in sorted(p for p in directory.rglob("*") if p.is_file()):
-                archive.write(file, file.relative_to(directory).as_posix())
-    return target
-
-
-def _specs(graph: Graph, project_dir: Path | None = None, work_dir: Path | None = None) -> dict[str, FunctionSpec]:
-    specs = {}
-    for function in graph.of_type("aws:lambda/function:Function"):
-        inputs = function.inputs
-        reserved = inputs.get("reservedConcurrentExecutions")
-        specs[function.outputs["name"]] = FunctionSpec(
-            name=function.outputs["name"],
-            arn=function.outputs["arn"],
-            handler=inputs["handler"],
-            package=_code_path(function, project_dir, work_dir),
-            role_arn=inputs["role"],
-            timeout_s=int(inputs.get("timeout", 3)),
-            memory_mb=int(inputs.get("memorySize", 128)),
-            environment=dict(((inputs.get("environment") or {}).get("variables")) or {}),
-            reserved_concurrency=None if reserved in (None, -1) else int(reserved),
-            runtime=inputs.get("runtime", "python3.12"),
-        )
-    return specs
 
 
 @dataclass
@@ -140,6 +67,8 @@ class LocalRun:
     _machine_types: dict[str, str] = field(default_factory=dict)
     _parked: list[Any] = field(default_factory=list)  # callback endpoints of task-token waits in progress
     _parked_lock: threading.Lock = field(default_factory=threading.Lock)
+    receivers: list[WebhookReceiver] = field(default_factory=list)
+    deadlines: dict[int, float] = field(default_factory=dict)  # running executions' timeouts, run's clock
 
     # -- what the program exported --------------------------------------------------------------
     @property
@@ -191,7 +120,7 @@ class LocalRun:
         target = self._api(api)
         headers = dict(headers or {})
         if json is not None:
-            body = _dumps(json)
+            body = dumps(json)
             headers.setdefault("content-type", "application/json")
         raw = body.encode() if isinstance(body, str) else (body or b"")
         request = Request.of(method, path, body=raw, headers=headers, caller=caller, clock=self.clock)
@@ -207,7 +136,7 @@ class LocalRun:
         if refused is not None:
             return refused
         if target.flavor == "http":
-            return self._http_integration(target, route, params, request)
+            return http_integration(self, target, route, params, request)
         return self._rest_integration(target, route, params, request)
 
     def _front_door(self, api: Api, route: Any, request: Request) -> Response | None:
@@ -216,13 +145,11 @@ class LocalRun:
             return self._gateway_response(api, request, "REQUEST_TOO_LARGE", 413, "Request Too Long")
         if not all(bucket.take() for bucket in route.buckets):
             return self._gateway_response(api, request, "THROTTLED", 429, "Too Many Requests")
-        if route.auth in ("AWS_IAM", "JWT", "CUSTOM", "COGNITO_USER_POOLS") and request.caller is None:
-            if api.flavor == "rest" and route.auth == "AWS_IAM":
-                return self._gateway_response(
-                    api, request, "MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token"
-                )
-            jwt = route.auth == "JWT"
-            return _json_response(401 if jwt else 403, {"message": "Unauthorized" if jwt else "Forbidden"})
+        from .auth import authorize
+
+        refused = authorize(self, api, route, request)
+        if refused is not None:
+            return refused
         if route.integration is None:
             return _json_response(500, {"message": "Internal Server Error"})
         return None
@@ -234,35 +161,13 @@ class LocalRun:
             return gateway_response(self, api, request, route=None, kind=kind, status=status, message=message)
         return _json_response(status, {"message": message})
 
-    def _http_integration(self, api: Api, route: Any, params: dict[str, str], request: Request) -> Response:
-        integration = route.integration.inputs
-        if integration.get("integrationSubtype") == "SQS-SendMessage":
-            mapped = {
-                k: _http_parameter(v, request, params) for k, v in (integration.get("requestParameters") or {}).items()
-            }
-            try:
-                answer = self._send(
-                    mapped["QueueUrl"], mapped["MessageBody"], integration.get("credentialsArn"), mapped
-                )
-            except Exception as error:
-                return _json_response(500, {"message": "Internal Server Error", "local": str(error)})
-            return _json_response(200, answer)
-        version = str(integration.get("payloadFormatVersion", "2.0"))
-        event = lambda_proxy_event(api, route, params, request, version)
-        invocation = self._invoke_sync(integration["integrationUri"], event, f"api {request.method} {request.path}")
-        if isinstance(invocation, Response):
-            return invocation
-        if invocation.failed:
-            return _json_response(500, {"message": "Internal Server Error"})
-        return proxy_response(invocation.result, version)
-
     def _rest_integration(self, api: Api, route: Any, params: dict[str, str], request: Request) -> Response:
         from .rest import rest_integration
 
         return rest_integration(self, api, route, params, request)
 
     def _invoke_sync(self, uri: str, event: Any, source: str) -> Invocation | Response:
-        arn = _function_arn(uri)
+        arn = function_arn(uri)
         try:
             return self.functions.invoke(arn, event, source=source)
         except TooManyRequests:
@@ -292,7 +197,7 @@ class LocalRun:
         fields = {k: v[0] for k, v in parse_qs(form, keep_blank_values=True).items()}
         action = fields.pop("Action", "")
         if action != "SendMessage":
-            return 400, _dumps({"Error": {"Code": "InvalidAction", "Message": f"action {action!r} is not run locally"}})
+            return 400, dumps({"Error": {"Code": "InvalidAction", "Message": f"action {action!r} is not run locally"}})
         credentials = self.backend.credentials_of(role_arn) if role_arn else {}
         sqs = self.backend.client("sqs", **credentials)
         request: dict[str, Any] = {
@@ -308,9 +213,9 @@ class LocalRun:
             answer = sqs.send_message(**request)
         except ClientError as error:
             status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400))
-            return status, _dumps({"Error": error.response.get("Error", {})})
+            return status, dumps({"Error": error.response.get("Error", {})})
         answer.pop("ResponseMetadata", None)
-        return 200, _dumps({"SendMessageResponse": {"SendMessageResult": answer}})
+        return 200, dumps({"SendMessageResponse": {"SendMessageResult": answer}})
 
     def _local_queue_url(self, url_or_arn: str) -> str:
         name = (
@@ -338,6 +243,26 @@ class LocalRun:
         connection.connect()
         return connection
 
+    # -- invocations held mid-flight -----------------------------------------------------------------
+    def hold(self, function: str) -> contextlib.AbstractContextManager[Hold]:
+        """Hold the function's invocations mid-flight for the block: each starts (its Lambda
+        deadline counts from then, on the run's clock) and waits to run its handler until the
+        block ends, so a test can move the clock or cancel while work is running. ``settle``
+        counts an execution waiting on a held task as settled. Released past its timeout, an
+        invocation ends as Lambda ends it (``Sandbox.Timedout``) without running the handler."""
+        return self.functions.hold(function)
+
+    # -- webhook receivers ------------------------------------------------------------------------
+    def webhook_receiver(self) -> WebhookReceiver:
+        """A new HTTPS webhook endpoint (``receiver.url``) the handlers can call as they would a
+        public one: its name resolves, for them only, to a public address the local network routes
+        to a server on 127.0.0.1, whose CA they trust. The sender's checks stay as they are (a
+        callback on 127.0.0.1 is still refused). Deliveries are kept in ``receiver.deliveries``."""
+        receiver = start_receiver(len(self.receivers) + 1)
+        self.receivers.append(receiver)
+        self.functions.routes.append(receiver.route())
+        return receiver
+
     # -- queued work --------------------------------------------------------------------------------
     def invoke_async(self, function: str, event: Any) -> None:
         """Queue an asynchronous invoke (``InvocationType=Event``); ``settle`` runs it."""
@@ -351,127 +276,29 @@ class LocalRun:
         (messages in flight after a failure, async retries), the clock jumps to it, as time would
         pass. Returns the steps taken; raises ``RuntimeError`` past ``max_steps``."""
         for step in range(max_steps):
-            moved = self._poll_mappings() + self._run_async() + self._watch_executions()
+            moved = poll_mappings(self) + run_async(self) + watch_executions(self)
             if moved:
                 continue
             if self._executions_running():
                 time.sleep(0.05)
                 continue
-            wait = self._next_wakeup() if advance_clock else None
+            wait = next_wakeup(self) if advance_clock else None
             if wait is None:
                 return step
             self.clock.advance(wait)
         raise RuntimeError(f"settle: work still pending after {max_steps} steps")
 
-    def _poll_mappings(self) -> int:
-        delivered = 0
-        sqs = self.backend.client("sqs")
-        for mapping in self.mappings:
-            if not self.backend.sqs_queue(mapping.queue_url.rsplit("/", 1)[-1]).messages:
-                continue
-            answer = sqs.receive_message(
-                QueueUrl=mapping.queue_url,
-                MaxNumberOfMessages=min(mapping.batch_size, 10),
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            )
-            messages = answer.get("Messages") or []
-            if not messages:
-                continue
-            delivered += len(messages)
-            event = {"Records": [_sqs_record(m, mapping.queue_arn, self.backend.region) for m in messages]}
-            try:
-                invocation = self.functions.invoke(mapping.function, event, source=f"sqs {mapping.queue_arn}")
-            except TooManyRequests:
-                continue  # the messages return after their visibility timeout, as with a throttled poller
-            failed_ids: set[str] | None
-            if invocation.failed:
-                failed_ids = None  # the whole batch returns to the queue
-            elif mapping.partial_failures and isinstance(invocation.result, dict):
-                failed_ids = {f.get("itemIdentifier") for f in invocation.result.get("batchItemFailures") or []}
-            else:
-                failed_ids = set()
-            done = [m for m in messages if failed_ids is not None and m["MessageId"] not in failed_ids]
-            for chunk in range(0, len(done), 10):
-                sqs.delete_message_batch(
-                    QueueUrl=mapping.queue_url,
-                    Entries=[
-                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                        for i, m in enumerate(done[chunk : chunk + 10])
-                    ],
-                )
-        return delivered
-
-    def _run_async(self) -> int:
-        now = self.clock.now()
-        due = [a for a in self.pending_async if a.not_before <= now]
-        for item in due:
-            self.pending_async.remove(item)
-            config = self.async_config.get(item.function, AsyncConfig())
-            if now - item.first_at > config.max_age_s:
-                self._async_failed(item, config, None, "EventAgeExceeded")
-                continue
-            item.attempts += 1
-            try:
-                invocation = self.functions.invoke(item.function, item.event, source="async")
-            except TooManyRequests:
-                item.attempts -= 1
-                item.not_before = now + 1
-                self.pending_async.append(item)
-                continue
-            if not invocation.failed:
-                continue
-            if item.attempts <= config.retries:
-                # Lambda waits about a minute before the first retry and two before the second.
-                item.not_before = now + 60 * item.attempts
-                self.pending_async.append(item)
-            else:
-                self._async_failed(item, config, invocation, "RetriesExhausted")
-        return len(due)
-
-    def _async_failed(
-        self, item: AsyncInvoke, config: AsyncConfig, invocation: Invocation | None, condition: str
-    ) -> None:
-        spec = self.functions.resolve(item.function)
-        record = {
-            "version": "1.0",
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(self.clock.now())),
-            "requestContext": {
-                "requestId": str(uuid.uuid4()),
-                "functionArn": f"{spec.arn}:$LATEST",
-                "condition": condition,
-                "approximateInvokeCount": item.attempts,
-            },
-            "requestPayload": item.event,
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-            "responsePayload": invocation.error if invocation else None,
-        }
-        self.dead_async.append(record)
-        if config.on_failure and ":sqs:" in config.on_failure:
-            self._send(config.on_failure, _dumps(record), spec.role_arn)
-
     # -- Step Functions -----------------------------------------------------------------------------
-    def _executions(self) -> list[dict[str, Any]]:
-        found = []
-        for execution in self.backend.executions():
-            status = execution.exec_status.value if execution.exec_status is not None else "RUNNING"
-            found.append(
-                {
-                    "executionArn": execution.exec_arn,
-                    "stateMachineArn": execution.state_machine_arn,
-                    "name": execution.name,
-                    "status": status,
-                    "type": self._machine_types.get(execution.state_machine_arn, "STANDARD"),
-                }
-            )
-        return found
-
     def _executions_running(self) -> bool:
-        """Whether an execution is busy: running, and not parked on a task token no one answered."""
-        running = sum(1 for e in self._executions() if e["status"] == "RUNNING")
+        """Whether an execution is busy: running, and not parked on a task token no one answered
+        nor on a held invocation; or past its timeout on the run's clock, about to end."""
+        now = self.clock.now()
+        if any(deadline < now for deadline in list(self.deadlines.values())):
+            return True
+        running = sum(1 for e in executions_of(self) if e["status"] == "RUNNING")
         with self._parked_lock:
             waiting = sum(1 for endpoint in self._parked if endpoint.get_outcome() is None)
-        return running > waiting
+        return running > waiting + self.functions.held()
 
     @contextlib.contextmanager
     def _parked_task(self, callback_endpoint: Any) -> Iterator[None]:
@@ -483,262 +310,20 @@ class LocalRun:
             with self._parked_lock:
                 self._parked.remove(callback_endpoint)
 
-    def _watch_executions(self) -> int:
-        """Emit each Standard execution's status changes to the EventBridge rules that match
-        (moto does not); Express executions emit none, as in AWS."""
-        emitted = 0
-        for execution in self._executions():
-            arn, status = execution["executionArn"], execution["status"]
-            if self._execution_status.get(arn) == status:
-                continue
-            self._execution_status[arn] = status
-            if execution["type"] != "STANDARD":
-                continue
-            self._emit_event(_status_event(self.backend, execution))
-            emitted += 1
-        return emitted
-
-    def _emit_event(self, event: dict[str, Any]) -> None:
-        # moto's TestEventPattern is not implemented; its rule matcher is, in process.
-        from moto.events.models import EventPattern
-
-        events = self.backend.client("events")
-        for rule in events.list_rules().get("Rules", []):
-            if not rule.get("EventPattern"):
-                continue
-            if not EventPattern.load(rule["EventPattern"]).matches_event(event):  # type: ignore[arg-type]
-                continue
-            for target in events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", []):
-                self._deliver_event(rule["Name"], target, event)
-
-    def _deliver_event(self, rule: str, target: dict[str, Any], event: dict[str, Any]) -> None:
-        """One EventBridge delivery: to a function (an async invoke) or a queue. A target that
-        cannot take it (its function or queue is gone) fails every retry of its policy; then the
-        event goes to the target's dead-letter queue, or is dropped (``dropped_events``)."""
-        payload = json.loads(target["Input"]) if target.get("Input") else event
-        try:
-            if ":lambda:" in target["Arn"]:
-                self.backend.lambda_function(target["Arn"].split(":")[6])
-                self.invoke_async(target["Arn"], payload)
-            elif ":sqs:" in target["Arn"]:
-                self._send(target["Arn"], _dumps(payload), None)
-            return
-        except Exception as error:
-            failure = f"{type(error).__name__}: {error}"
-        dead_letter = (target.get("DeadLetterConfig") or {}).get("Arn")
-        if dead_letter:
-            self._send(dead_letter, _dumps(event), None)
-        else:
-            self.dropped_events.append({"rule": rule, "target": target["Arn"], "event": event, "error": failure})
-
-    def _next_wakeup(self) -> float | None:
-        """Seconds until the next queued work is due: an async retry, or the first in-flight or
-        delayed message of a mapped queue to become visible again."""
-        now = self.clock.now()
-        waits = [a.not_before - now for a in self.pending_async]
-        for mapping in self.mappings:
-            queue = self.backend.sqs_queue(mapping.queue_url.rsplit("/", 1)[-1])
-            for message in list(queue._messages):
-                due_ms = max(float(message.visible_at or 0), float(getattr(message, "delayed_until", 0) or 0))
-                waits.append(due_ms / 1000 - now + 0.001)
-        positive = [w for w in waits if w > 0]
-        if waits and not positive:
-            return 0.0
-        return min(positive) if positive else None
-
     def close(self) -> None:
         self.functions.close()
+        for receiver in self.receivers:
+            receiver.close()
 
 
-# --- helpers ----------------------------------------------------------------------------------------
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
-def _http_parameter(template: str, request: Request, params: dict[str, str]) -> str:
-    """An HTTP API parameter mapping value: ``$request.body``, ``${request.header.x}``, ``${context.requestId}``..."""
-    fixed = {
-        "request.body": lambda: request.text,
-        "context.requestId": lambda: request.request_id,
-        "context.requestTimeEpoch": lambda: str(request.epoch_ms),
-        "context.identity.sourceIp": lambda: "127.0.0.1",
-    }
-    sources = {
-        "request.header.": lambda name: request.headers.get(name.lower(), ""),
-        "request.querystring.": lambda name: request.query.get(name, ""),
-        "request.path.": lambda name: params.get(name, ""),
-        "request.body.": lambda name: _json_field(request.text, name),
-    }
-
-    def value(expression: str) -> str:
-        if expression in fixed:
-            return fixed[expression]()
-        for prefix, read in sources.items():
-            if expression.startswith(prefix):
-                return read(expression[len(prefix) :])
-        return ""
-
-    if template.startswith("$") and not template.startswith("${") and " " not in template:
-        return value(template[1:])
-    return re.sub(r"\$\{([^}]+)\}", lambda m: value(m.group(1)), template)
-
-
-def _json_field(text: str, dotted: str) -> str:
-    found: Any = json.loads(text or "null")
-    for part in dotted.split("."):
-        found = found.get(part) if isinstance(found, dict) else None
-    return "" if found is None else (found if isinstance(found, str) else _dumps(found))
-
-
-def _sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {
-            name: {
-                "stringValue": value.get("StringValue"),
-                "binaryValue": value.get("BinaryValue"),
-                "stringListValues": [],
-                "binaryListValues": [],
-                "dataType": value["DataType"],
-            }
-            for name, value in (message.get("MessageAttributes") or {}).items()
-        },
-        "md5OfBody": message.get("MD5OfBody"),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": region,
-    }
-
-
-def _status_event(backend: Backend, execution: dict[str, Any]) -> dict[str, Any]:
-    described = backend.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
-
-    def millis(value: Any) -> int | None:
-        return int(value.timestamp() * 1000) if value is not None else None
-
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Step Functions Execution Status Change",
-        "source": "aws.states",
-        "account": backend.account_id,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(backend.clock.now())),
-        "region": backend.region,
-        "resources": [execution["executionArn"]],
-        "detail": {
-            "executionArn": execution["executionArn"],
-            "stateMachineArn": execution["stateMachineArn"],
-            "name": execution["name"],
-            "status": described["status"],
-            "startDate": millis(described.get("startDate")),
-            "stopDate": millis(described.get("stopDate")),
-            "input": described.get("input"),
-            "output": described.get("output"),
-            "error": described.get("error"),
-            "cause": described.get("cause"),
-        },
-    }
-
-
-def refusals(graph: Graph) -> dict[str, str]:
-    """Resources of the graph that AWS refuses to create though moto accepts them, with the reason."""
-    found = {}
-    for machine in graph.of_type("aws:sfn/stateMachine:StateMachine"):
-        definition = machine.inputs.get("definition")
-        text = definition if isinstance(definition, str) else json.dumps(definition)
-        patterns = sorted({p for p in (".waitForTaskToken", ".sync") if f'{p}"' in text or f"{p}:" in text})
-        if machine.inputs.get("type") == "EXPRESS" and patterns:
-            found[machine.urn] = (
-                "an EXPRESS state machine may use Request Response integrations only; "
-                f"this one uses {', '.join(patterns)} (CreateStateMachine refuses it)"
-            )
-    return found
-
-
-def _mappings(run: LocalRun) -> list[Mapping_]:
-    found = []
-    for mapping in run.graph.of_type("aws:lambda/eventSourceMapping:EventSourceMapping"):
-        source = str(mapping.inputs.get("eventSourceArn", ""))
-        if ":sqs:" not in source:
-            continue
-        scaling = mapping.inputs.get("scalingConfig") or {}
-        found.append(
-            Mapping_(
-                queue_url=run._local_queue_url(source),
-                queue_arn=source,
-                function=run.functions.resolve(str(mapping.inputs["functionName"])).name,
-                batch_size=int(mapping.inputs.get("batchSize", 10)),
-                partial_failures="ReportBatchItemFailures" in (mapping.inputs.get("functionResponseTypes") or []),
-                max_concurrency=scaling.get("maximumConcurrency"),
-            )
-        )
-    return found
-
-
-def _async_configs(run: LocalRun) -> dict[str, AsyncConfig]:
-    found = {}
-    for config in run.graph.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"):
-        name = run.functions.resolve(str(config.inputs["functionName"])).name
-        on_failure = ((config.inputs.get("destinationConfig") or {}).get("onFailure") or {}).get("destination")
-        found[name] = AsyncConfig(
-            retries=int(config.inputs.get("maximumRetryAttempts", 2)),
-            max_age_s=int(config.inputs.get("maximumEventAgeInSeconds", 21600)),
-            on_failure=on_failure,
-        )
-    return found
-
-
-def _hook_moto(run: LocalRun) -> None:
-    hook_connections(run)
-    _hook_lambda(run)
-    _hook_sqs_clock(run)
-    hook_stepfunctions(run)
-
-
-def _hook_lambda(run: LocalRun) -> None:
-    """Lambda invokes that reach moto (from handlers, Step Functions tasks) run the handler."""
-    from moto.awslambda import models as lambda_models
-    from moto.awslambda_simple import models as simple_models
-
-    functions, backend = run.functions, run.backend
-
-    def invoke(  # noqa: PLR0917 - moto's signature
-        self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
-    ) -> Any:
-        event = json.loads(body) if body else {}
-        kind = headers.get("X-Amz-Invocation-Type", "RequestResponse")
-        if kind == "Event":
-            run.invoke_async(function_name, event)
-            return b""
-        try:
-            invocation = functions.invoke(function_name, event, source="lambda:Invoke")
-        except TooManyRequests as error:
-            from moto.awslambda.exceptions import LambdaClientError
-
-            raise LambdaClientError("TooManyRequestsException", str(error)) from None
-        if invocation.failed:
-            response_headers["x-amz-function-error"] = "Unhandled"
-            payload = _dumps(invocation.error).encode()
-        else:
-            payload = _dumps(invocation.result).encode()
-        response_headers["Content-Length"] = str(len(payload))
-        return payload
-
-    backend.patch(lambda_models.LambdaBackend, "invoke", invoke)
-    backend.patch(simple_models.LambdaSimpleBackend, "invoke", invoke)
-
-
-def _hook_sqs_clock(run: LocalRun) -> None:
-    """moto's SQS times visibility, delays and message ages on the run's clock."""
-    from moto.sqs import models as sqs_models
-
-    clock, backend = run.clock, run.backend
-    real_time, real_millis = sqs_models.unix_time, sqs_models.unix_time_millis
-    backend.patch(sqs_models, "unix_time", lambda *a: real_time(*a) + clock.offset_s)
-    backend.patch(sqs_models, "unix_time_millis", lambda *a: real_millis(*a) + clock.offset_s * 1000)
+def capture_stack(
+    stack: str, project_dir: str | os.PathLike[str] = ".", *, overrides: Mapping[str, Any] | None = None
+) -> Graph:
+    """The graph ``run_locally(stack, project_dir)`` runs: the program under the kit's mocks, in
+    its stack's region (a test may capture it once and run it several times)."""
+    config, _ = load_project(project_dir).stack_config(stack)
+    region = str((overrides or {}).get("aws:region") or config.get("aws:region", "us-east-1"))
+    return run_stack(stack, project_dir, mocks=AwsMocks(region=region), overrides=overrides)
 
 
 @contextlib.contextmanager
@@ -748,8 +333,9 @@ def run_locally(
     *,
     overrides: Mapping[str, Any] | None = None,
 ) -> Iterator[LocalRun]:
-    """Run a stack of the project at ``project_dir`` (or an already captured ``Graph``) on this
-    machine: its resources in moto, every handler in its own execution environment.
+    """Run a stack of the project at ``project_dir`` (or an already captured ``Graph`` of the
+    program there) on this machine: its resources in moto, every handler in its own execution
+    environment.
 
         with run_locally("dev") as stack:
             assert stack.request("POST", "/orders", json=order, caller=ROLE).status == 200
@@ -759,23 +345,18 @@ def run_locally(
         raise RuntimeError(
             "run_locally: a local run is already open in this process (moto's backends are process-wide)"
         )
-    if isinstance(stack, Graph):
-        graph = stack
-        region, program_dir = "eu-west-1", None
-        for resource in graph.of_type("aws:lambda/function:Function")[:1]:
-            region = resource.outputs["arn"].split(":")[3]
-    else:
-        program_dir = Path(project_dir).resolve()
-        project = load_project(project_dir)
-        config, _ = project.stack_config(stack)
-        region = str((overrides or {}).get("aws:region") or config.get("aws:region", "us-east-1"))
-        graph = run_stack(stack, project_dir, mocks=AwsMocks(region=region), overrides=overrides)
+    graph = stack if isinstance(stack, Graph) else capture_stack(stack, project_dir, overrides=overrides)
+    # A graph's relative package paths are its program's (Pulumi runs it from its directory).
+    program_dir = Path(project_dir).resolve()
+    region = "eu-west-1"
+    for resource in graph.of_type("aws:lambda/function:Function")[:1]:
+        region = resource.outputs["arn"].split(":")[3]
     clock = Clock()
     with (
         tempfile.TemporaryDirectory(prefix="local-run-") as work,
         start_backend(region, "123456789012", clock) as backend,
     ):
-        specs = _specs(graph, program_dir, Path(work))
+        specs = function_specs(graph, program_dir, Path(work))
         functions = Functions(
             specs, Path(work), backend.endpoint_url, region, backend.account_id, backend.environment_credentials, clock
         )
@@ -783,15 +364,15 @@ def run_locally(
         run = LocalRun(graph, backend, functions, apis_of(graph, clock, backend.account_id, region), clock, not_running)
         _ACTIVE.append(run)
         try:
-            provision(backend, graph, lambda function: _code_path(function, program_dir, Path(work)).read_bytes())
+            provision(backend, graph, lambda function: code_path(function, program_dir, Path(work)).read_bytes())
             run.refused = refusals(graph)
             run._machine_types = {
                 m.outputs["arn"]: str(m.inputs.get("type", "STANDARD"))
                 for m in graph.of_type("aws:sfn/stateMachine:StateMachine")
             }
-            run.mappings = _mappings(run)
-            run.async_config = _async_configs(run)
-            _hook_moto(run)
+            run.mappings = mappings_of(run)
+            run.async_config = async_configs_of(run)
+            hook_moto(run)
             backend.enforce_iam()
             yield run
         finally:

@@ -1,4 +1,4 @@
-"""``resilient-serverless run --stack dev``: a stack's HTTP front doors on 127.0.0.1, on the same
+"""``resilient-serverless run --stack dev``: a stack's HTTP and WebSocket front doors on 127.0.0.1, on the same
 engine as ``run_locally``, until Ctrl-C; one log line per request and per handler invocation."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from ..capture import Graph
 from .apis import Api
 from .functions import Invocation
 from .run import LocalRun, run_locally
+from .serve_websocket import WebSocketServer, serve_websockets
 
 __all__ = ["serve"]
 
@@ -79,11 +80,10 @@ def _remote_urls(run: LocalRun, api: Api) -> list[str]:
     return sorted((u.rstrip("/") for u in urls if u), key=len, reverse=True)
 
 
-def _print_run(run: LocalRun, servers: list[tuple[Api, ThreadingHTTPServer]], log: TextIO) -> None:
-    """What is not served and what is not running (with the reason), and the exports with local URLs."""
-    for socket in run.graph.of_type("aws:apigatewayv2/api:Api"):
-        if socket.inputs.get("protocolType") == "WEBSOCKET":
-            print(f"websocket {socket.name}: not served over the network yet (LocalRun.websocket in tests)", file=log)
+def _print_run(
+    run: LocalRun, servers: list[tuple[Api, ThreadingHTTPServer]], sockets: list[WebSocketServer], log: TextIO
+) -> None:
+    """What is not running (with the reason), and the exports with local URLs."""
     by_reason: dict[str, int] = {}
     for reason in run.not_running.values():
         by_reason[reason] = by_reason.get(reason, 0) + 1
@@ -92,6 +92,8 @@ def _print_run(run: LocalRun, servers: list[tuple[Api, ThreadingHTTPServer]], lo
     local = [
         (remote, f"http://127.0.0.1:{s.server_address[1]}") for api, s in servers for remote in _remote_urls(run, api)
     ]
+    local += [(str(w.api.outputs.get("apiEndpoint") or "").rstrip("/"), w.url) for w in sockets]
+    local = [(remote, url) for remote, url in local if remote]
     for key, value in sorted(run.outputs.items()):
         text = str(value)
         for remote, url in local:
@@ -107,7 +109,7 @@ def serve(
     log: TextIO = sys.stdout,
     stop: threading.Event | None = None,
 ) -> int:
-    """Serve the stack's HTTP and REST APIs until interrupted (or ``stop`` is set). ``caller`` signs
+    """Serve the stack's HTTP, REST and WebSocket APIs until interrupted (or ``stop`` is set). ``caller`` signs
     every request (the principal of IAM-authorized routes); without it those routes answer 403, as
     unsigned calls do. ``stack``: a stack name of the project, or a graph already captured (the
     program must run on the main thread: Pulumi's runtime needs its event loop)."""
@@ -121,7 +123,10 @@ def serve(
             threading.Thread(target=server.serve_forever, daemon=True).start()
             servers.append((api, server))
             print(f"api      {api.name} ({api.flavor}): http://127.0.0.1:{server.server_address[1]}", file=log)
-        _print_run(run, servers, log)
+        sockets = serve_websockets(run, lock, log)
+        for socket in sockets:
+            print(f"websocket {socket.api.inputs.get('name') or socket.api.name}: {socket.url}", file=log)
+        _print_run(run, servers, sockets, log)
         print(f"caller   {caller or 'none: IAM-authorized routes answer 403'}; Ctrl-C stops", file=log, flush=True)
         try:
             while not stop.is_set():
@@ -133,4 +138,6 @@ def serve(
         finally:
             for _, server in servers:
                 server.shutdown()
+            for socket in sockets:
+                socket.stop()
     return 0

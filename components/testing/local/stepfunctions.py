@@ -33,10 +33,43 @@ class ClockSleep:
 
 
 def hook_stepfunctions(run: LocalRun) -> None:
+    _hook_execution_timeout(run)
     _hook_stop(run)
     _hook_clock(run)
     _hook_task_tokens(run)
     _hook_credentials(run)
+
+
+def _hook_execution_timeout(run: LocalRun) -> None:
+    """An execution's ``TimeoutSeconds`` passes on the run's clock (moto waits for it in real
+    time). While it runs, its deadline is in ``run.deadlines``, so ``settle`` waits for an
+    execution past it to end as timed out."""
+    import threading
+
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+    from moto.stepfunctions.parser.asl.component.program.program import Program
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    clock = run.clock
+    evaluate = EvalComponent.eval
+
+    def eval_on_clock(self: Program, env: Any) -> None:
+        timeout = self.timeout_seconds.timeout_seconds if self.timeout_seconds else None
+        env.next_state_name = self.start_at.start_at_name
+        worker = threading.Thread(target=evaluate, args=(self, env), daemon=True)
+        TMP_THREADS.append(worker)
+        deadline = clock.now() + timeout if timeout else float("inf")
+        run.deadlines[id(env)] = deadline
+        try:
+            worker.start()
+            while worker.is_alive() and env.is_running() and clock.now() <= deadline:
+                worker.join(0.02)
+            if worker.is_alive() and env.is_running():
+                env.set_timed_out()
+        finally:
+            run.deadlines.pop(id(env), None)
+
+    run.backend.patch(Program, "eval", eval_on_clock)
 
 
 def _hook_stop(run: LocalRun) -> None:

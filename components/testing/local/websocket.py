@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from ..capture import CapturedResource
-from .apis import _function_arn
+from .common import function_arn
 
 if TYPE_CHECKING:
     from .host import LocalRunHost as LocalRun
@@ -37,6 +38,17 @@ class WebSocket:
     query: dict[str, str]
     frames: list[Any] = field(default_factory=list)
     open: bool = True
+    # Told each frame's text as it is sent to the client (``resilient-serverless run`` writes it
+    # to the network connection).
+    listener: Callable[[str], None] | None = None
+
+    def deliver(self, data: Any) -> Any:
+        """A frame to the client: a route response, or an ``@connections`` post."""
+        frame = _frame(data)
+        self.frames.append(frame)
+        if self.listener is not None:
+            self.listener(data.decode() if isinstance(data, bytes) else str(data))
+        return frame
 
     def _event(self, route_key: str, event_type: str, body: str | None = None) -> dict[str, Any]:
         api_id = self.api.outputs["id"]
@@ -86,7 +98,7 @@ class WebSocket:
             i for i in self.run.graph.of_type("aws:apigatewayv2/integration:Integration") if i.outputs["id"] == target
         )
         invocation = self.run.functions.invoke(
-            _function_arn(integration.inputs["integrationUri"]), event, source=f"websocket {route.inputs['routeKey']}"
+            function_arn(integration.inputs["integrationUri"]), event, source=f"websocket {route.inputs['routeKey']}"
         )
         if invocation.failed:
             return {"statusCode": 500, "body": json.dumps({"message": "Internal server error"})}
@@ -133,9 +145,7 @@ class WebSocket:
             and isinstance(answer, dict)
             and answer.get("body") is not None
         ):
-            frame = _frame(answer["body"])
-            self.frames.append(frame)
-            return frame
+            return self.deliver(answer["body"])
         return None
 
     def close(self) -> None:
@@ -171,7 +181,7 @@ def hook_connections(run: LocalRun) -> None:
         connection = run.connections.get(unquote(connection_id))
         if connection is None or not connection.open:
             raise GoneException(connection_id)
-        connection.frames.append(_frame(data))
+        connection.deliver(data)
 
     def delete_connection(self: Any, connection_id: str) -> None:
         connection = run.connections.get(unquote(connection_id))

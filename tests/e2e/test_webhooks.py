@@ -1,0 +1,57 @@
+"""Webhooks through the reference deployment: a callback registered (its challenge answered), a
+report submitted with it, and the delivery's Standard Webhooks signature checked as a receiver
+checks it, with the secret the stack gave at registration. The sender's defence against calls
+into the platform's own network stays on in the local run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import standardwebhooks
+import standardwebhooks.webhooks
+from resilient_serverless.components.testing import LocalRun
+from resilient_serverless.components.testing.local.clock import DatetimeModule
+
+from .conftest import CALLER
+from .test_reports import ROWS
+
+
+def register(stack: LocalRun, url: str) -> Any:
+    return stack.request("POST", "/reports/webhooks", json={"url": url}, caller=CALLER)
+
+
+def test_a_finished_report_is_delivered_to_its_callback_signed_with_the_registered_secret(
+    stack: LocalRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a receiver registered as a webhook (it answered the challenge; the stack gave a secret)
+    receiver = stack.webhook_receiver()
+    registered = register(stack, receiver.url)
+    assert registered.status == 201, registered
+    secret = registered.json()["secret"]
+    # WHEN a report names it as its callback, and the work runs
+    submitted = stack.request("POST", "/reports", json={"input": ROWS, "callback_url": receiver.url}, caller=CALLER)
+    assert submitted.status == 202, submitted
+    job_id = submitted.json()["job_id"]
+    stack.settle()
+    # THEN one delivery announces the finished job, and its signature verifies with the secret
+    # (the receiver's clock is the run's, as a real receiver's is the sender's)
+    assert len(receiver.challenges) == 1
+    deliveries = [d for d in receiver.deliveries if d.json()["job"]["job_id"] == job_id]
+    assert len(deliveries) == 1, receiver.deliveries
+    monkeypatch.setattr(standardwebhooks.webhooks, "datetime", DatetimeModule(stack.clock).datetime)
+    verified = standardwebhooks.Webhook(secret).verify(deliveries[0].body, deliveries[0].headers)
+    assert verified["type"] == "job.finished"
+    assert verified["job"]["status"] == "succeeded"
+    assert verified["id"] == deliveries[0].headers["webhook-id"]
+
+
+def test_a_callback_on_the_loopback_address_is_still_refused(stack: LocalRun) -> None:
+    # GIVEN the local run, whose receivers are reached on 127.0.0.1 through public names
+    # WHEN a caller registers a callback that names 127.0.0.1 itself
+    answer = register(stack, "https://127.0.0.1:8443/hooks")
+    # THEN the sender's defence refuses it, as in AWS
+    assert answer.status == 400, answer
+    assert answer.json()["error"]["message"] == (
+        "callback_url host '127.0.0.1' resolves to a non-public address 127.0.0.1"
+    )
