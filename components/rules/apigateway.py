@@ -114,7 +114,9 @@ def lambda_permission_scoped(permission: CapturedResource, graph: Graph) -> Iter
         return
     source = str(permission.inputs.get("sourceArn") or "")
     parts = source.split(":", 5)[5].split("/") if source.count(":") >= 5 else []
-    if (len(parts) < 4 or parts[0] in ("", "*")) and not _is_websocket_route_arn(parts, graph):
+    # A Lambda authorizer is invoked as <api>/authorizers/<id>: one API, one authorizer.
+    one_authorizer = len(parts) == 3 and parts[1] == "authorizers" and all(p not in ("", "*") for p in parts)
+    if (len(parts) < 4 or parts[0] in ("", "*")) and not (one_authorizer or _is_websocket_route_arn(parts, graph)):
         yield f"source ARN {source or '(none)'} does not name one API, stage, method and path"
 
 
