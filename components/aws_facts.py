@@ -27,6 +27,7 @@ __all__ = [
     "INTEGRATION_PATTERNS",
     "LAMBDA_RUNTIMES",
     "QUOTAS",
+    "SFN_LARGE_REGIONS",
     "SYNTHETICS_RUNTIMES",
     "TODAY_ENV",
     "Quota",
@@ -35,6 +36,7 @@ __all__ = [
     "integration_pattern",
     "quota",
     "runtime_fact",
+    "sfn_start_bucket",
     "supported_runtimes",
     "today",
 ]
@@ -51,6 +53,7 @@ SYNTHETICS_PYTHON_URL: Final = (
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Synthetics_Library_python_selenium.html"
 )
 SFN_PATTERNS_URL: Final = "https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html"
+SFN_QUOTAS_URL: Final = "https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html#service-limits-api-action-throttling-general"
 # Python's own end of life (PEP 664: 3.11, PEP 693: 3.12): what a Synthetics runtime's deprecation follows.
 PYTHON_EOL: Final[Mapping[str, date]] = {"3.11": date(2027, 10, 31), "3.12": date(2028, 10, 31)}
 
@@ -261,8 +264,41 @@ QUOTAS: Final[Mapping[str, Quota]] = {
         "milliseconds (REST integration timeout, default maximum)",
         "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html",
     ),
+    # Step Functions StartExecution: a token bucket per account and region, larger in three regions.
+    "sfn_standard_start_burst_large_regions": Quota(
+        1_300,
+        "StartExecution bucket size (Standard) in us-east-1, us-west-2 and eu-west-1",
+        SFN_QUOTAS_URL,
+    ),
+    "sfn_standard_start_rate_large_regions": Quota(
+        300,
+        "StartExecution refill per second (Standard) in us-east-1, us-west-2 and eu-west-1",
+        SFN_QUOTAS_URL,
+    ),
+    "sfn_standard_start_burst": Quota(800, "StartExecution bucket size (Standard), every other region", SFN_QUOTAS_URL),
+    "sfn_standard_start_rate": Quota(
+        150, "StartExecution refill per second (Standard), every other region", SFN_QUOTAS_URL
+    ),
+    "sfn_express_start_rate": Quota(
+        100_000,
+        "execution starts per second (Express; no bucket size published: the model allows one second's worth)",
+        "https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html",
+    ),
 }
+
+# Where Step Functions' StartExecution bucket is the larger one.
+SFN_LARGE_REGIONS: Final = frozenset({"us-east-1", "us-west-2", "eu-west-1"})
 
 
 def quota(name: str) -> float:
     return QUOTAS[name].value
+
+
+def sfn_start_bucket(workflow_type: str, region: str) -> tuple[float, float]:
+    """``(refill per second, bucket size)`` of StartExecution for a workflow type in a region."""
+    if workflow_type.upper() == "EXPRESS":
+        rate = quota("sfn_express_start_rate")
+        return rate, rate
+    if region in SFN_LARGE_REGIONS:
+        return quota("sfn_standard_start_rate_large_regions"), quota("sfn_standard_start_burst_large_regions")
+    return quota("sfn_standard_start_rate"), quota("sfn_standard_start_burst")
