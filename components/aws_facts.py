@@ -8,6 +8,7 @@ day it was read, and read by the components and the rules alike.
   runtime carries the end of life of its Python as a *projected* date.
 - Step Functions service integration patterns per workflow type.
 - The quotas and AWS defaults the rules reason with.
+- Tracing paths with their support dates (the X-Ray SDKs and daemon, the ADOT Lambda layer).
 
 ``today()`` is the date the rules judge against: ``$RESILIENT_SERVERLESS_TODAY`` (an ISO date) when
 set, so a plan, a policy pack or a test can ask "what about on that day?", else the machine's date.
@@ -30,8 +31,10 @@ __all__ = [
     "SFN_LARGE_REGIONS",
     "SYNTHETICS_RUNTIMES",
     "TODAY_ENV",
+    "TRACING_PATHS",
     "Quota",
     "RuntimeFact",
+    "TracingPathFact",
     "deprecated_runtime",
     "integration_pattern",
     "quota",
@@ -302,3 +305,38 @@ def sfn_start_bucket(workflow_type: str, region: str) -> tuple[float, float]:
     if region in SFN_LARGE_REGIONS:
         return quota("sfn_standard_start_rate_large_regions"), quota("sfn_standard_start_burst_large_regions")
     return quota("sfn_standard_start_rate"), quota("sfn_standard_start_burst")
+
+
+# --- tracing paths and their support ------------------------------------------------------------------
+XRAY_EOS_URL: Final = "https://docs.aws.amazon.com/xray/latest/devguide/xray-daemon-eos.html"
+ADOT_LAMBDA_PYTHON_URL: Final = "https://aws-otel.github.io/docs/getting-started/lambda/lambda-python"
+
+
+@dataclass(frozen=True)
+class TracingPathFact:
+    path: str
+    description: str
+    source: str
+    maintenance_on: date | None = None
+    """From this day AWS releases only critical security fixes."""
+    end_of_support_on: date | None = None
+    """From this day AWS releases nothing more (published releases stay available)."""
+    checked_on: date = CHECKED_ON
+
+    def days_left(self, on: date) -> int | None:
+        """Days from ``on`` to the end of support (negative: past it); None: no end announced."""
+        return (self.end_of_support_on - on).days if self.end_of_support_on is not None else None
+
+
+TRACING_PATHS: Final[Mapping[str, TracingPathFact]] = {
+    "xray": TracingPathFact(
+        "xray",
+        "the X-Ray SDKs and daemon",
+        XRAY_EOS_URL,
+        maintenance_on=date(2026, 2, 25),
+        end_of_support_on=date(2027, 2, 25),
+    ),
+    # AWS's recommended path off the X-Ray SDKs: OpenTelemetry through the ADOT Lambda layer,
+    # which exports to X-Ray. No end of support announced.
+    "otel": TracingPathFact("otel", "OpenTelemetry through the ADOT Lambda layer", ADOT_LAMBDA_PYTHON_URL),
+}

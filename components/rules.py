@@ -1257,3 +1257,7 @@ def sfn_role_can_call_its_tasks(machine: CapturedResource, graph: Graph) -> Iter
                 f"task {name} calls {target[0]} on {target[1]}, which the role {role.name} does not allow: "
                 "the execution fails at that state with an access error"
             )
+
+
+# Rules kept in their own modules register themselves on import.
+from . import rules_tracing  # noqa: E402, F401

@@ -173,6 +173,12 @@ def _memory_arch(fn: CapturedResource | None) -> tuple[int, str]:
     return int(fn.inputs.get("memorySize") or 128), str((fn.inputs.get("architectures") or ["x86_64"])[0])
 
 
+def _timeout_s(fn: CapturedResource | None) -> float:
+    """The function's timeout; AWS's default where it sets none (or where the graph has no function)."""
+    timeout = fn.inputs.get("timeout") if fn else None
+    return float(timeout or quota("lambda_default_timeout_s"))
+
+
 def _env(fn: CapturedResource | None, key: str) -> float | None:
     value = ((fn.inputs.get("environment") or {}).get("variables") or {}).get(key) if fn else None
     return float(value) if value not in (None, "") else None
@@ -206,7 +212,7 @@ def _consumer(graph: Graph, queue: CapturedResource, a: Assumptions) -> Consumer
         function=str(mapping.inputs.get("functionName")),
         max_concurrency=int(scaling.get("maximumConcurrency") or quota("sqs_mapping_max_concurrency")),
         batch_size=int(mapping.inputs.get("batchSize") or 10),
-        timeout_s=float(fn.inputs.get("timeout") or quota("lambda_default_timeout_s")) if fn else 3.0,
+        timeout_s=_timeout_s(fn),
         visibility_s=float(queue.inputs.get("visibilityTimeoutSeconds") or quota("sqs_default_visibility_timeout_s")),
         max_receives=max_receives,
         defer_after_s=_env(fn, "RESILIENT_DEFER_AFTER_S"),
@@ -345,7 +351,7 @@ def _async_route(graph: Graph, route: dict[str, Any], a: Assumptions) -> RouteMo
         function=str(physical),
         max_concurrency=concurrency,
         batch_size=1,
-        timeout_s=float(fn.inputs.get("timeout") or quota("lambda_default_timeout_s")) if fn else 3.0,
+        timeout_s=_timeout_s(fn),
         visibility_s=ASYNC_RETRY_DELAY_S,
         max_receives=1 + int(retries if retries is not None else quota("lambda_async_default_retries")),
         defer_after_s=None,
