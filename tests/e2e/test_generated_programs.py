@@ -7,9 +7,9 @@ ResilientFunction draining it through a mapping the user writes) joined to the d
 ``@contributes`` and ``Operations``, as the consumer program ``tests/consumers/operations_own``
 does; a route sends to its queue like any other.
 
-The file runs in about 25 s of CPU (2 derandomized examples and 2 explicit ones, each a whole
-program planned, checked by the pack and run locally; under 60 s of wall time on a 2-core machine
-shared with other runs)."""
+The file runs on about 22 s of CPU (1 derandomized example and 2 explicit ones that hold every
+route kind, each a whole program planned, checked by the pack and run locally): about 45 s of wall
+time with two runs per core, more on a busier machine."""
 
 from __future__ import annotations
 
@@ -273,7 +273,7 @@ def where_it_ended(run: LocalRun, program: Program, index: int, key: str, status
 
 
 @settings(
-    max_examples=2,
+    max_examples=1,
     deadline=None,
     derandomize=True,
     phases=[Phase.explicit, Phase.generate],  # shrinking reruns whole stacks: minutes, not seconds
