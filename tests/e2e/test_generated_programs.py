@@ -7,7 +7,7 @@ ResilientFunction draining it through a mapping the user writes) joined to the d
 ``@contributes`` and ``Operations``, as the consumer program ``tests/consumers/operations_own``
 does; a route sends to its queue like any other.
 
-The file runs on about 22 s of CPU (1 derandomized example and 2 explicit ones that hold every
+The file runs on about 20 s of CPU (1 derandomized example and 2 explicit ones that hold every
 route kind, each a whole program planned, checked by the pack and run locally): about 45 s of wall
 time with two runs per core, more on a busier machine."""
 
