@@ -8,6 +8,7 @@ day it was read, and read by the components and the rules alike.
   runtime carries the end of life of its Python as a *projected* date.
 - Step Functions service integration patterns per workflow type.
 - The quotas and AWS defaults the rules reason with.
+- Tracing paths with their support dates (the X-Ray SDKs and daemon, the ADOT Lambda layer).
 
 ``today()`` is the date the rules judge against: ``$RESILIENT_SERVERLESS_TODAY`` (an ISO date) when
 set, so a plan, a policy pack or a test can ask "what about on that day?", else the machine's date.
@@ -27,14 +28,18 @@ __all__ = [
     "INTEGRATION_PATTERNS",
     "LAMBDA_RUNTIMES",
     "QUOTAS",
+    "SFN_LARGE_REGIONS",
     "SYNTHETICS_RUNTIMES",
     "TODAY_ENV",
+    "TRACING_PATHS",
     "Quota",
     "RuntimeFact",
+    "TracingPathFact",
     "deprecated_runtime",
     "integration_pattern",
     "quota",
     "runtime_fact",
+    "sfn_start_bucket",
     "supported_runtimes",
     "today",
 ]
@@ -51,6 +56,7 @@ SYNTHETICS_PYTHON_URL: Final = (
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Synthetics_Library_python_selenium.html"
 )
 SFN_PATTERNS_URL: Final = "https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html"
+SFN_QUOTAS_URL: Final = "https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html#service-limits-api-action-throttling-general"
 # Python's own end of life (PEP 664: 3.11, PEP 693: 3.12): what a Synthetics runtime's deprecation follows.
 PYTHON_EOL: Final[Mapping[str, date]] = {"3.11": date(2027, 10, 31), "3.12": date(2028, 10, 31)}
 
@@ -261,8 +267,76 @@ QUOTAS: Final[Mapping[str, Quota]] = {
         "milliseconds (REST integration timeout, default maximum)",
         "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html",
     ),
+    # Step Functions StartExecution: a token bucket per account and region, larger in three regions.
+    "sfn_standard_start_burst_large_regions": Quota(
+        1_300,
+        "StartExecution bucket size (Standard) in us-east-1, us-west-2 and eu-west-1",
+        SFN_QUOTAS_URL,
+    ),
+    "sfn_standard_start_rate_large_regions": Quota(
+        300,
+        "StartExecution refill per second (Standard) in us-east-1, us-west-2 and eu-west-1",
+        SFN_QUOTAS_URL,
+    ),
+    "sfn_standard_start_burst": Quota(800, "StartExecution bucket size (Standard), every other region", SFN_QUOTAS_URL),
+    "sfn_standard_start_rate": Quota(
+        150, "StartExecution refill per second (Standard), every other region", SFN_QUOTAS_URL
+    ),
+    "sfn_express_start_rate": Quota(
+        100_000,
+        "execution starts per second (Express; no bucket size published: the model allows one second's worth)",
+        "https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html",
+    ),
 }
+
+# Where Step Functions' StartExecution bucket is the larger one.
+SFN_LARGE_REGIONS: Final = frozenset({"us-east-1", "us-west-2", "eu-west-1"})
 
 
 def quota(name: str) -> float:
     return QUOTAS[name].value
+
+
+def sfn_start_bucket(workflow_type: str, region: str) -> tuple[float, float]:
+    """``(refill per second, bucket size)`` of StartExecution for a workflow type in a region."""
+    if workflow_type.upper() == "EXPRESS":
+        rate = quota("sfn_express_start_rate")
+        return rate, rate
+    if region in SFN_LARGE_REGIONS:
+        return quota("sfn_standard_start_rate_large_regions"), quota("sfn_standard_start_burst_large_regions")
+    return quota("sfn_standard_start_rate"), quota("sfn_standard_start_burst")
+
+
+# --- tracing paths and their support ------------------------------------------------------------------
+XRAY_EOS_URL: Final = "https://docs.aws.amazon.com/xray/latest/devguide/xray-daemon-eos.html"
+ADOT_LAMBDA_PYTHON_URL: Final = "https://aws-otel.github.io/docs/getting-started/lambda/lambda-python"
+
+
+@dataclass(frozen=True)
+class TracingPathFact:
+    path: str
+    description: str
+    source: str
+    maintenance_on: date | None = None
+    """From this day AWS releases only critical security fixes."""
+    end_of_support_on: date | None = None
+    """From this day AWS releases nothing more (published releases stay available)."""
+    checked_on: date = CHECKED_ON
+
+    def days_left(self, on: date) -> int | None:
+        """Days from ``on`` to the end of support (negative: past it); None: no end announced."""
+        return (self.end_of_support_on - on).days if self.end_of_support_on is not None else None
+
+
+TRACING_PATHS: Final[Mapping[str, TracingPathFact]] = {
+    "xray": TracingPathFact(
+        "xray",
+        "the X-Ray SDKs and daemon",
+        XRAY_EOS_URL,
+        maintenance_on=date(2026, 2, 25),
+        end_of_support_on=date(2027, 2, 25),
+    ),
+    # AWS's recommended path off the X-Ray SDKs: OpenTelemetry through the ADOT Lambda layer,
+    # which exports to X-Ray. No end of support announced.
+    "otel": TracingPathFact("otel", "OpenTelemetry through the ADOT Lambda layer", ADOT_LAMBDA_PYTHON_URL),
+}

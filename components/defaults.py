@@ -198,10 +198,18 @@ CANARY_ARTIFACT_EXPIRY_DAYS: Final = 31  # screenshots, HAR files and logs in S3
 CANARY_RUNTIME: Final = "syn-python-selenium-12.0"
 CANARY_ROUND_TRIP_S: Final = 30  # how long the canary polls for its job's result
 
-# --- tracing provider (issue 10) ------------------------------------------------------------
-# The handler library's X-Ray daemon provider: no extra layer and the smallest cold start (make
-# bench). The X-Ray daemon is supported until 2027-02-25; "otel" (ADOT layer) is the way off it.
+# --- tracing provider ------------------------------------------------------------------------
+# AWS's path is OpenTelemetry (the X-Ray SDKs and daemon end support on 2027-02-25:
+# aws_facts.TRACING_PATHS), but "otel" needs the ADOT layer's ARN, whose account and version
+# differ per region and which the library cannot know: an "otel" default would refuse every
+# program that does not name one. So the default stays the handler library's X-Ray daemon
+# provider (no layer, the smallest cold start: python -m bench.tracing_providers), and the plan
+# warns on every function still on it from TRACING_END_OF_SUPPORT_WARNING_DAYS before the end of
+# support (rule tracing-path-supported). See docs/tracing-decision.md.
 TRACING_PROVIDER: Final = "xray"
+# Two quarters: time for a stack's owners to find the layer ARN of each region, move their
+# functions to tracing_provider="otel" and watch the traces before AWS stops fixing the daemon.
+TRACING_END_OF_SUPPORT_WARNING_DAYS: Final = 180
 # --- AsyncJobWorkflow ------------------------------------------------------------------------------
 JOB_PATH: Final = "/jobs"
 # Standard: exactly-once starts and long jobs; Express is the documented choice for high rates of

@@ -76,6 +76,7 @@ FAMILIES = (
     "websocket",
     "state_machines",
     "events",
+    "tracing",
 )
 for _family in FAMILIES:
     importlib.import_module(f"{__name__}.{_family}")

@@ -19,6 +19,14 @@ An asynchronous function route is a queue route whose queue is Lambda's event qu
 function's concurrency drains it one event at a time, a timed-out event is retried after a
 minute up to the invoke config's retries, and an event past its maximum age goes to the
 on-failure destination (counted with DLQ arrivals).
+
+Usage plans: each API key's bucket and quota, the stack's traffic spread evenly over the keys;
+a request over either gets a 429 at the edge (counted apart from the route throttles).
+
+A job submit route starts executions through Step Functions' ``StartExecution`` bucket (per
+account and region, one per workflow type). Started by the submit itself, a throttled start
+fails the submit and the client retries; through a start queue, the starter drains the queue at
+its concurrency and a throttled start waits there (the queue's age shows it).
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..aws_facts import quota
 from .load import Load
-from .model import ConsumerModel, RouteModel, StackModel
+from .model import ConsumerModel, RouteModel, StackModel, UsagePlanModel
 
 if TYPE_CHECKING:
     import simpy
@@ -123,7 +131,10 @@ class RouteStats:
     offered: float = 0.0  # first attempts
     attempts: float = 0.0
     throttled_edge: float = 0.0
+    throttled_plan: float = 0.0  # 429 by a usage plan's bucket or quota (part of throttled_edge)
     throttled_function: float = 0.0
+    throttled_start: float = 0.0  # StartExecution calls Step Functions throttled
+    starts: float = 0.0  # executions started
     admitted: float = 0.0
     goodput: float = 0.0
     late: float = 0.0  # work that finished after its deadline
@@ -174,6 +185,24 @@ class _Queue:
         return now - min(firsts) if firsts else 0.0
 
 
+class _Plan:
+    """One API key's usage plan: its bucket, and its quota used in the current period."""
+
+    def __init__(self, plan: UsagePlanModel) -> None:
+        self.plan, self.bucket, self.used, self.period = plan, TokenBucket(plan.rate, plan.burst), 0.0, 0
+
+    def admit(self, n: float, now: float) -> float:
+        p = self.plan
+        if p.quota is not None and p.period_s:
+            period = math.floor(now / p.period_s)
+            if period != self.period:
+                self.period, self.used = period, 0.0
+            n = min(n, max(0.0, p.quota - self.used))
+        taken = self.bucket.take(n)
+        self.used += taken
+        return taken
+
+
 class _Retries:
     """Future attempts per attempt number, spread over their backoff window (difference arrays)."""
 
@@ -215,6 +244,15 @@ class _Run:
         self.functions: dict[str, Function] = {}
         self.downstreams = {r.key: Downstream(r.capacity_rps * self.a.downstream_headroom) for r in model.routes}
         self.queues: dict[str, _Queue] = {}
+        self.plans = [_Plan(p) for p in model.usage_plans]
+        # One StartExecution bucket per workflow type in the account and region.
+        self.start_buckets = {
+            r.starts.workflow_type: TokenBucket(r.starts.rate, r.starts.burst) for r in model.routes if r.starts
+        }
+        self.start_queues: dict[str, deque[list[float]]] = {
+            r.key: deque() for r in model.routes if r.starts and r.starts.buffered
+        }
+        self.start_queue_names = {r.key: r.starts.queue for r in model.routes if r.starts and r.starts.buffered}
         for r in model.routes:
             initial = load.rate(r.key, r.capacity_rps, 0.0)
             if r.kind == "sync" and r.function:
@@ -263,12 +301,16 @@ class _Run:
         s.attempts += sum(by_attempt)
         return by_attempt
 
-    def _edge(self, r: RouteModel, by_attempt: list[float], account_share: float, now: float) -> list[float]:
-        """What the account's share and the route's bucket let through; the rest get a 429."""
+    def _edge(
+        self, r: RouteModel, by_attempt: list[float], account_share: float, plan_share: float, now: float
+    ) -> list[float]:
+        """What the account's share, the usage plans' share and the route's bucket let through;
+        the rest get a 429."""
         total = sum(by_attempt)
         if total <= 0:
             return [0.0] * len(by_attempt)
-        admitted = total * account_share
+        admitted = total * account_share * plan_share
+        self.stats[r.key].throttled_plan += total * account_share * (1 - plan_share)
         if r.key in self.edges:
             admitted = self.edges[r.key].take(admitted)
         share = admitted / total
@@ -301,12 +343,49 @@ class _Run:
         s.latencies.append((ran, k))
         self._hold(fn, k / per_slot(ran), ran)
         if latency <= give_up:
-            s.goodput += k
-            s.goodput_series[self._second(now + latency)] += k
+            started = self._start(r, k, now)
+            s.goodput += started
+            s.goodput_series[self._second(now + latency)] += started
+            if started >= k:
+                return
+            # The submit's own StartExecution was throttled: it answers an error, the client retries.
+            s.wasted_invocations += k - started
+            for attempt, n in enumerate(by_attempt):
+                self._fail(r.key, attempt, n * share * (1 - started / k), now + latency)
             return
         s.wasted_invocations += k
         for attempt, n in enumerate(by_attempt):
             self._fail(r.key, attempt, n * share, now + give_up)
+
+    def _start(self, r: RouteModel, k: float, now: float) -> float:
+        """Of ``k`` accepted submits, those that succeed: all for a route that starts nothing or
+        queues its starts; for a direct start, those the StartExecution bucket lets through."""
+        if r.starts is None:
+            return k
+        if r.starts.buffered:
+            self.start_queues[r.key].append([now, k])
+            return k
+        started = self.start_buckets[r.starts.workflow_type].take(k)
+        self.stats[r.key].starts += started
+        self.stats[r.key].throttled_start += k - started
+        return started
+
+    def _drain_starts(self, r: RouteModel, now: float) -> None:
+        """The starter: up to its concurrency's calls this tick, each a StartExecution; what the
+        bucket refuses stays queued (its message returns after the visibility timeout)."""
+        queue, s = self.start_queues[r.key], self.stats[r.key]
+        assert r.starts is not None
+        waiting = sum(c[1] for c in queue)
+        calls = min(waiting, r.starts.starter_concurrency * 1000 / self.a.message_ms * DT)
+        started = self.start_buckets[r.starts.workflow_type].take(calls)
+        s.throttled_start += calls - started
+        s.starts += started
+        while queue and started > 1e-9:
+            take = min(queue[0][1], started)
+            queue[0][1] -= take
+            started -= take
+            if queue[0][1] <= 1e-9:
+                queue.popleft()
 
     def _hold(self, fn: Function, slots: float, seconds: float) -> None:
         fn.start(slots)
@@ -422,6 +501,11 @@ class _Run:
                 s.late += n
 
     def _sample(self, key: str, q: _Queue | None, now: float) -> None:
+        starts = self.start_queues.get(key)
+        if starts is not None:
+            s, name = self.stats[key], self.start_queue_names[key]
+            s.oldest_age_series.setdefault(name, []).append(round(now - starts[0][0], 1) if starts else 0.0)
+            s.depth_series.setdefault(name, []).append(round(sum(c[1] for c in starts), 1))
         while q is not None:
             s = self.stats[key]
             s.oldest_age_series.setdefault(q.name, []).append(round(q.oldest_age(now), 1))
@@ -433,18 +517,25 @@ class _Run:
         for tick in range(self.ticks):
             now, self.tick = tick * DT, tick
             self.account_edge.refill(DT)
-            for bucket in self.edges.values():
+            for bucket in [*self.edges.values(), *self.start_buckets.values(), *(p.bucket for p in self.plans)]:
                 bucket.refill(DT)
             offered = {r.key: self._offered(r, tick, now) for r in self.model.routes}
             total = sum(sum(v) for v in offered.values())
-            # The account's bucket throttles every route alike: each gets the same share.
+            # The account's bucket and the usage plans throttle every route alike: each gets the
+            # same share (the plans' keys each send an even part of the traffic).
             account_share = self.account_edge.take(total) / total if total > 0 else 1.0
+            plan_share = 1.0
+            if self.plans and total * account_share > 0:
+                each = total * account_share / len(self.plans)
+                plan_share = sum(p.admit(each, now) for p in self.plans) / (total * account_share)
             for r in self.model.routes:
-                admitted = self._edge(r, offered[r.key], account_share, now)
+                admitted = self._edge(r, offered[r.key], account_share, plan_share, now)
                 if r.kind == "sync":
                     self._sync(r, admitted, now)
                 else:
                     self._enqueue(r, admitted, now)
+                if r.key in self.start_queues:
+                    self._drain_starts(r, now)
                 q: _Queue | None = self.queues.get(r.key)
                 while q is not None:
                     self._consume(r.key, q, now)

@@ -13,18 +13,31 @@ import json
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..aws_facts import quota
+from ..aws_facts import quota, sfn_start_bucket
 
 if TYPE_CHECKING:
     from ..offline import CapturedResource, Graph
 
-__all__ = ["Assumptions", "ConsumerModel", "RouteModel", "StackModel", "build_model", "naive"]
+__all__ = [
+    "Assumptions",
+    "ConsumerModel",
+    "RouteModel",
+    "StackModel",
+    "StartsModel",
+    "UsagePlanModel",
+    "build_model",
+    "naive",
+]
 
 FUNCTION = "aws:lambda/function:Function"
 MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
 QUEUE = "aws:sqs/queue:Queue"
 PROVISIONED = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
 INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+USAGE_PLAN = "aws:apigateway/usagePlan:UsagePlan"
+SUBMIT_HANDLER = "jobs.submit.lambda_handler"  # AsyncJobWorkflow's submit, wherever its package is installed
+QUOTA_PERIOD_S = {"DAY": 86_400.0, "WEEK": 604_800.0, "MONTH": 2_592_000.0}  # a month as 30 days
 # Lambda retries a failed asynchronous event after about a minute, then after two more.
 ASYNC_RETRY_DELAY_S = 60.0
 
@@ -78,6 +91,35 @@ class ConsumerModel:
 
 
 @dataclass(frozen=True)
+class StartsModel:
+    """How a job submit route starts its executions. ``StartExecution`` is a token bucket per
+    account and region (``rate`` per second, ``burst``), shared by every workflow of that type.
+    ``buffered``: submits go to an SQS queue whose starter (``starter_concurrency`` instances)
+    calls StartExecution, so a throttled start waits in that queue; otherwise the submit function
+    calls it, and a throttled start fails the submit (the client sees an error and retries)."""
+
+    workflow_type: str
+    rate: float
+    burst: float
+    buffered: bool
+    starter_concurrency: int = 0
+    queue: str = ""  # the start queue (buffered)
+
+
+@dataclass(frozen=True)
+class UsagePlanModel:
+    """A REST API's usage plan: one client's API key with its own bucket (``rate``, ``burst``)
+    and an optional quota of ``quota`` requests per ``period_s``, both on top of the stage's and
+    the route's throttles (API Gateway answers 429 for either)."""
+
+    client: str
+    rate: float
+    burst: float
+    quota: float | None = None
+    period_s: float | None = None
+
+
+@dataclass(frozen=True)
 class RouteModel:
     key: str
     kind: Literal["sync", "queue", "async"]
@@ -94,6 +136,8 @@ class RouteModel:
     memory_mb: int = 128
     arch: str = "x86_64"
     consumer: ConsumerModel | None = None  # queue routes (None: drained elsewhere)
+    auth: str = "none"  # as the plan describes it: "IAM (SigV4)", "JWT ...", "none"
+    starts: StartsModel | None = None  # a job submit route: how its executions start
 
 
 @dataclass(frozen=True)
@@ -104,6 +148,9 @@ class StackModel:
     routes: tuple[RouteModel, ...]
     assumptions: Assumptions
     name: str = "defended"
+    # Every route's traffic is spread evenly over the API keys of these plans (the graph cannot
+    # say which client sends what); none: no API keys.
+    usage_plans: tuple[UsagePlanModel, ...] = ()
 
 
 def _function_named(graph: Graph, physical: str | None = None, logical: str | None = None) -> CapturedResource | None:
@@ -124,6 +171,12 @@ def _memory_arch(fn: CapturedResource | None) -> tuple[int, str]:
     if fn is None:
         return 128, "x86_64"
     return int(fn.inputs.get("memorySize") or 128), str((fn.inputs.get("architectures") or ["x86_64"])[0])
+
+
+def _timeout_s(fn: CapturedResource | None) -> float:
+    """The function's timeout; AWS's default where it sets none (or where the graph has no function)."""
+    timeout = fn.inputs.get("timeout") if fn else None
+    return float(timeout or quota("lambda_default_timeout_s"))
 
 
 def _env(fn: CapturedResource | None, key: str) -> float | None:
@@ -159,7 +212,7 @@ def _consumer(graph: Graph, queue: CapturedResource, a: Assumptions) -> Consumer
         function=str(mapping.inputs.get("functionName")),
         max_concurrency=int(scaling.get("maximumConcurrency") or quota("sqs_mapping_max_concurrency")),
         batch_size=int(mapping.inputs.get("batchSize") or 10),
-        timeout_s=float(fn.inputs.get("timeout") or quota("lambda_default_timeout_s")) if fn else 3.0,
+        timeout_s=_timeout_s(fn),
         visibility_s=float(queue.inputs.get("visibilityTimeoutSeconds") or quota("sqs_default_visibility_timeout_s")),
         max_receives=max_receives,
         defer_after_s=_env(fn, "RESILIENT_DEFER_AFTER_S"),
@@ -170,8 +223,70 @@ def _consumer(graph: Graph, queue: CapturedResource, a: Assumptions) -> Consumer
     )
 
 
-def _sync_route(graph: Graph, route: dict[str, Any], a: Assumptions) -> RouteModel:
-    rate, latency = float(route["rate"]), float(route["expected_latency_ms"])
+def _front(route: dict[str, Any]) -> dict[str, Any]:
+    """What every route kind reads from the plan's route row: its key, throttle, integration
+    timeout and authorization."""
+    rate = float(route["rate"])
+    return {
+        "key": str(route["route"]),
+        "rate": rate,
+        "burst": float(route.get("burst") or rate),
+        "integration_timeout_s": float(route["integration_timeout_ms"]) / 1000,
+        "auth": str(route.get("auth", "none")),
+    }
+
+
+def _starts(graph: Graph, fn: CapturedResource | None, region: str) -> StartsModel | None:
+    """How the function behind a job submit route starts executions: from its environment (the
+    state machine it starts, the start queue it writes to, if any). The other job routes' functions
+    read the same state machine but start nothing."""
+    if fn is None or not str(fn.inputs.get("handler", "")).endswith(SUBMIT_HANDLER):
+        return None
+    variables = (fn.inputs.get("environment") or {}).get("variables") or {}
+    arn = variables.get("STATE_MACHINE_ARN")
+    machine = next((m for m in graph.of_type(STATE_MACHINE) if arn and m.outputs.get("arn") == arn), None)
+    if machine is None:
+        return None
+    workflow_type = str(machine.inputs.get("type") or "STANDARD").upper()
+    rate, burst = sfn_start_bucket(workflow_type, region)
+    queue_url = str(variables.get("START_QUEUE_URL") or "")
+    if not queue_url:
+        return StartsModel(workflow_type, rate, burst, buffered=False)
+    queue = next((q for q in graph.of_type(QUEUE) if queue_url.endswith(f"/{q.inputs.get('name')}")), None)
+    mapping = _mapping_from(graph, queue) if queue is not None else None
+    scaling = (mapping.inputs.get("scalingConfig") or {}) if mapping is not None else {}
+    concurrency = int(scaling.get("maximumConcurrency") or quota("sqs_mapping_max_concurrency"))
+    return StartsModel(
+        workflow_type,
+        rate,
+        burst,
+        buffered=True,
+        starter_concurrency=concurrency,
+        queue=queue.name if queue is not None else "start queue",
+    )
+
+
+def _usage_plans(graph: Graph) -> tuple[UsagePlanModel, ...]:
+    plans = []
+    for plan in graph.of_type(USAGE_PLAN):
+        throttle = plan.inputs.get("throttleSettings") or {}
+        quota_settings = plan.inputs.get("quotaSettings") or {}
+        rate = float(throttle.get("rateLimit") or quota("apigateway_account_rps"))
+        plans.append(
+            UsagePlanModel(
+                client=plan.name.removeprefix("plan-").rsplit("plan-", 1)[-1],
+                rate=rate,
+                burst=float(throttle.get("burstLimit") or rate),
+                quota=float(quota_settings["limit"]) if quota_settings.get("limit") else None,
+                period_s=QUOTA_PERIOD_S.get(str(quota_settings.get("period")).upper()) if quota_settings else None,
+            )
+        )
+    return tuple(plans)
+
+
+def _sync_route(graph: Graph, route: dict[str, Any], a: Assumptions, region: str) -> RouteModel:
+    front = _front(route)
+    rate, latency = front["rate"], float(route["expected_latency_ms"])
     name = str(route["target"]).split(" ")[1]
     fn = _function_named(graph, logical=f"{name}-function")
     physical = fn.outputs.get("name") if fn else None
@@ -187,11 +302,8 @@ def _sync_route(graph: Graph, route: dict[str, Any], a: Assumptions) -> RouteMod
     capacity, bottleneck = min(limits)
     memory, arch = _memory_arch(fn)
     return RouteModel(
-        key=str(route["route"]),
+        **front,
         kind="sync",
-        rate=rate,
-        burst=float(route.get("burst") or rate),
-        integration_timeout_s=float(route["integration_timeout_ms"]) / 1000,
         capacity_rps=capacity,
         bottleneck=bottleneck,
         function=str(physical or name),
@@ -201,11 +313,13 @@ def _sync_route(graph: Graph, route: dict[str, Any], a: Assumptions) -> RouteMod
         provisioned=provisioned,
         memory_mb=memory,
         arch=arch,
+        starts=_starts(graph, fn, region),
     )
 
 
 def _queue_route(graph: Graph, route: dict[str, Any], a: Assumptions) -> RouteModel:
-    rate = float(route["rate"])
+    front = _front(route)
+    rate = front["rate"]
     queue_name = str(route["target"]).split(" ", 1)[1].removesuffix(" (FIFO)")
     queue = next((q for q in graph.of_type(QUEUE) if q.name == queue_name), None)
     consumer = _consumer(graph, queue, a) if queue is not None else None
@@ -214,22 +328,14 @@ def _queue_route(graph: Graph, route: dict[str, Any], a: Assumptions) -> RouteMo
         drain = consumer.max_concurrency * 1000 / a.message_ms
         if drain < rate:
             capacity, bottleneck = drain, f"mapping max concurrency {consumer.max_concurrency}"
-    return RouteModel(
-        key=str(route["route"]),
-        kind="queue",
-        rate=rate,
-        burst=float(route.get("burst") or rate),
-        integration_timeout_s=float(route["integration_timeout_ms"]) / 1000,
-        capacity_rps=capacity,
-        bottleneck=bottleneck,
-        consumer=consumer,
-    )
+    return RouteModel(**front, kind="queue", capacity_rps=capacity, bottleneck=bottleneck, consumer=consumer)
 
 
 def _async_route(graph: Graph, route: dict[str, Any], a: Assumptions) -> RouteModel:
     """An asynchronous function route: 202 at the edge, then Lambda's event queue drained by the
     function's concurrency; its invoke config bounds retries and event age."""
-    rate = float(route["rate"])
+    front = _front(route)
+    rate = front["rate"]
     name = str(route["target"]).split(" ")[1]
     fn = _function_named(graph, logical=f"{name}-function")
     physical = fn.outputs.get("name") if fn else name
@@ -245,7 +351,7 @@ def _async_route(graph: Graph, route: dict[str, Any], a: Assumptions) -> RouteMo
         function=str(physical),
         max_concurrency=concurrency,
         batch_size=1,
-        timeout_s=float(fn.inputs.get("timeout") or quota("lambda_default_timeout_s")) if fn else 3.0,
+        timeout_s=_timeout_s(fn),
         visibility_s=ASYNC_RETRY_DELAY_S,
         max_receives=1 + int(retries if retries is not None else quota("lambda_async_default_retries")),
         defer_after_s=None,
@@ -259,11 +365,8 @@ def _async_route(graph: Graph, route: dict[str, Any], a: Assumptions) -> RouteMo
     if drain < rate:
         capacity, bottleneck = drain, f"{'reserved' if reserved is not None else 'account'} concurrency {concurrency}"
     return RouteModel(
-        key=str(route["route"]),
+        **front,
         kind="async",
-        rate=rate,
-        burst=float(route.get("burst") or rate),
-        integration_timeout_s=float(route["integration_timeout_ms"]) / 1000,
         capacity_rps=capacity,
         bottleneck=bottleneck,
         function=str(physical),
@@ -286,12 +389,12 @@ def build_model(graph: Graph, assumptions: Assumptions | None = None, region: st
         flavor = str(outputs.get("flavor", flavor))
         for route in outputs.get("routes", []):
             if "expected_latency_ms" in route:
-                routes.append(_sync_route(graph, route, a))
+                routes.append(_sync_route(graph, route, a, region))
             elif str(route["target"]).startswith("queue "):
                 routes.append(_queue_route(graph, route, a))
             elif str(route["target"]).endswith(" (async)"):
                 routes.append(_async_route(graph, route, a))
-    return StackModel(graph.stack, region, flavor, tuple(routes), a)
+    return StackModel(graph.stack, region, flavor, tuple(routes), a, usage_plans=_usage_plans(graph))
 
 
 def _naive_consumer(c: ConsumerModel | None) -> ConsumerModel | None:
@@ -319,9 +422,10 @@ def _naive_consumer(c: ConsumerModel | None) -> ConsumerModel | None:
 
 
 def naive(model: StackModel) -> StackModel:
-    """The same routes without their defenses: no route throttles (the account's only), no
-    reserved or provisioned concurrency, no deferral or TTL, no redrive, every timeout at its
-    maximum. The downstream and the clients are the same."""
+    """The same routes without their defenses: no route throttles or usage plans (the account's
+    only), no reserved or provisioned concurrency, no deferral or TTL, no redrive, every timeout
+    at its maximum, executions started by the submit itself (no start queue). The downstream,
+    the clients and the account's quotas are the same."""
     routes = tuple(
         replace(
             r,
@@ -332,7 +436,8 @@ def naive(model: StackModel) -> StackModel:
             reserved=None,
             provisioned=0,
             consumer=_naive_consumer(r.consumer),
+            starts=replace(r.starts, buffered=False, starter_concurrency=0, queue="") if r.starts else None,
         )
         for r in model.routes
     )
-    return replace(model, routes=routes, name="naive")
+    return replace(model, routes=routes, name="naive", usage_plans=())

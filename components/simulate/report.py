@@ -94,7 +94,12 @@ def _route(r: RouteModel, s: RouteStats) -> dict[str, Any]:
         "offered": round(s.offered),
         "goodput": round(s.goodput),
         "goodput_per_capacity": round(s.goodput / best, 3) if best > 0 else None,
-        "throttled_429": {"edge": round(s.throttled_edge), "function": round(s.throttled_function)},
+        "throttled_429": {
+            "edge": round(s.throttled_edge),
+            "usage_plan": round(s.throttled_plan),
+            "function": round(s.throttled_function),
+        },
+        "start_execution": {"started": round(s.starts), "throttled": round(s.throttled_start)},
         "failed_requests": round(s.failed),
         "wasted_invocations": round(s.wasted_invocations, 1),
         "late_messages": round(s.late),
@@ -126,8 +131,10 @@ def summarise(result: RunResult, series: bool = True) -> dict[str, Any]:
         "goodput_per_capacity": round(goodput / best, 3) if best > 0 else None,
         "throttled_429": {
             "edge": round(sum(r["throttled_429"]["edge"] for r in routes)),
+            "usage_plan": round(sum(r["throttled_429"]["usage_plan"] for r in routes)),
             "function": round(sum(r["throttled_429"]["function"] for r in routes)),
         },
+        "start_execution_throttled": sum(r["start_execution"]["throttled"] for r in routes),
         "wasted_invocations": round(sum(r["wasted_invocations"] for r in routes), 1),
         "dlq_arrivals": sum(r["dlq_arrivals"] for r in routes),
         "ttl_drops": sum(r["ttl_drops"] for r in routes),
@@ -163,8 +170,16 @@ def render(doc: dict[str, Any], naive_doc: dict[str, Any] | None = None) -> str:
     out.append(_line("goodput / capacity", *both("goodput_per_capacity")))
     out.append(_line("429 at the edge", doc["throttled_429"]["edge"], naive_doc and naive_doc["throttled_429"]["edge"]))
     out.append(
+        _line(
+            "  of which by usage plans",
+            doc["throttled_429"]["usage_plan"],
+            naive_doc and naive_doc["throttled_429"]["usage_plan"],
+        )
+    )
+    out.append(
         _line("429 from Lambda", doc["throttled_429"]["function"], naive_doc and naive_doc["throttled_429"]["function"])
     )
+    out.append(_line("StartExecution throttled", *both("start_execution_throttled")))
     out.append(_line("wasted invocations", *both("wasted_invocations")))
     out.append(_line("DLQ arrivals", *both("dlq_arrivals")))
     out.append(_line("TTL drops", *both("ttl_drops")))

@@ -1,6 +1,15 @@
 """Random valid programs built from the components, written as a user writes them into a project
-directory: the plan never raises, and under the local run a message sent to each route ends
-processed, dead-lettered with its reason, or refused with a 4xx, never lost."""
+directory: the plan and the policy pack never raise, and under the local run a message sent to
+each route ends processed, dead-lettered with its reason, or refused with a 4xx, never lost.
+
+A program may hold a component of the user's own (``Outbox``: a queue with its DLQ and a
+ResilientFunction draining it through a mapping the user writes) joined to the dashboard by
+``@contributes`` and ``Operations``, as the consumer program ``tests/consumers/operations_own``
+does; a route sends to its queue like any other.
+
+The file runs on about 20 s of CPU (1 derandomized example and 2 explicit ones that hold every
+route kind, each a whole program planned, checked by the pack and run locally): about 45 s of wall
+time with two runs per core, more on a busier machine."""
 
 from __future__ import annotations
 
@@ -15,13 +24,16 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from resilient_serverless.components.cli import main as cli_main
+from resilient_serverless.components.policy import policies
 from resilient_serverless.components.testing import LocalRun, run_locally
+from resilient_serverless.components.testing.policy import analyze
 
 from .conftest import RUNS
 
 # Routes a generated program may hold: a raw queue (no consumer) standard or FIFO, a
-# PriorityQueuePair (a consumer) standard or FIFO, a ResilientFunction behind a sync route.
-ROUTE_KINDS = ("queue", "queue_fifo", "pair", "pair_fifo", "function")
+# PriorityQueuePair (a consumer) standard or FIFO, a ResilientFunction behind a sync route, the
+# queue of a user's own component (its consumer a ResilientFunction under Operations).
+ROUTE_KINDS = ("queue", "queue_fifo", "pair", "pair_fifo", "function", "own")
 
 INGEST = """\
 from resilient_serverless.handlers.resilience.priority import consumer_from_env
@@ -56,6 +68,54 @@ def handle(event, context):
     return {"statusCode": 200, "body": json.dumps({"found": event.get("pathParameters")})}
 """
 
+OUTBOX = """\
+import json
+
+
+def send(event, context):
+    # The user's own consumer: a message it cannot send stays failed, so SQS redrives it to the DLQ.
+    failures = []
+    for record in event["Records"]:
+        message = json.loads(record["body"])
+        order = message.get("body", message)
+        if order.get("quantity", 0) > 0:
+            print("sent", order["order_id"])
+        else:
+            print("refused", order["order_id"], "quantity must be positive")
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+"""
+
+# A component of the user's own, as a user writes it: a queue with its DLQ drained by a
+# ResilientFunction through the user's mapping, shown on the dashboard through @contributes.
+OWN_COMPONENT = """\
+class Outbox(pulumi.ComponentResource):
+    def __init__(self, name, code):
+        super().__init__("acme:index:Outbox", name)
+        child = pulumi.ResourceOptions(parent=self)
+        dead = aws.sqs.Queue(f"{name}-dlq", name=f"{name}-dlq", message_retention_seconds=1_209_600,
+                             sqs_managed_sse_enabled=True, opts=child)
+        self.queue = aws.sqs.Queue(f"{name}-queue", name=f"{name}-queue", sqs_managed_sse_enabled=True,
+                                   visibility_timeout_seconds=60,
+                                   redrive_policy=dead.arn.apply(lambda arn: json.dumps(
+                                       {"deadLetterTargetArn": arn, "maxReceiveCount": 2})), opts=child)
+        self.sender = ResilientFunction(f"{name}-sender", {"handler": "outbox.send", "code": code,
+                                        "invocation": "queue", "timeout": 10}, opts=child)
+        grant = self.sender.grants.consume_from(self.queue)
+        aws.lambda_.EventSourceMapping(f"{name}-mapping", event_source_arn=self.queue.arn,
+                                       function_name=self.sender.function_name, batch_size=10,
+                                       function_response_types=["ReportBatchItemFailures"],
+                                       scaling_config={"maximum_concurrency": 2},
+                                       opts=pulumi.ResourceOptions(parent=self, depends_on=[grant]))
+        self.register_outputs({"queue_url": self.queue.url})
+
+
+@contributes(Outbox)
+def _outbox(outbox, ctx):
+    return Contribution("queues", f"Outbox: {outbox._name}", widgets=[ctx.metric(
+        "outbox depth", [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", outbox.queue.name]])])
+"""
+
 RENDER = """\
 import json
 
@@ -82,10 +142,15 @@ class Program:
             "import pulumi_aws as aws",
             "from resilient_serverless.components import (",
             "    AsyncJobWorkflow, PriorityQueuePair, ResilientFunction, ThrottledApi, WebSocketNotifier,",
-            "    package_function,",
+            "    Operations, package_function,",
             ")",
-            'code = package_function("./src", handlers=["ingest.lambda_handler", "lookup.handle", "reports.render"])',
+            "from resilient_serverless.components.operations import Contribution, contributes",
+            OWN_COMPONENT,
+            "code = package_function(",
+            '    "./src", handlers=["ingest.lambda_handler", "lookup.handle", "reports.render", "outbox.send"]',
+            ")",
             "routes = []",
+            "own = []",
         ]
         for i, kind in enumerate(self.routes):
             fifo = kind.endswith("_fifo")
@@ -107,6 +172,11 @@ class Program:
                     f' "consumer": {{"timeout": 10}}, "fifo": {fifo}, "ttl_s": None}})',
                     f'routes.append({{"method": "POST", "path": "{path}", "queue": pair{i}{ids}}})',
                 ]
+            elif kind == "own":
+                lines += [
+                    f'own.append(Outbox("o{i}", code))',
+                    f'routes.append({{"method": "POST", "path": "{path}", "queue": own[-1].queue}})',
+                ]
             else:
                 lines += [
                     f'fn{i} = ResilientFunction("fn{i}", {{"handler": "lookup.handle", "code": code}})',
@@ -126,6 +196,8 @@ class Program:
         lines += [
             f'api = ThrottledApi("front", {{"flavor": "{self.flavor}", "routes": routes}})',
             'pulumi.export("url", api.url)',
+            # The user's components join the dashboard beside the library's (collected on their own).
+            'Operations("ops", {"components": [*own, api]}) if own else None',
         ]
         return "\n".join(lines) + "\n"
 
@@ -136,7 +208,7 @@ class Program:
         (directory / "__main__.py").write_text(self.source())
         src = directory / "src"
         src.mkdir()
-        for name, text in (("ingest.py", INGEST), ("lookup.py", LOOKUP), ("reports.py", RENDER)):
+        for name, text in (("ingest.py", INGEST), ("lookup.py", LOOKUP), ("reports.py", RENDER), ("outbox.py", OUTBOX)):
             (src / name).write_text(text)
         return directory
 
@@ -182,6 +254,13 @@ def where_it_ended(run: LocalRun, program: Program, index: int, key: str, status
         places += ["held in its queue"] * len(held)
         dead = [m for m in queue_messages(run, rf"(.*-)?q{index}-dlq(\.fifo)?") if key in m["Body"]]
         places += ["dead-lettered"] * len(dead)
+    if kind == "own":
+        sender = next(name for name in run.functions.specs if re.search(rf"-o{index}-sender$", name))
+        log = run.log_of(sender)
+        places += ["processed"] * log.count(f"sent {key}")
+        dead = [m for m in queue_messages(run, rf"(.*-)?o{index}-dlq") if key in m["Body"]]
+        reason = "quantity must be positive" if f"refused {key} quantity must be positive" in log else None
+        places += [f"dead-lettered: {reason}"] * len(dead)
     if kind.startswith("pair"):
         consumers = [name for name in run.functions.specs if re.search(rf"-p{index}-(high|low)-consumer$", name)]
         stored = sum(run.log_of(name).count(f"stored {key}") for name in consumers)
@@ -194,17 +273,18 @@ def where_it_ended(run: LocalRun, program: Program, index: int, key: str, status
 
 
 @settings(
-    max_examples=4,
+    max_examples=1,
     deadline=None,
     derandomize=True,
     phases=[Phase.explicit, Phase.generate],  # shrinking reruns whole stacks: minutes, not seconds
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(program=programs)
-# Every route kind, both flavours and push, whatever the derandomized draws hold.
-@example(program=Program("rest", ("function", "pair", "queue"), "push"))
-@example(program=Program("http", ("queue_fifo", "pair", "function"), None))
-def test_a_generated_program_plans_and_never_loses_a_message(program: Program, tmp_path: Path) -> None:
+# Every route kind, both flavours and push, whatever the derandomized draws hold; the user's own
+# component with a good message (even index) and a bad one (odd index).
+@example(program=Program("rest", ("function", "pair", "own", "queue"), "push"))
+@example(program=Program("http", ("queue_fifo", "own", "pair", "function"), None))
+def test_a_generated_program_plans_passes_the_pack_and_never_loses_a_message(program: Program, tmp_path: Path) -> None:
     RUNS.close()  # one local run per process: no stack run may be open meanwhile
     directory = program.write(tmp_path / uuid.uuid4().hex[:8])
     # GIVEN a random valid program; WHEN it is planned
@@ -213,6 +293,8 @@ def test_a_generated_program_plans_and_never_loses_a_message(program: Program, t
     assert code in (0, 1) or (code == 2 and len(err.strip().splitlines()) == 1), (code, err, program.source())
     # WHEN it runs locally and a message is sent to each route, then the work settles
     with run_locally("dev", project_dir=directory) as run:
+        # THEN the policy pack, every rule as a policy, reads its graph without raising
+        assert isinstance(analyze(run.graph, policies()), list)
         sent = {}
         for index, kind in enumerate(program.routes):
             key = f"k{index}-{uuid.uuid4().hex[:8]}"

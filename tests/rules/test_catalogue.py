@@ -132,6 +132,10 @@ CATALOGUE = {
         "error",
         "A state machine's role may call every Lambda function, queue, topic and table its tasks name",
     ),
+    "tracing-path-supported": (
+        "warning",
+        "A traced function's tracing path is not past or near its end of support (X-Ray SDKs and daemon: 2027-02-25)",
+    ),
 }
 
 

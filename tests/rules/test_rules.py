@@ -36,6 +36,8 @@ def good_function(name: str = "f", **extra: object) -> aws.lambda_.Function:
         "reserved_concurrent_executions": 5,
         "tags": TAGS,
         "tracing_config": {"mode": "Active"},
+        # traced through the ADOT layer: the X-Ray SDKs' and daemon's support ends on 2027-02-25
+        "environment": {"variables": {"AWS_LAMBDA_EXEC_WRAPPER": "/opt/otel-instrument"}},
         "logging_config": {"log_format": "JSON"},
         **extra,
     }

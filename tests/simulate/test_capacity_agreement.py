@@ -49,5 +49,6 @@ def test_given_a_stack_when_the_load_is_half_its_capacity_then_every_request_and
         where = f"{stack} {route['route']}"
         assert route["offered"] > 0, where
         assert route["goodput"] == route["offered"], where
-        assert route["throttled_429"] == {"edge": 0, "function": 0}, where
+        assert route["throttled_429"] == {"edge": 0, "usage_plan": 0, "function": 0}, where
+        assert route["start_execution"]["throttled"] == 0, where
         assert (route["failed_requests"], route["dlq_arrivals"], route["ttl_drops"]) == (0, 0, 0), where

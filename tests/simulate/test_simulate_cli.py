@@ -26,7 +26,7 @@ def test_given_prod_when_simulated_with_json_and_the_naive_baseline_then_both_ru
     for key in ("goodput_per_capacity", "throttled_429", "wasted_invocations", "dlq_arrivals", "ttl_drops", "cost"):
         assert key in doc and key in doc["naive"], key
     assert doc["cost"]["prices_as_of"] == "2025-06-01"
-    assert set(doc["series"]["oldest_age_s"]) == {"orders-inbox-high", "orders-inbox-low"}
+    assert set(doc["series"]["oldest_age_s"]) == {"orders-inbox-high", "orders-inbox-low", "reports-starts"}
     route = doc["routes"][0]
     assert sorted(route["latency_ms"]) == ["p50", "p99"]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
