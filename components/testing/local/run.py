@@ -20,6 +20,7 @@ from ..capture import CapturedResource, Graph, load_project, run_stack
 from ..mocks import AwsMocks
 from .apis import Api, Caller, Request, Response, _json_response, apis_of, lambda_proxy_event, proxy_response
 from .backend import NOT_EMULATED, Backend, provision, start_backend
+from .fairness import install_fair_queues
 from .clock import Clock
 from .functions import Functions, FunctionSpec, Invocation, TooManyRequests
 from .stepfunctions import hook_stepfunctions
@@ -788,6 +789,7 @@ def run_locally(
             run.mappings = _mappings(run)
             run.async_config = _async_configs(run)
             _hook_moto(run)
+            install_fair_queues(backend, clock.now)  # moto delivers in arrival order only
             backend.enforce_iam()
             yield run
         finally:
