@@ -71,7 +71,7 @@ class FairQueues:
 def install_fair_queues(backend: Any, clock: Callable[[], float]) -> FairQueues:
     """Make every receive on a standard queue of ``backend`` (``backend.Backend``) fair; undone
     with the backend's other patches."""
-    from moto.sqs.models import SQSBackend  # noqa: PLC0415 (moto only where a local run starts)
+    from moto.sqs.models import SQSBackend
 
     fair = FairQueues(clock)
     original = SQSBackend.receive_message

@@ -20,8 +20,8 @@ from ..capture import CapturedResource, Graph, load_project, run_stack
 from ..mocks import AwsMocks
 from .apis import Api, Caller, Request, Response, _json_response, apis_of, lambda_proxy_event, proxy_response
 from .backend import NOT_EMULATED, Backend, provision, start_backend
-from .fairness import install_fair_queues
 from .clock import Clock
+from .fairness import install_fair_queues
 from .functions import Functions, FunctionSpec, Invocation, TooManyRequests
 from .stepfunctions import hook_stepfunctions
 from .websocket import WebSocket, hook_connections
