@@ -1257,3 +1257,6 @@ def sfn_role_can_call_its_tasks(machine: CapturedResource, graph: Graph) -> Iter
                 f"task {name} calls {target[0]} on {target[1]}, which the role {role.name} does not allow: "
                 "the execution fails at that state with an access error"
             )
+
+
+from . import rules_tenancy  # noqa: E402, F401 (registers its rules in the same catalogue)

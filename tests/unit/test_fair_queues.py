@@ -161,3 +161,34 @@ def test_tenant_on_a_function_route_is_refused() -> None:
     assert raised.value.problems == [
         "routes[0].tenant='header.X': tenant applies to queue routes (it becomes the message's MessageGroupId)"
     ]
+
+
+# --- the rule: a multi-tenant queue route without a tenant -------------------------------------
+def tenant_findings(graph: Graph) -> list[str]:
+    from resilient_serverless.components.rules import check
+
+    return [f.message for f in check(graph, waived={}) if f.rule == "api-queue-route-tenant"]
+
+
+def test_rule_warns_on_an_authorized_standard_queue_route_without_tenant() -> None:
+    graph = api_graph("rest", {"path": "/orders", "auth": {"type": "iam"}})
+    assert tenant_findings(graph) == [
+        "POST /orders sends every caller's messages (auth IAM (SigV4)) to one standard queue without a tenant: "
+        "one caller's flood raises every other caller's wait; set tenant='principal' (or path.<param>, "
+        "header.<Name>) so SQS fair queues serve the quiet callers first"
+    ]
+
+
+def test_rule_warns_on_a_route_behind_usage_plans_without_tenant() -> None:
+    graph = api_graph("rest", {"path": "/orders"}, usage_plans={"acme": {"rate": 5, "burst": 10}})
+    assert len(tenant_findings(graph)) == 1
+    assert "(an API key per client)" in tenant_findings(graph)[0]
+
+
+def test_rule_is_silent_when_the_route_names_its_tenant() -> None:
+    graph = api_graph("rest", {"path": "/orders", "auth": {"type": "iam"}, "tenant": "principal"})
+    assert tenant_findings(graph) == []
+
+
+def test_rule_is_silent_on_a_public_route() -> None:
+    assert tenant_findings(api_graph("rest", {"path": "/orders"})) == []

@@ -740,6 +740,10 @@ CATALOGUE = {
         "warning",
         "A write route has authorization or a per-client limit (API key usage plan, WAF rate per IP)",
     ),
+    "api-queue-route-tenant": (
+        "warning",
+        "A queue route whose API tells callers apart (auth or usage plans) sends a tenant on standard queues",
+    ),
     "alarm-to-ops-topic": ("error", "Where the stack has an ops topic, every alarm (metric or composite) notifies it"),
     "canary-retention": (
         "error",
