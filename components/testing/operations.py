@@ -94,6 +94,8 @@ def plotted_metrics(body: dict[str, Any]) -> Iterator[tuple[str, Key]]:
         props = widget["properties"]
         for line in props.get("metrics", []):
             parts = [p for p in line if not isinstance(p, dict)]
+            if not parts:
+                continue  # a metric math expression: it plots the metrics of the other lines
             namespace, name, dims = parts[0], parts[1], parts[2:]
             yield props.get("title", "?"), (namespace, name, frozenset(zip(dims[::2], dims[1::2], strict=True)))
 
