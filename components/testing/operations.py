@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import aws_facts
 from .capture import CapturedResource, Graph
 
 __all__ = [
@@ -39,7 +40,12 @@ __all__ = [
 # What AWS publishes per namespace (the names the dashboards may plot), and the dimension sets.
 AWS_METRICS: dict[str, set[str]] = {
     "AWS/Lambda": {"Invocations", "Errors", "Throttles", "ConcurrentExecutions", "Duration", "AsyncEventsDropped"},
-    "AWS/SQS": {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "NumberOfMessagesSent"},
+    "AWS/SQS": {
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
+        "NumberOfMessagesSent",
+        *aws_facts.SQS_FAIR_QUEUE_METRICS.value,  # type: ignore[attr-defined]
+    },
     "AWS/ApiGateway": {
         "Count",
         "4XXError",

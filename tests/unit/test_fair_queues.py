@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, quote_plus
 import airspeed
 import pulumi_aws as aws
 import pytest
-from resilient_serverless.components import ConfigError, PriorityQueuePair, ResilientFunction, ThrottledApi
+from resilient_serverless.components import ConfigError, Operations, PriorityQueuePair, ResilientFunction, ThrottledApi
 from resilient_serverless.components.testing import Graph, run_program
 
 HANDLERS = str(Path(__file__).resolve().parents[2])
@@ -192,3 +192,33 @@ def test_rule_is_silent_when_the_route_names_its_tenant() -> None:
 
 def test_rule_is_silent_on_a_public_route() -> None:
     assert tenant_findings(api_graph("rest", {"path": "/orders"})) == []
+
+
+# --- the dashboard: fair-queue metrics of the queues that carry tenants -----------------------
+def test_dashboard_plots_the_fair_queue_metrics_of_a_queue_carrying_tenants() -> None:
+    def program() -> None:
+        queue = aws.sqs.Queue("plain", name="shop-plain")
+        route = {"method": "POST", "path": "/orders", "queue": queue, "tenant": "header.X-Tenant"}
+        ThrottledApi("shop", {"routes": [route, {**route, "method": "PUT"}]})
+        Operations("ops", {"objectives": None})
+
+    body = json.loads(run_program(program).one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    fair = [w for w in body["widgets"] if "fair queue" in w["properties"].get("title", "")]
+    assert len(fair) == 1  # two routes, one queue
+    assert [m[1] for m in fair[0]["properties"]["metrics"]] == [
+        "ApproximateNumberOfNoisyGroups",
+        "ApproximateNumberOfMessagesVisibleInQuietGroups",
+        "ApproximateAgeOfOldestMessageInQuietGroups",
+        "ApproximateAgeOfOldestMessage",
+    ]
+    assert {m[3] for m in fair[0]["properties"]["metrics"]} == {"shop-plain"}
+
+
+def test_dashboard_has_no_fair_queue_widget_without_tenants() -> None:
+    def program() -> None:
+        queue = aws.sqs.Queue("plain", name="shop-plain")
+        ThrottledApi("shop", {"routes": [{"method": "POST", "path": "/orders", "queue": queue}]})
+        Operations("ops", {"objectives": None})
+
+    body = json.loads(run_program(program).one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    assert not [w for w in body["widgets"] if "fair queue" in w["properties"].get("title", "")]
