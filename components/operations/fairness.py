@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = ["fair_queue_widgets"]
 
-NOISY, VISIBLE_QUIET, _, _, OLDEST_QUIET = aws_facts.SQS_FAIR_QUEUE_METRICS.value  # type: ignore[misc]
+NOISY, VISIBLE_QUIET, _, _, OLDEST_QUIET = aws_facts.SQS_FAIR_QUEUE_METRICS.value
 
 
 def fair_queue_widgets(api: ThrottledApi, ctx: Context) -> list[dict[str, Any]]:

@@ -51,8 +51,8 @@ __all__ = [
     "window_label",
 ]
 
-PAGE_PAIRS = [w for w in aws_facts.BURN_RATE_WINDOWS.value if w[3] == "page"]  # type: ignore[attr-defined]
-TICKET_PAIRS = [w for w in aws_facts.BURN_RATE_WINDOWS.value if w[3] == "ticket"]  # type: ignore[attr-defined]
+PAGE_PAIRS = [w for w in aws_facts.BURN_RATE_WINDOWS.value if w[3] == "page"]
+TICKET_PAIRS = [w for w in aws_facts.BURN_RATE_WINDOWS.value if w[3] == "ticket"]
 TOTAL_THROTTLED = f"{THROTTLED_METRIC}Total"  # every route's 429s, one metric (an alarm reads one)
 
 
@@ -158,7 +158,7 @@ def check_objectives(p: Problems, objectives: Any, by_api: Any, apis: Sequence[T
 
 def _api_metric(api: ThrottledApi, which: str) -> tuple[str, dict[str, Any]]:
     """(metric name, dimensions) of the stage's requests, 5XX or latency."""
-    names = aws_facts.APIGATEWAY_METRICS.value[api.flavor]  # type: ignore[index]
+    names = aws_facts.APIGATEWAY_METRICS.value[api.flavor]
     if api.flavor == "rest":
         return names[which], {"ApiName": api.api.name, "Stage": api.stage_name}
     return names[which], {"ApiId": api.api.id, "Stage": api.stage_name}
@@ -313,7 +313,7 @@ def objective_contribution(api: ThrottledApi, objectives: Sequence[Objective], c
                 },
             }
         )
-        rates = [rate for _, _, rate, severity in aws_facts.BURN_RATE_WINDOWS.value if severity == "page"]  # type: ignore[attr-defined]
+        rates = [rate for _, _, rate, severity in aws_facts.BURN_RATE_WINDOWS.value if severity == "page"]
         chart = ctx.metric(
             f"{objective.api._name} {objective.kind}: burn rate (5 min)",
             [],

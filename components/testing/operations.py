@@ -44,7 +44,7 @@ AWS_METRICS: dict[str, set[str]] = {
         "ApproximateNumberOfMessagesVisible",
         "ApproximateAgeOfOldestMessage",
         "NumberOfMessagesSent",
-        *aws_facts.SQS_FAIR_QUEUE_METRICS.value,  # type: ignore[attr-defined]
+        *aws_facts.SQS_FAIR_QUEUE_METRICS.value,
     },
     "AWS/ApiGateway": {
         "Count",

@@ -98,7 +98,7 @@ def check_tenant(  # noqa: PLR0911 (one return per refused form, each after its 
         )
         return None
     match = _SOURCE.match(value) if isinstance(value, str) else None
-    if match is None:
+    if match is None or not isinstance(value, str):
         p.add(f"{key}={value!r} must be {TENANT_FORMS}")
         return None
     if match.group(3):
