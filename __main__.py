@@ -228,7 +228,13 @@ api = ThrottledApi(
                 "expected_latency_ms": 100,
                 **({"auth": auth} if auth else {}),
             },
-            {"method": "POST", "path": "/orders", "queue": inbox, **({"auth": auth} if auth else {})},
+            # Each signed caller is a tenant of the inbox: SQS fair queues serve a quiet one first.
+            {
+                "method": "POST",
+                "path": "/orders",
+                "queue": inbox,
+                **({"auth": auth, "tenant": "principal"} if auth else {}),
+            },
             *reports.routes,
         ],
     },

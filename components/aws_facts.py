@@ -21,17 +21,26 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Final, Literal
+from typing import Any, Final, Generic, Literal, TypeVar
 
 __all__ = [
+    "APIGATEWAY_METRICS",
+    "BURN_RATE_WINDOWS",
     "CHECKED_ON",
+    "CLOUDWATCH_ALARM_MAX_EVALUATION_S",
+    "CLOUDWATCH_PERCENTILE_RANK",
+    "COMPOSITE_ALARM_RULE",
     "INTEGRATION_PATTERNS",
     "LAMBDA_RUNTIMES",
+    "LAMBDA_TENANCY_IMMUTABLE",
     "QUOTAS",
     "SFN_LARGE_REGIONS",
+    "SQS_FAIR_QUEUES",
+    "SQS_FAIR_QUEUE_METRICS",
     "SYNTHETICS_RUNTIMES",
     "TODAY_ENV",
     "TRACING_PATHS",
+    "DatedFact",
     "Quota",
     "RuntimeFact",
     "TracingPathFact",
@@ -340,3 +349,85 @@ TRACING_PATHS: Final[Mapping[str, TracingPathFact]] = {
     # which exports to X-Ray. No end of support announced.
     "otel": TracingPathFact("otel", "OpenTelemetry through the ADOT Lambda layer", ADOT_LAMBDA_PYTHON_URL),
 }
+
+
+# --- fair queues, objectives and tenant isolation (features of 2024-2025) -----------------------------
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class DatedFact(Generic[_T]):
+    """A behaviour or a set of names AWS (or the SRE workbook) documents, with where it was read."""
+
+    value: _T
+    source: str
+    announced: str | None = None
+    """The month the feature shipped (``YYYY-MM``) where it is new; None for long-standing ones."""
+    checked_on: date = CHECKED_ON
+
+
+SQS_FAIR_QUEUES: Final[DatedFact[dict[str, Any]]] = DatedFact(
+    # A standard queue is fair as soon as its messages carry a MessageGroupId (the tenant): nothing
+    # is set on the queue. A tenant turns noisy above ~10% of the in-flight messages with at least
+    # 30 of its own in flight, or above ~10% of the consumers' recent processing time; it is quiet
+    # again when its backlog is drained or after 5 minutes without a send. Noisy messages are never
+    # dropped or throttled: quiet tenants' messages are simply returned first.
+    {"tenant_key": "MessageGroupId", "noisy_inflight_share": 0.10, "noisy_min_inflight": 30, "quiet_after_s": 300},
+    "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-fair-queues-detailed.html",
+    announced="2025-07",
+)
+SQS_FAIR_QUEUE_METRICS: Final[DatedFact[tuple[str, str, str, str, str]]] = DatedFact(
+    (
+        "ApproximateNumberOfNoisyGroups",
+        "ApproximateNumberOfMessagesVisibleInQuietGroups",
+        "ApproximateNumberOfMessagesNotVisibleInQuietGroups",
+        "ApproximateNumberOfMessagesDelayedInQuietGroups",
+        "ApproximateAgeOfOldestMessageInQuietGroups",
+    ),
+    "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html",
+    announced="2025-07",
+)
+COMPOSITE_ALARM_RULE: Final[DatedFact[dict[str, tuple[str, ...]]]] = DatedFact(
+    # ALARM("name"), OK("name"), INSUFFICIENT_DATA("name"), TRUE, FALSE joined with AND, OR, NOT and
+    # parentheses; names or ARNs. Every alarm the rule names must exist when the composite is put.
+    {"functions": ("ALARM", "OK", "INSUFFICIENT_DATA"), "operators": ("AND", "OR", "NOT")},
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html",
+)
+CLOUDWATCH_PERCENTILE_RANK: Final[DatedFact[str]] = DatedFact(
+    # PR(:300): the percentage of data points at or below 300 (a latency objective's good share).
+    "PR(:{threshold})",
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html",
+)
+APIGATEWAY_METRICS: Final[DatedFact[dict[str, dict[str, Any]]]] = DatedFact(
+    {
+        "rest": {
+            "requests": "Count",
+            "5xx": "5XXError",
+            "4xx": "4XXError",
+            "latency": "Latency",
+            "dims": ("ApiName", "Stage"),
+        },
+        "http": {"requests": "Count", "5xx": "5xx", "4xx": "4xx", "latency": "Latency", "dims": ("ApiId", "Stage")},
+        # WebSocket APIs publish no Count, 5xx or Latency: only ConnectCount, MessageCount and errors.
+        "websocket": {"requests": "MessageCount", "5xx": "ExecutionError", "dims": ("ApiId", "Stage")},
+    },
+    "https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html",
+)
+BURN_RATE_WINDOWS: Final[DatedFact[tuple[tuple[int, int, float, str], ...]]] = DatedFact(
+    # (long window s, short window s, burn rate, severity): 2% of a 30-day budget in 1 h, 5% in
+    # 6 h (pages); 10% in 3 days (a ticket). The short window ends the alert soon after the burn stops.
+    ((3600, 300, 14.4, "page"), (21600, 1800, 6.0, "page"), (259200, 21600, 1.0, "ticket")),
+    "https://sre.google/workbook/alerting-on-slos/",
+)
+CLOUDWATCH_ALARM_MAX_EVALUATION_S: Final[DatedFact[dict[str, int]]] = DatedFact(
+    # Period x evaluation periods of a metric alarm: at most 7 days, and at most 1 day for a period
+    # under one hour. A window is one period of the alarm, so 5 min to 3 days all fit.
+    {"period_under_1h": 86_400, "period_1h_or_more": 604_800},
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html",
+)
+LAMBDA_TENANCY_IMMUTABLE: Final[DatedFact[str]] = DatedFact(
+    # TenancyConfig.TenantIsolationMode (PER_TENANT) cannot be modified after function creation;
+    # CloudFormation: "Update requires: Replacement".
+    "PER_TENANT",
+    "https://docs.aws.amazon.com/lambda/latest/api/API_TenancyConfig.html",
+)

@@ -185,6 +185,20 @@ OPS_SYMPTOMS: Final = {
     "front-door": "Clients see failures or slow answers (API 5XX rate, p99 latency, canary)",
     "processing": "Accepted work is not processed on time (backlog ageing, dead letters)",
 }
+# Service level objectives of each front door (Operations ``objectives``), alarmed by burn rate.
+# 99.9% leaves 43 minutes of failed requests a 30-day month: tight enough that a real outage
+# pages within the hour, loose enough that a deploy's few 5XX do not.
+SLO_AVAILABILITY: Final = 0.999
+# The p99: one request in a hundred may be slower than the route's expected latency.
+SLO_LATENCY_TARGET: Final = 0.99
+# What a queue or async route (no function on the request path) is expected to answer within: an
+# SQS SendMessage or an Event invoke takes tens of milliseconds; 300 ms leaves room for the edge.
+SLO_FIRE_AND_FORGET_LATENCY_MS: Final = 300
+# The budget period the burn rates are computed for (the SRE workbook's 30 days).
+SLO_WINDOW_DAYS: Final = 30
+# An objective must leave the fastest burn rate (14.4x) room to fire: 14.4 x (1 - target) <= 1.
+SLO_TARGET_RANGE: Final[tuple[float, float]] = (0.931, 0.99999)
+SLO_LATENCY_MS_RANGE: Final[tuple[int, int]] = (1, 30_000)  # up to the HTTP API integration maximum
 CANARY_INTERVAL_MINUTES: Final = 5  # 8,760 runs a month
 CANARY_INTERVAL_RANGE: Final[tuple[int, int]] = (1, 60)  # rate(1 minute) to rate(60 minutes)
 CANARY_TIMEOUT_S: Final = 60

@@ -177,7 +177,7 @@ SPECS: tuple[SettingSpec, ...] = (
         "api_gateway_account_role",
         bool,
         False,
-        "Manage the region's API Gateway logging role (on in one stack per account and region: staging, and local)",
+        "Manage the region's API Gateway logging role (on in one stack per account and region: dev, and local)",
     ),
     SettingSpec(
         "apiGatewayAccountRoleManagedElsewhere",

@@ -302,7 +302,7 @@ def test_same_code_imports_as_components_and_handlers_from_the_repo_root() -> No
     assert out.strip() == "a"
 
 
-SCHEMA_SNAPSHOT = ROOT / "tests" / "unit" / "snapshots" / "component_package_schema.json"
+SCHEMA_SNAPSHOT = ROOT / "tests" / "components" / "provider" / "snapshots" / "component_package_schema.json"
 
 
 def test_the_installed_package_serves_the_component_schema_of_the_snapshot(installed: Installed) -> None:

@@ -22,6 +22,7 @@ from ..priority_queue_pair import PriorityQueuePair
 from ..resilient_function import ResilientFunction
 from ..throttled_api import ThrottledApi
 from ..websocket_notifier import WebSocketNotifier
+from .fairness import fair_queue_widgets
 from .widgets import Context, Contribution, contributes
 
 __all__ = ["CONSUMER_METRICS", "THROTTLED_METRIC", "MetricFilterSpec", "throttle_namespace"]
@@ -104,6 +105,7 @@ def _front_door(api: ThrottledApi, ctx: Context) -> Contribution:
                 lines=[("integration timeout (ms)", timeout_ms)],
             )
         )
+    widgets += fair_queue_widgets(api, ctx)
     symptom = [a for a in api.alarm_resources if _suffix(a) in ("5xx-rate", "latency-p99")]
     functions = [r.function for r in api.routes if r.function is not None]
     return Contribution(

@@ -26,10 +26,18 @@ import pulumi_aws as aws
 
 from .. import defaults
 from ..base import ResilientComponent, Transform, created_components
+from ..throttled_api import ThrottledApi
 from ..validation import Problems
 from . import builders as _builders  # noqa: F401 (registers the built-in contributions)
 from .canary import CanaryArgs, check_canary_args, create_canary
 from .insights import contributor_insight_rules
+from .objectives import (
+    ObjectiveArgs,
+    check_objectives,
+    create_objectives,
+    objective_contribution,
+    total_throttled_filter,
+)
 from .queries import saved_queries
 from .widgets import SECTIONS, Context, Contribution, builder_for
 
@@ -59,6 +67,13 @@ class OperationsArgs(TypedDict, total=False):
     """Contributor Insights rules on access and consumer logs. Default: False."""
     canary: CanaryArgs | None
     """A Synthetics canary (read route and job round trip). Default: none."""
+    objectives: ObjectiveArgs | None
+    """Service level objectives of every front door (ThrottledApi): availability and latency, each
+    with page and ticket burn-rate composite alarms to the ops topic and its error budget on the
+    dashboard (``objectives.py``). None: no objectives. Default: ``{}`` (availability 0.999, 99% of
+    requests within each API's expected latency)."""
+    objectives_by_api: Mapping[str, ObjectiveArgs]
+    """Per front door (by its name), what differs from ``objectives``. Default: none."""
     tags: Mapping[str, str]
     """Extra tags on every taggable child. Default: none."""
     transform: Mapping[str, Transform]
@@ -151,6 +166,8 @@ class Operations(ResilientComponent):
         canary = args.get("canary")
         if canary is not None:
             check_canary_args(canary, p)
+        front_doors = [m for m in members if isinstance(m, ThrottledApi)]
+        objectives = check_objectives(p, args.get("objectives", {}), args.get("objectives_by_api"), front_doors)
         p.raise_if_any()
         # The region of the provider this component would use (builders create no resources, so
         # everything below runs before anything is registered, and a dashboard CloudWatch would
@@ -159,6 +176,11 @@ class Operations(ResilientComponent):
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(provider=provider)).region
         self.context = Context(region=region)
         self.contributions = self._contributions(members)
+        for api in front_doors:
+            mine = [o for o in objectives if o.api is api]
+            if mine:
+                self.contributions.append(objective_contribution(api, mine, self.context))
+                self.contributions[-1].filters.append(total_throttled_filter(api))
         self._check_widget_count(name, args)
         super().__init__(name, tags=args.get("tags"), transform=args.get("transform"), opts=opts)
         self.topic = args.get("alarm_topic_arn")
@@ -197,6 +219,11 @@ class Operations(ResilientComponent):
         self.composite_alarms = (
             self._composites(symptoms) if args.get("composite_alarms", defaults.OPS_COMPOSITE_ALARMS) else {}
         )
+        self.objective_alarms: dict[str, list[pulumi.Resource]] = {}
+        self.objectives = create_objectives(self, objectives, self.topic)
+        for c in self.contributions:
+            if c.title.startswith("Objectives: "):
+                c.alarms = self.objective_alarms[c.title.removeprefix("Objectives: ")]
         if self.canary is not None:
             self.contributions.append(self.canary.contribution(self.context))
         widgets = dashboard_layout(
@@ -221,6 +248,7 @@ class Operations(ResilientComponent):
                 "insight_rules": [r._name for r in self.insight_rules],
                 "composite_alarms": sorted(self.composite_alarms),
                 "canary": self.canary.name if self.canary is not None else None,
+                "objectives": self.objectives,
             }
         )
 

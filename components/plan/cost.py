@@ -122,6 +122,16 @@ def _metric_filter_metrics(graph: Graph) -> int:
     return total
 
 
+def _alarm_metrics(graph: Graph) -> int:
+    """Metric alarms as CloudWatch bills them: per metric an alarm reads (a metric math alarm,
+    such as a burn-rate window, pays for each metric of its expression)."""
+    total = 0
+    for alarm in graph.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
+        queries = alarm.inputs.get("metricQueries") or []
+        total += max(1, sum(1 for q in queries if q.get("metric")))
+    return total
+
+
 def _dedup_rows(graph: Graph, p: dict[str, Any], messages: int) -> list[dict[str, Any]]:
     """A PriorityQueuePair's dedup store: DedupStore reads (BatchGetItem, consistent: 1 RRU for an
     item under 4 KB) and then records (BatchWriteItem: 1 WRU) each deferral and DLQ write. Its
@@ -168,12 +178,7 @@ def cost_table(graph: Graph, region: str, assumptions: CostAssumptions | None = 
         )
     counted = [
         ("dashboards", len(graph.of_type("aws:cloudwatch/dashboard:Dashboard")), "dashboards", "dashboard_month"),
-        (
-            "metric alarms",
-            len(graph.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")),
-            "alarms",
-            "alarm_standard_month",
-        ),
+        ("metric alarms", _alarm_metrics(graph), "alarm metrics", "alarm_standard_month"),
         (
             "composite alarms",
             len(graph.of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")),

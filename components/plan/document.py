@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..rules import Finding
+from .notes import note_label, plan_notes
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -45,6 +46,7 @@ def _function(i: dict[str, Any]) -> dict[str, Any]:
         "tracing": _get(i, "tracingConfig", "mode"),
         "log_format": _get(i, "loggingConfig", "logFormat"),
         "snap_start": _get(i, "snapStart", "applyOn"),
+        "tenant_isolation": _get(i, "tenancyConfig", "tenantIsolationMode"),
     }
 
 
@@ -190,6 +192,12 @@ def _node(r: CapturedResource, graph: Graph) -> dict[str, Any]:
     states = graph.outputs_of(r).get("workflow_states") if not r.custom else None
     if states:
         node["states"] = states
+    objectives = graph.outputs_of(r).get("objectives") if not r.custom else None
+    if objectives:
+        node["objectives"] = objectives
+    notes = plan_notes(node)
+    if notes:
+        node["notes"] = notes
     children = graph.children_of(r)
     if children:
         node["children"] = [_node(c, graph) for c in children]
@@ -293,6 +301,8 @@ def render_plan(plan: dict[str, Any], console: Console) -> None:
             branch.add(_route_label(route))
         for state in node.get("states", []):
             branch.add(_state_label(state))
+        for note in node.get("notes", []):
+            branch.add(note_label(note))
         for child in node.get("children", []):
             add(branch, child)
 

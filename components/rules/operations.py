@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .common import (
     ALARM,
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 @rule("alarm-has-actions", "warning", (ALARM,), "Alarms notify someone")
 def alarm_has_actions(alarm: CapturedResource, graph: Graph) -> Iterator[str]:
-    if not alarm.inputs.get("alarmActions"):
+    if not alarm.inputs.get("alarmActions") and not _named_by_a_notifying_composite(alarm, graph):
         yield "no alarm action: the alarm fires unseen"
 
 
@@ -51,8 +51,22 @@ def alarm_to_ops_topic(alarm: CapturedResource, graph: Graph) -> Iterator[str]:
     if not topics:
         return
     actions = set(_as_list(alarm.inputs.get("alarmActions")))
+    if not actions and alarm.type == ALARM and _named_by_a_notifying_composite(alarm, graph, topics):
+        return  # a composite's silent child (a burn-rate window): the composite is what notifies
     if not actions & topics:
         yield f"no alarm action to the stack's topic ({', '.join(sorted(str(t) for t in topics))}): it fires unseen"
+
+
+def _named_by_a_notifying_composite(alarm: CapturedResource, graph: Graph, topics: set[Any] | None = None) -> bool:
+    """Whether a composite alarm with actions (to one of ``topics``, when given) names ``alarm``."""
+    name = alarm.inputs.get("name")
+    for composite in graph.of_type(COMPOSITE_ALARM):
+        actions = set(_as_list(composite.inputs.get("alarmActions")))
+        if f'ALARM("{name}")' in str(composite.inputs.get("alarmRule", "")) and (
+            actions & topics if topics is not None else actions
+        ):
+            return True
+    return False
 
 
 @rule(

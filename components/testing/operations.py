@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import aws_facts
 from .capture import CapturedResource, Graph
 
 __all__ = [
@@ -39,7 +40,12 @@ __all__ = [
 # What AWS publishes per namespace (the names the dashboards may plot), and the dimension sets.
 AWS_METRICS: dict[str, set[str]] = {
     "AWS/Lambda": {"Invocations", "Errors", "Throttles", "ConcurrentExecutions", "Duration", "AsyncEventsDropped"},
-    "AWS/SQS": {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "NumberOfMessagesSent"},
+    "AWS/SQS": {
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
+        "NumberOfMessagesSent",
+        *aws_facts.SQS_FAIR_QUEUE_METRICS.value,
+    },
     "AWS/ApiGateway": {
         "Count",
         "4XXError",
@@ -94,6 +100,8 @@ def plotted_metrics(body: dict[str, Any]) -> Iterator[tuple[str, Key]]:
         props = widget["properties"]
         for line in props.get("metrics", []):
             parts = [p for p in line if not isinstance(p, dict)]
+            if not parts:
+                continue  # a metric math expression: it plots the metrics of the other lines
             namespace, name, dims = parts[0], parts[1], parts[2:]
             yield props.get("title", "?"), (namespace, name, frozenset(zip(dims[::2], dims[1::2], strict=True)))
 

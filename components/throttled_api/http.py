@@ -94,8 +94,9 @@ class HttpFlavor(ApiCore):
             "QueueUrl": queue.url,
             "MessageBody": http_envelope(route.key, route.path, route.headers, route.query),
         }
-        if route.group_id is not None:
-            parameters["MessageGroupId"] = route.group_id.http()
+        group = route.group_id or route.tenant  # FIFO: the ordering group; standard: the tenant
+        if group is not None:
+            parameters["MessageGroupId"] = group.http()
         if route.dedup_id is not None:
             parameters["MessageDeduplicationId"] = route.dedup_id.http()
         return parameters

@@ -404,8 +404,9 @@ class RestFlavor(ApiCore):
     def _send_message_template(route: _Route) -> str:
         """SQS SendMessage as a form: the envelope, and a FIFO target's group and dedup ids."""
         form = "Action=SendMessage"
-        if route.group_id is not None:
-            form += f"&MessageGroupId=$util.urlEncode({route.group_id.rest()})"
+        group = route.group_id or route.tenant  # FIFO: the ordering group; standard: the tenant
+        if group is not None:
+            form += f"&MessageGroupId=$util.urlEncode({group.rest()})"
         if route.dedup_id is not None:
             form += f"&MessageDeduplicationId=$util.urlEncode({route.dedup_id.rest()})"
         return f"{form}&MessageBody={rest_envelope_form(route.key, route.headers)}"

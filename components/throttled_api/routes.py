@@ -21,6 +21,7 @@ from .account import ApiGatewayAccount
 from .auth import Auth, AuthArgs, check_auth
 from .common import check_throttle, slug
 from .envelope import IdSource, check_source
+from .tenancy import TenantSource, check_tenant
 
 FLAVORS = ("rest", "http")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
@@ -77,6 +78,11 @@ class RouteArgs(TypedDict, total=False):
     """FIFO queue targets without content-based deduplication (required there): where the
     deduplication id comes from: ``path.<param>``, ``header.<Name>``, ``body.<field>`` or
     ``request_id`` (a client retry is then a new message)."""
+    tenant: str
+    """Standard queue targets: where the caller's tenant comes from (``path.<param>``,
+    ``header.<Name>``, ``principal`` or ``claim.<name>``, see ``tenancy.py``); sent as the
+    message's ``MessageGroupId`` so SQS fair queues serve a quiet tenant before a noisy one's
+    backlog. Default: none (the ``api-queue-route-tenant`` rule warns on a multi-tenant route)."""
     timeout_ms: int
     """Integration timeout. Default: function timeout + 1 s for sync, 5 s otherwise."""
     throttle: ThrottleArgs
@@ -159,6 +165,7 @@ class _Route:
     dedup_id: IdSource | None = None  # None on a FIFO queue: content-based deduplication
     fifo: bool | None = None  # None: a raw queue, checked by the api-fifo-target-grouped rule
     auth: Auth | None = None
+    tenant: TenantSource | None = None  # sent as MessageGroupId on a standard queue
 
     @property
     def label(self) -> str:
@@ -202,6 +209,8 @@ class _Route:
         if self.group_id is not None:
             row["group_id_source"] = str(self.group_id)
             row["dedup_id_source"] = str(self.dedup_id) if self.dedup_id is not None else "content"
+        if self.tenant is not None:
+            row["tenant_source"] = str(self.tenant)
         if self.function is not None and self.mode == "sync":
             latency = self.expected_latency_ms or self.function.timeout * 1000
             row |= {
@@ -268,7 +277,7 @@ def _check_target(
 
 
 def _check_route(  # noqa: C901
-    p: Problems, i: int, route: Any, flavor: str, stage: tuple[float, int]
+    p: Problems, i: int, route: Any, flavor: str, stage: tuple[float, int], *, api_keys: bool = False
 ) -> _Route | None:
     key = f"routes[{i}]"
     if not isinstance(route, Mapping):
@@ -324,6 +333,17 @@ def _check_route(  # noqa: C901
         return None
     forwarding = _check_forwarding(p, key, route, mode, str(path))
     forwarding["auth"] = check_auth(p, f"{key}.auth", route.get("auth"), flavor)
+    forwarding["tenant"] = check_tenant(
+        p,
+        f"{key}.tenant",
+        route.get("tenant"),
+        path=str(path),
+        mode=mode,
+        fifo=forwarding.get("fifo"),
+        auth=forwarding["auth"],
+        flavor=flavor,
+        api_keys=api_keys,
+    )
     return _Route(
         str(method),
         str(path),
@@ -428,9 +448,10 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         p.add("routes is required: at least one route")
         routes_in = []
     routes: list[_Route] = []
+    api_keys = bool(args.get("usage_plans"))  # REST: every method then needs a key (a tenant)
     if flavor_ok and stage:
         for i, route in enumerate(routes_in):
-            checked = _check_route(p, i, route, flavor, stage)
+            checked = _check_route(p, i, route, flavor, stage, api_keys=api_keys)
             if checked is not None:
                 routes.append(checked)
         _check_paths(p, routes)

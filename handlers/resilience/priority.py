@@ -498,6 +498,9 @@ class PriorityConsumer:
                     }
                     size = defer_fixed + len(first) + len(received)
                     size += len(raw) if raw.isascii() else len(raw.encode("utf-8", "surrogatepass"))
+                    tenant = attributes.get("MessageGroupId")
+                    if tenant is not None:  # a fair queue's tenant: the low queue schedules by it too
+                        entry["MessageGroupId"] = tenant
                 else:
                     entry, size = self._entry(message_id, record, first_ms, "deferred-from", self.role)
                 deferred.append((message_id, entry, size))
@@ -622,10 +625,14 @@ class PriorityConsumer:
             size = len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
             size += _OURS_FIXED_BYTES + len(label) + len(first) + len(received)
             size += len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+        attributes = system if isinstance(system, Mapping) else {}
         if self.fifo:
-            attributes = system if isinstance(system, Mapping) else {}
             entry["MessageGroupId"] = attributes.get("MessageGroupId", "default")
             entry["MessageDeduplicationId"] = attributes.get("MessageDeduplicationId", message_id)
+        elif isinstance(attributes.get("MessageGroupId"), str):
+            # A standard queue's group is its tenant for SQS fair queues: the next hop (low queue,
+            # DLQ) keeps it, so a redriven flood is still one tenant's and not everyone's.
+            entry["MessageGroupId"] = attributes["MessageGroupId"]
         return entry, size
 
 

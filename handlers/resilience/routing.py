@@ -137,6 +137,9 @@ class Router:
             args["MessageGroupId"] = group_id
             if dedup_id is not None:
                 args["MessageDeduplicationId"] = dedup_id
+        elif group_id is not None or tenant is not None:
+            # Standard queues: the group is the tenant SQS fair queues schedule by.
+            args["MessageGroupId"] = group_id if group_id is not None else tenant
         retry(lambda: self.sqs.send_message(**args), policy=self.retry_policy, deadline=deadline)
         return url
 

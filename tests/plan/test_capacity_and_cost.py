@@ -139,9 +139,11 @@ def test_prod_cost_worked_example(graphs: dict[str, Graph]) -> None:
         "provisioned concurrency resilient-serverless-prod-orders-api": 43.80,
         "canary ops-canary": 10.51,  # 730 x 60 / 5 = 8,760 runs x $0.0012
         "dashboards": 3.00,
-        "metric alarms": 6.80,  # 68 x $0.10
-        "composite alarms": 1.00,  # 2 x $0.50
-        "metric filter metrics": 2.10,  # 429s for 7 routes x $0.30
+        # 68 one-metric alarms, and the objectives' burn-rate windows (6 latency x 1 metric,
+        # 6 availability x 3: requests, 5XX, 429), at $0.10 per alarm metric
+        "metric alarms": 9.20,
+        "composite alarms": 3.00,  # 2 symptoms + 2 objectives x (page, ticket), x $0.50
+        "metric filter metrics": 2.40,  # 429s for 7 routes, and their total, x $0.30
         "Contributor Insights rules": 2.50,  # 5 x $0.50
         "PITR resilient-serverless-prod-orders": 0.22,  # 1 GB stated x $0.22
         "PITR resilient-serverless-prod-reports-jobs": 0.22,
@@ -149,7 +151,7 @@ def test_prod_cost_worked_example(graphs: dict[str, Graph]) -> None:
         # 1,000,000 deferred or dead-lettered messages stated x ($0.70675 + $0.1415) per million
         "dedup store resilient-serverless-prod-ingest-dedup": 0.85,
     }
-    assert cost["total_usd"] == 71.22
+    assert cost["total_usd"] == 75.92
     assert (cost["region"], cost["as_of"], cost["currency"]) == ("eu-west-1", "2025-06-01", "USD")
 
 
@@ -165,7 +167,7 @@ def test_cost_follows_the_region(graphs: dict[str, Graph]) -> None:
 # staging adds 5 insight rules (2.50), the dedup store (0.85) and the outcomes DLQ alarm of its
 # Standard workflow (0.10); local is dev's set with that alarm priced in
 # us-east-1 (PITR 0.20)
-@pytest.mark.parametrize(("stack", "total"), [("dev", 12.76), ("staging", 16.71), ("prod", 71.22), ("local", 12.20)])
+@pytest.mark.parametrize(("stack", "total"), [("dev", 17.46), ("staging", 21.41), ("prod", 75.92), ("local", 16.90)])
 def test_each_stack_total(graphs: dict[str, Graph], stack: str, total: float) -> None:
     region = "us-east-1" if stack == "local" else "eu-west-1"
     assert cost_table(graphs[stack], region)["total_usd"] == total
@@ -191,7 +193,7 @@ def test_compare_lines_up_rows_across_stacks(graphs: dict[str, Graph]) -> None:
         "b": 43.8,
         "difference": 43.8,
     }
-    assert by_item["total"] == {"item": "total", "a": 16.71, "b": 71.22, "difference": 54.51}
+    assert by_item["total"] == {"item": "total", "a": 21.41, "b": 75.92, "difference": 54.51}
 
 
 # --- the CLI --------------------------------------------------------------------------------------------
@@ -200,7 +202,7 @@ def test_plan_json_carries_capacity_and_cost(capsys: pytest.CaptureFixture[str])
     ops = json.loads(capsys.readouterr().out)["operations"]
     assert ops["assumptions"] == {"burst_rps": 1000.0, "backlog_messages": 50000, "message_ms": 100.0}
     assert {r["path"]: r["backlog_drain_s"] for r in ops["capacity"]}["POST /orders"] == 250
-    assert ops["cost"]["total_usd"] == 71.22
+    assert ops["cost"]["total_usd"] == 75.92
 
 
 def test_plan_text_shows_both_tables(capsys: pytest.CaptureFixture[str]) -> None:
@@ -208,7 +210,7 @@ def test_plan_text_shows_both_tables(capsys: pytest.CaptureFixture[str]) -> None
     out = capsys.readouterr().out
     assert "capacity (burst 1000 rps, backlog 100,000 messages, 100 ms a message)" in out
     assert "cost of resilience, eu-west-1, USD a month (prices as of 2025-06-01)" in out
-    assert "71.22" in out
+    assert "75.92" in out
 
 
 def test_plan_compare_prints_the_difference(capsys: pytest.CaptureFixture[str]) -> None:

@@ -66,6 +66,8 @@ TODAYS_GRAPH_RULES = {
     "sqs-dlq-outlives-source",
     # reads the graph since WebSocket route ARNs (<api>/<stage>/<route>) are told apart by their API
     "lambda-permission-scoped",
+    # reads the graph since a silent window of a notifying composite alarm (a burn-rate window) passes
+    "alarm-has-actions",
 }
 TODAYS_SINGLE_RESOURCE_RULES = {
     "lambda-explicit-timeout",
@@ -74,7 +76,6 @@ TODAYS_SINGLE_RESOURCE_RULES = {
     "async-invoke-bounded",
     "iam-no-wildcards",
     "sqs-encrypted",
-    "alarm-has-actions",
     "tags-required",
     "api-access-logs",
     "sqs-mapping-isolated",

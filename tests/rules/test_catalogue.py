@@ -136,6 +136,10 @@ CATALOGUE = {
         "warning",
         "A traced function's tracing path is not past or near its end of support (X-Ray SDKs and daemon: 2027-02-25)",
     ),
+    "api-queue-route-tenant": (
+        "warning",
+        "A queue route whose API tells callers apart (auth or usage plans) sends a tenant on standard queues",
+    ),
 }
 
 

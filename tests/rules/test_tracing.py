@@ -78,7 +78,7 @@ def findings_on(today: str, monkeypatch: pytest.MonkeyPatch, **args: Any) -> lis
     monkeypatch.setenv(aws_facts.TODAY_ENV, today)
 
     def program() -> None:
-        ResilientFunction("billing", {"handler": "handlers.orders.lambda_handler", "code": HANDLERS, **args})
+        ResilientFunction("billing", {"handler": "app.handlers.orders.lambda_handler", "code": HANDLERS, **args})
 
     graph = run_program(program, project="ledger", stack="qa")
     return [

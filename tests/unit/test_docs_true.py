@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.conftest import ROOT
@@ -104,13 +103,9 @@ def test_the_readme_names_the_stacks_that_own_the_api_gateway_account_role_as_th
         assert [s for s in ALL_STACKS if f"`{s}`" in row] == [s for s in ALL_STACKS if s in named], row
 
 
-@pytest.mark.xfail(
-    reason="Pulumi.yaml's description must equal environments/settings.py's (tests/unit/test_settings.py),"
-    " which still names staging: both change together"
-)
 def test_pulumi_yaml_names_the_stacks_that_own_the_api_gateway_account_role_as_their_files_set_it() -> None:
     declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    description = declared["resilient-serverless:apiGatewayAccountRole"]["description"]
+    description = declared["apiGatewayAccountRole"]["description"]
     named = [s for s in ALL_STACKS if re.search(rf"\b{s}\b", description)]
     assert named == [s for s in ALL_STACKS if s in _stacks_setting("apiGatewayAccountRole")], description
 

@@ -86,13 +86,9 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
             elif w in on_stack:
                 low[v] = min(low[v], index[w])
         if low[v] == index[v]:
-            group = []
-            while True:
-                w = stack.pop()
-                on_stack.discard(w)
-                group.append(w)
-                if w == v:
-                    break
+            group = stack[stack.index(v) :]
+            del stack[stack.index(v) :]
+            on_stack.difference_update(group)
             if len(group) > 1:
                 loop = _loop(sorted(group), graph)
                 rest = sorted(set(group) - set(loop))

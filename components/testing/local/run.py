@@ -21,6 +21,7 @@ from .backend import NOT_EMULATED, Backend, provision, start_backend
 from .clock import Clock
 from .common import dumps, function_arn
 from .executions import executions_of, refusals, watch_executions
+from .fairness import install_fair_queues
 from .functions import Functions, Hold, Invocation, TooManyRequests
 from .hooks import hook_moto
 from .http_api import http_integration
@@ -373,6 +374,7 @@ def run_locally(
             run.mappings = mappings_of(run)
             run.async_config = async_configs_of(run)
             hook_moto(run)
+            install_fair_queues(backend, clock.now)  # moto delivers in arrival order only
             backend.enforce_iam()
             yield run
         finally:

@@ -124,7 +124,7 @@ def test_functions_show_their_limits_as_lines() -> None:
 
 def test_the_front_door_counts_429s_per_route_from_its_access_logs() -> None:
     graph = run_stack("dev", ROOT)
-    f = graph.one("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    f = graph.one("aws:cloudwatch/logMetricFilter:LogMetricFilter", "ops-filter-orders-429")
     access = graph.one("aws:cloudwatch/logGroup:LogGroup", "orders-access-logs")
     assert f.inputs["logGroupName"] == access.outputs["name"], f.urn
     assert f.inputs["pattern"] == '{ $.status = "429" }'

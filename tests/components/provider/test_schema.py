@@ -3,7 +3,7 @@ from the facades in-process (as ``pulumi package add`` does), the schema is the 
 snapshot, everything in it is described, and each facade builds the Python component itself.
 
 Regenerate the snapshot after a deliberate change to the facades:
-``UPDATE_SCHEMA_SNAPSHOT=1 .venv/bin/python -m pytest tests/unit/test_component_package_schema.py``
+``UPDATE_SCHEMA_SNAPSHOT=1 .venv/bin/python -m pytest tests/components/provider/test_schema.py``
 (then review the diff: it is the change every SDK sees).
 """
 
@@ -22,7 +22,7 @@ from pulumi.provider.experimental.component import ComponentProvider
 from resilient_serverless.components.provider import COMPONENTS, PACKAGE, schema
 from resilient_serverless.components.testing import Graph, run_program
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SNAPSHOT = Path(__file__).parent / "snapshots" / "component_package_schema.json"
 FIVE = ("ResilientFunction", "ThrottledApi", "PriorityQueuePair", "AsyncJobWorkflow", "WebSocketNotifier")
 

@@ -17,7 +17,7 @@ from resilient_serverless.components.validation import ConfigError
 
 from environments.settings import DECLARATION
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 OWN = ROOT / "tests" / "consumers" / "own_settings"
 
 SPEC = StackSettingsSpec(
