@@ -64,8 +64,17 @@ def _queue(i: dict[str, Any]) -> dict[str, Any]:
 
 def _alarm(i: dict[str, Any]) -> dict[str, Any]:
     stat = i.get("statistic") or i.get("extendedStatistic")
+    queries = i.get("metricQueries") or []
+    # A metric math alarm has no namespace or metric name: it alarms on the expression it returns.
+    returned = next((q for q in queries if q.get("returnData")), None)
+    count = sum(1 for q in queries if q.get("metric"))
+    metric = (
+        f"math {returned.get('expression') or returned.get('id')} of {count} metric{'' if count == 1 else 's'}"
+        if returned
+        else f"{i.get('namespace')}/{i.get('metricName')}"
+    )
     return {
-        "metric": f"{i.get('namespace')}/{i.get('metricName')}",
+        "metric": metric,
         "stat": stat,
         "threshold": i.get("threshold"),
         "actions": len(i.get("alarmActions") or []),
