@@ -34,9 +34,13 @@ from .base import ResilientComponent, Transform
 from .blocks import dead_letter_queue, dlq_depth_alarm, queue_with_dlq, sqs_mapping
 from .packaging import handler_problem
 from .queues import visibility_timeout_for
-from .resilient_function import ResilientFunction, ResilientFunctionArgs, check_handler_and_code
-from .resilient_function import _validate as _validate_function
-from .validation import Arg, ConfigError, Problems, component_args, int_range, read_args
+from .resilient_function import (
+    ResilientFunction,
+    ResilientFunctionArgs,
+    check_handler_and_code,
+    check_nested_function_args,
+)
+from .validation import Arg, Problems, component_args, int_range, read_args
 
 __all__ = ["PriorityQueuePair", "PriorityQueuePairArgs"]
 
@@ -153,17 +157,16 @@ def _check_consumer(name: str, consumer: Mapping[str, Any], p: Problems) -> bool
     """Validate the nested consumer arguments as ResilientFunction would, now rather than at the
     first consumer (after the queues): each problem is reported as ``consumer.<key>``. True when
     the consumer timeout is usable for the visibility arithmetic."""
-    args = {k: v for k, v in consumer.items() if k not in ("handler", "code", "invocation")}
     # The top-level handler and code are checked on their own; stand-ins keep them out of this.
-    args |= {"handler": "consumer.handler", "code": pulumi.AssetArchive({}), "invocation": "queue"}
-    try:
-        _validate_function(f"{name}-consumer", args, ResilientFunction.check_transform_keys)
-    except ConfigError as error:
-        for problem in error.problems:
-            key = problem.split("=", 1)[0].split(" ", 1)[0].split("[", 1)[0]
-            p.add(f"consumer.{problem}" if key in ResilientFunctionArgs.__annotations__ else f"consumer: {problem}")
-        return not any(problem.startswith("timeout=") for problem in error.problems)
-    return True
+    problems = check_nested_function_args(
+        p,
+        "consumer",
+        f"{name}-consumer",
+        consumer,
+        owned=("handler", "code", "invocation"),
+        stand_ins={"handler": "consumer.handler", "code": pulumi.AssetArchive({}), "invocation": "queue"},
+    )
+    return not any(problem.startswith("timeout=") for problem in problems)
 
 
 # Each argument's default and its own check; what involves several arguments is a function below.

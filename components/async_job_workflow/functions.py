@@ -29,7 +29,6 @@ def handler_contract() -> ModuleType:
 class JobFunctions(JobStorage):
     """The functions a workflow creates and the rights each gets."""
 
-    # -- functions ---------------------------------------------------------------------------------
     def _environment(self, module: str, extra: Mapping[str, Any] | None = None) -> dict[str, pulumi.Input[str]]:
         """The variables ``module`` reads (its declared contract), each with this workflow's value."""
         s = self.settings

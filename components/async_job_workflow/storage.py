@@ -15,7 +15,6 @@ from .core import JobsCore
 class JobStorage(JobsCore):
     """Where jobs, their inputs and results, and their queued starts and deliveries are kept."""
 
-    # -- storage -----------------------------------------------------------------------------------
     def _on_demand_table(self, key: str, name: str, hash_key: str, ttl_attribute: str) -> aws.dynamodb.Table:
         """On demand, PITR, encryption and a TTL: what both of the workflow's tables need."""
         return self._child(

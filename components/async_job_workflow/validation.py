@@ -11,11 +11,42 @@ import pulumi
 
 from .. import asl, defaults
 from ..packaging import library_code_problem, library_handlers_for
-from ..resilient_function import ResilientFunction, ResilientFunctionArgs, check_handler_and_code
-from ..resilient_function import _validate as validate_function
+from ..resilient_function import ResilientFunction, check_handler_and_code, check_nested_function_args
 from ..throttled_api.auth import check_auth
-from ..validation import ConfigError, Problems
+from ..validation import Arg, Problems, choice, flag, int_range, number_range, read_args
 from .args import API_FLAVORS, START_MODES, WORKER_MODES, WORKFLOW_TYPES, AsyncJobWorkflowArgs, PushChannel, RetryArgs
+
+# Each argument's default and its own check; what involves several arguments is a function below.
+ARGS: dict[str, Arg] = {
+    "api_flavor": Arg(defaults.API_FLAVOR, choice(API_FLAVORS)),
+    "workflow_type": Arg(defaults.JOB_WORKFLOW_TYPE, choice(WORKFLOW_TYPES)),
+    "worker_mode": Arg(defaults.JOB_WORKER_MODE, choice(WORKER_MODES)),
+    "start": Arg(defaults.JOB_START_MODE, choice(START_MODES)),
+    "starter_max_concurrency": Arg(
+        defaults.JOB_STARTER_MAX_CONCURRENCY, int_range(2, 1000, why="SQS mapping maximum concurrency")
+    ),
+    "start_quota_per_s": Arg(defaults.JOB_START_QUOTA_PER_S, number_range(1, 100_000)),
+    "start_queue_age_alarm_s": Arg(
+        defaults.JOB_START_QUEUE_AGE_ALARM_S, int_range(60, defaults.DLQ_RETENTION_S, unit="seconds")
+    ),
+    "result_url_ttl_s": Arg(
+        defaults.JOB_RESULT_URL_TTL_S,
+        int_range(1, defaults.PRESIGNED_URL_MAX_S, unit="seconds", why=defaults.PRESIGNED_URL_WHY),
+    ),
+    "result_retention_days": Arg(defaults.JOB_RESULT_RETENTION_DAYS, int_range(1, 3650, unit="days")),
+    "job_ttl_days": Arg(defaults.JOB_TTL_DAYS, int_range(1, 3650, unit="days")),
+    "idempotency_ttl_s": Arg(defaults.JOB_IDEMPOTENCY_TTL_S, int_range(60, 604_800, unit="seconds")),
+    "max_body_bytes": Arg(
+        defaults.JOB_MAX_BODY_BYTES, int_range(1, 6_291_456, unit="bytes", why="Lambda synchronous payload")
+    ),
+    "inline_input_bytes": Arg(
+        defaults.JOB_INLINE_INPUT_BYTES,
+        int_range(1, 240_000, unit="bytes", why="Step Functions and SQS carry 262144 with metadata"),
+    ),
+    "log_level": Arg(defaults.JOB_LOG_LEVEL, choice(asl.LOG_LEVELS)),
+    "log_execution_data": Arg(defaults.JOB_LOG_EXECUTION_DATA, flag()),
+    "log_retention_days": Arg(defaults.LOG_RETENTION_DAYS, choice(defaults.LOG_RETENTION_DAYS_ALLOWED)),
+}
 
 
 @dataclass(frozen=True)
@@ -115,14 +146,9 @@ def _check_timeouts(
 
 
 def _check_logging(p: Problems, args: Mapping[str, Any]) -> tuple[str, bool, int]:
-    level = args.get("log_level", defaults.JOB_LOG_LEVEL)
-    p.check_choice("log_level", level, asl.LOG_LEVELS)
-    data = args.get("log_execution_data", defaults.JOB_LOG_EXECUTION_DATA)
-    if not isinstance(data, bool):
-        p.add(f"log_execution_data={data!r} must be True or False")
-    retention = args.get("log_retention_days", defaults.LOG_RETENTION_DAYS)
-    p.check_choice("log_retention_days", retention, defaults.LOG_RETENTION_DAYS_ALLOWED)
-    return level, data, retention
+    v: dict[str, Any] = {}
+    read_args(p, args, ARGS, ("log_level", "log_execution_data", "log_retention_days"), v)
+    return v["log_level"], v["log_execution_data"], v["log_retention_days"]
 
 
 def _shown(value: Any) -> str:
@@ -150,8 +176,10 @@ def _check_parts(p: Problems, args: Mapping[str, Any]) -> tuple[Any, str, str]:
     path = args.get("path", defaults.JOB_PATH)
     if not isinstance(path, str) or not path.startswith("/") or "{" in path or path.endswith("/"):
         p.add(f"path={path!r} must be a fixed collection path such as '/jobs' (no parameters, no trailing '/')")
-    flavor = args.get("api_flavor", defaults.API_FLAVOR)
-    if p.check_choice("api_flavor", flavor, API_FLAVORS) and args.get("auth") is not None:
+    v: dict[str, Any] = {}
+    flavor_ok = read_args(p, args, ARGS, ("api_flavor",), v)["api_flavor"]
+    flavor = v["api_flavor"]
+    if flavor_ok and args.get("auth") is not None:
         check_auth(p, "auth", args.get("auth"), flavor)
     return worker, path, flavor
 
@@ -173,14 +201,14 @@ def _check_functions(p: Problems, name: str, value: Any, flavor: str) -> dict[st
             p.add(f"functions[{owned!r}] is set by AsyncJobWorkflow for each job function")
     # The API functions are the strictest (synchronous, behind the front door): stand-ins for the
     # keys the workflow sets keep those out of this check.
-    trial = {k: v for k, v in functions.items() if k not in OWNED_FUNCTION_KEYS}
-    trial |= {"handler": "handlers.jobs.status.lambda_handler", "code": pulumi.AssetArchive({}), "invocation": "sync"}
-    try:
-        validate_function(f"{name}-status", trial, ResilientFunction.check_transform_keys)
-    except ConfigError as error:
-        for problem in error.problems:
-            key = problem.split("=", 1)[0].split(" ", 1)[0].split("[", 1)[0]
-            p.add(f"functions.{problem}" if key in ResilientFunctionArgs.__annotations__ else f"functions: {problem}")
+    stand_ins = {
+        "handler": "handlers.jobs.status.lambda_handler",
+        "code": pulumi.AssetArchive({}),
+        "invocation": "sync",
+    }
+    if check_nested_function_args(
+        p, "functions", f"{name}-status", functions, owned=OWNED_FUNCTION_KEYS, stand_ins=stand_ins
+    ):
         return functions
     timeout = functions.get("timeout", defaults.FUNCTION_TIMEOUT_S)
     if flavor == "rest" and timeout >= defaults.REST_INTEGRATION_TIMEOUT_MAX_S:
@@ -193,33 +221,14 @@ def _check_functions(p: Problems, name: str, value: Any, flavor: str) -> dict[st
 
 def _check_storage(p: Problems, args: Mapping[str, Any]) -> dict[str, Any]:
     v: dict[str, Any] = {}
-    v["result_url_ttl_s"] = ttl = args.get("result_url_ttl_s", defaults.JOB_RESULT_URL_TTL_S)
-    p.check_int_range(
-        "result_url_ttl_s", ttl, 1, defaults.PRESIGNED_URL_MAX_S, unit="seconds", why=defaults.PRESIGNED_URL_WHY
-    )
-    v["result_retention_days"] = retention = args.get("result_retention_days", defaults.JOB_RESULT_RETENTION_DAYS)
-    retention_ok = p.check_int_range("result_retention_days", retention, 1, 3650, unit="days")
-    v["job_ttl_days"] = job_ttl = args.get("job_ttl_days", defaults.JOB_TTL_DAYS)
-    if p.check_int_range("job_ttl_days", job_ttl, 1, 3650, unit="days") and retention_ok and job_ttl < retention:
+    ok = read_args(p, args, ARGS, ("result_url_ttl_s", "result_retention_days", "job_ttl_days"), v)
+    job_ttl, retention = v["job_ttl_days"], v["result_retention_days"]
+    if ok["job_ttl_days"] and ok["result_retention_days"] and job_ttl < retention:
         p.add(
             f"job_ttl_days={job_ttl!r} must be at least result_retention_days={retention!r}: a result would "
             "outlive its job and answer 404 instead of its URL"
         )
-    v["idempotency_ttl_s"] = args.get("idempotency_ttl_s", defaults.JOB_IDEMPOTENCY_TTL_S)
-    p.check_int_range("idempotency_ttl_s", v["idempotency_ttl_s"], 60, 604_800, unit="seconds")
-    v["max_body_bytes"] = args.get("max_body_bytes", defaults.JOB_MAX_BODY_BYTES)
-    p.check_int_range(
-        "max_body_bytes", v["max_body_bytes"], 1, 6_291_456, unit="bytes", why="Lambda synchronous payload"
-    )
-    v["inline_input_bytes"] = args.get("inline_input_bytes", defaults.JOB_INLINE_INPUT_BYTES)
-    p.check_int_range(
-        "inline_input_bytes",
-        v["inline_input_bytes"],
-        1,
-        240_000,
-        unit="bytes",
-        why="Step Functions and SQS carry 262144 with metadata",
-    )
+    read_args(p, args, ARGS, ("idempotency_ttl_s", "max_body_bytes", "inline_input_bytes"), v)
     schema = args.get("input_schema", {"type": "object"})
     if not isinstance(schema, Mapping):
         p.add(f"input_schema={_shown(schema)} must be a JSON schema object")
@@ -228,19 +237,11 @@ def _check_storage(p: Problems, args: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_start(p: Problems, args: Mapping[str, Any]) -> dict[str, Any]:
-    v: dict[str, Any] = {"start": args.get("start", defaults.JOB_START_MODE)}
-    p.check_choice("start", v["start"], START_MODES)
-    v["starter_max_concurrency"] = args.get("starter_max_concurrency", defaults.JOB_STARTER_MAX_CONCURRENCY)
-    p.check_int_range(
-        "starter_max_concurrency", v["starter_max_concurrency"], 2, 1000, why="SQS mapping maximum concurrency"
-    )
-    quota = args.get("start_quota_per_s", defaults.JOB_START_QUOTA_PER_S)
-    if p.check_range("start_quota_per_s", quota, 1, 100_000):
-        v["start_quota_per_s"] = float(quota)
-    v["start_queue_age_alarm_s"] = args.get("start_queue_age_alarm_s", defaults.JOB_START_QUEUE_AGE_ALARM_S)
-    p.check_int_range(
-        "start_queue_age_alarm_s", v["start_queue_age_alarm_s"], 60, defaults.DLQ_RETENTION_S, unit="seconds"
-    )
+    v: dict[str, Any] = {}
+    ok = read_args(p, args, ARGS, ("start", "starter_max_concurrency", "start_quota_per_s"), v)
+    if ok["start_quota_per_s"]:
+        v["start_quota_per_s"] = float(v["start_quota_per_s"])
+    read_args(p, args, ARGS, ("start_queue_age_alarm_s",), v)
     return v
 
 
@@ -270,10 +271,9 @@ def _check_channels(p: Problems, args: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_workflow(p: Problems, args: Mapping[str, Any], worker: Any) -> dict[str, Any]:
-    wf_type = args.get("workflow_type", defaults.JOB_WORKFLOW_TYPE)
-    type_ok = p.check_choice("workflow_type", wf_type, WORKFLOW_TYPES)
-    mode = args.get("worker_mode", defaults.JOB_WORKER_MODE)
-    mode_ok = p.check_choice("worker_mode", mode, WORKER_MODES)
+    v: dict[str, Any] = {}
+    ok = read_args(p, args, ARGS, ("workflow_type", "worker_mode"), v)
+    wf_type, type_ok, mode, mode_ok = v["workflow_type"], ok["workflow_type"], v["worker_mode"], ok["worker_mode"]
     express = type_ok and wf_type == "EXPRESS"
     if express and mode == "callback":
         p.add("worker_mode='callback' needs workflow_type='STANDARD': Express workflows cannot wait for a task token")

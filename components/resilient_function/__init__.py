@@ -12,7 +12,7 @@ event invoke config (1 retry, 1 h event age) with an SQS DLQ as on-failure desti
 from __future__ import annotations
 
 from .args import RUNTIMES, ResilientFunctionArgs
-from .component import ResilientFunction, powertools_layer_arn, queue_url_of_arn
+from .component import ResilientFunction, check_nested_function_args, powertools_layer_arn, queue_url_of_arn
 from .validation import _validate as _validate  # the job components check their functions with it
 from .validation import check_handler_and_code
 
@@ -21,6 +21,7 @@ __all__ = [
     "ResilientFunction",
     "ResilientFunctionArgs",
     "check_handler_and_code",
+    "check_nested_function_args",
     "powertools_layer_arn",
     "queue_url_of_arn",
 ]

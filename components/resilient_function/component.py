@@ -15,7 +15,7 @@ from .. import defaults
 from ..base import ResilientComponent
 from ..blocks import dead_letter_queue, dlq_depth_alarm, statistic_args
 from ..grants import Grants, assume_role_policy, policy_json
-from ..validation import component_args
+from ..validation import ConfigError, Problems, component_args
 from .args import ResilientFunctionArgs
 from .validation import _validate
 
@@ -373,3 +373,28 @@ class ResilientFunction(ResilientComponent):
         if self.alias is not None:
             args["qualifier"] = self.alias.name
         return aws.lambda_.Permission(f"{self._name}-invoke-{label}", opts=pulumi.ResourceOptions(parent=self), **args)
+
+
+def check_nested_function_args(
+    p: Problems,
+    prefix: str,
+    name: str,
+    given: Mapping[str, Any],
+    *,
+    owned: tuple[str, ...],
+    stand_ins: Mapping[str, Any],
+) -> list[str]:
+    """The ResilientFunction arguments a component takes for a function it makes (``consumer``,
+    ``functions``), judged now as the function will judge them, before the component's first
+    child. The keys the component sets (``owned``) are left out and ``stand_ins`` take their
+    place. Each problem is added as ``<prefix>.<problem>`` (or ``<prefix>: <problem>`` when it
+    names no argument); the answer is the function's own problems."""
+    trial = {k: v for k, v in given.items() if k not in owned} | dict(stand_ins)
+    try:
+        _validate(name, trial, ResilientFunction.check_transform_keys)
+    except ConfigError as error:
+        for problem in error.problems:
+            key = problem.split("=", 1)[0].split(" ", 1)[0].split("[", 1)[0]
+            p.add(f"{prefix}.{problem}" if key in ResilientFunctionArgs.__annotations__ else f"{prefix}: {problem}")
+        return error.problems
+    return []

@@ -16,7 +16,7 @@ from .. import defaults
 from ..base import Transform
 from ..priority_queue_pair import PriorityQueuePair
 from ..resilient_function import ResilientFunction
-from ..validation import Problems
+from ..validation import Arg, Problems, choice, read_args
 from .account import ApiGatewayAccount
 from .auth import Auth, AuthArgs, check_auth
 from .common import check_throttle, slug
@@ -437,11 +437,30 @@ def _check_paths(p: Problems, routes: Sequence[_Route]) -> None:
                     )
 
 
-def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:  # noqa: C901, PLR0912
+def _stage_name_check(p: Problems, key: str, value: Any) -> bool:
+    if not re.fullmatch(r"\$default|[A-Za-z0-9_-]{1,128}", str(value)):
+        p.add(f"{key}={value!r} must be letters, digits, - or _ (or $default on HTTP)")
+        return False
+    return True
+
+
+# Each argument's default and its own check; what involves several arguments is in _validate.
+ARGS: dict[str, Arg] = {
+    "flavor": Arg(defaults.API_FLAVOR, choice(FLAVORS)),
+    "tracing": Arg(lambda v: v["flavor"] == "rest"),  # X-Ray traces REST stages only
+    "log_retention_days": Arg(defaults.LOG_RETENTION_DAYS, choice(defaults.LOG_RETENTION_DAYS_ALLOWED)),
+    "stage_name": Arg(
+        lambda v: defaults.API_REST_STAGE if v["flavor"] == "rest" else defaults.API_HTTP_STAGE, _stage_name_check
+    ),
+}
+
+
+def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:  # noqa: C901
     p = Problems(f"ThrottledApi {name!r}")
     p.check_known_keys(args, ThrottledApiArgs.__annotations__, what="argument")
-    flavor = args.get("flavor", defaults.API_FLAVOR)
-    flavor_ok = p.check_choice("flavor", flavor, FLAVORS)
+    v: dict[str, Any] = {}
+    flavor_ok = read_args(p, args, ARGS, ("flavor",), v)["flavor"]
+    flavor = v["flavor"]
     stage = check_throttle(p, "throttle", args.get("throttle", {}))
     routes_in = args.get("routes")
     if not routes_in:
@@ -466,11 +485,10 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         if quota is not None:
             p.check_int_range(f"usage_plans[{client!r}].quota.limit", quota.get("limit"), 1, 2_000_000_000)
             p.check_choice(f"usage_plans[{client!r}].quota.period", quota.get("period"), QUOTA_PERIODS)
-    tracing = args.get("tracing", flavor == "rest")
-    if tracing and flavor == "http":
+    read_args(p, args, ARGS, ("tracing",), v)
+    if v["tracing"] and flavor == "http":
         p.add("tracing=True is REST only: HTTP APIs have no X-Ray tracing")
-    retention = args.get("log_retention_days", defaults.LOG_RETENTION_DAYS)
-    p.check_choice("log_retention_days", retention, defaults.LOG_RETENTION_DAYS_ALLOWED)
+    read_args(p, args, ARGS, ("log_retention_days",), v)
     waf = args.get("waf_rate_limit")
     if waf is not None:
         if flavor == "http":
@@ -479,9 +497,7 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
     cors = args.get("cors")
     if cors is not None:
         _check_cors(p, cors, flavor)
-    stage_name = args.get("stage_name", defaults.API_REST_STAGE if flavor == "rest" else defaults.API_HTTP_STAGE)
-    if not re.fullmatch(r"\$default|[A-Za-z0-9_-]{1,128}", str(stage_name)):
-        p.add(f"stage_name={stage_name!r} must be letters, digits, - or _ (or $default on HTTP)")
+    read_args(p, args, ARGS, ("stage_name",), v)
     account, account_setting = _check_account(p, args)
     transform_check(args.get("transform"), p)
     p.raise_if_any()
@@ -498,10 +514,10 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         tuple(routes),
         stage[0],
         stage[1],
-        stage_name,
+        v["stage_name"],
         plans,
-        bool(tracing),
-        retention,
+        bool(v["tracing"]),
+        v["log_retention_days"],
         waf,
         cors,
         args.get("alarm_topic_arn"),

@@ -17,7 +17,7 @@ from ..resilient_function import _validate as validate_function
 
 # Shared with ThrottledApi (the same checks and log fields for every flavour of the front door).
 from ..throttled_api.common import check_throttle
-from ..validation import ConfigError, Problems
+from ..validation import Arg, ConfigError, Problems, choice, int_range, read_args
 from .args import ANSWERING_ROUTES, CONNECT_AUTH, HANDLERS, ROUTE_KEYS, WebSocketNotifierArgs
 
 
@@ -200,15 +200,31 @@ def _check_routes(p: Problems, args: Mapping[str, Any], stage: tuple[float, int]
     return tuple(routes)
 
 
-def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:
-    p = Problems(f"WebSocketNotifier {name!r}")
-    p.check_known_keys(args, WebSocketNotifierArgs.__annotations__, what="argument")
-    code_ok = _check_code(p, args.get("code"))
-    # Without a usable code the functions are judged against the library's own handlers, so their
-    # other arguments are still checked and the code's problem is named once.
-    given_code = args.get("code") if code_ok else None
-    function, timeout = _check_function(p, name, given_code or LIBRARY_ROOT, args.get("function"))
-    _check_types(p, args)
+def _stage_name_check(p: Problems, key: str, value: Any) -> bool:
+    if not isinstance(value, str) or not value.replace("-", "").replace("_", "").isalnum():
+        p.add(f"{key}={value!r} must be letters, digits, - or _")
+        return False
+    return True
+
+
+# Each argument's default and its own check; what involves several arguments is a function below.
+ARGS: dict[str, Arg] = {
+    "stage_name": Arg(defaults.WS_STAGE, _stage_name_check),
+    "inline_max_bytes": Arg(
+        defaults.WS_INLINE_MAX_BYTES,
+        int_range(256, defaults.WS_MESSAGE_BYTES, unit="bytes", why="WebSocket message limit"),
+    ),
+    "result_url_ttl_s": Arg(
+        defaults.WS_RESULT_URL_TTL_S,
+        int_range(60, defaults.PRESIGNED_URL_MAX_S, unit="s", why="S3 pre-signed URL limit"),
+    ),
+    "notify_concurrency": Arg(defaults.WS_NOTIFY_CONCURRENCY, int_range(1, 64)),
+    "log_retention_days": Arg(defaults.LOG_RETENTION_DAYS, choice(defaults.LOG_RETENTION_DAYS_ALLOWED)),
+}
+
+
+def _check_connect_auth(p: Problems, args: Mapping[str, Any]) -> tuple[str, Any, tuple[str, ...]]:
+    """How ``$connect`` is authorized: the mode, its authorizer and where the authorizer reads."""
     auth = args.get("connect_auth", "token")
     if not isinstance(auth, str):
         p.add(f"connect_auth={auth!r} is not one of {', '.join(repr(a) for a in CONNECT_AUTH)}")
@@ -232,23 +248,24 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
                 f"authorizer_identity_sources entry {source!r} must be route.request.header.<name> or "
                 "route.request.querystring.<name>"
             )
-    stage_name = args.get("stage_name", defaults.WS_STAGE)
-    if not isinstance(stage_name, str) or not stage_name.replace("-", "").replace("_", "").isalnum():
-        p.add(f"stage_name={stage_name!r} must be letters, digits, - or _")
+    return auth, authorizer, sources
+
+
+def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Settings:
+    p = Problems(f"WebSocketNotifier {name!r}")
+    p.check_known_keys(args, WebSocketNotifierArgs.__annotations__, what="argument")
+    code_ok = _check_code(p, args.get("code"))
+    # Without a usable code the functions are judged against the library's own handlers, so their
+    # other arguments are still checked and the code's problem is named once.
+    given_code = args.get("code") if code_ok else None
+    function, timeout = _check_function(p, name, given_code or LIBRARY_ROOT, args.get("function"))
+    _check_types(p, args)
+    auth, authorizer, sources = _check_connect_auth(p, args)
+    v: dict[str, Any] = {}
+    read_args(p, args, ARGS, ("stage_name",), v)
     stage = _throttle_of(p, "throttle", args.get("throttle", {}), defaults.WS_THROTTLE_RATE, defaults.WS_THROTTLE_BURST)
     routes = _check_routes(p, args, stage)
-    inline = args.get("inline_max_bytes", defaults.WS_INLINE_MAX_BYTES)
-    p.check_int_range(
-        "inline_max_bytes", inline, 256, defaults.WS_MESSAGE_BYTES, unit="bytes", why="WebSocket message limit"
-    )
-    url_ttl = args.get("result_url_ttl_s", defaults.WS_RESULT_URL_TTL_S)
-    p.check_int_range(
-        "result_url_ttl_s", url_ttl, 60, defaults.PRESIGNED_URL_MAX_S, unit="s", why="S3 pre-signed URL limit"
-    )
-    concurrency = args.get("notify_concurrency", defaults.WS_NOTIFY_CONCURRENCY)
-    p.check_int_range("notify_concurrency", concurrency, 1, 64)
-    retention = args.get("log_retention_days", defaults.LOG_RETENTION_DAYS)
-    p.check_choice("log_retention_days", retention, defaults.LOG_RETENTION_DAYS_ALLOWED)
+    read_args(p, args, ARGS, ("inline_max_bytes", "result_url_ttl_s", "notify_concurrency", "log_retention_days"), v)
     account = args.get("gateway_account")
     if account is not None and not isinstance(account, pulumi.Resource):
         p.add(f"gateway_account={account!r} must be a Pulumi resource (e.g. ApiGatewayAccount)")
@@ -262,14 +279,14 @@ def _validate(name: str, args: Mapping[str, Any], transform_check: Any) -> _Sett
         connect_auth=auth,
         authorizer=authorizer if auth == "authorizer" else None,
         identity_sources=sources,
-        stage_name=stage_name,
+        stage_name=v["stage_name"],
         rate=stage[0],
         burst=stage[1],
         routes=routes,
-        inline_max_bytes=inline,
-        result_url_ttl_s=url_ttl,
-        notify_concurrency=concurrency,
-        log_retention_days=retention,
+        inline_max_bytes=v["inline_max_bytes"],
+        result_url_ttl_s=v["result_url_ttl_s"],
+        notify_concurrency=v["notify_concurrency"],
+        log_retention_days=v["log_retention_days"],
         gateway_account=account,
         alarm_topic_arn=args.get("alarm_topic_arn"),
     )
