@@ -167,7 +167,9 @@ def test_readme_example_runs(
     elif kind == "plain":
         monkeypatch.chdir(ROOT)
         # a rule example registers an id the module already has; a stack run waives known rules
-        monkeypatch.setattr(rules, "RULES", {} if "@rule(" in code else dict(rules.RULES))
+        # (the registry is what @rule fills; the package re-exports the same dict)
+        monkeypatch.setattr(rules.registry, "RULES", {} if "@rule(" in code else dict(rules.RULES))
+        monkeypatch.setattr(rules, "RULES", rules.registry.RULES)
         ns = _namespace(code, PLAIN_GIVENS, {"__name__": "readme_example"})
         exec(compile(code, f"README.md:{line}", "exec"), ns)
         tests = [fn for name, fn in ns.items() if name.startswith("test_") and callable(fn)]
@@ -190,7 +192,8 @@ def test_readme_example_runs(
 def test_the_rule_example_fires_on_an_unencrypted_queue(monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN the README's rule, registered afresh
     code = next(p.values[0] for p in readme_examples() if "@rule(" in p.values[0])
-    monkeypatch.setattr(rules, "RULES", {})
+    monkeypatch.setattr(rules.registry, "RULES", {})
+    monkeypatch.setattr(rules, "RULES", rules.registry.RULES)
     exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
     registered = rules.RULES["sqs-encrypted"]
 
