@@ -21,6 +21,14 @@ def register(stack: LocalRun, url: str) -> Any:
     return stack.request("POST", "/reports/webhooks", json={"url": url}, caller=CALLER)
 
 
+def stored_secret(stack: LocalRun, url: str) -> str:
+    """The secret the stack keeps for a registered callback (its job table, on the local backend)."""
+    table = stack.outputs["reports_jobs"]["table"]
+    items = stack.client("dynamodb").scan(TableName=table)["Items"]
+    (hook,) = [i for i in items if i.get("kind", {}).get("S") == "webhook" and i["url"]["S"] == url]
+    return str(hook["secret"]["S"])
+
+
 def test_a_finished_report_is_delivered_to_its_callback_signed_with_the_registered_secret(
     stack: LocalRun, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -29,6 +37,7 @@ def test_a_finished_report_is_delivered_to_its_callback_signed_with_the_register
     registered = register(stack, receiver.url)
     assert registered.status == 201, registered
     secret = registered.json()["secret"]
+    assert stored_secret(stack, receiver.url) == secret
     # WHEN a report names it as its callback, and the work runs
     submitted = stack.request("POST", "/reports", json={"input": ROWS, "callback_url": receiver.url}, caller=CALLER)
     assert submitted.status == 202, submitted
