@@ -21,7 +21,7 @@ from .backend import NOT_EMULATED, Backend, provision, start_backend
 from .clock import Clock
 from .common import dumps, function_arn
 from .executions import executions_of, refusals, watch_executions
-from .functions import Functions, Hold, Invocation, TooManyRequests
+from .functions import Functions, Hold, Invocation, TooManyRequests, Zygote
 from .hooks import hook_moto
 from .http_api import http_integration
 from .packages import code_path, function_specs
@@ -360,6 +360,7 @@ def run_locally(
         functions = Functions(
             specs, Path(work), backend.endpoint_url, region, backend.account_id, backend.environment_credentials, clock
         )
+        functions.zygote = Zygote()
         not_running = {r.urn: NOT_EMULATED[r.type] for r in graph if r.type in NOT_EMULATED}
         run = LocalRun(graph, backend, functions, apis_of(graph, clock, backend.account_id, region), clock, not_running)
         _ACTIVE.append(run)
