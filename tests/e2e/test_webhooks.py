@@ -55,6 +55,22 @@ def test_a_finished_report_is_delivered_to_its_callback_signed_with_the_register
     assert verified["id"] == deliveries[0].headers["webhook-id"]
 
 
+def test_a_delivery_the_receiver_refuses_is_retried_later_with_the_same_id(stack: LocalRun) -> None:
+    # GIVEN a registered receiver that will answer 503 to the next two deliveries
+    receiver = stack.webhook_receiver()
+    assert register(stack, receiver.url).status == 201
+    receiver.fail_next = 2
+    # WHEN a report naming it finishes, and the queued work (with its backoff) is delivered
+    submitted = stack.request("POST", "/reports", json={"input": ROWS, "callback_url": receiver.url}, caller=CALLER)
+    job_id = submitted.json()["job_id"]
+    stack.settle()
+    # THEN it was sent three times, the same delivery each time, the third one taken
+    sent = [d for d in receiver.deliveries if d.json()["job"]["job_id"] == job_id]
+    assert len(sent) == 3, receiver.deliveries
+    assert len({d.headers["webhook-id"] for d in sent}) == 1
+    assert receiver.fail_next == 0
+
+
 def test_a_callback_on_the_loopback_address_is_still_refused(stack: LocalRun) -> None:
     # GIVEN the local run, whose receivers are reached on 127.0.0.1 through public names
     # WHEN a caller registers a callback that names 127.0.0.1 itself
