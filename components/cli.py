@@ -397,7 +397,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     keys.set_defaults(run=_keys)
     _add_simulate(sub)
     _add_operate_parsers(sub)
-    run = sub.add_parser("run", help="serve a stack's APIs on 127.0.0.1 on the local engine (moto), until Ctrl-C")
+    run = sub.add_parser(
+        "run", help="serve a stack's HTTP and WebSocket APIs on 127.0.0.1 on the local engine (moto), until Ctrl-C"
+    )
     run.add_argument("--stack", required=True, help="stack name: Pulumi.<stack>.yaml in the project's stackConfigDir")
     run.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
     run.add_argument(

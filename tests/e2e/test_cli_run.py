@@ -91,8 +91,9 @@ def test_run_serves_the_websocket_api_and_pushes_a_report_result_to_a_subscribed
     # THEN it receives the job's result (after the acknowledgement, unless the job was already done)
     assert frames[-1] == {"type": "result", "job_id": job["job_id"], "status": "succeeded", "result": "sku\r\nA\r\n"}
     assert [f["type"] for f in frames[:-1]] in ([], ["subscribed"]), frames
-    # AND the log has a line per connection, message and frame
+    # AND the stack's push URL export is the local one; the log has a line per connection, message and frame
     lines = served.log.getvalue().splitlines()
+    assert any(line.startswith(f"export   push_url = {served.push}/") for line in lines), lines
     assert any(line.startswith("connect ") and line.endswith("-> 101") for line in lines), lines
     assert any(line.startswith("message ") and '"subscribe"' in line for line in lines), lines
     assert any(line.startswith("frame ") and '"result"' in line for line in lines), lines

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from resilient_serverless.components.testing.local import Clock, FunctionSpec, TooManyRequests
-from resilient_serverless.components.testing.local.functions import Functions
+from resilient_serverless.components.testing.local.functions import Functions, Zygote
 
 HANDLERS = """
 import os, time
@@ -29,8 +29,10 @@ def slow(event, context):
 """
 
 
-@pytest.fixture
-def functions(tmp_path: Path) -> Iterator[Functions]:
+@pytest.fixture(params=["forked", "fresh"])
+def functions(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Functions]:
+    """The pool, its environments forked from the zygote (as run_locally starts them) or each a
+    fresh interpreter (a package with its own AWS SDK): both must look the same to the handler."""
     package = tmp_path / "package.zip"
     with zipfile.ZipFile(package, "w") as archive:
         archive.writestr("probe.py", HANDLERS)
@@ -55,6 +57,7 @@ def functions(tmp_path: Path) -> Iterator[Functions]:
     }
     keys = {"AWS_ACCESS_KEY_ID": "ASIA", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t"}
     pool = Functions(specs, tmp_path, "http://127.0.0.1:1", "eu-west-1", "123456789012", lambda _: keys, Clock())
+    pool.zygote = Zygote() if request.param == "forked" else None
     yield pool
     pool.close()
 
@@ -68,6 +71,9 @@ def test_the_handler_sees_its_function_variables_and_lambdas_and_no_others(funct
     assert seen["AWS_SESSION_TOKEN"] == "t"
     assert "POWERTOOLS_SERVICE_NAME" not in seen  # set by tests/conftest.py in this process
     assert "LOCAL_CLOCK_OFFSET_S" not in seen
+    expected = set(functions.environment_of(functions.specs["env"])) - {"LOCAL_CLOCK_OFFSET_S"}
+    # (the runtime sets the trace id per invocation; Python may coerce a C locale into LC_CTYPE)
+    assert set(seen) - {"_X_AMZN_TRACE_ID", "LC_CTYPE"} == expected
 
 
 def test_the_context_counts_down_from_the_function_timeout_on_the_run_clock(functions: Functions) -> None:

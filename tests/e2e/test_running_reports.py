@@ -62,4 +62,5 @@ def test_a_report_cancelled_while_its_worker_runs_reads_cancelled(stack: LocalRu
     stack.settle()
     # THEN the job reads cancelled, and no result was written for it
     assert status_of(stack, job_id) == "cancelled"
-    assert stack.request("GET", f"/reports/{job_id}/result", caller=CALLER).status != 200
+    result = stack.request("GET", f"/reports/{job_id}/result", caller=CALLER)
+    assert (result.status, result.json()["error"]["code"]) == (409, "no_result"), result

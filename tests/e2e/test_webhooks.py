@@ -21,6 +21,14 @@ def register(stack: LocalRun, url: str) -> Any:
     return stack.request("POST", "/reports/webhooks", json={"url": url}, caller=CALLER)
 
 
+def stored_secret(stack: LocalRun, url: str) -> str:
+    """The secret the stack keeps for a registered callback (its job table, on the local backend)."""
+    table = stack.outputs["reports_jobs"]["table"]
+    items = stack.client("dynamodb").scan(TableName=table)["Items"]
+    (hook,) = [i for i in items if i.get("kind", {}).get("S") == "webhook" and i["url"]["S"] == url]
+    return str(hook["secret"]["S"])
+
+
 def test_a_finished_report_is_delivered_to_its_callback_signed_with_the_registered_secret(
     stack: LocalRun, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -29,6 +37,7 @@ def test_a_finished_report_is_delivered_to_its_callback_signed_with_the_register
     registered = register(stack, receiver.url)
     assert registered.status == 201, registered
     secret = registered.json()["secret"]
+    assert stored_secret(stack, receiver.url) == secret
     # WHEN a report names it as its callback, and the work runs
     submitted = stack.request("POST", "/reports", json={"input": ROWS, "callback_url": receiver.url}, caller=CALLER)
     assert submitted.status == 202, submitted
@@ -44,6 +53,22 @@ def test_a_finished_report_is_delivered_to_its_callback_signed_with_the_register
     assert verified["type"] == "job.finished"
     assert verified["job"]["status"] == "succeeded"
     assert verified["id"] == deliveries[0].headers["webhook-id"]
+
+
+def test_a_delivery_the_receiver_refuses_is_retried_later_with_the_same_id(stack: LocalRun) -> None:
+    # GIVEN a registered receiver that will answer 503 to the next two deliveries
+    receiver = stack.webhook_receiver()
+    assert register(stack, receiver.url).status == 201
+    receiver.fail_next = 2
+    # WHEN a report naming it finishes, and the queued work (with its backoff) is delivered
+    submitted = stack.request("POST", "/reports", json={"input": ROWS, "callback_url": receiver.url}, caller=CALLER)
+    job_id = submitted.json()["job_id"]
+    stack.settle()
+    # THEN it was sent three times, the same delivery each time, the third one taken
+    sent = [d for d in receiver.deliveries if d.json()["job"]["job_id"] == job_id]
+    assert len(sent) == 3, receiver.deliveries
+    assert len({d.headers["webhook-id"] for d in sent}) == 1
+    assert receiver.fail_next == 0
 
 
 def test_a_callback_on_the_loopback_address_is_still_refused(stack: LocalRun) -> None:

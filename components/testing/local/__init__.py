@@ -12,14 +12,17 @@ Lambda execution environment):
 from .apis import Response, TokenBucket
 from .backend import NOT_EMULATED
 from .clock import Clock
-from .functions import FunctionSpec, Invocation, TooManyRequests
-from .run import LocalRun, run_locally
+from .functions import FunctionSpec, Hold, Invocation, TooManyRequests
+from .receiver import Delivery, WebhookReceiver
+from .run import LocalRun, capture_stack, run_locally
 from .websocket import WebSocket, WebSocketRefused
 
 __all__ = [
     "NOT_EMULATED",
     "Clock",
+    "Delivery",
     "FunctionSpec",
+    "Hold",
     "Invocation",
     "LocalRun",
     "Response",
@@ -27,5 +30,7 @@ __all__ = [
     "TooManyRequests",
     "WebSocket",
     "WebSocketRefused",
+    "WebhookReceiver",
+    "capture_stack",
     "run_locally",
 ]

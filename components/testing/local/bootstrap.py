@@ -63,10 +63,10 @@ def _install_network() -> None:
     import botocore.session
 
     create_client = botocore.session.Session.create_client
-    local = os.environ.get("AWS_ENDPOINT_URL")
 
     def create_local_client(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
         endpoint = kwargs.get("endpoint_url")
+        local = os.environ.get("AWS_ENDPOINT_URL")
         if local and isinstance(endpoint, str) and _EXECUTE_API.match(endpoint):
             kwargs["endpoint_url"] = local
         return create_client(self, service_name, *args, **kwargs)
@@ -137,14 +137,65 @@ def _error(exc: BaseException) -> dict[str, Any]:
     }
 
 
+_INSTALLED: list[bool] = []
+
+
+def _install() -> None:
+    """The run's clock, network and routes, once, before the handler (or boto3) is imported."""
+    if not _INSTALLED:
+        _install_clock()
+        _install_network()
+        _install_routes()
+        _INSTALLED.append(True)
+
+
+def _zygote(channel_fd: int) -> None:
+    """Start execution environments by forking this process, which has imported what every
+    handler imports (boto3) once: the runner sends the environment's variables, directory and
+    handler with its stdin, protocol and log descriptors; the child becomes that environment as a
+    fresh ``bootstrap.py`` process would (its variables exactly, the task directory first on the
+    path, the handler imported in it). A package of its own boto3 would not be used (none of the
+    components' packages holds one): the runner starts environments without the zygote then."""
+    import signal
+    import socket
+
+    channel = socket.socket(fileno=channel_fd)
+    _install()
+    import boto3  # noqa: F401 - imported once here, for every environment forked from here
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the environments
+    while True:
+        message, fds, _, _ = socket.recv_fds(channel, 1 << 20, 3)
+        if not message:
+            return
+        order = json.loads(message)
+        pid = os.fork()
+        if pid == 0:
+            channel.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            for target, fd in enumerate(fds):
+                os.dup2(fd, target)
+                os.close(fd)
+            os.environ.clear()
+            os.environ.update(order["env"])
+            global _offset_s  # noqa: PLW0603 - this environment's clock, from its variables
+            _offset_s = float(os.environ.pop("LOCAL_CLOCK_OFFSET_S", "0") or 0)
+            sys.argv = [sys.argv[0], order["task_dir"], order["handler"]]
+            try:
+                main()
+            finally:
+                os._exit(0)
+        for fd in fds:
+            os.close(fd)
+        channel.sendall(json.dumps({"pid": pid}).encode())
+
+
 def main() -> None:
     task_dir, handler_path = sys.argv[1], sys.argv[2]
     protocol_out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # prints and the logger go to the log, not into the protocol
     sys.stdout = sys.stderr
-    _install_clock()
-    _install_network()
-    _install_routes()
+    _install()
     sys.path.insert(0, task_dir)
     os.chdir(task_dir)
     module_name, _, function_name = handler_path.rpartition(".")
@@ -176,4 +227,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1] == "--zygote":
+        _zygote(int(sys.argv[2]))
+    else:
+        main()

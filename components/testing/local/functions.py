@@ -9,9 +9,12 @@ import contextlib
 import json
 import os
 import select
+import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -21,7 +24,7 @@ from typing import Any
 
 from .clock import Clock
 
-__all__ = ["FunctionSpec", "Functions", "Hold", "Invocation", "TooManyRequests"]
+__all__ = ["FunctionSpec", "Functions", "Hold", "Invocation", "TooManyRequests", "Zygote"]
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 
@@ -76,12 +79,78 @@ class Invocation:
         return self.error is not None
 
 
+class _Forked:
+    """An environment forked by the zygote: the subset of ``Popen`` the runner uses. The zygote
+    reaps it, so once it is gone ``os.kill(pid, 0)`` fails."""
+
+    def __init__(self, pid: int, stdin: Any, stdout: Any) -> None:
+        self.pid, self.stdin, self.stdout = pid, stdin, stdout
+
+    def poll(self) -> int | None:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return -9
+        return None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self) -> int:
+        while self.poll() is None:
+            time.sleep(0.005)
+        return -9
+
+
+class Zygote:
+    """A process that has imported boto3 once and forks each execution environment (a fresh
+    interpreter per environment imported it again: most of an environment's start)."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._channel, self._lock = ours, threading.Lock()
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", str(BOOTSTRAP), "--zygote", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        )
+        theirs.close()
+
+    def spawn(self, task_dir: Path, handler: str, env: dict[str, str], log: Any) -> _Forked:
+        stdin_r, stdin_w = os.pipe()
+        stdout_r, stdout_w = os.pipe()
+        order = json.dumps({"task_dir": str(task_dir), "handler": handler, "env": env}).encode()
+        try:
+            with self._lock:
+                socket.send_fds(self._channel, [order], [stdin_r, stdout_w, log.fileno()])
+                pid = int(json.loads(self._channel.recv(1 << 16))["pid"])
+        finally:
+            os.close(stdin_r)
+            os.close(stdout_w)
+        return _Forked(pid, os.fdopen(stdin_w, "wb"), os.fdopen(stdout_r, "rb"))
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._channel.close()
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
 class _Environment:
     """One warm execution environment: the subprocess and its protocol pipes."""
 
-    def __init__(self, spec: FunctionSpec, task_dir: Path, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, spec: FunctionSpec, task_dir: Path, env: dict[str, str], log: Path, zygote: Zygote | None = None
+    ) -> None:
         self.spec = spec
         self._log = log.open("ab")
+        self.process: Any
+        if zygote is not None:
+            self.process = zygote.spawn(task_dir, spec.handler, env, self._log)
+            return
         self.process = subprocess.Popen(
             [sys.executable, "-I", str(BOOTSTRAP), str(task_dir), spec.handler],
             stdin=subprocess.PIPE,
@@ -141,6 +210,7 @@ class Functions:
     invocations: list[Invocation] = field(default_factory=list)
     routes: list[dict[str, Any]] = field(default_factory=list)  # the local network's named endpoints
     holds: dict[str, Hold] = field(default_factory=dict)
+    zygote: Zygote | None = None  # forks the environments when set (else one interpreter each)
     _idle: dict[str, list[_Environment]] = field(default_factory=dict)
     _in_flight: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -207,7 +277,11 @@ class Functions:
         if environment is None:
             log = self.work_dir / "logs" / f"{spec.name}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
-            environment = _Environment(spec, self._task_dir(spec.package), self.environment_of(spec), log)
+            task_dir = self._task_dir(spec.package)
+            # A package with its own AWS SDK gets a fresh interpreter: the zygote's boto3 would win.
+            own_sdk = any((task_dir / name).exists() for name in ("boto3", "botocore"))
+            zygote = None if own_sdk else self.zygote
+            environment = _Environment(spec, task_dir, self.environment_of(spec), log, zygote)
         return environment
 
     def _release(self, spec: FunctionSpec, environment: _Environment) -> None:
@@ -285,3 +359,5 @@ class Functions:
             self._idle.clear()
         for environment in environments:
             environment.close()
+        if self.zygote is not None:
+            self.zygote.close()

@@ -43,12 +43,14 @@ class Delivery:
 @dataclass
 class WebhookReceiver:
     """An HTTPS endpoint that answers the registration challenge (it echoes ``challenge``) and
-    keeps every other POST in ``deliveries``, answering ``status`` (200 unless a test sets it)."""
+    keeps every other POST in ``deliveries``, answering ``status`` (200 unless a test sets it),
+    or 503 to the next ``fail_next`` of them (a receiver down for a while)."""
 
     host: str
     address: str
     ca_pem: str
     status: int = 200
+    fail_next: int = 0
     deliveries: list[Delivery] = field(default_factory=list)
     challenges: list[Delivery] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
@@ -112,6 +114,10 @@ def _handler(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
                 self._answer(200, json.dumps({"challenge": parsed.get("challenge")}).encode())
                 return
             receiver.deliveries.append(delivery)
+            if receiver.fail_next > 0:
+                receiver.fail_next -= 1
+                self._answer(503, b"{}")
+                return
             self._answer(receiver.status, b"{}")
 
         def _answer(self, status: int, body: bytes) -> None:

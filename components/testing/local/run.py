@@ -22,7 +22,7 @@ from .clock import Clock
 from .common import dumps, function_arn
 from .executions import executions_of, refusals, watch_executions
 from .fairness import install_fair_queues
-from .functions import Functions, Hold, Invocation, TooManyRequests
+from .functions import Functions, Hold, Invocation, TooManyRequests, Zygote
 from .hooks import hook_moto
 from .http_api import http_integration
 from .packages import code_path, function_specs
@@ -361,6 +361,7 @@ def run_locally(
         functions = Functions(
             specs, Path(work), backend.endpoint_url, region, backend.account_id, backend.environment_credentials, clock
         )
+        functions.zygote = Zygote()
         not_running = {r.urn: NOT_EMULATED[r.type] for r in graph if r.type in NOT_EMULATED}
         run = LocalRun(graph, backend, functions, apis_of(graph, clock, backend.account_id, region), clock, not_running)
         _ACTIVE.append(run)
