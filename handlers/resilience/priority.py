@@ -306,8 +306,12 @@ class PriorityConsumer:
         longest = 0.0  # seconds, the longest process() call of this batch
         clock = self.clock
         for index, record in enumerate(records):
-            message_id = self._message_id(index, record, outcomes, poisoned)
-            if message_id is None:
+            try:
+                message_id = record["messageId"]
+            except (LookupError, TypeError):
+                message_id = None
+            if type(message_id) is not str or not message_id:
+                self._without_message_id(index, record, outcomes, poisoned)
                 continue
             if blocked:
                 outcomes[message_id] = "failed"
@@ -325,15 +329,9 @@ class PriorityConsumer:
                 continue
             first_ms, attributes = _first_enqueue(record, now_ms)
             if ttl_cut is not None and first_ms < ttl_cut:
-                self.log(
-                    "message dropped by TTL",
-                    {
-                        "message_id": message_id,
-                        "age_s": round((now_ms - first_ms) / 1000, 3),
-                        "ttl_s": self.ttl_s,
-                        "reason": "ttl",
-                    },
-                )
+                age_s = round((now_ms - first_ms) / 1000, 3)
+                fields = {"message_id": message_id, "age_s": age_s, "ttl_s": self.ttl_s, "reason": "ttl"}
+                self.log("message dropped by TTL", fields)
                 outcomes[message_id] = "dropped"
             elif defer_cut is not None and first_ms < defer_cut:
                 outcomes[message_id] = "deferred"
@@ -367,24 +365,16 @@ class PriorityConsumer:
                 outcomes[message_id] = "failed"
         return outcomes
 
-    def _message_id(
+    def _without_message_id(
         self,
         index: int,
         record: Any,
         outcomes: dict[str, Outcome],
         poisoned: list[tuple[str, Mapping[str, Any], str]],
-    ) -> str | None:
-        """The record's message id; None when it has none usable, after settling its outcome.
-
-        A record without a usable messageId gets a stand-in: it can still be dead-lettered, and if
-        even that fails, Lambda treats the unknown identifier as a failure of the whole batch,
-        which redelivers it rather than losing it."""
-        try:
-            message_id = record["messageId"]
-        except (LookupError, TypeError):
-            message_id = None
-        if type(message_id) is str and message_id:
-            return message_id
+    ) -> None:
+        """Settle a record without a usable messageId. It gets a stand-in: it can still be
+        dead-lettered, and if even that fails, Lambda treats the unknown identifier as a failure
+        of the whole batch, which redelivers it rather than losing it."""
         message_id = f"record-{index}-without-messageId"
         if isinstance(record, Mapping):
             poisoned.append((message_id, record, "the record has no messageId"))
@@ -392,7 +382,6 @@ class PriorityConsumer:
         else:
             self.log("record is not an object", {"index": index, "record": repr(record)[:200]})
             outcomes[message_id] = "failed"
-        return None
 
     def _read(self, record: Mapping[str, Any]) -> tuple[Any, Any, str | None]:
         """``(body, raw body, reason)``: the parsed body, or why the record can never be processed.
