@@ -42,14 +42,24 @@ ingest handler writes versioned items).
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from .backoff import Deadline
+from .dedup import DedupStore, DynamoDBDedupStore
+from .sqs_batches import (
+    _ID_INDEX,
+    _IDS,
+    SEND_BATCH_MAX,
+    SEND_BATCH_MAX_BYTES,
+    _batches,
+    _forwarded_attributes,
+    _total,
+    entry_size,
+)
 
 __all__ = [
     "DedupStore",
@@ -63,13 +73,8 @@ __all__ = [
 ]
 
 Outcome = Literal["processed", "deferred", "dead-lettered", "dropped", "failed"]
-SEND_BATCH_MAX = 10  # SQS SendMessageBatch: entries per request
-SEND_BATCH_MAX_BYTES = 1_048_576  # SQS SendMessageBatch: 1 MiB for all entries, attributes included
-MESSAGE_ATTRIBUTES_MAX = 10  # SQS: message attributes per message
 FIRST_ENQUEUED = "resilient-first-enqueued-ms"
 RECEIVE_COUNT = "resilient-receive-count"
-_IDS = tuple(f"m{i}" for i in range(SEND_BATCH_MAX))  # batch entry ids, unique within a request
-_ID_INDEX = {entry_id: index for index, entry_id in enumerate(_IDS)}
 _OURS_FIXED_BYTES = len(FIRST_ENQUEUED) + len(RECEIVE_COUNT) + 3 * len("String")  # names and types
 METRIC_NAMES: dict[str, str] = {
     "processed": "MessagesProcessed",
@@ -202,129 +207,19 @@ def age_seconds(message: SqsMessage, now_s: float) -> float:
     return max(0.0, now_s - message.first_enqueued_ms / 1000)
 
 
-def _forwarded_attributes(given: Any, ours: dict[str, Any]) -> dict[str, Any]:
-    """``ours`` (already in SendMessage's shape) plus the producer's message attributes converted
-    from Lambda's camelCase, ours first: SQS allows 10 per message, and the carried age must not be
-    the one cut."""
-    if not given or not isinstance(given, Mapping):  # the common case, kept cheap
-        return ours
-    out = dict(ours)
-    for name, value in given.items():
-        if name in out or len(out) >= MESSAGE_ATTRIBUTES_MAX or type(name) is not str:
-            continue
-        converted = _attribute_for_send(value)
-        if converted is not None:
-            out[name] = converted
-    return out
-
-
-def _attribute_for_send(value: Any) -> dict[str, Any] | None:
-    """One attribute as Lambda delivers it, in SendMessage's shape; None for one SQS could not
-    have delivered (not an object, a type or text that is not a string, binary that is not
-    base64): it is left off the copy rather than failing the message's write."""
-    if not isinstance(value, Mapping):
-        return None
-    data_type = value.get("dataType") or value.get("DataType") or "String"
-    text = value.get("stringValue", value.get("StringValue"))
-    binary = value.get("binaryValue", value.get("BinaryValue"))
-    if type(data_type) is not str:
-        return None
-    if text is not None:
-        return {"DataType": data_type, "StringValue": text} if type(text) is str else None
-    if type(binary) is str:
-        try:
-            binary = base64.b64decode(binary, validate=True)
-        except ValueError:  # binascii.Error
-            return None
-    return {"DataType": data_type, "BinaryValue": binary} if type(binary) is bytes else None
-
-
-def entry_size(entry: Mapping[str, Any]) -> int:
-    """Bytes SQS counts for one entry: the body plus each attribute's name, type and value."""
-    body = str(entry.get("MessageBody", ""))
-    size = len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
-    for name, value in (entry.get("MessageAttributes") or {}).items():
-        size += len(name) + len(value["DataType"])  # names and types are ASCII (SQS)
-        if "StringValue" in value:
-            text = str(value["StringValue"])
-            size += len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
-        else:
-            size += len(value.get("BinaryValue") or b"")
-    return size
-
-
-def _total(entries: Sequence[tuple[str, Any, int]]) -> int:
-    return sum([size for _, _, size in entries])
-
-
-def _batches(sized: Sequence[tuple[int, Any]], max_entries: int, max_bytes: int) -> list[list[Any]]:
-    """Consecutive groups of at most ``max_entries`` items and ``max_bytes`` in total (an item
-    larger than ``max_bytes`` goes alone: SQS will refuse it, and only it)."""
-    groups: list[list[Any]] = []
-    current: list[Any] = []
-    total = 0
-    for size, item in sized:
-        if current and (len(current) >= max_entries or total + size > max_bytes):
-            groups.append(current)
-            current, total = [], 0
-        current.append(item)
-        total += size
-    if current:
-        groups.append(current)
-    return groups
-
-
-class DedupStore(Protocol):
-    """Records the consumer's writes per message so that a redelivered message is not written twice."""
-
-    def seen(self, keys: Sequence[str]) -> set[str]:
-        """The keys among ``keys`` already recorded."""
-        ...
-
-    def mark(self, keys: Sequence[str]) -> None:
-        """Record ``keys``."""
-        ...
-
-
-class DynamoDBDedupStore:
-    """Deduplication records in a DynamoDB table keyed by ``pk`` (string), expiring through the
-    table's TTL on ``expires_at``. Default ``ttl_s``: 86400 (a day: far past any redelivery of
-    a batch that timed out, which comes back after the queue's visibility timeout)."""
-
-    def __init__(
-        self, table_name: str, client: Any, ttl_s: int = 86_400, clock: Callable[[], float] = time.time
-    ) -> None:
-        self.table_name, self.client, self.ttl_s, self.clock = table_name, client, ttl_s, clock
-
-    def seen(self, keys: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), 100):  # BatchGetItem: 100 keys per request
-            request = {
-                self.table_name: {
-                    "Keys": [{"pk": {"S": key}} for key in unique[start : start + 100]],
-                    "ConsistentRead": True,
-                    "ProjectionExpression": "pk",
-                }
-            }
-            while request:
-                response = self.client.batch_get_item(RequestItems=request)
-                found.update(item["pk"]["S"] for item in response.get("Responses", {}).get(self.table_name, []))
-                request = response.get("UnprocessedKeys") or {}
-        return found
-
-    def mark(self, keys: Sequence[str]) -> None:
-        expires = str(int(self.clock()) + self.ttl_s)
-        unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), 25):  # BatchWriteItem: 25 items per request
-            request: Any = {
-                self.table_name: [
-                    {"PutRequest": {"Item": {"pk": {"S": key}, "expires_at": {"N": expires}}}}
-                    for key in unique[start : start + 25]
-                ]
-            }
-            while request:
-                request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+def _first_enqueue(record: Mapping[str, Any], now_ms: float) -> tuple[float, Any]:
+    """``(first-enqueue time in ms, the record's system attributes or None)``. Fast path: no
+    carried attributes and a numeric SentTimestamp (then the attributes come back for the fast
+    deferred copy); else the careful reader. Age unknown (not from SQS, or a garbled timestamp):
+    ``now_ms``, so the message is never dropped or deferred."""
+    try:
+        if record["messageAttributes"]:
+            raise LookupError  # attributes present: one may carry the first enqueue
+        attributes = record["attributes"]
+        return int(attributes["SentTimestamp"]), attributes
+    except (LookupError, TypeError, ValueError):
+        carried = _first_enqueued_ms(record)
+        return (now_ms if carried is None else carried), None
 
 
 _NOT_REACHED = "not started: the invocation's deadline is near"
@@ -392,7 +287,7 @@ class PriorityConsumer:
         """The outcome of every message, keyed by message id, in batch order."""
         return self._consume([m.record for m in messages], deadline)
 
-    def _consume(  # noqa: C901, PLR0912, PLR0915
+    def _consume(  # noqa: C901, PLR0912, PLR0915 (the hot loop, flat on purpose)
         self, records: Sequence[Any], deadline: Deadline | None = None
     ) -> dict[str, Outcome]:
         # The hot loop of every consumer, kept flat on purpose (bench: warm cost per message):
@@ -402,32 +297,21 @@ class PriorityConsumer:
         defer_cut = (
             now_ms - self.defer_after_s * 1000 if self.defer_after_s is not None and self.role == "high" else None
         )
-        validate, process, fifo, loads = self.validate, self.process, self.fifo, json.loads
+        process, fifo = self.process, self.fifo
         outcomes: dict[str, Outcome] = {}
         deferred: list[tuple[str, dict[str, Any], int]] = []  # (message id, entry, size) for the low queue
         deferred_bytes = 0
-        role = {"DataType": "String", "StringValue": self.role}
-        defer_fixed = _OURS_FIXED_BYTES + len("deferred-from") + len(self.role)
         poisoned: list[tuple[str, Mapping[str, Any], str]] = []
         blocked = False  # FIFO: after a failure, the rest of the batch is retried to keep the group's order
         longest = 0.0  # seconds, the longest process() call of this batch
         clock = self.clock
         for index, record in enumerate(records):
-            # A record without a usable messageId gets a stand-in: it can still be dead-lettered,
-            # and if even that fails, Lambda treats the unknown identifier as a failure of the
-            # whole batch, which redelivers it rather than losing it.
             try:
                 message_id = record["messageId"]
             except (LookupError, TypeError):
                 message_id = None
             if type(message_id) is not str or not message_id:
-                message_id = f"record-{index}-without-messageId"
-                if isinstance(record, Mapping):
-                    poisoned.append((message_id, record, "the record has no messageId"))
-                    outcomes[message_id] = "dead-lettered"
-                else:
-                    self.log("record is not an object", {"index": index, "record": repr(record)[:200]})
-                    outcomes[message_id] = "failed"
+                self._without_message_id(index, record, outcomes, poisoned)
                 continue
             if blocked:
                 outcomes[message_id] = "failed"
@@ -438,71 +322,21 @@ class PriorityConsumer:
                 blocked = True  # every later record is past the deadline too
                 self.log(_NOT_REACHED, {"message_id": message_id, "remaining": len(records) - index})
                 continue
-            try:
-                raw = record.get("body")
-                if type(raw) is not str:
-                    raise PoisonMessage("the record has no body")
-                try:
-                    body = loads(raw)
-                except RecursionError:
-                    raise PoisonMessage("body is nested too deeply to parse") from None
-                except ValueError as error:
-                    raise PoisonMessage(f"body is not JSON: {error}") from None
-                reason = validate(body) if validate is not None else None
-            except PoisonMessage as error:
-                reason = str(error)
-            except Exception as error:  # a validator that crashed on this body: judged by this body alone
-                reason = self.classify(error) or f"validation raised {type(error).__name__}: {error}"[:500]
+            body, raw, reason = self._read(record)
             if reason is not None:
                 poisoned.append((message_id, record, reason))
                 outcomes[message_id] = "dead-lettered"
                 continue
-            # Fast path (no carried attributes, a numeric SentTimestamp); else the careful reader.
-            # Age unknown (not from SQS, or a garbled timestamp): never dropped or deferred.
-            first_ms: float
-            try:
-                if record["messageAttributes"]:
-                    raise LookupError  # attributes present: one may carry the first enqueue
-                attributes = record["attributes"]
-                first_ms = int(attributes["SentTimestamp"])
-            except (LookupError, TypeError, ValueError):
-                attributes = None
-                carried = _first_enqueued_ms(record)
-                first_ms = now_ms if carried is None else carried
+            first_ms, attributes = _first_enqueue(record, now_ms)
             if ttl_cut is not None and first_ms < ttl_cut:
-                self.log(
-                    "message dropped by TTL",
-                    {
-                        "message_id": message_id,
-                        "age_s": round((now_ms - first_ms) / 1000, 3),
-                        "ttl_s": self.ttl_s,
-                        "reason": "ttl",
-                    },
-                )
+                age_s = round((now_ms - first_ms) / 1000, 3)
+                fields = {"message_id": message_id, "age_s": age_s, "ttl_s": self.ttl_s, "reason": "ttl"}
+                self.log("message dropped by TTL", fields)
                 outcomes[message_id] = "dropped"
             elif defer_cut is not None and first_ms < defer_cut:
                 outcomes[message_id] = "deferred"
-                received = attributes.get("ApproximateReceiveCount", "1") if type(attributes) is dict else None
-                if type(received) is str and received.isdigit():
-                    # The common record (fast path above: no producer attributes; never FIFO, which
-                    # __post_init__ refuses to defer): its copy is built here, with its size added
-                    # up from parts whose size is known.
-                    first = str(first_ms)
-                    entry = {
-                        "MessageBody": raw,
-                        "MessageAttributes": {
-                            FIRST_ENQUEUED: {"DataType": "String", "StringValue": first},
-                            RECEIVE_COUNT: {"DataType": "String", "StringValue": received},
-                            "deferred-from": role,
-                        },
-                    }
-                    size = defer_fixed + len(first) + len(received)
-                    size += len(raw) if raw.isascii() else len(raw.encode("utf-8", "surrogatepass"))
-                    tenant = attributes.get("MessageGroupId")
-                    if tenant is not None:  # a fair queue's tenant: the low queue schedules by it too
-                        entry["MessageGroupId"] = tenant
-                else:
-                    entry, size = self._entry(message_id, record, first_ms, "deferred-from", self.role)
+                copy = self._fast_copy(raw, attributes, first_ms)
+                entry, size = copy or self._entry(message_id, record, first_ms, "deferred-from", self.role)
                 deferred.append((message_id, entry, size))
                 deferred_bytes += size
             else:
@@ -530,6 +364,69 @@ class PriorityConsumer:
             for message_id in self._send_batches(self.low_queue_url, "defer", deferred, deferred_bytes):
                 outcomes[message_id] = "failed"
         return outcomes
+
+    def _without_message_id(
+        self,
+        index: int,
+        record: Any,
+        outcomes: dict[str, Outcome],
+        poisoned: list[tuple[str, Mapping[str, Any], str]],
+    ) -> None:
+        """Settle a record without a usable messageId. It gets a stand-in: it can still be
+        dead-lettered, and if even that fails, Lambda treats the unknown identifier as a failure
+        of the whole batch, which redelivers it rather than losing it."""
+        message_id = f"record-{index}-without-messageId"
+        if isinstance(record, Mapping):
+            poisoned.append((message_id, record, "the record has no messageId"))
+            outcomes[message_id] = "dead-lettered"
+        else:
+            self.log("record is not an object", {"index": index, "record": repr(record)[:200]})
+            outcomes[message_id] = "failed"
+
+    def _read(self, record: Mapping[str, Any]) -> tuple[Any, Any, str | None]:
+        """``(body, raw body, reason)``: the parsed body, or why the record can never be processed.
+        Anything raised while reading or judging it is this record's outcome, never the batch's."""
+        body: Any = None
+        raw = None
+        try:
+            raw = record.get("body")
+            if type(raw) is not str:
+                raise PoisonMessage("the record has no body")
+            try:
+                body = json.loads(raw)
+            except RecursionError:
+                raise PoisonMessage("body is nested too deeply to parse") from None
+            except ValueError as error:
+                raise PoisonMessage(f"body is not JSON: {error}") from None
+            reason = self.validate(body) if self.validate is not None else None
+        except PoisonMessage as error:
+            reason = str(error)
+        except Exception as error:  # a validator that crashed on this body: judged by this body alone
+            reason = self.classify(error) or f"validation raised {type(error).__name__}: {error}"[:500]
+        return body, raw, reason
+
+    def _fast_copy(self, raw: str, attributes: Any, first_ms: float) -> tuple[dict[str, Any], int] | None:
+        """The deferred copy of the common record (fast path: no producer attributes; never FIFO,
+        which __post_init__ refuses to defer), its size added up from parts whose size is known;
+        None for any other record (``_entry`` then builds it)."""
+        received = attributes.get("ApproximateReceiveCount", "1") if type(attributes) is dict else None
+        if type(received) is not str or not received.isdigit():
+            return None
+        first = str(first_ms)
+        entry: dict[str, Any] = {
+            "MessageBody": raw,
+            "MessageAttributes": {
+                FIRST_ENQUEUED: {"DataType": "String", "StringValue": first},
+                RECEIVE_COUNT: {"DataType": "String", "StringValue": received},
+                "deferred-from": {"DataType": "String", "StringValue": self.role},
+            },
+        }
+        size = _OURS_FIXED_BYTES + len("deferred-from") + len(self.role) + len(first) + len(received)
+        size += len(raw) if raw.isascii() else len(raw.encode("utf-8", "surrogatepass"))
+        tenant = attributes.get("MessageGroupId")
+        if tenant is not None:  # a fair queue's tenant: the low queue schedules by it too
+            entry["MessageGroupId"] = tenant
+        return entry, size
 
     # -- writes, in batches of at most 10 entries and 1 MiB ----------------------------------------
     def _send_batches(
