@@ -80,7 +80,7 @@ def _hand_written(event: dict[str, Any], sqs: _FakeSqs, process: Any) -> dict[st
 
 
 def _hand_written_carrying(event: dict[str, Any], sqs: _FakeSqs, process: Any) -> dict[str, Any]:
-    """The same loop doing the deferral work issue 9 asks of any consumer: the copy carries the first
+    """The same loop doing the deferral work the library asks of any consumer: the copy carries the first
     enqueue time and the receive count, and the batch is split by bytes (1 MiB) as well as count."""
     failures, to_defer = [], []
     for record in event["Records"]:

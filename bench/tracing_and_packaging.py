@@ -1,4 +1,4 @@
-"""Bench rows for issue 10: cold start of each tracing choice and of a packaged handler against
+"""Bench rows for tracing and packaging: cold start of each tracing choice and of a packaged handler against
 the floor; package build time of the reference handlers, cold and cached."""
 
 from __future__ import annotations

@@ -170,13 +170,13 @@ PRESIGNED_URL_WHY: Final = (
 WS_NOTIFY_CONCURRENCY: Final = 8
 # Alarm when a minute's connects or messages pass this share of what the throttles admit.
 WS_RATE_ALARM_SHARE: Final = 0.8
-# --- ThrottledApi envelope (issue 8) ---------------------------------------------------------------
+# --- ThrottledApi envelope ----------------------------------------------------------------------
 # Headers an async or queue route forwards in its envelope: what a consumer needs to interpret
 # (content type), verify (signature) and deduplicate (idempotency key) the request.
 API_ENVELOPE_HEADERS: Final = ("Content-Type", "Idempotency-Key", "X-Signature")
 # Seconds API Gateway caches a Cognito or Lambda authorizer's answer per token (its own default).
 API_AUTHORIZER_CACHE_TTL_S: Final = 300
-# --- Operations (issue 13) ------------------------------------------------------------------------
+# --- Operations ---------------------------------------------------------------------------------
 OPS_QUERIES: Final = True  # saved Logs Insights queries cost nothing until run
 OPS_COMPOSITE_ALARMS: Final = True
 OPS_CONTRIBUTOR_INSIGHTS: Final = False  # $0.50 a rule a month plus matched events: opt in

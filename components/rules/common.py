@@ -85,7 +85,7 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value] if value is not None else []
 
 
-@functools.cache  # pragma: no mutate (a cache: the same answers without it, only slower)
+@functools.cache  # a cache: the same answers without it, only slower
 def _is_taggable(type_token: str) -> bool:
     match = re.fullmatch(r"aws:([^/:]+)/[^:]+:(\w+)", type_token)
     if not match:

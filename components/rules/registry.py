@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RULES", "Finding", "Rule", "RuleFn", "Severity", "check", "rule", "waive", "waivers"]
 
-Severity = Literal["error", "warning"]  # pragma: no mutate (a type: no behaviour to mutate)
-RuleFn = Callable[["CapturedResource", "Graph"], Iterable[str]]  # pragma: no mutate (a type)
+Severity = Literal["error", "warning"]
+RuleFn = Callable[["CapturedResource", "Graph"], Iterable[str]]
 
 
 @dataclass(frozen=True)
