@@ -17,10 +17,11 @@ of each module, which is the order ``check`` reports a resource's findings in.
 Adding a family: write ``components/rules/<family>.py`` importing ``rule`` from ``.registry`` and
 what it shares from ``.common`` (type tokens and helpers used by more than one family; a family
 imports another family only when that one comes earlier in ``FAMILIES``, so importing it never
-registers rules out of order), and add its name to ``FAMILIES``. A module written outside the package (``components/rules_<x>.py``,
-importing from ``.rules``) folds in the same way: move it to ``components/rules/<x>.py``, change
-``from .rules import`` to ``from .registry import`` / ``from .common import`` (and ``from .<mod>``
-to ``from ..<mod>``), and add ``"<x>"`` to ``FAMILIES``.
+registers rules out of order), and add its name to ``FAMILIES``. A module written outside the
+package (``components/rules_<x>.py``, importing from ``.rules``) folds in the same way: move it to
+``components/rules/<x>.py``, change ``from .rules import`` to ``from .registry import`` /
+``from .common import`` (and ``from .<mod>`` to ``from ..<mod>``), and add ``"<x>"`` to
+``FAMILIES``.
 """
 
 from __future__ import annotations

@@ -68,31 +68,24 @@ def _graph() -> dict[str, set[str]]:
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """Each group of modules that import one another (Tarjan's strongly connected components),
-    as one loop through them."""
+    as one loop through them, then the group's other members."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
-    on_stack: set[str] = set()
     groups: list[list[str]] = []
 
     def visit(v: str) -> None:
         index[v] = low[v] = len(index)
         stack.append(v)
-        on_stack.add(v)
         for w in sorted(graph[v]):
             if w not in index:
                 visit(w)
                 low[v] = min(low[v], low[w])
-            elif w in on_stack:
+            elif w in stack:
                 low[v] = min(low[v], index[w])
         if low[v] == index[v]:
-            group = []
-            while True:
-                w = stack.pop()
-                on_stack.discard(w)
-                group.append(w)
-                if w == v:
-                    break
+            group = stack[stack.index(v) :]
+            del stack[stack.index(v) :]
             if len(group) > 1:
                 loop = _loop(sorted(group), graph)
                 rest = sorted(set(group) - set(loop))

@@ -156,7 +156,9 @@ def test_readme_example_runs(
         assert graph.resources, f"README.md:{line} created nothing"
     elif kind == "plain":
         monkeypatch.chdir(ROOT)
-        monkeypatch.setattr(rules, "RULES", {})  # a rule example registers an id the module already has
+        # a rule example registers an id the catalogue already has: give it an empty one
+        monkeypatch.setattr(rules.registry, "RULES", {})
+        monkeypatch.setattr(rules, "RULES", rules.registry.RULES)
         ns = _namespace(code, PLAIN_GIVENS, {"__name__": "readme_example"})
         exec(compile(code, f"README.md:{line}", "exec"), ns)
         tests = [fn for name, fn in ns.items() if name.startswith("test_") and callable(fn)]
@@ -179,7 +181,8 @@ def test_readme_example_runs(
 def test_the_rule_example_fires_on_an_unencrypted_queue(monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN the README's rule, registered afresh
     code = next(p.values[0] for p in readme_examples() if "@rule(" in p.values[0])
-    monkeypatch.setattr(rules, "RULES", {})
+    monkeypatch.setattr(rules.registry, "RULES", {})
+    monkeypatch.setattr(rules, "RULES", rules.registry.RULES)
     exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
     registered = rules.RULES["sqs-encrypted"]
 
