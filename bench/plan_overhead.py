@@ -9,6 +9,13 @@ plan document and the capacity and cost tables.
 
     .venv/bin/python -m bench.plan_overhead            # the rows
     .venv/bin/python -m bench.plan_overhead --profile  # where the component program's time goes
+
+Where the difference sits (profile at 4,017 resources, once the graph was indexed): almost all of
+it in running the program, in Pulumi's runtime resolving the components' outputs (about a hundred
+event-loop callbacks a resource: applies, ``Output.all``, the components' own registrations and
+``register_outputs``) and in the one garbage collection after the run, which has more objects to
+walk; the components' own code (validation, handler checks, naming) is a few per cent, and the
+rules and the plan document well under a second.
 """
 
 from __future__ import annotations
