@@ -212,9 +212,11 @@ def _check_package(p: Problems, args: Mapping[str, Any]) -> None:
 def _check_consumer_timeout(name: str, p: Problems, consumer: dict[str, Any]) -> tuple[int, bool]:
     """The consumer's arguments, and its timeout above the deadline margin: the timeout and
     whether the visibility arithmetic may use it."""
-    for owned in ("handler", "code", "invocation"):
+    for owned in ("handler", "code"):
         if owned in consumer:
             p.add(f"consumer[{owned!r}] is set by PriorityQueuePair; pass handler and code at the top level")
+    if "invocation" in consumer:
+        p.add("consumer['invocation'] is set by PriorityQueuePair: its queue mappings invoke the consumers")
     timeout_ok = _check_consumer(name, consumer, p)
     timeout = consumer.get("timeout", defaults.FUNCTION_TIMEOUT_S)
     margin = defaults.QUEUE_CONSUMER_DEADLINE_MARGIN_S

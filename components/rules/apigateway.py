@@ -204,7 +204,8 @@ def api_fifo_target_grouped(integration: CapturedResource, graph: Graph) -> Iter
     name, group, dedup = found
     if not group:
         yield f"sends to FIFO queue {name} without a MessageGroupId: SQS refuses every message (route group_id)"
-    queue = next((q for q in graph.of_type(QUEUE) if q.inputs.get("name") == name), None)
+    # A queue Pulumi names itself has its physical name in its outputs only.
+    queue = next((q for q in graph.of_type(QUEUE) if name in (q.inputs.get("name"), q.outputs.get("name"))), None)
     content_based = queue is not None and bool(queue.inputs.get("contentBasedDeduplication"))
     if not dedup and not content_based:
         yield (
