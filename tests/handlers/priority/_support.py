@@ -3,9 +3,10 @@ or script their answers, and consumers wired to them."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from handlers.resilience.priority import PriorityConsumer
+from handlers.resilience.priority import PriorityConsumer, SqsMessage
 
 NOW = 1_800_000_000.0
 
@@ -98,3 +99,38 @@ def _deferring(sqs: ScriptedSqs, **kwargs: Any) -> PriorityConsumer:
 
 def _old_batch(count: int) -> list[dict[str, Any]]:
     return [_aged(f"m{i}", 120_000) for i in range(count)]
+
+
+CLOCK_NOW = 1_700_000_000.0
+
+
+def sqs_message(message_id: str, body: Any, age_s: float = 0.0) -> SqsMessage:
+    return SqsMessage(
+        {
+            "messageId": message_id,
+            "body": body if isinstance(body, str) else json.dumps(body),
+            "attributes": {"SentTimestamp": str(int((CLOCK_NOW - age_s) * 1000))},
+            "messageAttributes": {},
+        }
+    )
+
+
+class RejectingSqs:
+    """SendMessageBatch that accepts the call but lists as ``Failed`` every entry whose body holds
+    ``reject``: the partial failure SQS reports per entry with HTTP 200."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        ok = [e for e in Entries if "reject" not in e["MessageBody"]]
+        bad = [e for e in Entries if "reject" in e["MessageBody"]]
+        self.sent += [(QueueUrl, e["MessageBody"]) for e in ok]
+        return {
+            "Successful": [{"Id": e["Id"], "MessageId": f"new-{e['Id']}"} for e in ok],
+            "Failed": [{"Id": e["Id"], "SenderFault": False, "Code": "InternalError"} for e in bad],
+        }
+
+
+def clocked_consumer(sqs: Any, **kwargs: Any) -> PriorityConsumer:
+    return PriorityConsumer(process=lambda body, message: None, sqs=sqs, clock=lambda: CLOCK_NOW, **kwargs)

@@ -10,13 +10,25 @@ import pytest
 
 from handlers.resilience.priority import (
     PriorityConsumer,
-    SqsMessage,
     _batches,
     entry_size,
 )
 from tests.conftest import client_error
 
-from ._support import NOW, ScriptedSqs, _aged, _deferring, _old_batch, _recording, consumer, receive_all, record
+from ._support import (
+    NOW,
+    RejectingSqs,
+    ScriptedSqs,
+    _aged,
+    _deferring,
+    _old_batch,
+    _recording,
+    clocked_consumer,
+    consumer,
+    receive_all,
+    record,
+    sqs_message,
+)
 
 
 def test_ten_large_orders_are_deferred_in_batches_under_one_mib(sqs: Any) -> None:
@@ -191,41 +203,7 @@ def test_entries_refused_in_each_group_all_fail() -> None:
     assert [m for m, o in outcomes.items() if o == "failed"] == ["m0", "m10"]
 
 
-CLOCK_NOW = 1_700_000_000.0
-
 LOW_URL, DLQ_URL = "https://sqs.eu-west-1.amazonaws.com/1/low", "https://sqs.eu-west-1.amazonaws.com/1/dlq"
-
-
-def sqs_message(message_id: str, body: Any, age_s: float = 0.0) -> SqsMessage:
-    return SqsMessage(
-        {
-            "messageId": message_id,
-            "body": body if isinstance(body, str) else json.dumps(body),
-            "attributes": {"SentTimestamp": str(int((CLOCK_NOW - age_s) * 1000))},
-            "messageAttributes": {},
-        }
-    )
-
-
-class RejectingSqs:
-    """SendMessageBatch that accepts the call but lists as ``Failed`` every entry whose body holds
-    ``reject``: the partial failure SQS reports per entry with HTTP 200."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-        ok = [e for e in Entries if "reject" not in e["MessageBody"]]
-        bad = [e for e in Entries if "reject" in e["MessageBody"]]
-        self.sent += [(QueueUrl, e["MessageBody"]) for e in ok]
-        return {
-            "Successful": [{"Id": e["Id"], "MessageId": f"new-{e['Id']}"} for e in ok],
-            "Failed": [{"Id": e["Id"], "SenderFault": False, "Code": "InternalError"} for e in bad],
-        }
-
-
-def clocked_consumer(sqs: Any, **kwargs: Any) -> PriorityConsumer:
-    return PriorityConsumer(process=lambda body, message: None, sqs=sqs, clock=lambda: CLOCK_NOW, **kwargs)
 
 
 def test_a_deferral_listed_as_failed_is_not_acknowledged() -> None:

@@ -3,7 +3,6 @@ at once and alone, with its reason; the rest of its batch is processed."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import boto3
@@ -12,13 +11,22 @@ from moto import mock_aws
 
 from handlers.resilience.priority import (
     PoisonMessage,
-    PriorityConsumer,
     SqsMessage,
     poison_reason,
 )
 from tests.conftest import client_error
 
-from ._support import ScriptedSqs, _aged, _deferring, consumer, receive_all, record
+from ._support import (
+    RejectingSqs,
+    ScriptedSqs,
+    _aged,
+    _deferring,
+    clocked_consumer,
+    consumer,
+    receive_all,
+    record,
+    sqs_message,
+)
 
 
 def test_unreadable_records_are_dead_lettered_alone_and_valid_ones_processed(sqs: Any) -> None:
@@ -145,41 +153,6 @@ def test_a_non_ascii_reason_is_sized_in_utf8_and_dead_lettered() -> None:
     consumer = _deferring(sqs, validate=lambda body: "prix non numérique \ud800")
     assert consumer._consume([_aged("m1", 1)]) == {"m1": "dead-lettered"}
     assert sqs.calls[0][1][0]["MessageAttributes"]["reason"]["StringValue"] == "prix non numérique \ud800"
-
-
-CLOCK_NOW = 1_700_000_000.0
-
-
-def sqs_message(message_id: str, body: Any, age_s: float = 0.0) -> SqsMessage:
-    return SqsMessage(
-        {
-            "messageId": message_id,
-            "body": body if isinstance(body, str) else json.dumps(body),
-            "attributes": {"SentTimestamp": str(int((CLOCK_NOW - age_s) * 1000))},
-            "messageAttributes": {},
-        }
-    )
-
-
-class RejectingSqs:
-    """SendMessageBatch that accepts the call but lists as ``Failed`` every entry whose body holds
-    ``reject``: the partial failure SQS reports per entry with HTTP 200."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-        ok = [e for e in Entries if "reject" not in e["MessageBody"]]
-        bad = [e for e in Entries if "reject" in e["MessageBody"]]
-        self.sent += [(QueueUrl, e["MessageBody"]) for e in ok]
-        return {
-            "Successful": [{"Id": e["Id"], "MessageId": f"new-{e['Id']}"} for e in ok],
-            "Failed": [{"Id": e["Id"], "SenderFault": False, "Code": "InternalError"} for e in bad],
-        }
-
-
-def clocked_consumer(sqs: Any, **kwargs: Any) -> PriorityConsumer:
-    return PriorityConsumer(process=lambda body, message: None, sqs=sqs, clock=lambda: CLOCK_NOW, **kwargs)
 
 
 def test_a_poison_message_with_no_dlq_configured_is_left_to_sqs_redrive() -> None:
