@@ -21,6 +21,7 @@ Each facade's ``__new__`` builds and returns the Python component itself, so a p
 language gets the same resource tree, type tokens and physical names as a Python program (a
 wrapper component would add one node of the same type above each). The analyzer reads the
 facade class: its ``__init__`` annotation gives the inputs, its class annotations the outputs.
+The input types live in ``inputs`` (re-exported here).
 """
 
 import importlib
