@@ -211,7 +211,33 @@ class Canary:
 def create_canary(ops: ResilientComponent, args: Mapping[str, Any]) -> Canary:
     name = ops.physical("canary")
     interval = args.get("interval_minutes", defaults.CANARY_INTERVAL_MINUTES)
-    retention = args.get("retention_days", defaults.CANARY_RETENTION_DAYS)
+    bucket, block, encryption = _artifact_bucket(ops, args)
+    script = _script_object(ops, bucket, [block, encryption])
+    invoke_arns = args.get("invoke_arns") or []
+    role, policy = _canary_role(ops, name, bucket, invoke_arns)
+    canary = ops._child(
+        "canary",
+        aws.synthetics.Canary,
+        "canary",
+        _canary_props(
+            args,
+            name=name,
+            interval=interval,
+            bucket=bucket,
+            script=script,
+            role=role,
+            env=_environment(args, invoke_arns),
+        ),
+        # The first run writes artifacts and logs at once: the role's policy must be in place.
+        pulumi.ResourceOptions(depends_on=[policy, block]),
+    )
+    alarm = _success_alarm(ops, args, canary, interval)
+    return Canary(name=name, canary=canary, alarm=alarm, bucket=bucket, role=role)
+
+
+def _artifact_bucket(ops: ResilientComponent, args: Mapping[str, Any]) -> tuple[Any, Any, Any]:
+    """The private, encrypted bucket of the canary's artifacts, which expire; returns the bucket,
+    its public access block and its encryption (what the script's upload waits for)."""
     bucket = ops._child(
         "canary_bucket",
         aws.s3.Bucket,
@@ -252,7 +278,11 @@ def create_canary(ops: ResilientComponent, args: Mapping[str, Any]) -> Canary:
             ],
         },
     )
-    script = ops._child(
+    return bucket, block, encryption
+
+
+def _script_object(ops: ResilientComponent, bucket: Any, bucket_settings: list[Any]) -> Any:
+    return ops._child(
         "canary_bucket",
         aws.s3.BucketObjectv2,
         "canary-script",
@@ -261,15 +291,18 @@ def create_canary(ops: ResilientComponent, args: Mapping[str, Any]) -> Canary:
             "key": "code/canary.zip",
             "source": pulumi.AssetArchive({"python/canary.py": pulumi.StringAsset(CANARY_SCRIPT)}),
         },
-        pulumi.ResourceOptions(depends_on=[block, encryption]),
+        pulumi.ResourceOptions(depends_on=bucket_settings),
     )
+
+
+def _canary_role(ops: ResilientComponent, name: str, bucket: Any, invoke_arns: list[Any]) -> tuple[Any, Any]:
+    """The canary's execution role and its inline policy."""
     role = ops._child(
         "canary_role",
         aws.iam.Role,
         "canary-role",
         {"name": ops.physical("iam_role", "canary"), "assume_role_policy": assume_role_policy("lambda.amazonaws.com")},
     )
-    invoke_arns = args.get("invoke_arns") or []
     region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=ops)).region
     identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=ops))
     logs_arn = pulumi.Output.all(region, identity.account_id).apply(
@@ -279,38 +312,41 @@ def create_canary(ops: ResilientComponent, args: Mapping[str, Any]) -> Canary:
         "canary_role",
         aws.iam.RolePolicy,
         "canary-policy",
-        {
-            "role": role.id,
-            "policy": policy_json(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Action": ["s3:PutObject"],
-                        "Resource": [bucket.arn.apply(lambda a: f"{a}/artifacts/*")],
-                    },
-                    {"Effect": "Allow", "Action": ["s3:GetBucketLocation"], "Resource": [bucket.arn]},
-                    # Synthetics lists buckets before it writes; the action has no resource scope.
-                    {"Effect": "Allow", "Action": ["s3:ListAllMyBuckets"], "Resource": ["*"]},
-                    {
-                        "Effect": "Allow",
-                        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                        "Resource": [logs_arn, logs_arn.apply(lambda a: f"{a}:*")],
-                    },
-                    {
-                        "Effect": "Allow",
-                        "Action": ["cloudwatch:PutMetricData"],
-                        "Resource": ["*"],  # PutMetricData has no resource scope: the namespace bounds it
-                        "Condition": {"StringEquals": {"cloudwatch:namespace": "CloudWatchSynthetics"}},
-                    },
-                    *(
-                        [{"Effect": "Allow", "Action": ["execute-api:Invoke"], "Resource": list(invoke_arns)}]
-                        if invoke_arns
-                        else []
-                    ),
-                ]
-            ),
-        },
+        {"role": role.id, "policy": policy_json(_policy_statements(bucket, logs_arn, invoke_arns))},
     )
+    return role, policy
+
+
+def _policy_statements(bucket: Any, logs_arn: Any, invoke_arns: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": [bucket.arn.apply(lambda a: f"{a}/artifacts/*")],
+        },
+        {"Effect": "Allow", "Action": ["s3:GetBucketLocation"], "Resource": [bucket.arn]},
+        # Synthetics lists buckets before it writes; the action has no resource scope.
+        {"Effect": "Allow", "Action": ["s3:ListAllMyBuckets"], "Resource": ["*"]},
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [logs_arn, logs_arn.apply(lambda a: f"{a}:*")],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["cloudwatch:PutMetricData"],
+            "Resource": ["*"],  # PutMetricData has no resource scope: the namespace bounds it
+            "Condition": {"StringEquals": {"cloudwatch:namespace": "CloudWatchSynthetics"}},
+        },
+        *(
+            [{"Effect": "Allow", "Action": ["execute-api:Invoke"], "Resource": list(invoke_arns)}]
+            if invoke_arns
+            else []
+        ),
+    ]
+
+
+def _environment(args: Mapping[str, Any], invoke_arns: list[Any]) -> dict[str, pulumi.Input[str]]:
     env: dict[str, pulumi.Input[str]] = {
         "SIGN_REQUESTS": "1" if invoke_arns else "0",
         "API_URL": args["url"],
@@ -323,35 +359,45 @@ def create_canary(ops: ResilientComponent, args: Mapping[str, Any]) -> Canary:
             "WRITE_BODY": json.dumps(dict(args.get("write_body") or {})),
             "ID_FIELD": args.get("id_field", "id"),
         }
-    canary = ops._child(
-        "canary",
-        aws.synthetics.Canary,
-        "canary",
-        {
-            "name": name,
-            "artifact_s3_location": bucket.bucket.apply(lambda b: f"s3://{b}/artifacts/"),
-            "execution_role_arn": role.arn,
-            "handler": "canary.handler",
-            "runtime_version": args.get("runtime_version", defaults.CANARY_RUNTIME),
-            "s3_bucket": script.bucket,
-            "s3_key": script.key,
-            "s3_version": script.version_id,
-            "schedule": {"expression": schedule_expression(interval)},
-            "run_config": {
-                "timeout_in_seconds": args.get("timeout_s", defaults.CANARY_TIMEOUT_S),
-                "environment_variables": env,
-            },
-            "success_retention_period": retention,
-            "failure_retention_period": retention,
-            "start_canary": True,
-            "delete_lambda": True,
+    return env
+
+
+def _canary_props(
+    args: Mapping[str, Any],
+    *,
+    name: str,
+    interval: int,
+    bucket: Any,
+    script: Any,
+    role: Any,
+    env: dict[str, pulumi.Input[str]],
+) -> dict[str, Any]:
+    retention = args.get("retention_days", defaults.CANARY_RETENTION_DAYS)
+    return {
+        "name": name,
+        "artifact_s3_location": bucket.bucket.apply(lambda b: f"s3://{b}/artifacts/"),
+        "execution_role_arn": role.arn,
+        "handler": "canary.handler",
+        "runtime_version": args.get("runtime_version", defaults.CANARY_RUNTIME),
+        "s3_bucket": script.bucket,
+        "s3_key": script.key,
+        "s3_version": script.version_id,
+        "schedule": {"expression": schedule_expression(interval)},
+        "run_config": {
+            "timeout_in_seconds": args.get("timeout_s", defaults.CANARY_TIMEOUT_S),
+            "environment_variables": env,
         },
-        # The first run writes artifacts and logs at once: the role's policy must be in place.
-        pulumi.ResourceOptions(depends_on=[policy, block]),
-    )
+        "success_retention_period": retention,
+        "failure_retention_period": retention,
+        "start_canary": True,
+        "delete_lambda": True,
+    }
+
+
+def _success_alarm(ops: ResilientComponent, args: Mapping[str, Any], canary: Any, interval: int) -> Any:
     threshold = args.get("success_threshold_pct", defaults.CANARY_SUCCESS_THRESHOLD_PCT)
     topic = getattr(ops, "topic", None)
-    alarm = ops._alarm(
+    return ops._alarm(
         "canary",
         topic,
         namespace="CloudWatchSynthetics",
@@ -367,4 +413,3 @@ def create_canary(ops: ResilientComponent, args: Mapping[str, Any]) -> Canary:
         treat_missing_data="breaching",
         alarm_description=f"Canary success below {threshold}% on two runs in a row",
     )
-    return Canary(name=name, canary=canary, alarm=alarm, bucket=bucket, role=role)

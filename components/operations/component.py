@@ -32,6 +32,7 @@ from . import builders as _builders  # noqa: F401 (registers the built-in contri
 from .canary import CanaryArgs, check_canary_args, create_canary
 from .insights import contributor_insight_rules
 from .objectives import (
+    Objective,
     ObjectiveArgs,
     check_objectives,
     create_objectives,
@@ -154,21 +155,9 @@ class Operations(ResilientComponent):
         explicit = args.get("components")
         members = list(explicit) if explicit is not None else [c for c in created_components()]
         members += list(args.get("tables") or [])
-        p = Problems(f"Operations {name!r}")
-        p.check_known_keys(args, OperationsArgs.__annotations__, what="argument")
-        self.check_transform_keys(args.get("transform"), p)
-        for i, member in enumerate(explicit or []):
-            if builder_for(member) is None:
-                p.add(
-                    f"components[{i}] is a {type(member).__name__}, which contributes nothing: "
-                    f"register a builder with @contributes({type(member).__name__})"
-                )
         canary = args.get("canary")
-        if canary is not None:
-            check_canary_args(canary, p)
         front_doors = [m for m in members if isinstance(m, ThrottledApi)]
-        objectives = check_objectives(p, args.get("objectives", {}), args.get("objectives_by_api"), front_doors)
-        p.raise_if_any()
+        objectives = self._checked_objectives(name, args, explicit or [], front_doors)
         # The region of the provider this component would use (builders create no resources, so
         # everything below runs before anything is registered, and a dashboard CloudWatch would
         # refuse is refused here first).
@@ -185,7 +174,54 @@ class Operations(ResilientComponent):
         super().__init__(name, tags=args.get("tags"), transform=args.get("transform"), opts=opts)
         self.topic = args.get("alarm_topic_arn")
 
-        self.metric_filters = [
+        self.metric_filters = self._metric_filters()
+        log_groups = self._log_groups()
+        self.queries = saved_queries(self, log_groups) if args.get("queries", defaults.OPS_QUERIES) else []
+        self.insight_rules = (
+            contributor_insight_rules(self, log_groups)
+            if args.get("contributor_insights", defaults.OPS_CONTRIBUTOR_INSIGHTS)
+            else []
+        )
+        self.canary = create_canary(self, canary) if canary is not None else None
+        self._create_alarms(args, objectives)
+        if self.canary is not None:
+            self.contributions.append(self.canary.contribution(self.context))
+        self._create_dashboard()
+        self.register_outputs(
+            {
+                "dashboard_name": self.dashboard_name,
+                "sections": sorted({c.section for c in self.contributions}, key=SECTIONS.index),
+                "queries": [q._name for q in self.queries],
+                "insight_rules": [r._name for r in self.insight_rules],
+                "composite_alarms": sorted(self.composite_alarms),
+                "canary": self.canary.name if self.canary is not None else None,
+                "objectives": self.objectives,
+            }
+        )
+
+    # -- steps -------------------------------------------------------------------------------------
+    def _checked_objectives(
+        self, name: str, args: OperationsArgs, explicit: Sequence[Any], front_doors: Sequence[ThrottledApi]
+    ) -> list[Objective]:
+        """Every bad argument in one ConfigError, before any resource; returns the objectives read."""
+        p = Problems(f"Operations {name!r}")
+        p.check_known_keys(args, OperationsArgs.__annotations__, what="argument")
+        self.check_transform_keys(args.get("transform"), p)
+        for i, member in enumerate(explicit):
+            if builder_for(member) is None:
+                p.add(
+                    f"components[{i}] is a {type(member).__name__}, which contributes nothing: "
+                    f"register a builder with @contributes({type(member).__name__})"
+                )
+        canary = args.get("canary")
+        if canary is not None:
+            check_canary_args(canary, p)
+        objectives = check_objectives(p, args.get("objectives", {}), args.get("objectives_by_api"), front_doors)
+        p.raise_if_any()
+        return objectives
+
+    def _metric_filters(self) -> list[pulumi.Resource]:
+        return [
             self._child(
                 "metric_filter",
                 aws.cloudwatch.LogMetricFilter,
@@ -205,14 +241,10 @@ class Operations(ResilientComponent):
             for c in self.contributions
             for spec in c.filters
         ]
-        log_groups = self._log_groups()
-        self.queries = saved_queries(self, log_groups) if args.get("queries", defaults.OPS_QUERIES) else []
-        self.insight_rules = (
-            contributor_insight_rules(self, log_groups)
-            if args.get("contributor_insights", defaults.OPS_CONTRIBUTOR_INSIGHTS)
-            else []
-        )
-        self.canary = create_canary(self, canary) if canary is not None else None
+
+    def _create_alarms(self, args: OperationsArgs, objectives: Sequence[Objective]) -> None:
+        """The composite alarms over the members' symptoms (the canary's among the front door's),
+        then the objectives' alarms, which their dashboard sections show."""
         symptoms = self._symptoms()
         if self.canary is not None:
             symptoms.setdefault("front-door", []).append(self.canary.alarm)
@@ -224,8 +256,8 @@ class Operations(ResilientComponent):
         for c in self.contributions:
             if c.title.startswith("Objectives: "):
                 c.alarms = self.objective_alarms[c.title.removeprefix("Objectives: ")]
-        if self.canary is not None:
-            self.contributions.append(self.canary.contribution(self.context))
+
+    def _create_dashboard(self) -> None:
         widgets = dashboard_layout(
             self.contributions,
             [a.arn for a in self.composite_alarms.values()],  # type: ignore[attr-defined]
@@ -240,19 +272,7 @@ class Operations(ResilientComponent):
             {"dashboard_name": self.physical("dashboard"), "dashboard_body": self.dashboard_body},
         )
         self.dashboard_name = self.dashboard.dashboard_name
-        self.register_outputs(
-            {
-                "dashboard_name": self.dashboard_name,
-                "sections": sorted({c.section for c in self.contributions}, key=SECTIONS.index),
-                "queries": [q._name for q in self.queries],
-                "insight_rules": [r._name for r in self.insight_rules],
-                "composite_alarms": sorted(self.composite_alarms),
-                "canary": self.canary.name if self.canary is not None else None,
-                "objectives": self.objectives,
-            }
-        )
 
-    # -- steps -------------------------------------------------------------------------------------
     def _check_widget_count(self, name: str, args: OperationsArgs) -> None:
         probe = SimpleNamespace(arn="")
         planned = list(self.contributions)

@@ -276,7 +276,7 @@ def _check_target(
     return function, None, mode, sync_ms if mode == "sync" else defaults.API_FIRE_AND_FORGET_TIMEOUT_MS
 
 
-def _check_route(  # noqa: C901
+def _check_route(
     p: Problems, i: int, route: Any, flavor: str, stage: tuple[float, int], *, api_keys: bool = False
 ) -> _Route | None:
     key = f"routes[{i}]"
@@ -299,36 +299,14 @@ def _check_route(  # noqa: C901
     if target is None:
         return None
     function, queue, mode, default_ms = target
-    timeout_ms = route.get("timeout_ms", default_ms)
-    timeout_ok = p.check_int_range(
-        f"{key}.timeout_ms",
-        timeout_ms,
-        defaults.API_INTEGRATION_TIMEOUT_MIN_MS,
-        max_ms,
-        unit="ms",
-        why=f"API Gateway {flavor.upper()} integration timeout",
+    timeout_ms = _check_timeout(
+        p, key, route, flavor, function=function, mode=mode, default_ms=default_ms, max_ms=max_ms
     )
-    if timeout_ok and function is not None and mode == "sync" and function.timeout * 1000 >= timeout_ms:
-        p.add(
-            f"{key}: function {function._name!r} times out after {function.timeout} s, not before the "
-            f"integration timeout of {timeout_ms} ms: the function must give up before the gateway does"
-        )
     throttle = check_throttle(p, f"{key}.throttle", route["throttle"]) if "throttle" in route else stage
     latency = route.get("expected_latency_ms")
     if latency is not None:
         p.check_int_range(f"{key}.expected_latency_ms", latency, 1, 900_000, unit="ms")
-    schema = route.get("body_schema")
-    params = tuple(route.get("required_params") or ())
-    if flavor == "http" and (schema is not None or params):
-        p.add(
-            f"{key}: request validation (body_schema, required_params) is REST only; HTTP APIs do not validate "
-            "(a route of an AsyncJobWorkflow: build it with api_flavor='http')"
-        )
-    if schema is not None:
-        _check_schema(p, f"{key}.body_schema", schema)
-    for param in params:
-        if not PARAM.match(str(param)):
-            p.add(f"{key}.required_params entry {param!r} must be querystring.<name> or header.<name>")
+    schema, params = _check_request_validation(p, key, route, flavor)
     if not (method_ok and path_ok and throttle):
         return None
     forwarding = _check_forwarding(p, key, route, mode, str(path))
@@ -359,6 +337,54 @@ def _check_route(  # noqa: C901
         params,
         **forwarding,
     )
+
+
+def _check_timeout(
+    p: Problems,
+    key: str,
+    route: Mapping[str, Any],
+    flavor: str,
+    *,
+    function: ResilientFunction | None,
+    mode: str,
+    default_ms: int,
+    max_ms: int,
+) -> Any:
+    """The route's integration timeout, which a synchronous function must beat."""
+    timeout_ms = route.get("timeout_ms", default_ms)
+    timeout_ok = p.check_int_range(
+        f"{key}.timeout_ms",
+        timeout_ms,
+        defaults.API_INTEGRATION_TIMEOUT_MIN_MS,
+        max_ms,
+        unit="ms",
+        why=f"API Gateway {flavor.upper()} integration timeout",
+    )
+    if timeout_ok and function is not None and mode == "sync" and function.timeout * 1000 >= timeout_ms:
+        p.add(
+            f"{key}: function {function._name!r} times out after {function.timeout} s, not before the "
+            f"integration timeout of {timeout_ms} ms: the function must give up before the gateway does"
+        )
+    return timeout_ms
+
+
+def _check_request_validation(
+    p: Problems, key: str, route: Mapping[str, Any], flavor: str
+) -> tuple[Any, tuple[Any, ...]]:
+    """The body schema and required parameters API Gateway checks (REST only)."""
+    schema = route.get("body_schema")
+    params = tuple(route.get("required_params") or ())
+    if flavor == "http" and (schema is not None or params):
+        p.add(
+            f"{key}: request validation (body_schema, required_params) is REST only; HTTP APIs do not validate "
+            "(a route of an AsyncJobWorkflow: build it with api_flavor='http')"
+        )
+    if schema is not None:
+        _check_schema(p, f"{key}.body_schema", schema)
+    for param in params:
+        if not PARAM.match(str(param)):
+            p.add(f"{key}.required_params entry {param!r} must be querystring.<name> or header.<name>")
+    return schema, params
 
 
 def _check_names(p: Problems, key: str, names: Any) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qs, quote_plus
+from urllib.parse import parse_qs
 
 import airspeed
 import pulumi_aws as aws
@@ -21,6 +21,8 @@ from resilient_serverless.handlers.resilience.envelope import ENVELOPE_VERSION, 
 
 from tests.conftest import HANDLERS
 
+from ._vtl import VtlUtil
+
 REST_INTEGRATION = "aws:apigateway/integration:Integration"
 HTTP_INTEGRATION = "aws:apigatewayv2/integration:Integration"
 
@@ -30,16 +32,6 @@ PATH = {"shop": "s-1", "order_id": "o-42"}
 QUERY = {"priority": "high", "ref": 'say "hi"'}
 HEADERS = {"Content-Type": "application/json", "Idempotency-Key": "k-'7'", "X-Tenant": "acme"}
 REQUEST_ID, EPOCH_MS = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", 1_764_000_000_000
-
-
-class _Util:
-    """API Gateway's $util, as Java implements it."""
-
-    def escapeJavaScript(self, value: Any) -> str:
-        return json.dumps(str(value))[1:-1].replace("'", "\\'")
-
-    def urlEncode(self, value: Any) -> str:
-        return quote_plus(str(value))
 
 
 class _Input:
@@ -72,7 +64,7 @@ def render_vtl(
 ) -> str:
     context = {"requestId": REQUEST_ID, "requestTimeEpoch": EPOCH_MS}
     request = _Input(path, query, headers, body)
-    return str(airspeed.Template(template).merge({"input": request, "util": _Util(), "context": context}))
+    return str(airspeed.Template(template).merge({"input": request, "util": VtlUtil(), "context": context}))
 
 
 def render_http(mapping: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qs, quote_plus
+from urllib.parse import parse_qs
 
 import airspeed
 import pulumi_aws as aws
@@ -16,18 +16,12 @@ from resilient_serverless.components.testing import Graph, run_program
 
 from tests.conftest import HANDLERS
 
+from ._vtl import VtlUtil
+
 REST_INTEGRATION = "aws:apigateway/integration:Integration"
 HTTP_INTEGRATION = "aws:apigatewayv2/integration:Integration"
 PATH = {"tenant_id": "acme"}
 HEADERS = {"X-Tenant": "globex", "Content-Type": "application/json"}
-
-
-class _Util:
-    def escapeJavaScript(self, value: Any) -> str:
-        return json.dumps(str(value))[1:-1].replace("'", "\\'")
-
-    def urlEncode(self, value: Any) -> str:
-        return quote_plus(str(value))
 
 
 class _Input:
@@ -41,7 +35,7 @@ class _Input:
 def sent_group(template: str, context: dict[str, Any] | None = None) -> list[str] | None:
     """The MessageGroupId of the SendMessage form the REST template renders for one request."""
     ctx = {"requestId": "r-1", "requestTimeEpoch": 1, **(context or {})}
-    form = parse_qs(str(airspeed.Template(template).merge({"input": _Input(), "util": _Util(), "context": ctx})))
+    form = parse_qs(str(airspeed.Template(template).merge({"input": _Input(), "util": VtlUtil(), "context": ctx})))
     return form.get("MessageGroupId")
 
 

@@ -5,63 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.resilience.priority import (
-    PriorityConsumer,
-)
-
-
-def _recording(**kwargs: Any) -> tuple[PriorityConsumer, list[str], list[list[dict[str, Any]]]]:
-    processed: list[str] = []
-    sent: list[list[dict[str, Any]]] = []
-
-    class Sqs:
-        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-            sent.append(Entries)
-            return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
-
-    args = {"process": lambda body, message: processed.append(message.message_id), "sqs": Sqs(), **kwargs}
-    return PriorityConsumer(**args), processed, sent
-
-
-def _aged(message_id: str, age_ms: int, now_s: float = 1_800_000_000.0) -> dict[str, Any]:
-    sent = int(now_s * 1000) - age_ms
-    return {"messageId": message_id, "body": "{}", "attributes": {"SentTimestamp": str(sent)}, "messageAttributes": {}}
-
-
-class ScriptedSqs:
-    """Answers each send_message_batch call in turn: "ok", "raise", or a set of entry positions
-    to refuse; keeps every call's entries."""
-
-    def __init__(self, *answers: Any) -> None:
-        self.answers = list(answers)
-        self.calls: list[tuple[str, list[dict[str, Any]]]] = []
-
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-        self.calls.append((QueueUrl, Entries))
-        answer = self.answers.pop(0)
-        if answer == "raise":
-            raise ConnectionError("sqs down")
-        refused = set() if answer == "ok" else answer
-        return {
-            "Successful": [{"Id": e["Id"]} for i, e in enumerate(Entries) if i not in refused],
-            "Failed": [{"Id": e["Id"], "Code": "InternalError"} for i, e in enumerate(Entries) if i in refused],
-        }
-
-
-def _deferring(sqs: ScriptedSqs, **kwargs: Any) -> PriorityConsumer:
-    return PriorityConsumer(
-        process=lambda body, message: None,
-        sqs=sqs,
-        low_queue_url="low",
-        dlq_url="dlq",
-        defer_after_s=60,
-        clock=lambda: 1_800_000_000.0,
-        **kwargs,
-    )
-
-
-def _old_batch(count: int) -> list[dict[str, Any]]:
-    return [_aged(f"m{i}", 120_000) for i in range(count)]
+from ._support import ScriptedSqs, _aged, _deferring, _old_batch, _recording
 
 
 def test_the_log_line_of_a_crashed_validator_keeps_500_characters_and_the_dlq_attribute_256() -> None:

@@ -5,50 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-import pytest
-from moto import mock_aws
 from resilient_serverless.components.testing import FakeLambdaContext
 
 from handlers.resilience.priority import (
-    PriorityConsumer,
     SqsMessage,
 )
 
-NOW = 1_800_000_000.0
-
-
-def record(message_id: str, body: str, age_s: float = 1.0, **attributes: str) -> dict[str, Any]:
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"rh-{message_id}",
-        "body": body,
-        "attributes": {"SentTimestamp": str(int((NOW - age_s) * 1000)), "ApproximateReceiveCount": "1", **attributes},
-        "messageAttributes": {},
-    }
-
-
-@pytest.fixture
-def sqs() -> Any:
-    with mock_aws():
-        client = boto3.client("sqs", region_name="eu-west-1")
-        client.urls = {  # type: ignore[attr-defined]
-            name: client.create_queue(QueueName=name)["QueueUrl"] for name in ("high", "low", "dlq")
-        }
-        yield client
-
-
-def consumer(sqs: Any, **kwargs: Any) -> PriorityConsumer:
-    args: dict[str, Any] = {
-        "process": lambda body, message: None,
-        "sqs": sqs,
-        "low_queue_url": sqs.urls["low"],
-        "dlq_url": sqs.urls["dlq"],
-        "defer_after_s": 60,
-        "clock": lambda: NOW,
-        **kwargs,
-    }
-    return PriorityConsumer(**args)
+from ._support import NOW, _aged, _recording, consumer, record
 
 
 def test_no_record_is_started_that_cannot_finish_before_the_deadline(sqs: Any) -> None:
@@ -70,24 +33,6 @@ def test_no_record_is_started_that_cannot_finish_before_the_deadline(sqs: Any) -
     assert response == {"batchItemFailures": [{"itemIdentifier": f"m{i}"} for i in (2, 3, 4)]}
     assert now[0] - NOW == 8.0
     assert logged == [("not started: the invocation's deadline is near", {"message_id": "m2", "remaining": 3})]
-
-
-def _recording(**kwargs: Any) -> tuple[PriorityConsumer, list[str], list[list[dict[str, Any]]]]:
-    processed: list[str] = []
-    sent: list[list[dict[str, Any]]] = []
-
-    class Sqs:
-        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-            sent.append(Entries)
-            return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
-
-    args = {"process": lambda body, message: processed.append(message.message_id), "sqs": Sqs(), **kwargs}
-    return PriorityConsumer(**args), processed, sent
-
-
-def _aged(message_id: str, age_ms: int, now_s: float = 1_800_000_000.0) -> dict[str, Any]:
-    sent = int(now_s * 1000) - age_ms
-    return {"messageId": message_id, "body": "{}", "attributes": {"SentTimestamp": str(sent)}, "messageAttributes": {}}
 
 
 def test_the_first_record_is_started_whatever_time_is_left_after_the_margin() -> None:

@@ -15,53 +15,7 @@ from handlers.resilience.priority import (
     PriorityConsumer,
 )
 
-NOW = 1_800_000_000.0
-
-
-def record(message_id: str, body: str, age_s: float = 1.0, **attributes: str) -> dict[str, Any]:
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"rh-{message_id}",
-        "body": body,
-        "attributes": {"SentTimestamp": str(int((NOW - age_s) * 1000)), "ApproximateReceiveCount": "1", **attributes},
-        "messageAttributes": {},
-    }
-
-
-def receive_all(client: Any, url: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    while got := client.receive_message(
-        QueueUrl=url,
-        MaxNumberOfMessages=10,
-        MessageAttributeNames=["All"],
-        AttributeNames=["All"],
-        VisibilityTimeout=300,
-    ).get("Messages", []):
-        out += got
-    return out
-
-
-@pytest.fixture
-def sqs() -> Any:
-    with mock_aws():
-        client = boto3.client("sqs", region_name="eu-west-1")
-        client.urls = {  # type: ignore[attr-defined]
-            name: client.create_queue(QueueName=name)["QueueUrl"] for name in ("high", "low", "dlq")
-        }
-        yield client
-
-
-def consumer(sqs: Any, **kwargs: Any) -> PriorityConsumer:
-    args: dict[str, Any] = {
-        "process": lambda body, message: None,
-        "sqs": sqs,
-        "low_queue_url": sqs.urls["low"],
-        "dlq_url": sqs.urls["dlq"],
-        "defer_after_s": 60,
-        "clock": lambda: NOW,
-        **kwargs,
-    }
-    return PriorityConsumer(**args)
+from ._support import NOW, ScriptedSqs, _aged, _deferring, _old_batch, consumer, receive_all, record
 
 
 def _dedup_table(client: Any) -> None:
@@ -149,31 +103,6 @@ class RecordingDynamoDB:
         return {}
 
 
-def _aged(message_id: str, age_ms: int, now_s: float = 1_800_000_000.0) -> dict[str, Any]:
-    sent = int(now_s * 1000) - age_ms
-    return {"messageId": message_id, "body": "{}", "attributes": {"SentTimestamp": str(sent)}, "messageAttributes": {}}
-
-
-class ScriptedSqs:
-    """Answers each send_message_batch call in turn: "ok", "raise", or a set of entry positions
-    to refuse; keeps every call's entries."""
-
-    def __init__(self, *answers: Any) -> None:
-        self.answers = list(answers)
-        self.calls: list[tuple[str, list[dict[str, Any]]]] = []
-
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-        self.calls.append((QueueUrl, Entries))
-        answer = self.answers.pop(0)
-        if answer == "raise":
-            raise ConnectionError("sqs down")
-        refused = set() if answer == "ok" else answer
-        return {
-            "Successful": [{"Id": e["Id"]} for i, e in enumerate(Entries) if i not in refused],
-            "Failed": [{"Id": e["Id"], "Code": "InternalError"} for i, e in enumerate(Entries) if i in refused],
-        }
-
-
 class RecordingStore:
     def __init__(self, seen: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         self.already, self.marked = set(seen), []  # type: ignore[var-annotated]
@@ -183,22 +112,6 @@ class RecordingStore:
 
     def mark(self, keys: Any) -> None:
         self.marked.append(list(keys))
-
-
-def _deferring(sqs: ScriptedSqs, **kwargs: Any) -> PriorityConsumer:
-    return PriorityConsumer(
-        process=lambda body, message: None,
-        sqs=sqs,
-        low_queue_url="low",
-        dlq_url="dlq",
-        defer_after_s=60,
-        clock=lambda: 1_800_000_000.0,
-        **kwargs,
-    )
-
-
-def _old_batch(count: int) -> list[dict[str, Any]]:
-    return [_aged(f"m{i}", 120_000) for i in range(count)]
 
 
 def test_the_dedup_store_reads_100_keys_a_request_consistently_until_all_are_answered() -> None:

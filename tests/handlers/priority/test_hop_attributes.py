@@ -19,17 +19,7 @@ from handlers.resilience.priority import (
     age_seconds,
 )
 
-NOW = 1_800_000_000.0
-
-
-def record(message_id: str, body: str, age_s: float = 1.0, **attributes: str) -> dict[str, Any]:
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"rh-{message_id}",
-        "body": body,
-        "attributes": {"SentTimestamp": str(int((NOW - age_s) * 1000)), "ApproximateReceiveCount": "1", **attributes},
-        "messageAttributes": {},
-    }
+from ._support import NOW, ScriptedSqs, _aged, _deferring, consumer, receive_all, record
 
 
 def lambda_record(message: dict[str, Any]) -> dict[str, Any]:
@@ -44,42 +34,6 @@ def lambda_record(message: dict[str, Any]) -> dict[str, Any]:
             for name, value in message.get("MessageAttributes", {}).items()
         },
     }
-
-
-def receive_all(client: Any, url: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    while got := client.receive_message(
-        QueueUrl=url,
-        MaxNumberOfMessages=10,
-        MessageAttributeNames=["All"],
-        AttributeNames=["All"],
-        VisibilityTimeout=300,
-    ).get("Messages", []):
-        out += got
-    return out
-
-
-@pytest.fixture
-def sqs() -> Any:
-    with mock_aws():
-        client = boto3.client("sqs", region_name="eu-west-1")
-        client.urls = {  # type: ignore[attr-defined]
-            name: client.create_queue(QueueName=name)["QueueUrl"] for name in ("high", "low", "dlq")
-        }
-        yield client
-
-
-def consumer(sqs: Any, **kwargs: Any) -> PriorityConsumer:
-    args: dict[str, Any] = {
-        "process": lambda body, message: None,
-        "sqs": sqs,
-        "low_queue_url": sqs.urls["low"],
-        "dlq_url": sqs.urls["dlq"],
-        "defer_after_s": 60,
-        "clock": lambda: NOW,
-        **kwargs,
-    }
-    return PriorityConsumer(**args)
 
 
 def test_a_deferred_message_keeps_its_first_enqueue_time_and_receive_count(sqs: Any) -> None:
@@ -148,43 +102,6 @@ def test_the_first_enqueue_time_survives_sqs_redrive_to_the_dlq() -> None:
         # THEN the copy in the DLQ still carries the first enqueue, ready for a redrive back
         message = SqsMessage.from_record(lambda_record(redriven))
         assert message.first_enqueued_ms == int((NOW - 600) * 1000)
-
-
-def _aged(message_id: str, age_ms: int, now_s: float = 1_800_000_000.0) -> dict[str, Any]:
-    sent = int(now_s * 1000) - age_ms
-    return {"messageId": message_id, "body": "{}", "attributes": {"SentTimestamp": str(sent)}, "messageAttributes": {}}
-
-
-class ScriptedSqs:
-    """Answers each send_message_batch call in turn: "ok", "raise", or a set of entry positions
-    to refuse; keeps every call's entries."""
-
-    def __init__(self, *answers: Any) -> None:
-        self.answers = list(answers)
-        self.calls: list[tuple[str, list[dict[str, Any]]]] = []
-
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-        self.calls.append((QueueUrl, Entries))
-        answer = self.answers.pop(0)
-        if answer == "raise":
-            raise ConnectionError("sqs down")
-        refused = set() if answer == "ok" else answer
-        return {
-            "Successful": [{"Id": e["Id"]} for i, e in enumerate(Entries) if i not in refused],
-            "Failed": [{"Id": e["Id"], "Code": "InternalError"} for i, e in enumerate(Entries) if i in refused],
-        }
-
-
-def _deferring(sqs: ScriptedSqs, **kwargs: Any) -> PriorityConsumer:
-    return PriorityConsumer(
-        process=lambda body, message: None,
-        sqs=sqs,
-        low_queue_url="low",
-        dlq_url="dlq",
-        defer_after_s=60,
-        clock=lambda: 1_800_000_000.0,
-        **kwargs,
-    )
 
 
 def test_the_producers_attributes_follow_ours_in_sendmessage_shape() -> None:

@@ -15,7 +15,8 @@ from handlers.resilience.priority import (
     PriorityConsumer,
 )
 
-NOW = 1_800_000_000.0
+from ._support import NOW, ScriptedSqs, _aged, _deferring, _recording
+
 OLD_MS = str(int((NOW - 120) * 1000))  # past defer_after_s=60
 FRESH_MS = str(int((NOW - 1) * 1000))
 
@@ -184,56 +185,6 @@ def test_system_attributes_of_any_type_are_aged_as_unknown_and_processed(value: 
     response = worker.handle({"Records": [record("a", attributes=value)]})
     # THEN its age is unknown, so it is processed, never deferred
     assert (response, processed, sqs.sent) == ({"batchItemFailures": []}, ["a"], {})
-
-
-def _recording(**kwargs: Any) -> tuple[PriorityConsumer, list[str], list[list[dict[str, Any]]]]:
-    processed: list[str] = []
-    sent: list[list[dict[str, Any]]] = []
-
-    class Sqs:
-        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-            sent.append(Entries)
-            return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
-
-    args = {"process": lambda body, message: processed.append(message.message_id), "sqs": Sqs(), **kwargs}
-    return PriorityConsumer(**args), processed, sent
-
-
-def _aged(message_id: str, age_ms: int, now_s: float = 1_800_000_000.0) -> dict[str, Any]:
-    sent = int(now_s * 1000) - age_ms
-    return {"messageId": message_id, "body": "{}", "attributes": {"SentTimestamp": str(sent)}, "messageAttributes": {}}
-
-
-class ScriptedSqs:
-    """Answers each send_message_batch call in turn: "ok", "raise", or a set of entry positions
-    to refuse; keeps every call's entries."""
-
-    def __init__(self, *answers: Any) -> None:
-        self.answers = list(answers)
-        self.calls: list[tuple[str, list[dict[str, Any]]]] = []
-
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-        self.calls.append((QueueUrl, Entries))
-        answer = self.answers.pop(0)
-        if answer == "raise":
-            raise ConnectionError("sqs down")
-        refused = set() if answer == "ok" else answer
-        return {
-            "Successful": [{"Id": e["Id"]} for i, e in enumerate(Entries) if i not in refused],
-            "Failed": [{"Id": e["Id"], "Code": "InternalError"} for i, e in enumerate(Entries) if i in refused],
-        }
-
-
-def _deferring(sqs: ScriptedSqs, **kwargs: Any) -> PriorityConsumer:
-    return PriorityConsumer(
-        process=lambda body, message: None,
-        sqs=sqs,
-        low_queue_url="low",
-        dlq_url="dlq",
-        defer_after_s=60,
-        clock=lambda: 1_800_000_000.0,
-        **kwargs,
-    )
 
 
 def test_an_event_that_is_not_an_object_is_an_empty_batch() -> None:

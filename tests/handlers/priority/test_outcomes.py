@@ -22,7 +22,8 @@ from handlers.resilience.priority import (
 )
 from tests.conftest import client_error
 
-NOW = 1_800_000_000.0
+from ._support import NOW, _aged, _recording
+
 MAX_RECEIVES = 3
 
 
@@ -347,24 +348,6 @@ class RecordingSqs:
     def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         self.requests.append([{k: v for k, v in e.items() if k != "Id"} for e in Entries])
         return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
-
-
-def _recording(**kwargs: Any) -> tuple[PriorityConsumer, list[str], list[list[dict[str, Any]]]]:
-    processed: list[str] = []
-    sent: list[list[dict[str, Any]]] = []
-
-    class Sqs:
-        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-            sent.append(Entries)
-            return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
-
-    args = {"process": lambda body, message: processed.append(message.message_id), "sqs": Sqs(), **kwargs}
-    return PriorityConsumer(**args), processed, sent
-
-
-def _aged(message_id: str, age_ms: int, now_s: float = 1_800_000_000.0) -> dict[str, Any]:
-    sent = int(now_s * 1000) - age_ms
-    return {"messageId": message_id, "body": "{}", "attributes": {"SentTimestamp": str(sent)}, "messageAttributes": {}}
 
 
 def test_each_outcome_of_a_batch_is_counted_under_its_own_metric() -> None:

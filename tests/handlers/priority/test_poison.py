@@ -3,7 +3,6 @@ at once and alone, with its reason; the rest of its batch is processed."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import boto3
@@ -12,59 +11,22 @@ from moto import mock_aws
 
 from handlers.resilience.priority import (
     PoisonMessage,
-    PriorityConsumer,
     SqsMessage,
     poison_reason,
 )
 from tests.conftest import client_error
 
-NOW = 1_800_000_000.0
-
-
-def record(message_id: str, body: str, age_s: float = 1.0, **attributes: str) -> dict[str, Any]:
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"rh-{message_id}",
-        "body": body,
-        "attributes": {"SentTimestamp": str(int((NOW - age_s) * 1000)), "ApproximateReceiveCount": "1", **attributes},
-        "messageAttributes": {},
-    }
-
-
-def receive_all(client: Any, url: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    while got := client.receive_message(
-        QueueUrl=url,
-        MaxNumberOfMessages=10,
-        MessageAttributeNames=["All"],
-        AttributeNames=["All"],
-        VisibilityTimeout=300,
-    ).get("Messages", []):
-        out += got
-    return out
-
-
-@pytest.fixture
-def sqs() -> Any:
-    with mock_aws():
-        client = boto3.client("sqs", region_name="eu-west-1")
-        client.urls = {  # type: ignore[attr-defined]
-            name: client.create_queue(QueueName=name)["QueueUrl"] for name in ("high", "low", "dlq")
-        }
-        yield client
-
-
-def consumer(sqs: Any, **kwargs: Any) -> PriorityConsumer:
-    args: dict[str, Any] = {
-        "process": lambda body, message: None,
-        "sqs": sqs,
-        "low_queue_url": sqs.urls["low"],
-        "dlq_url": sqs.urls["dlq"],
-        "defer_after_s": 60,
-        "clock": lambda: NOW,
-        **kwargs,
-    }
-    return PriorityConsumer(**args)
+from ._support import (
+    RejectingSqs,
+    ScriptedSqs,
+    _aged,
+    _deferring,
+    clocked_consumer,
+    consumer,
+    receive_all,
+    record,
+    sqs_message,
+)
 
 
 def test_unreadable_records_are_dead_lettered_alone_and_valid_ones_processed(sqs: Any) -> None:
@@ -141,43 +103,6 @@ def test_errors_that_cannot_succeed_are_dead_lettered_at_once_with_the_reason(sq
     assert reasons[1].startswith("cannot be encoded: 'utf-8' codec can't encode character '\\ud800'")
 
 
-def _aged(message_id: str, age_ms: int, now_s: float = 1_800_000_000.0) -> dict[str, Any]:
-    sent = int(now_s * 1000) - age_ms
-    return {"messageId": message_id, "body": "{}", "attributes": {"SentTimestamp": str(sent)}, "messageAttributes": {}}
-
-
-class ScriptedSqs:
-    """Answers each send_message_batch call in turn: "ok", "raise", or a set of entry positions
-    to refuse; keeps every call's entries."""
-
-    def __init__(self, *answers: Any) -> None:
-        self.answers = list(answers)
-        self.calls: list[tuple[str, list[dict[str, Any]]]] = []
-
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-        self.calls.append((QueueUrl, Entries))
-        answer = self.answers.pop(0)
-        if answer == "raise":
-            raise ConnectionError("sqs down")
-        refused = set() if answer == "ok" else answer
-        return {
-            "Successful": [{"Id": e["Id"]} for i, e in enumerate(Entries) if i not in refused],
-            "Failed": [{"Id": e["Id"], "Code": "InternalError"} for i, e in enumerate(Entries) if i in refused],
-        }
-
-
-def _deferring(sqs: ScriptedSqs, **kwargs: Any) -> PriorityConsumer:
-    return PriorityConsumer(
-        process=lambda body, message: None,
-        sqs=sqs,
-        low_queue_url="low",
-        dlq_url="dlq",
-        defer_after_s=60,
-        clock=lambda: 1_800_000_000.0,
-        **kwargs,
-    )
-
-
 @pytest.mark.parametrize("code", ["SerializationException", "InvalidParameterValue", "ValidationException"])
 def test_each_aws_poison_code_is_named_with_its_message(code: str) -> None:
     assert poison_reason(client_error(code, 400)) == f"{code}: {code}"
@@ -228,41 +153,6 @@ def test_a_non_ascii_reason_is_sized_in_utf8_and_dead_lettered() -> None:
     consumer = _deferring(sqs, validate=lambda body: "prix non numérique \ud800")
     assert consumer._consume([_aged("m1", 1)]) == {"m1": "dead-lettered"}
     assert sqs.calls[0][1][0]["MessageAttributes"]["reason"]["StringValue"] == "prix non numérique \ud800"
-
-
-CLOCK_NOW = 1_700_000_000.0
-
-
-def sqs_message(message_id: str, body: Any, age_s: float = 0.0) -> SqsMessage:
-    return SqsMessage(
-        {
-            "messageId": message_id,
-            "body": body if isinstance(body, str) else json.dumps(body),
-            "attributes": {"SentTimestamp": str(int((CLOCK_NOW - age_s) * 1000))},
-            "messageAttributes": {},
-        }
-    )
-
-
-class RejectingSqs:
-    """SendMessageBatch that accepts the call but lists as ``Failed`` every entry whose body holds
-    ``reject``: the partial failure SQS reports per entry with HTTP 200."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-        ok = [e for e in Entries if "reject" not in e["MessageBody"]]
-        bad = [e for e in Entries if "reject" in e["MessageBody"]]
-        self.sent += [(QueueUrl, e["MessageBody"]) for e in ok]
-        return {
-            "Successful": [{"Id": e["Id"], "MessageId": f"new-{e['Id']}"} for e in ok],
-            "Failed": [{"Id": e["Id"], "SenderFault": False, "Code": "InternalError"} for e in bad],
-        }
-
-
-def clocked_consumer(sqs: Any, **kwargs: Any) -> PriorityConsumer:
-    return PriorityConsumer(process=lambda body, message: None, sqs=sqs, clock=lambda: CLOCK_NOW, **kwargs)
 
 
 def test_a_poison_message_with_no_dlq_configured_is_left_to_sqs_redrive() -> None:

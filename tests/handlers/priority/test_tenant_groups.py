@@ -10,7 +10,7 @@ import pytest
 from handlers.resilience.priority import PriorityConsumer, SqsMessage
 from handlers.resilience.routing import Router
 
-NOW = 1_800_000_000.0
+from ._support import NOW
 
 
 class RecordingSqs:
