@@ -91,7 +91,11 @@ def test_run_serves_the_websocket_api_and_pushes_a_report_result_to_a_subscribed
     # THEN it receives the job's result (after the acknowledgement, unless the job was already done)
     assert frames[-1] == {"type": "result", "job_id": job["job_id"], "status": "succeeded", "result": "sku\r\nA\r\n"}
     assert [f["type"] for f in frames[:-1]] in ([], ["subscribed"]), frames
-    # AND the stack's push URL export is the local one; the log has a line per connection, message and frame
+    # AND the links of the answer lead to this run, not to AWS (the job's push URL and, where absolute,
+    # its status and result URLs); so does the stack's push URL export
+    assert job["push"]["url"].startswith(f"{served.push}/"), job
+    for link in (job["status_url"], job["result_url"]):
+        assert link.startswith("/") or link.startswith(f"{served.base}/"), job
     lines = served.log.getvalue().splitlines()
     assert any(line.startswith(f"export   push_url = {served.push}/") for line in lines), lines
     assert any(line.startswith("connect ") and line.endswith("-> 101") for line in lines), lines

@@ -19,7 +19,15 @@ from .serve_websocket import WebSocketServer, serve_websockets
 __all__ = ["serve"]
 
 
-def _handler_for(run: LocalRun, api: Api, lock: threading.Lock, caller: str | None, log: TextIO) -> type:
+def _handler_for(
+    run: LocalRun,
+    api: Api,
+    lock: threading.Lock,
+    caller: str | None,
+    log: TextIO,
+    *,
+    rewrites: list[tuple[str, str]],
+) -> type:
     class Handler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -29,12 +37,14 @@ def _handler_for(run: LocalRun, api: Api, lock: threading.Lock, caller: str | No
                 response = run.request(
                     self.command, self.path, headers=dict(self.headers.items()), caller=caller, api=api.name, body=body
                 )
+            body = _localized(response.body, rewrites)
             self.send_response(response.status)
             for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
+                if name.lower() != "content-length":
+                    self.send_header(name, _localized(value.encode(), rewrites).decode())
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(response.body)
+            self.wfile.write(body)
             elapsed_ms = (time.monotonic() - started) * 1000
             print(
                 f"request  {api.name} {self.command} {self.path} -> {response.status} ({elapsed_ms:.0f} ms)",
@@ -48,6 +58,18 @@ def _handler_for(run: LocalRun, api: Api, lock: threading.Lock, caller: str | No
             return None
 
     return Handler
+
+
+def _localized(body: bytes, rewrites: list[tuple[str, str]]) -> bytes:
+    """An answer whose links name the stack's own hosts (a job's status, result and push URLs) names
+    the local servers instead, so a client following them reaches this run, not AWS."""
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        return body  # binary: nothing to follow
+    for remote, local in rewrites:
+        text = text.replace(remote, local)
+    return text.encode()
 
 
 def _log_invocations(run: LocalRun, log: TextIO) -> None:
@@ -80,6 +102,17 @@ def _remote_urls(run: LocalRun, api: Api) -> list[str]:
     return sorted((u.rstrip("/") for u in urls if u), key=len, reverse=True)
 
 
+def _local_urls(
+    run: LocalRun, servers: list[tuple[Api, ThreadingHTTPServer]], sockets: list[WebSocketServer]
+) -> list[tuple[str, str]]:
+    """Each URL the graph gives a served API, with the local URL that serves it (longest first)."""
+    local = [
+        (remote, f"http://127.0.0.1:{s.server_address[1]}") for api, s in servers for remote in _remote_urls(run, api)
+    ]
+    local += [(str(w.api.outputs.get("apiEndpoint") or "").rstrip("/"), w.url) for w in sockets]
+    return sorted(((remote, url) for remote, url in local if remote), key=lambda pair: len(pair[0]), reverse=True)
+
+
 def _print_run(
     run: LocalRun, servers: list[tuple[Api, ThreadingHTTPServer]], sockets: list[WebSocketServer], log: TextIO
 ) -> None:
@@ -89,14 +122,10 @@ def _print_run(
         by_reason[reason] = by_reason.get(reason, 0) + 1
     for reason, count in sorted(by_reason.items()):
         print(f"not running ({count}): {reason}", file=log)
-    local = [
-        (remote, f"http://127.0.0.1:{s.server_address[1]}") for api, s in servers for remote in _remote_urls(run, api)
-    ]
-    local += [(str(w.api.outputs.get("apiEndpoint") or "").rstrip("/"), w.url) for w in sockets]
-    local = [(remote, url) for remote, url in local if remote]
+    rewrites = _local_urls(run, servers, sockets)
     for key, value in sorted(run.outputs.items()):
         text = str(value)
-        for remote, url in local:
+        for remote, url in rewrites:
             text = text.replace(remote, url)
         print(f"export   {key} = {text}", file=log)
 
@@ -118,14 +147,16 @@ def serve(
         lock = threading.Lock()
         _log_invocations(run, log)
         servers = []
+        rewrites: list[tuple[str, str]] = []  # filled once every server has its port
         for api in run.apis:
-            server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(run, api, lock, caller, log))
+            server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(run, api, lock, caller, log, rewrites=rewrites))
             threading.Thread(target=server.serve_forever, daemon=True).start()
             servers.append((api, server))
             print(f"api      {api.name} ({api.flavor}): http://127.0.0.1:{server.server_address[1]}", file=log)
         sockets = serve_websockets(run, lock, log)
         for socket in sockets:
             print(f"websocket {socket.api.inputs.get('name') or socket.api.name}: {socket.url}", file=log)
+        rewrites.extend(_local_urls(run, servers, sockets))
         _print_run(run, servers, sockets, log)
         print(f"caller   {caller or 'none: IAM-authorized routes answer 403'}; Ctrl-C stops", file=log, flush=True)
         try:
