@@ -19,6 +19,7 @@ default that depends on another argument (a queue function's reserved concurrenc
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -86,7 +87,10 @@ class Problems:
         known = sorted(known)
         unknown = sorted(set(given) - set(known))
         for key in unknown:
-            self.add(f"unknown {what} {key!r} (valid {what}s: {', '.join(known)})")
+            # A typo is the usual cause: name the closest valid key first, then the whole list.
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.75)
+            hint = f": did you mean {close[0]!r}?" if close else ""
+            self.add(f"unknown {what} {key!r}{hint} (valid {what}s: {', '.join(known)})")
         return not unknown
 
     def raise_if_any(self) -> None:

@@ -55,7 +55,8 @@ def test_a_bad_nested_consumer_argument_is_named_before_any_queue(consumer: dict
 def test_an_unknown_consumer_key_lists_the_valid_ones() -> None:
     error, graph = refused(lambda: PriorityQueuePair("inbox", {**PAIR, "consumer": {"timeot": 5}}))
     assert error.problems[0].startswith(
-        "consumer: unknown argument 'timeot' (valid arguments: account_concurrency, alarm_topic_arn, "
+        "consumer: unknown argument 'timeot': did you mean 'timeout'? "
+        "(valid arguments: account_concurrency, alarm_topic_arn, "
     )
     assert len(graph) == 0
 
@@ -142,7 +143,7 @@ def test_pulumi_style_keyword_arguments_are_accepted() -> None:
 
 def test_a_bad_keyword_argument_is_the_usual_error() -> None:
     error, graph = refused(lambda: ResilientFunction("f", handler="h.h", code=HANDLERS, memroy=256))
-    assert error.problems[0].startswith("unknown argument 'memroy' (valid arguments: ")
+    assert error.problems[0].startswith("unknown argument 'memroy': did you mean 'memory'? (valid arguments: ")
     assert len(graph) == 0
 
 

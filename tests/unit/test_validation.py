@@ -16,7 +16,7 @@ def test_all_problems_are_reported_in_one_error() -> None:
     assert str(raised.value) == (
         "thing 'x': timeout=1000 is outside 1 to 900 seconds (Lambda timeout); "
         "mode='fast' is not one of 'sync', 'async'; "
-        "unknown argument 'timout' (valid arguments: mode, timeout)"
+        "unknown argument 'timout': did you mean 'timeout'? (valid arguments: mode, timeout)"
     )
     assert len(raised.value.problems) == 3
 

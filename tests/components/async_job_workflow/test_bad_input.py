@@ -86,7 +86,7 @@ SYNC_TIMEOUT = (
     [
         (
             {"functions": {"memmory": 1024}},
-            f"functions: unknown argument 'memmory' (valid arguments: {FUNCTION_ARGS})",
+            f"functions: unknown argument 'memmory': did you mean 'memory'? (valid arguments: {FUNCTION_ARGS})",
         ),
         ({"functions": {"timeout": 45}}, SYNC_TIMEOUT),
         (

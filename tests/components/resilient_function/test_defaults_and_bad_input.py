@@ -303,7 +303,7 @@ PREFIX = "ResilientFunction 'orders': "
         ({"log_retention_days": 10}, "log_retention_days=10 is not one of 1, 3, 5, 7, 14, 30"),
         ({"handler": "main"}, "handler='main' must be 'module.function', e.g. 'handlers.orders.lambda_handler'"),
         ({"code": "/no/such/dir"}, "code='/no/such/dir' is not an existing path"),
-        ({"timeuot": 5}, "unknown argument 'timeuot' (valid arguments: "),
+        ({"timeuot": 5}, "unknown argument 'timeuot': did you mean 'timeout'? (valid arguments: "),
         ({"transform": {"fn": {}}}, "unknown transform key 'fn' (valid transform keys: alarm, alias, basic_policy"),
     ],
 )

@@ -481,7 +481,10 @@ def test_rest_cors_takes_one_origin() -> None:
             {"usage_plans": {"acme": {"quota": {"limit": 0, "period": "DAY"}}}},
             "usage_plans['acme'].quota.limit=0 is outside 1 to 2000000000",
         ),
-        ({"transform": {"apis": {}}}, "unknown transform key 'apis' (valid transform keys: access_logs, alarm, api,"),
+        (
+            {"transform": {"apis": {}}},
+            "unknown transform key 'apis': did you mean 'api'? (valid transform keys: access_logs, alarm, api,",
+        ),
         (
             {"rate": 5},
             "unknown argument 'rate' (valid arguments: account, account_managed_elsewhere, alarm_topic_arn, cors,",
