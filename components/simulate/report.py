@@ -5,6 +5,7 @@ naive baseline."""
 
 from __future__ import annotations
 
+import math
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -77,9 +78,13 @@ def _ms(seconds: float | None) -> float | None:
 def achievable(r: RouteModel, s: RouteStats) -> float:
     """The most goodput the route's capacity allows under the offered load. A synchronous route
     cannot bank what it turns away: per second, the lesser of what was offered (first attempts)
-    and the capacity. A queue absorbs a burst and drains it later: over the whole run."""
+    and the capacity. A queue absorbs a burst and drains it later, over the whole run, but only
+    what the edge let in: the route's throttle sits before the queue, so per second no more than
+    its rate can be banked."""
     if r.kind != "sync":
-        return min(s.offered, r.capacity_rps * len(s.offered_series))
+        edge = r.rate if r.rate is not None else math.inf
+        admissible = sum(min(offered, edge) for offered in s.offered_series)
+        return min(admissible, r.capacity_rps * len(s.offered_series))
     return sum(min(offered, r.capacity_rps) for offered in s.offered_series)
 
 
