@@ -19,8 +19,10 @@ the burn stops. The composites depend on their children (a composite's rule may 
 that exist). The dashboard shows the budget left over the last 30 days (metric math) and the
 burn rates.
 
-WebSocket APIs get none: API Gateway publishes no request count, 5XX or latency for them
-(``aws_facts.APIGATEWAY_METRICS``), only messages and errors of kinds that are not one per request.
+WebSocket APIs get none (``aws_facts.APIGATEWAY_METRICS``): their ``MessageCount`` counts messages
+to and from the client alike (every push included), so no error ratio per client request can be
+formed from it, and ``IntegrationLatency`` leaves out API Gateway's own time; the notifier keeps its
+own alarms (execution and integration errors, connects and messages against the throttles).
 """
 
 from __future__ import annotations
