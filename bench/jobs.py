@@ -13,6 +13,8 @@ ENV = {
     "JOBS_TABLE": "jobs",
     "IDEMPOTENCY_TABLE": "idempotency",
     "RESULTS_BUCKET": "results",
+    # Required by the job handlers' contract; unused here: the starts go to the start queue.
+    "STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:jobs",
     "START_QUEUE_URL": "",
     "AWS_DEFAULT_REGION": "eu-west-1",
     "AWS_ACCESS_KEY_ID": "bench",
