@@ -115,6 +115,17 @@ def test_show_stops_at_the_limit(deployed: Deployed, capsys: pytest.CaptureFixtu
     assert _visible(deployed, "orders-inbox-low-dlq") == 3
 
 
+def test_show_without_a_limit_shows_one_receive_worth(deployed: Deployed, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN twelve messages in a DLQ, more than one ReceiveMessage call returns
+    for n in range(12):
+        _send(deployed, "orders-inbox-low-dlq", f'{{"n": {n}}}', "bad")
+    # WHEN the operator shows it without --limit
+    code, out, _ = _run(capsys, "dlq", "show", "orders-inbox-low-dlq", "--state", str(deployed.state_file))
+    # THEN the default limit (10, SQS's most per call) is shown and all twelve stay visible
+    assert (code, out[-1]) == (0, "10 message(s) shown from orders-inbox-low-dlq, none consumed (visibility restored)")
+    assert _visible(deployed, "orders-inbox-low-dlq") == 12
+
+
 def test_redrive_starts_a_bounded_move_task_and_follows_it_until_completed(deployed: Deployed) -> None:
     # GIVEN four messages in the high DLQ and SQS's answers to the move task
     for n in range(4):
